@@ -1,0 +1,155 @@
+/*
+ * cli_common.c - argument parsing, messages and output helpers shared by the subcommands.
+ *
+ * Invariant: a parser either stores a valid value and returns 0, or prints exactly one line
+ * on stderr (naming the option, the text it got and the accepted range) and returns
+ * FM_EXIT_USAGE.  Nothing here exits the process: the command decides.
+ */
+#include "fm_cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *fm_cli_cmd = "flakemeter";
+
+static void vmessage(const char *fmt, va_list ap)
+{
+    if (strcmp(fm_cli_cmd, "flakemeter") == 0)
+        fputs("flakemeter: ", stderr);
+    else
+        fprintf(stderr, "flakemeter %s: ", fm_cli_cmd);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
+int fm_cli_usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vmessage(fmt, ap);
+    va_end(ap);
+    return FM_EXIT_USAGE;
+}
+
+int fm_cli_fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vmessage(fmt, ap);
+    va_end(ap);
+    return FM_EXIT_FAIL;
+}
+
+int fm_cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts)
+{
+    /* A leading ':' makes getopt tell a missing value (':') from an unknown option ('?'). */
+    char spec[64];
+    snprintf(spec, sizeof spec, ":%s", shortopts);
+    opterr = 0;
+    int c = getopt_long(argc, argv, spec, longopts, NULL);
+    if (c != '?' && c != ':')
+        return c;
+    const char *word = argv[optind - 1];
+    if (c == ':')
+        fm_cli_usage_error("option '%s' needs a value (see 'flakemeter %s --help')", word,
+                           fm_cli_cmd);
+    else if (optopt && strncmp(word, "--", 2) != 0)
+        fm_cli_usage_error("unknown option '-%c' (see 'flakemeter %s --help')", optopt, fm_cli_cmd);
+    else
+        fm_cli_usage_error("unknown option '%s' (see 'flakemeter %s --help')", word, fm_cli_cmd);
+    return '?';
+}
+
+/* strtod over the whole text, rejecting empty text, trailing junk, NaN and overflow. */
+static bool parse_double(const char *text, double *out)
+{
+    char *end;
+    errno = 0;
+    double x = strtod(text, &end);
+    if (end == text || *end != '\0' || isnan(x) || isinf(x) || errno == ERANGE)
+        return false;
+    *out = x;
+    return true;
+}
+
+static void describe_range(char *buf, size_t size, double lo, bool lo_open, double hi, bool hi_open)
+{
+    snprintf(buf, size, "%c%.17g, %.17g%c", lo_open ? '(' : '[', lo, hi, hi_open ? ')' : ']');
+}
+
+int fm_cli_parse_real(const char *opt, const char *text, double lo, bool lo_open, double hi,
+                      bool hi_open, double *out)
+{
+    double x;
+    char range[96];
+    describe_range(range, sizeof range, lo, lo_open, hi, hi_open);
+    if (!parse_double(text, &x))
+        return fm_cli_usage_error("%s: '%s' is not a number; expected a number in %s", opt, text,
+                                  range);
+    if (x < lo || (lo_open && x == lo) || x > hi || (hi_open && x == hi))
+        return fm_cli_usage_error("%s: %s is out of range; expected a number in %s", opt, text,
+                                  range);
+    *out = x;
+    return 0;
+}
+
+int fm_cli_parse_count(const char *opt, const char *text, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+    double x;
+    if (!parse_double(text, &x) || x != floor(x))
+        return fm_cli_usage_error("%s: '%s' is not a whole number; expected %llu to %llu", opt,
+                                  text, (unsigned long long)lo, (unsigned long long)hi);
+    if (x < (double)lo || x > (double)hi)
+        return fm_cli_usage_error("%s: %s is out of range; expected %llu to %llu", opt, text,
+                                  (unsigned long long)lo, (unsigned long long)hi);
+    *out = (uint64_t)x;
+    return 0;
+}
+
+int fm_cli_help(const char *text)
+{
+    fputs(text, stdout);
+    return FM_EXIT_OK;
+}
+
+int fm_cli_print_json(json_t *value)
+{
+    if (value == NULL)
+        return fm_cli_fail("out of memory building JSON output");
+    int rc = json_dumpf(value, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
+    json_decref(value);
+    if (rc != 0)
+        return fm_cli_fail("cannot write JSON output");
+    fputc('\n', stdout);
+    return FM_EXIT_OK;
+}
+
+json_t *fm_cli_json_real(double x)
+{
+    return isfinite(x) ? json_real(x) : json_null();
+}
+
+const char *fm_cli_fmt_prob(double p, char *buf, size_t size)
+{
+    if (p == 0.0 || p == 1.0)
+        snprintf(buf, size, "%g%%", p * 100.0);
+    else if (p >= 1e-4)
+        snprintf(buf, size, "%.*f%%", p >= 0.1 ? 1 : p >= 0.01 ? 2 : 3, p * 100.0);
+    else
+        snprintf(buf, size, "%.2g", p);
+    return buf;
+}
+
+int fm_cli_finish(int status)
+{
+    /* Like git: a failed write to stdout (full disk, closed pipe) fails the command. */
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fm_cli_fail("cannot write output: %s", strerror(errno));
+        return status == FM_EXIT_OK ? FM_EXIT_FAIL : status;
+    }
+    return status;
+}

@@ -1,0 +1,148 @@
+/*
+ * cmd_interval.c - `flakemeter interval`: a confidence interval for a failure probability
+ * from k failures in n runs.
+ */
+#include "fm_cli.h"
+#include "fm_stats.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char help[] =
+    "usage: flakemeter interval --failures K --runs N [--confidence C]\n"
+    "                           [--method exact|wilson|jeffreys|agresti-coull|wald]\n"
+    "                           [--sided two|upper] [--json]\n"
+    "\n"
+    "Confidence interval for the failure probability after K failures in N runs.\n"
+    "\n"
+    "  -k, --failures K     failures seen (0 <= K <= N)\n"
+    "  -n, --runs N         runs made (1 <= N <= 2^53; 1e12 is accepted)\n"
+    "  -c, --confidence C   confidence level in (0, 1); default 0.95\n"
+    "  -m, --method M       exact (Clopper-Pearson, default), wilson, jeffreys,\n"
+    "                       agresti-coull, or wald (a known bad example, for comparison)\n"
+    "      --sided S        two (default) or upper: a one-sided upper bound at level C\n"
+    "      --json           print a JSON object: failures, runs, confidence, method, sided,\n"
+    "                       estimate, lower, upper\n"
+    "  -h, --help           show this help\n";
+
+static const struct option options[] = {
+    {"failures", required_argument, NULL, 'k'},
+    {"runs", required_argument, NULL, 'n'},
+    {"confidence", required_argument, NULL, 'c'},
+    {"method", required_argument, NULL, 'm'},
+    {"sided", required_argument, NULL, 's'},
+    {"json", no_argument, NULL, 'J'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+struct interval_args {
+    uint64_t k, n;
+    bool have_k, have_n, json;
+    double c;
+    fm_ci_method method;
+    fm_ci_sided sided;
+};
+
+/* Returns -1 to go on, or the exit status (help shown, or bad input). */
+static int parse(int argc, char **argv, struct interval_args *a)
+{
+    int opt, rc;
+    while ((opt = fm_cli_getopt(argc, argv, "k:n:c:m:h", options)) != -1) {
+        rc = 0;
+        switch (opt) {
+        case 'k':
+            rc = fm_cli_parse_count("--failures", optarg, 0, FM_STATS_MAX_ATTEMPTS, &a->k);
+            a->have_k = true;
+            break;
+        case 'n':
+            rc = fm_cli_parse_count("--runs", optarg, 1, FM_STATS_MAX_ATTEMPTS, &a->n);
+            a->have_n = true;
+            break;
+        case 'c':
+            rc = fm_cli_parse_real("--confidence", optarg, 0, true, 1, true, &a->c);
+            break;
+        case 'm':
+            if (fm_stats_method_parse(optarg, &a->method) != FM_STATS_OK)
+                rc = fm_cli_usage_error("--method: unknown method '%s'; expected exact, wilson, "
+                                        "jeffreys, agresti-coull or wald",
+                                        optarg);
+            break;
+        case 's':
+            if (strcmp(optarg, "two") == 0)
+                a->sided = FM_CI_TWO_SIDED;
+            else if (strcmp(optarg, "upper") == 0)
+                a->sided = FM_CI_UPPER;
+            else
+                rc = fm_cli_usage_error("--sided: unknown value '%s'; expected two or upper",
+                                        optarg);
+            break;
+        case 'J':
+            a->json = true;
+            break;
+        case 'h':
+            return fm_cli_help(help);
+        default:
+            return FM_EXIT_USAGE;
+        }
+        if (rc)
+            return rc;
+    }
+    if (optind < argc)
+        return fm_cli_usage_error("unexpected argument '%s'", argv[optind]);
+    if (!a->have_k || !a->have_n)
+        return fm_cli_usage_error("--failures and --runs are required (see 'flakemeter "
+                                  "interval --help')");
+    if (a->k > a->n)
+        return fm_cli_usage_error("--failures (%llu) must not exceed --runs (%llu)",
+                                  (unsigned long long)a->k, (unsigned long long)a->n);
+    return -1;
+}
+
+static int print_json(const struct interval_args *a, const fm_interval *ci)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "failures", json_integer((json_int_t)a->k));
+    json_object_set_new(o, "runs", json_integer((json_int_t)a->n));
+    json_object_set_new(o, "confidence", json_real(a->c));
+    json_object_set_new(o, "method", json_string(fm_stats_method_name(a->method)));
+    json_object_set_new(o, "sided", json_string(a->sided == FM_CI_UPPER ? "upper" : "two"));
+    json_object_set_new(o, "estimate", json_real(ci->estimate));
+    json_object_set_new(o, "lower", json_real(ci->lower));
+    json_object_set_new(o, "upper", json_real(ci->upper));
+    return fm_cli_print_json(o);
+}
+
+static void print_text(const struct interval_args *a, const fm_interval *ci)
+{
+    char est[32], lo[32], up[32];
+    fm_cli_fmt_prob(ci->estimate, est, sizeof est);
+    fm_cli_fmt_prob(ci->lower, lo, sizeof lo);
+    fm_cli_fmt_prob(ci->upper, up, sizeof up);
+    printf("%llu failure%s in %llu run%s: failure probability %s ", (unsigned long long)a->k,
+           a->k == 1 ? "" : "s", (unsigned long long)a->n, a->n == 1 ? "" : "s", est);
+    if (a->sided == FM_CI_UPPER)
+        printf("(at most %s with %.10g%% confidence, one-sided %s bound).\n", up, a->c * 100,
+               fm_stats_method_name(a->method));
+    else
+        printf("(%.10g%% %s CI %s to %s).\n", a->c * 100, fm_stats_method_name(a->method), lo, up);
+    if (a->method == FM_CI_WALD)
+        printf("Wald intervals undercover badly at small rates (at 0 failures they are [0, 0]);"
+               " use exact for decisions.\n");
+}
+
+int cmd_interval(int argc, char **argv)
+{
+    struct interval_args a = {.c = 0.95, .method = FM_CI_EXACT, .sided = FM_CI_TWO_SIDED};
+    int rc = parse(argc, argv, &a);
+    if (rc >= 0)
+        return rc;
+    fm_interval ci;
+    fm_stats_status status = fm_stats_interval(a.k, a.n, a.c, a.method, a.sided, &ci);
+    if (status != FM_STATS_OK)
+        return fm_cli_fail("cannot compute the interval: %s", fm_stats_strerror(status));
+    if (a.json)
+        return print_json(&a, &ci);
+    print_text(&a, &ci);
+    return FM_EXIT_OK;
+}

@@ -1,0 +1,70 @@
+/*
+ * fm_cli.h - what the subcommands of the flakemeter tool share.
+ *
+ * The tool is a thin front over the libraries: each subcommand lives in its own cmd_*.c file
+ * with its option table and help text (like git's builtin/), parses its arguments with the
+ * helpers below, calls a library, and prints.  Only this layer prints and picks exit statuses:
+ *   0  success;  1  the work failed (numerical failure, write error);  2  bad input.
+ * Every bad-input message is one line on stderr naming the argument and what is accepted.
+ */
+#ifndef FM_CLI_H
+#define FM_CLI_H
+
+#include <getopt.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum { FM_EXIT_OK = 0, FM_EXIT_FAIL = 1, FM_EXIT_USAGE = 2 };
+
+/* One entry of the command table; the table also builds `flakemeter --help`. */
+struct fm_cmd {
+    const char *name;
+    int (*run)(int argc, char **argv); /* argv[0] is the command name */
+    const char *summary;
+};
+
+int cmd_interval(int argc, char **argv);
+int cmd_retries(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
+
+/* Name of the running subcommand, for messages ("flakemeter interval: ..."). */
+extern const char *fm_cli_cmd;
+
+/* Print "flakemeter CMD: <message>" on stderr and return FM_EXIT_USAGE. */
+int fm_cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print "flakemeter CMD: <message>" on stderr and return FM_EXIT_FAIL. */
+int fm_cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * getopt_long over argv with errors reported our way.  Returns the option's value, -1 at the
+ * end, or '?' after it has printed a one-line error for an unknown option or a missing value.
+ */
+int fm_cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts);
+
+/*
+ * Number parsers: on success store the value and return 0; otherwise print one line naming
+ * the option and the accepted range and return FM_EXIT_USAGE.
+ */
+/* A real number in the interval from lo to hi; *_open excludes that end. */
+int fm_cli_parse_real(const char *opt, const char *text, double lo, bool lo_open, double hi,
+                      bool hi_open, double *out);
+/* A whole number in [lo, hi]; "1e12" is accepted when it is a whole number. */
+int fm_cli_parse_count(const char *opt, const char *text, uint64_t lo, uint64_t hi, uint64_t *out);
+
+/* Print a help text on stdout and return FM_EXIT_OK. */
+int fm_cli_help(const char *text);
+
+/* Dump a JSON value (consumes the reference) to stdout with a newline. */
+int fm_cli_print_json(json_t *value);
+/* A JSON real, or null when x is not finite. */
+json_t *fm_cli_json_real(double x);
+
+/* Format a probability for people: "6.0%", "0.35%", "2.5e-07" (as a fraction below 1e-4). */
+const char *fm_cli_fmt_prob(double p, char *buf, size_t size);
+
+/* Flush stdout and report a failed write; returns the status to exit with. */
+int fm_cli_finish(int status);
+
+#endif

@@ -1,0 +1,147 @@
+/*
+ * fm_stats.h - flakemeter's statistics core: failure probabilities with confidence intervals,
+ * the number of attempts that reaches a target failure rate, and how many runs a claim needs.
+ *
+ * Conventions (after GSL): every function returns an fm_stats_status (FM_STATS_OK = 0) and
+ * writes its results through the last arguments; arguments come in the order
+ * (data, parameters, options, result).  Counts are k failures in n runs.  Probabilities are
+ * fractions in [0, 1].  Nothing here prints, does I/O or touches processes: the
+ * library is pure computation on GSL, with GSL's aborting error handler switched off.
+ *
+ * Methods and sources: docs/statistics.md.
+ */
+#ifndef FM_STATS_H
+#define FM_STATS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef enum {
+    FM_STATS_OK = 0,
+    FM_STATS_EDOM,    /* an argument is outside its domain */
+    FM_STATS_ENOCONV, /* a numerical routine failed to converge (never expected) */
+} fm_stats_status;
+
+const char *fm_stats_strerror(fm_stats_status status);
+
+/* ---- Confidence intervals for a binomial proportion ---------------------------------------- */
+
+typedef enum {
+    FM_CI_EXACT,         /* Clopper-Pearson, from beta quantiles; coverage >= nominal always */
+    FM_CI_WILSON,        /* Wilson score */
+    FM_CI_JEFFREYS,      /* equal-tailed Beta(k+1/2, n-k+1/2), lower 0 at k=0, upper 1 at k=n */
+    FM_CI_AGRESTI_COULL, /* "add z^2/2 successes and failures", then Wald */
+    FM_CI_WALD,          /* p +- z*sqrt(p(1-p)/n): a known bad example, kept for comparison */
+} fm_ci_method;
+
+typedef enum {
+    FM_CI_TWO_SIDED, /* equal tails of (1-c)/2 */
+    FM_CI_UPPER,     /* one-sided upper bound at level c; lower = 0 */
+} fm_ci_sided;
+
+typedef struct {
+    double estimate; /* k/n, the maximum-likelihood estimate */
+    double lower;
+    double upper;
+} fm_interval;
+
+/* Name <-> method ("exact", "wilson", "jeffreys", "agresti-coull", "wald"). */
+const char *fm_stats_method_name(fm_ci_method method);
+fm_stats_status fm_stats_method_parse(const char *name, fm_ci_method *method);
+
+/*
+ * Interval for k failures in n runs at confidence c in (0, 1); 0 <= k <= n, 1 <= n <= 2^53.
+ * Bounds are clipped to [0, 1].
+ */
+fm_stats_status fm_stats_interval(uint64_t k, uint64_t n, double c, fm_ci_method method,
+                                  fm_ci_sided sided, fm_interval *out);
+
+/*
+ * Quantiles of Beta(a, b): x with P(X <= x) = lower_tail, or P(X > x) = upper_tail.  Found
+ * with GSL's Brent solver on gsl_cdf_beta_P/Q (GSL 2.7's gsl_cdf_beta_Pinv returns NaN for
+ * large b); asking for the tail that is small keeps full relative precision.
+ */
+fm_stats_status fm_stats_beta_quantile(double lower_tail, double a, double b, double *x);
+fm_stats_status fm_stats_beta_quantile_upper(double upper_tail, double a, double b, double *x);
+
+/* ---- Attempts: first try + retries --------------------------------------------------------- */
+
+/* Attempt counts larger than this are reported as unreachable in practice. */
+#define FM_STATS_MAX_ATTEMPTS ((uint64_t)1 << 53)
+
+typedef struct {
+    bool reachable;    /* false: no attempt count <= FM_STATS_MAX_ATTEMPTS meets the target */
+    uint64_t attempts; /* smallest A >= 1 meeting the target (0 when unreachable) */
+    double residual;   /* P(all A attempts fail) at that A (at A = 1 when unreachable) */
+} fm_attempts;
+
+/*
+ * Smallest A >= 1 with p^A <= target, p in [0, 1], target in (0, 1).  Unreachable when p = 1.
+ * Ties are decided as the decimals people type mean them: an all-fail probability within a
+ * relative 1e-12 of the target meets it (p = 0.1, target = 1e-6 gives 6).
+ */
+fm_stats_status fm_stats_attempts_independent(double p, double target, fm_attempts *out);
+
+/*
+ * Correlated attempts: the first fails with p1, each retry after a failure with q, so
+ * P(all A fail) = p1 * q^(A-1).  Unreachable when p1 > target and q = 1.
+ */
+fm_stats_status fm_stats_attempts_correlated(double p1, double q, double target, fm_attempts *out);
+
+/*
+ * Bayesian attempts: p ~ Beta(k + a, n - k + b) after k failures in n runs under a Beta(a, b)
+ * prior; smallest A with E[p^A] = prod_{i<A} (alpha+i)/(alpha+beta+i) <= target.
+ */
+fm_stats_status fm_stats_attempts_bayes(uint64_t k, uint64_t n, double prior_a, double prior_b,
+                                        double target, fm_attempts *out);
+
+/* E[p^A] under the Beta(alpha, beta) posterior, exactly (A = 0 gives 1). */
+fm_stats_status fm_stats_beta_moment(double alpha, double beta, uint64_t order, double *moment);
+
+/* The three answers from k of n, side by side. */
+typedef struct {
+    double p; /* the failure probability the answer assumes (bayes: the posterior mean) */
+    fm_attempts attempts;
+} fm_attempts_answer;
+
+typedef struct {
+    fm_attempts_answer point;        /* p = k/n */
+    fm_attempts_answer conservative; /* p = one-sided exact upper bound at confidence c */
+    fm_attempts_answer bayes;        /* E[p^A] under the posterior */
+} fm_attempts_report;
+
+fm_stats_status fm_stats_attempts_from_counts(uint64_t k, uint64_t n, double c, double prior_a,
+                                              double prior_b, double target,
+                                              fm_attempts_report *out);
+
+/* ---- Cost of a retry policy ---------------------------------------------------------------- */
+
+typedef struct {
+    double expected_attempts; /* E[number of attempts run] */
+    double expected_seconds;  /* E[time], from the mean durations of a pass and of a failure */
+    double residual;          /* P(all attempts fail) */
+} fm_policy_cost;
+
+/*
+ * A policy of at most `attempts` attempts, stopping at the first pass; the first attempt fails
+ * with p1, a retry after a failure with q (q = p1 for independent attempts).  A failure that
+ * is a timeout costs the full timeout: pass it as fail_seconds.
+ */
+fm_stats_status fm_stats_policy_cost(double p1, double q, uint64_t attempts, double pass_seconds,
+                                     double fail_seconds, fm_policy_cost *out);
+
+/* The same under a Beta(alpha, beta) belief about p (independent attempts given p). */
+fm_stats_status fm_stats_policy_cost_bayes(double alpha, double beta, uint64_t attempts,
+                                           double pass_seconds, double fail_seconds,
+                                           fm_policy_cost *out);
+
+/* ---- Planning ------------------------------------------------------------------------------ */
+
+/*
+ * Smallest n such that P(at most k failures in n runs | p0) <= 1 - c: seeing at most k failures
+ * in n runs then shows p < p0 at confidence c.  p0 in (0, 1), c in (0, 1).  k = 0 is the rule
+ * of three (n ~ 3/p0 at c = 0.95).  Fails with FM_STATS_EDOM past 2^53 runs.
+ */
+fm_stats_status fm_stats_plan_runs(double p0, uint64_t k, double c, uint64_t *runs);
+
+#endif
