@@ -57,8 +57,14 @@ fm_stats_status fm_stats_interval(uint64_t k, uint64_t n, double c, fm_ci_method
                                   fm_ci_sided sided, fm_interval *out);
 
 /*
+ * CDF of Beta(a, b): P(X <= x), or P(X > x) when upper; each to full relative precision when it
+ * is the small tail.  (GSL 2.7's gsl_cdf_beta_P/Q lose ~1e-8 relative for a < 10, b > 1e5.)
+ */
+fm_stats_status fm_stats_beta_cdf(double x, double a, double b, bool upper, double *tail);
+
+/*
  * Quantiles of Beta(a, b): x with P(X <= x) = lower_tail, or P(X > x) = upper_tail.  Found
- * with GSL's Brent solver on gsl_cdf_beta_P/Q (GSL 2.7's gsl_cdf_beta_Pinv returns NaN for
+ * with GSL's Brent solver on fm_stats_beta_cdf (GSL 2.7's gsl_cdf_beta_Pinv returns NaN for
  * large b); asking for the tail that is small keeps full relative precision.
  */
 fm_stats_status fm_stats_beta_quantile(double lower_tail, double a, double b, double *x);

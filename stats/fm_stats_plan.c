@@ -2,23 +2,24 @@
  * fm_stats_plan.c - how many runs a claim "p < p0" needs.
  *
  * If the failure probability were p0, the chance of seeing at most k failures in n runs is the
- * binomial CDF F(n) = P(X <= k) = Q_beta(p0; k+1, n-k) (the regularised incomplete beta
- * function; GSL's gsl_cdf_binomial_P takes n as an unsigned int, too small for 10^12 runs).
+ * binomial CDF F(n) = P(X <= k) = Q_beta(p0; k+1, n-k), the upper tail of the regularised
+ * incomplete beta function (fm_stats_beta_cdf; GSL's gsl_cdf_binomial_P takes n as an unsigned
+ * int, too small for 10^12 runs, and its beta CDF is approximate for large n and small k).
  * F falls as n grows, so a doubling search then bisection finds the smallest n with
  * F(n) <= 1 - c: seeing at most k failures in that many runs rejects p >= p0 at level c.
  * With k = 0 this is n = ceil(log(1-c) / log(1-p0)), about 3/p0 at 95% (the rule of three).
  */
 #include "fm_stats_internal.h"
 
-#include <gsl/gsl_cdf.h>
 #include <math.h>
 
 /* P(at most k failures in n runs | p0) is small enough (with the tie rule)? */
 static fm_stats_status enough(double p0, uint64_t k, uint64_t n, double alpha, bool *ok)
 {
-    double cdf = gsl_cdf_beta_Q(p0, (double)k + 1.0, (double)(n - k));
-    if (isnan(cdf))
-        return FM_STATS_ENOCONV;
+    double cdf;
+    fm_stats_status status = fm_stats_beta_cdf(p0, (double)k + 1.0, (double)(n - k), true, &cdf);
+    if (status != FM_STATS_OK)
+        return status;
     *ok = cdf <= alpha * (1.0 + FM_STATS_TIE);
     return FM_STATS_OK;
 }
