@@ -79,6 +79,8 @@ void fm_wl_fail(struct fm_wl_result *res, const char *fmt, ...)
 uint64_t fm_wl_now_ns(void);
 /* Sleep for ns nanoseconds (restarts after signals). */
 void fm_wl_sleep_ns(uint64_t ns);
+/* A thread stack size raised to PTHREAD_STACK_MIN, as the unix port does. */
+size_t fm_wl_clamp_stack(size_t size);
 /* Argument by key as an integer / size. */
 long fm_wl_int(const struct fm_wl_args *args, const char *key);
 

@@ -8,6 +8,8 @@
 #include "fm_wl_internal.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -99,4 +101,12 @@ void fm_wl_sleep_ns(uint64_t ns)
 long fm_wl_int(const struct fm_wl_args *args, const char *key)
 {
     return (long)fm_wl_args_get(args, key);
+}
+
+size_t fm_wl_clamp_stack(size_t size)
+{
+    /* Like the unix port's mp_thread_create: a smaller size becomes PTHREAD_STACK_MIN (128 KiB
+     * on aarch64 and mips, where pages may be 64 KiB). */
+    size_t min = (size_t)PTHREAD_STACK_MIN;
+    return size < min ? min : size;
 }

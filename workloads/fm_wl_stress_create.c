@@ -6,7 +6,8 @@
  * `done`.  The unix port creates its threads detached, so thread stacks pile up until their
  * threads exit: that is what makes creation fail (EAGAIN) on small or emulated systems.
  *
- * The port creates detached threads with the unix port's stack size.  Each thread adds its
+ * The port creates detached threads with the unix port's stack size (raised to
+ * PTHREAD_STACK_MIN where that is larger, as upstream).  Each thread adds its
  * index to a sum and counts itself under a mutex and signals a condition; the main thread
  * waits until all have counted (upstream sleeps a second) and checks count == threads and
  * sum == 0 + 1 + ... + (threads - 1), so a lost or doubled thread start fails the run.  A
@@ -84,7 +85,8 @@ static int stress_create_run(const struct fm_wl_args *args, struct fm_wl_result 
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     int status = FM_WL_OK;
-    if (pthread_attr_setstacksize(&attr, (size_t)fm_wl_int(args, "stack")) != 0) {
+    if (pthread_attr_setstacksize(&attr, fm_wl_clamp_stack((size_t)fm_wl_int(args, "stack"))) !=
+        0) {
         fm_wl_fail(res, "pthread_attr_setstacksize refused the stack size");
         status = FM_WL_ERANGE;
         goto out;

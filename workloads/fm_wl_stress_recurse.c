@@ -20,6 +20,9 @@
  * Under ThreadSanitizer the default stack and margin both grow by FM_WL_TSAN_TLS, the room its
  * runtime's thread-local state takes from every thread stack (see fm_wl_internal.h).
  *
+ * As upstream, a stack size below PTHREAD_STACK_MIN is raised to it (128 KiB on aarch64 and
+ * mips) before the margin is taken off.
+ *
  * Invariants: the stack grows down (true on every target we build for); a recursion level
  * checks before it touches its own frame, like MP_STACK_CHECK on function entry; the flag the
  * main thread waits on is an atomic with release/acquire, so reading the depth is race-free.
@@ -108,7 +111,8 @@ static void spin_us(long us)
 
 static int stress_recurse_run(const struct fm_wl_args *args, struct fm_wl_result *res)
 {
-    size_t stack = (size_t)fm_wl_int(args, "stack"), margin = (size_t)fm_wl_int(args, "margin");
+    size_t stack = fm_wl_clamp_stack((size_t)fm_wl_int(args, "stack"));
+    size_t margin = (size_t)fm_wl_int(args, "margin");
     int late = fm_wl_int(args, "publish") == 1;
     struct recurse_run run;
     pthread_attr_t attr;

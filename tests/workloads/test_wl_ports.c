@@ -63,14 +63,15 @@ static void test_stress_recurse(void)
     CHECK(run3("stress_recurse", "frame=128", NULL, NULL, 0, &small) == FM_WL_OK, "frame=128");
     CHECK(run3("stress_recurse", "frame=1024", NULL, NULL, 0, &big) == FM_WL_OK, "frame=1024");
     /* Each level uses at least `frame` bytes below the limit of stack - margin. */
-    size_t limit = FM_WL_UPSTREAM_STACK - 8192;
+    size_t limit =
+        fm_wl_clamp_stack(FM_WL_UPSTREAM_STACK + FM_WL_TSAN_TLS) - (8192 + FM_WL_TSAN_TLS);
     CHECK(small.passed && small.work * 128 <= limit, "depth %llu x 128 within the limit",
           (unsigned long long)small.work);
     CHECK(big.passed && big.work * 1024 <= limit && big.work < small.work,
           "bigger frames, smaller depth (%llu < %llu)", (unsigned long long)big.work,
           (unsigned long long)small.work);
     struct fm_wl_result r;
-    CHECK(run3("stress_recurse", "stack=16384", "margin=16384", NULL, 0, &r) == FM_WL_ERANGE,
+    CHECK(run3("stress_recurse", "stack=1048576", "margin=1048576", NULL, 0, &r) == FM_WL_ERANGE,
           "margin >= stack is refused");
     CHECK(strstr(r.reason, "margin") != NULL, "reason names margin: %s", r.reason);
 }
