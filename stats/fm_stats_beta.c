@@ -27,6 +27,7 @@
 #include <gsl/gsl_integration.h>
 #include <gsl/gsl_roots.h>
 #include <gsl/gsl_sf_gamma.h>
+#include <gsl/gsl_sf_log.h>
 #include <math.h>
 
 enum { MAX_ITER = 4000, PRODUCT_ORDERS = 64, CF_MAX_TERMS = 50000000, INTEGRAL_INTERVALS = 512 };
@@ -64,29 +65,56 @@ static double beta_cf(double x, double xc, double a, double b)
     return NAN;
 }
 
+/* Stirling remainder: lnGamma(x) - [(x - 1/2) ln x - x + ln sqrt(2 pi)]. */
+static double stirling_remainder(double x)
+{
+    if (x < 10.0)
+        return lgamma(x) - ((x - 0.5) * log(x) - x + 0.5 * log(2.0 * M_PI));
+    double r = 1.0 / x, r2 = r * r; /* DLMF 5.11.1: B_2k / (2k (2k-1) x^(2k-1)) */
+    return r * (1.0 / 12 - r2 * (1.0 / 360 - r2 * (1.0 / 1260 - r2 * (1.0 / 1680 - r2 / 1188))));
+}
+
 /*
- * log of the prefactor x^a (1-x)^b / B(a, b), the same for I_x(a, b) and I_{1-x}(b, a).  It is
- * formed from x itself (log1p for 1-x): for x ~ 1e-11 and b ~ 1e12, forming 1-x first and
- * raising it to the power b would lose four digits.
+ * log of the prefactor x^a (1-x)^b / B(a, b), the same for I_x(a, b) and I_{1-x}(b, a).
+ *
+ * Small parameters: directly, from x itself (log1p for 1-x): forming 1-x first and raising it
+ * to the power b ~ 1e12 would lose four digits.  Both parameters large: each of a ln x,
+ * b ln(1-x) and ln B(a, b) is ~1e12 and their sum O(1), so we expand around the peak
+ * x0 = a/(a+b) instead (as TOMS 708's brcomp does): with d = x - x0,
+ *   ln pre = 1/2 ln(ab / (2 pi (a+b))) - [r(a) + r(b) - r(a+b)]
+ *          + a log1pmx(d/x0) + b log1pmx(-d/(1-x0)) + d (a/x0 - b/(1-x0)),
+ * r the Stirling remainder and log1pmx(t) = log(1+t) - t, every term O(1) or tiny.
  */
 static double ln_prefactor(double x, double a, double b)
 {
-    gsl_sf_result lnb;
-    if (gsl_sf_lnbeta_e(a, b, &lnb) != GSL_SUCCESS)
+    if (a < 10.0 || b < 10.0) {
+        gsl_sf_result lnb;
+        if (gsl_sf_lnbeta_e(a, b, &lnb) != GSL_SUCCESS)
+            return NAN;
+        return a * log(x) + b * log1p(-x) - lnb.val;
+    }
+    double x0 = a / (a + b), d = x - x0;
+    gsl_sf_result la, lb;
+    if (gsl_sf_log_1plusx_mx_e(d / x0, &la) != GSL_SUCCESS ||
+        gsl_sf_log_1plusx_mx_e(-d / (1.0 - x0), &lb) != GSL_SUCCESS)
         return NAN;
-    return a * log(x) + b * log1p(-x) - lnb.val;
+    double centre = 0.5 * (log(a) + log(b) - log(a + b) - log(2.0 * M_PI)) -
+                    (stirling_remainder(a) + stirling_remainder(b) - stirling_remainder(a + b));
+    return centre + a * la.val + b * lb.val + d * (a / x0 - b / (1.0 - x0));
 }
 
-/* Integrand of upper_tail_integral, relative to its value at the start (u = 0). */
+/* Integrand of upper_tail_integral, relative to its value at the start, on a scaled axis. */
 struct tail_integrand {
-    double a, b, s0, ln_x;
+    double a, b, x, scale;
 };
 
-static double tail_integrand(double u, void *params)
+static double tail_integrand(double v, void *params)
 {
     const struct tail_integrand *p = params;
-    double t = -expm1(-(u + p->s0) / (p->b - 1.0));
-    return exp((p->a - 1.0) * (log(t) - p->ln_x) - u * p->b / (p->b - 1.0));
+    double u = v * p->scale;
+    /* t - x = (1 - x)(1 - e^(-u/(b-1))) exactly, so log(t/x) keeps its digits when a is huge */
+    double ln_t_over_x = log1p((1.0 - p->x) * -expm1(-u / (p->b - 1.0)) / p->x);
+    return exp((p->a - 1.0) * ln_t_over_x - u * p->b / (p->b - 1.0));
 }
 
 /*
@@ -94,11 +122,16 @@ static double tail_integrand(double u, void *params)
  * run in 1 - x ~ 1 and lose the digits of the small tail to cancellation.  Instead integrate the
  * density after s = -(b-1) log(1-t), which turns (1-t)^(b-1) into e^-s:
  *   Q = x^a (1-x)^b / (x (b-1) B(a, b)) * int_0^inf (t(s)/x)^(a-1) e^(-u b/(b-1)) du,
- * u = s - s0, a smooth, positive, exponentially decaying integrand (GSL's QAGIU).
+ * u = s - s0: a smooth, positive, decreasing integrand (GSL's QAGIU).  Its length scale is
+ * 1/(initial decay rate), or the width x (b-1) / sqrt(a-1) of its Gaussian shoulder when a is
+ * large and x near the mean; u is measured in that unit so QAGIU's map of [0, inf) fits it.
  */
 static double upper_tail_integral(double x, double a, double b)
 {
-    struct tail_integrand p = {a, b, -(b - 1.0) * log1p(-x), log(x)};
+    double rate = b / (b - 1.0) - (a - 1.0) * (1.0 - x) / (x * (b - 1.0));
+    double width = a > 1.0 ? x * (b - 1.0) / sqrt(a - 1.0) : INFINITY;
+    double scale = fmin(rate > 0.0 ? 1.0 / rate : INFINITY, width);
+    struct tail_integrand p = {a, b, x, scale};
     gsl_function f = {tail_integrand, &p};
     gsl_integration_workspace *w = gsl_integration_workspace_alloc(INTEGRAL_INTERVALS);
     double integral = NAN, abserr;
@@ -110,7 +143,7 @@ static double upper_tail_integral(double x, double a, double b)
     if (status != GSL_SUCCESS && !(status == GSL_EROUND && abserr <= 1e-12 * integral))
         integral = NAN;
     gsl_integration_workspace_free(w);
-    return exp(ln_prefactor(x, a, b) - log(x) - log(b - 1.0)) * integral;
+    return exp(ln_prefactor(x, a, b) - log(x) - log(b - 1.0)) * integral * scale;
 }
 
 /* The short tail: P(x) below the mean, Q(x) above it; `is_upper` says which one it is. */

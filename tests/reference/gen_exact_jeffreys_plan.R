@@ -1,5 +1,6 @@
 # Reference values from R, independent of flakemeter's C code (GSL + our own root finding).
-# Run:  Rscript gen_exact_jeffreys_plan.R   (writes intervals_r.csv, plan_r.csv, attempts_r.csv)
+# Run:  Rscript gen_exact_jeffreys_plan.R
+#       (writes intervals_r.csv, plan_r.csv, attempts_r.csv, beta_cdf_r.csv)
 # Produced with R 4.2.2 (Debian r-base-core 4.2.2.20221110-2).
 #
 # exact:    stats::binom.test(k, n, conf.level = c)$conf.int (two-sided), and
@@ -98,3 +99,17 @@ cons$source <- paste(source_tag, "qbeta")
 cons <- cons[, c("kind", "k", "n", "target", "confidence", "attempts", "residual", "source")]
 write.csv(fmt(cons, c("k", "n", "attempts"), c("target", "confidence", "residual")),
           "attempts_r.csv", row.names = FALSE, quote = FALSE)
+
+# beta CDF: pbeta(x, a, b) and pbeta(x, a, b, lower.tail = FALSE) (TOMS 708) at the 1e-6, 2%,
+# 26%, 50%, 74%, 98% and 1-1e-6 quantiles of parameter pairs from 1/2 to 1e12 - the ones
+# flakemeter's intervals and plans use, and both-large pairs near the peak.
+par <- c(0.5, 1, 2.5, 4, 30, 1000.5, 99999, 1e9, 1e12)
+grid <- expand.grid(a = par, b = par, u = c(1e-6, 0.02, 0.26, 0.5, 0.74, 0.98, 1 - 1e-6))
+grid$x <- qbeta(grid$u, grid$a, grid$b)
+grid <- grid[grid$x > 0 & grid$x < 1, ]
+grid$lower <- pbeta(grid$x, grid$a, grid$b)
+grid$upper <- pbeta(grid$x, grid$a, grid$b, lower.tail = FALSE)
+grid$source <- paste(source_tag, "pbeta")
+grid <- grid[, c("a", "b", "x", "lower", "upper", "source")]
+write.csv(fmt(grid, character(0), c("a", "b", "x", "lower", "upper")), "beta_cdf_r.csv",
+          row.names = FALSE, quote = FALSE)
