@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# quickstart.sh - set up flakemeter on a fresh Debian machine and run it.
+#
+#   tools/quickstart.sh run    install what is missing, build, run the main job
+#   tools/quickstart.sh test   install what is missing, build with -Werror, run the whole suite:
+#                              plain build, AddressSanitizer+UBSan build, ThreadSanitizer build
+#                              (workloads; declared races excluded); ends "N passed, N failed"
+#
+# Installing needs root or sudo (apt-get); everything else runs as you.  Build folders:
+# build/ (run), build-ci/, build-asan/, build-tsan/ (test).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(meson ninja-build pkg-config gcc libc6-dev python3 libgsl-dev libssl-dev
+          libsqlite3-dev libjansson-dev)
+
+install_missing() {
+    local missing=()
+    for p in "${PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    echo "quickstart: installing ${missing[*]}" >&2
+    local sudo=()
+    [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+    "${sudo[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends \
+        "${missing[@]}" >/dev/null
+}
+
+# configure DIR [meson options...]: set up once, reconfigure when options change.
+configure() {
+    local dir=$1
+    shift
+    if [ -f "$dir/build.ninja" ]; then
+        meson configure "$dir" "$@" >/dev/null
+    else
+        meson setup "$dir" "$@" >/dev/null
+    fi
+    ninja -C "$dir" >/dev/null
+}
+
+# Count the results of one `meson test` run from its JSON log (one object per line).
+tally() {
+    python3 - "$1/meson-logs/testlog.json" <<'PY'
+import json, os, sys
+counts = {"pass": 0, "fail": 0, "skip": 0}
+lines = open(sys.argv[1]) if os.path.exists(sys.argv[1]) else []
+for line in lines:
+    r = json.loads(line)["result"]
+    counts["pass" if r in ("OK", "EXPECTEDFAIL") else "skip" if r == "SKIP" else "fail"] += 1
+print(counts["pass"], counts["fail"], counts["skip"])
+PY
+}
+
+# run_suite DIR [meson test options...]: run, accumulate, never stop at the first failure.
+passed=0 failed=0 skipped=0
+run_suite() {
+    local dir=$1
+    shift
+    echo "== meson test -C $dir $*"
+    rm -f "$dir/meson-logs/testlog.json"
+    meson test -C "$dir" --print-errorlogs --num-processes 2 "$@" || true
+    read -r p f s < <(tally "$dir")
+    passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+}
+
+case "${1:-}" in
+run)
+    install_missing
+    configure build
+    # The main job.  Until `flakemeter run` exists (issue 4) this is the calculator: a test
+    # that failed 3 times in 50 runs, and the retry count that makes CI fail < 1e-6 of the time.
+    build/cli/flakemeter retries --failures 3 --runs 50 --target 1e-6
+    ;;
+test)
+    install_missing
+    configure build-ci -Dwerror=true
+    run_suite build-ci
+    configure build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+        UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 run_suite build-asan
+    if [ -f tests/workloads/meson.build ]; then
+        configure build-tsan -Dwerror=true -Db_sanitize=thread -Db_lundef=false
+        TSAN_OPTIONS=halt_on_error=1 run_suite build-tsan --suite workloads --no-suite races
+    fi
+    if [ "$skipped" -gt 0 ]; then
+        echo "$passed passed, $failed failed, $skipped skipped"
+    else
+        echo "$passed passed, $failed failed"
+    fi
+    [ "$failed" -eq 0 ]
+    ;;
+*)
+    echo "usage: tools/quickstart.sh run|test" >&2
+    exit 2
+    ;;
+esac
