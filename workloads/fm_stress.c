@@ -96,7 +96,7 @@ static int read_env(struct fm_wl_args *args)
     return EXIT_PASS;
 }
 
-/* --seed S / --seed=S and the other value options; returns 1 when argv[*i] is not one. */
+/* --seed S / --seed=S and the other value options; returns -1 when argv[*i] is not one. */
 static int parse_option(struct fm_wl_args *args, int argc, char **argv, int *i)
 {
     static const struct {

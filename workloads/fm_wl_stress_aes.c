@@ -65,7 +65,6 @@ struct arena {
 
 /* One run: inputs, the arena, the completion counter and the first failure. */
 struct aes_run {
-    const struct fm_wl_args *args;
     long loops, applies;
     size_t data_len;
     enum fm_wl_aes_impl impl;
@@ -260,7 +259,6 @@ static void *worker(void *arg)
 static int run_setup(struct aes_run *run, const struct fm_wl_args *args)
 {
     memset(run, 0, sizeof *run);
-    run->args = args;
     run->loops = fm_wl_int(args, "loops");
     run->applies = fm_wl_int(args, "applies");
     run->data_len = (size_t)fm_wl_int(args, "data");
