@@ -204,8 +204,12 @@ static fm_stats_status cost_bayes(const struct retries_args *a, struct answer *a
 
 static void print_target(double target)
 {
-    printf("to bring the chance that every attempt fails to %.3g or below (once in %.3g runs)",
-           target, 1.0 / target);
+    double every = 1.0 / target;
+    printf("to bring the chance that every attempt fails to %.3g or below ", target);
+    if (every < 1e9 && fabs(every - round(every)) < 1e-6 * every)
+        printf("(once in %.0f runs)", round(every));
+    else
+        printf("(once in %.3g runs)", every);
 }
 
 static void print_cost_line(const struct retries_args *a, const char *indent,
