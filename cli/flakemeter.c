@@ -14,6 +14,7 @@ static const struct fm_cmd commands[] = {
     {"interval", cmd_interval, "confidence interval for a failure probability (k of n)"},
     {"retries", cmd_retries, "attempts needed to reach a target failure rate"},
     {"plan", cmd_plan, "runs needed to show a failure probability is below p0"},
+    {"list", cmd_list, "the built-in workloads and their parameters"},
 };
 
 static const size_t n_commands = sizeof commands / sizeof commands[0];

@@ -28,6 +28,7 @@ struct fm_cmd {
 int cmd_interval(int argc, char **argv);
 int cmd_retries(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
+int cmd_list(int argc, char **argv);
 
 /* Name of the running subcommand, for messages ("flakemeter interval: ..."). */
 extern const char *fm_cli_cmd;
