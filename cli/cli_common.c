@@ -133,15 +133,36 @@ json_t *fm_cli_json_real(double x)
     return isfinite(x) ? json_real(x) : json_null();
 }
 
-const char *fm_cli_fmt_prob(double p, char *buf, size_t size)
+/* extra: digits beyond the usual three significant ones. */
+static void fmt_prob_digits(double p, int extra, char *buf, size_t size)
 {
     if (p == 0.0 || p == 1.0)
         snprintf(buf, size, "%g%%", p * 100.0);
     else if (p >= 1e-4)
-        snprintf(buf, size, "%.*f%%", p >= 0.1 ? 1 : p >= 0.01 ? 2 : 3, p * 100.0);
+        snprintf(buf, size, "%.*f%%", (p >= 0.1 ? 1 : p >= 0.01 ? 2 : 3) + extra, p * 100.0);
     else
-        snprintf(buf, size, "%.2g", p);
+        snprintf(buf, size, "%.*g", 2 + extra, p);
+}
+
+const char *fm_cli_fmt_prob(double p, char *buf, size_t size)
+{
+    fmt_prob_digits(p, 0, buf, size);
     return buf;
+}
+
+void fm_cli_fmt_probs(const double *p, char (*bufs)[32], int n)
+{
+    /* Add digits until values that differ print differently (narrow intervals at huge n). */
+    for (int extra = 0; extra <= 12; extra++) {
+        bool clash = false;
+        for (int i = 0; i < n; i++)
+            fmt_prob_digits(p[i], extra, bufs[i], sizeof bufs[i]);
+        for (int i = 0; i < n; i++)
+            for (int j = i + 1; j < n; j++)
+                clash |= p[i] != p[j] && strcmp(bufs[i], bufs[j]) == 0;
+        if (!clash)
+            return;
+    }
 }
 
 int fm_cli_finish(int status)

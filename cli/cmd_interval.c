@@ -115,10 +115,10 @@ static int print_json(const struct interval_args *a, const fm_interval *ci)
 
 static void print_text(const struct interval_args *a, const fm_interval *ci)
 {
-    char est[32], lo[32], up[32];
-    fm_cli_fmt_prob(ci->estimate, est, sizeof est);
-    fm_cli_fmt_prob(ci->lower, lo, sizeof lo);
-    fm_cli_fmt_prob(ci->upper, up, sizeof up);
+    double values[3] = {ci->estimate, ci->lower, ci->upper};
+    char text[3][32];
+    fm_cli_fmt_probs(values, text, 3);
+    const char *est = text[0], *lo = text[1], *up = text[2];
     printf("%llu failure%s in %llu run%s: failure probability %s ", (unsigned long long)a->k,
            a->k == 1 ? "" : "s", (unsigned long long)a->n, a->n == 1 ? "" : "s", est);
     if (a->sided == FM_CI_UPPER)

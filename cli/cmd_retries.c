@@ -314,11 +314,12 @@ static int run_counts(const struct retries_args *a)
             json_object_set_new(o, ans[i].name, answer_json(a, &ans[i]));
         return fm_cli_print_json(o);
     }
-    char est[32], lo[32], up[32];
+    double values[3] = {ci.estimate, ci.lower, ci.upper};
+    char text[3][32];
+    fm_cli_fmt_probs(values, text, 3);
     printf("%llu failure%s in %llu runs: failure probability %s (%.10g%% exact CI %s to %s).\n",
-           (unsigned long long)a->k, a->k == 1 ? "" : "s", (unsigned long long)a->n,
-           fm_cli_fmt_prob(ci.estimate, est, sizeof est), a->c * 100,
-           fm_cli_fmt_prob(ci.lower, lo, sizeof lo), fm_cli_fmt_prob(ci.upper, up, sizeof up));
+           (unsigned long long)a->k, a->k == 1 ? "" : "s", (unsigned long long)a->n, text[0],
+           a->c * 100, text[1], text[2]);
     printf("Attempts (first try + retries) ");
     print_target(a->target);
     printf(":\n");

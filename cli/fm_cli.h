@@ -64,6 +64,9 @@ json_t *fm_cli_json_real(double x);
 
 /* Format a probability for people: "6.0%", "0.35%", "2.5e-07" (as a fraction below 1e-4). */
 const char *fm_cli_fmt_prob(double p, char *buf, size_t size);
+/* Format n probabilities alike, with as many digits as it takes for different values to print
+ * differently (an interval at n = 1e12 is narrow). */
+void fm_cli_fmt_probs(const double *p, char (*bufs)[32], int n);
 
 /* Flush stdout and report a failed write; returns the status to exit with. */
 int fm_cli_finish(int status);
