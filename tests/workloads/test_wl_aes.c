@@ -8,8 +8,8 @@
  * in the issue (NIST SP 800-38A style zero test, also what stress_aes's first block is).
  * Exact comparisons: AES has no tolerance.
  */
+#include "fm_test.h"
 #include "fm_wl_internal.h"
-#include "wl_check.h"
 
 #include <string.h>
 
@@ -151,5 +151,5 @@ int main(void)
     test_keystream_quirk(FM_WL_AES_PORTABLE);
     if (fm_wl_have_openssl())
         test_keystream_quirk(FM_WL_AES_OPENSSL);
-    return wl_check_status();
+    return fm_test_report("test_wl_aes");
 }

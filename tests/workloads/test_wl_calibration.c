@@ -6,8 +6,8 @@
  * once they pass.  They are chosen wide (6 standard deviations of the binomial or normal
  * sampling error) so that they are a real check of the generator and not a fit to one seed.
  */
+#include "fm_test.h"
 #include "fm_wl_internal.h"
-#include "wl_check.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -161,5 +161,5 @@ int main(void)
     test_markov();
     test_slow_distribution();
     test_race_single_thread();
-    return wl_check_status();
+    return fm_test_report("test_wl_calibration");
 }

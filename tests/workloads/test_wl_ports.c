@@ -8,8 +8,8 @@
  * the contract of the failure paths (a time limit that cannot be met fails with the count;
  * inconsistent parameters are refused).  No assertion depends on timing or interleaving.
  */
+#include "fm_test.h"
 #include "fm_wl_internal.h"
-#include "wl_check.h"
 
 #include <string.h>
 
@@ -110,5 +110,5 @@ int main(void)
     test_stress_recurse();
     test_stress_schedule();
     test_others();
-    return wl_check_status();
+    return fm_test_report("test_wl_ports");
 }

@@ -8,8 +8,8 @@
  * order; a failed set leaves the args unchanged; declared races are exactly `race` and
  * `stress_recurse publish=late`; the --list table names every workload and parameter.
  */
+#include "fm_test.h"
 #include "fm_wl.h"
-#include "wl_check.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -158,5 +158,5 @@ int main(void)
     test_presets_yield_to_names();
     test_declared_races();
     test_table_text();
-    return wl_check_status();
+    return fm_test_report("test_wl_registry");
 }
