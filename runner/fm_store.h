@@ -1,0 +1,149 @@
+/*
+ * fm_store.h - the results store of flakemeter: one SQLite file (WAL mode) that holds
+ * campaigns and every attempt of every run, so that measurements survive the process that made
+ * them, accumulate across invocations, and merge across machines.
+ *
+ * Contract:
+ *  - Durability: rows are added to an open transaction and committed in batches (at most
+ *    FM_STORE_BATCH_ROWS rows or FM_STORE_BATCH_NS since the batch began, whichever first, checked
+ *    on every add), and on fm_store_flush/fm_store_close.  A SIGKILL loses at most the rows of
+ *    the open batch; the file always opens afterwards (SQLite's WAL journal guarantees it).
+ *  - Schema: PRAGMA user_version holds FM_STORE_SCHEMA.  Opening a file with a newer or unknown
+ *    version, or a file that is not a flakemeter store, fails with FM_STORE_ESCHEMA /
+ *    FM_STORE_ENOTSTORE and leaves the file byte-for-byte untouched (nothing is written before
+ *    the check).  Layout: docs/store.md.
+ *  - A campaign is identified by its label.  Adding runs again to a label continues it.
+ *  - (campaign, run_index, attempt) is unique; merge relies on it to never double count.
+ *  - The library never prints.  Functions return fm_store_status; fm_store_strerror gives the
+ *    text of a status and fm_store_errmsg the detail of the last failure on a handle.
+ */
+#ifndef FM_STORE_H
+#define FM_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define FM_STORE_SCHEMA 1
+#define FM_STORE_BATCH_ROWS 256
+#define FM_STORE_BATCH_NS 100000000LL /* 100 ms */
+
+typedef enum {
+    FM_STORE_OK = 0,
+    FM_STORE_EIO,        /* SQLite or file system failure (detail: fm_store_errmsg) */
+    FM_STORE_ESCHEMA,    /* a newer or unknown schema version: not touched */
+    FM_STORE_ENOTSTORE,  /* not an SQLite file, or not a flakemeter store: not touched */
+    FM_STORE_ENOENT,     /* no such file (when not creating), or no such campaign */
+    FM_STORE_ECONFLICT,  /* the label exists with a different command or parameters */
+    FM_STORE_EINVAL,     /* bad argument */
+    FM_STORE_ENOMEM,
+} fm_store_status;
+
+const char *fm_store_strerror(fm_store_status status);
+
+typedef struct fm_store fm_store;
+
+/* Open (create = true: create if missing) a store.  *out is NULL on failure. */
+fm_store_status fm_store_open(const char *path, bool create, fm_store **out);
+/* Detail of the last failure on this handle ("database is locked", "schema version 7 ..."). */
+const char *fm_store_errmsg(const fm_store *store);
+/* Commit what is pending and close; returns the status of that final commit. */
+fm_store_status fm_store_close(fm_store *store);
+
+/* ---- Campaigns ------------------------------------------------------------------------------ */
+
+typedef struct {
+    const char *label;   /* unique name */
+    const char *kind;    /* "workload" or "command" */
+    const char *command; /* workload name, or the command line as a JSON array of strings */
+    const char *params;  /* "key=value ..." for a workload, "" for a command */
+    const char *host;    /* hostname */
+    const char *arch;    /* uname -m */
+    const char *version; /* flakemeter version */
+    int64_t created_ns;  /* CLOCK_REALTIME */
+} fm_campaign_info;
+
+/*
+ * Find the campaign with info->label, or create it.  An existing label must have the same kind,
+ * command and params (else FM_STORE_ECONFLICT); host/arch/version may differ (shards).
+ */
+fm_store_status fm_store_campaign(fm_store *store, const fm_campaign_info *info, int64_t *id,
+                                  bool *existed);
+/* Look a campaign up by label (FM_STORE_ENOENT if absent).  Strings stay valid until close. */
+fm_store_status fm_store_find_campaign(fm_store *store, const char *label, int64_t *id,
+                                       fm_campaign_info *info);
+/* The label of the most recently created campaign (for `show` without a label). */
+fm_store_status fm_store_last_campaign(fm_store *store, int64_t *id, fm_campaign_info *info);
+
+/* ---- Runs ----------------------------------------------------------------------------------- */
+
+typedef enum {
+    FM_OUTCOME_PASS = 0,
+    FM_OUTCOME_FAIL,    /* non-zero exit (or a --fail-regex match) */
+    FM_OUTCOME_CRASH,   /* killed by a signal */
+    FM_OUTCOME_TIMEOUT, /* killed at its timeout */
+    FM_OUTCOME_ERROR,   /* could not start */
+} fm_outcome;
+
+#define FM_OUTCOME_COUNT 5
+const char *fm_outcome_name(fm_outcome outcome); /* "pass", "fail", "crash", "timeout", "error" */
+
+typedef struct {
+    int64_t run_index;  /* index of the chain (the run); with --shard I/N, index = I mod N */
+    uint32_t attempt;   /* 1 for a first try, 2... for retries within the chain */
+    uint64_t seed;
+    fm_outcome outcome;
+    int exit_code;      /* when outcome is pass or fail */
+    int signal;         /* when crash (or the signal that ended a timeout) */
+    bool core_dumped;
+    int64_t start_ns;   /* CLOCK_REALTIME at start */
+    int64_t wall_ns;    /* CLOCK_MONOTONIC duration */
+    int64_t user_us, sys_us, max_rss_kb; /* from wait4 */
+} fm_run_record;
+
+/* Add one attempt (buffered; see the durability contract). */
+fm_store_status fm_store_add_run(fm_store *store, int64_t campaign, const fm_run_record *run);
+/* Commit what is pending now. */
+fm_store_status fm_store_flush(fm_store *store);
+/* Largest run_index stored for the campaign, or -1 when it has none. */
+fm_store_status fm_store_max_run_index(fm_store *store, int64_t campaign, int64_t *max);
+
+/* ---- Summaries (everything the verdict needs, computed in SQL) ------------------------------ */
+
+typedef struct {
+    int64_t attempts;                         /* all rows */
+    int64_t by_outcome[FM_OUTCOME_COUNT];     /* all attempts, by outcome */
+    int64_t first;                            /* first attempts (attempt = 1) */
+    int64_t first_by_outcome[FM_OUTCOME_COUNT];
+    int64_t chains;                           /* distinct run_index */
+    int64_t chains_failed;                    /* chains whose last attempt is not a pass */
+    int64_t passed_on_retry;                  /* chains that passed at attempt >= 2 */
+    /* Retry statistics: attempts >= 2 (each follows a failed attempt of its chain). */
+    int64_t retries, retries_failed;
+    int64_t max_attempt;
+    int64_t wall_ns_total;
+    int64_t first_start_ns, last_end_ns;      /* span of the campaign (realtime) */
+} fm_store_summary;
+
+/* A "failure" is any outcome other than pass; errors count apart in by_outcome. */
+fm_store_status fm_store_summarize(fm_store *store, int64_t campaign, fm_store_summary *out);
+/* The q-quantile (0..1, nearest rank) of wall_ns over all attempts; -1 when there are none. */
+fm_store_status fm_store_wall_quantile(fm_store *store, int64_t campaign, double q, int64_t *ns);
+
+/* ---- Whole-store operations ----------------------------------------------------------------- */
+
+/*
+ * Merge stores into out (created if missing): campaigns matched by label (a label whose
+ * command differs is an ECONFLICT naming it), runs copied without double counting by
+ * (campaign, run_index, attempt).  out is written in one transaction: all or nothing.
+ */
+fm_store_status fm_store_merge(const char *out, const char *const *inputs, int n_inputs,
+                               char *errbuf, size_t errsize);
+
+typedef enum { FM_EXPORT_JSON, FM_EXPORT_CSV, FM_EXPORT_JUNIT } fm_export_format;
+
+/* Write the runs of one campaign (label) or of all (label NULL) to f. */
+fm_store_status fm_store_export(fm_store *store, const char *label, fm_export_format format,
+                                FILE *f);
+
+#endif
