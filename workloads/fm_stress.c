@@ -148,14 +148,9 @@ static int parse_args(struct fm_wl_args *args, int argc, char **argv)
 
 static void print_result(const struct fm_wl_args *args, const struct fm_wl_result *res)
 {
-    char params[1024];
-    printf("%s %s %s=%llu seed=%llu run=%llu attempt=%llu %s", args->wl->name,
-           res->passed ? "PASS" : "FAIL", args->wl->unit, (unsigned long long)res->work,
-           (unsigned long long)args->seed, (unsigned long long)args->run,
-           (unsigned long long)args->attempt, fm_wl_args_format(args, params, sizeof params));
-    if (!res->passed)
-        printf(" -- %s", res->reason);
-    putchar('\n');
+    char line[1536];
+    fm_wl_format_result(args, res, line, sizeof line);
+    puts(line);
 }
 
 static int run_workload(int argc, char **argv)

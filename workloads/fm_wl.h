@@ -153,6 +153,13 @@ FM_WL_API bool fm_wl_declared_race(const struct fm_wl_args *args);
 FM_WL_API size_t fm_wl_format_desc(const struct fm_wl_desc *wl, char *buf, size_t size);
 FM_WL_API size_t fm_wl_format_table(char *buf, size_t size);
 
+/*
+ * The result line of a run (no newline), as fm-stress prints it:
+ *   NAME PASS|FAIL UNIT=WORK seed=S run=N attempt=A key=value ... [-- reason]
+ */
+FM_WL_API const char *fm_wl_format_result(const struct fm_wl_args *args,
+                                          const struct fm_wl_result *res, char *buf, size_t size);
+
 /* Run the workload once, in this process. */
 FM_WL_API int fm_wl_run(const struct fm_wl_args *args, struct fm_wl_result *res);
 

@@ -86,3 +86,17 @@ size_t fm_wl_format_table(char *buf, size_t size)
     }
     return t.len;
 }
+
+const char *fm_wl_format_result(const struct fm_wl_args *args, const struct fm_wl_result *res,
+                                char *buf, size_t size)
+{
+    char params[1024];
+    int n =
+        snprintf(buf, size, "%s %s %s=%llu seed=%llu run=%llu attempt=%llu %s", args->wl->name,
+                 res->passed ? "PASS" : "FAIL", args->wl->unit, (unsigned long long)res->work,
+                 (unsigned long long)args->seed, (unsigned long long)args->run,
+                 (unsigned long long)args->attempt, fm_wl_args_format(args, params, sizeof params));
+    if (!res->passed && n >= 0 && (size_t)n < size)
+        snprintf(buf + n, size - (size_t)n, " -- %s", res->reason);
+    return buf;
+}
