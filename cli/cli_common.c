@@ -48,7 +48,10 @@ int fm_cli_getopt(int argc, char **argv, const char *shortopts, const struct opt
 {
     /* A leading ':' makes getopt tell a missing value (':') from an unknown option ('?'). */
     char spec[64];
-    snprintf(spec, sizeof spec, ":%s", shortopts);
+    if (shortopts[0] == '+') /* '+' (stop at the first operand) must come before ':' */
+        snprintf(spec, sizeof spec, "+:%s", shortopts + 1);
+    else
+        snprintf(spec, sizeof spec, ":%s", shortopts);
     opterr = 0;
     int c = getopt_long(argc, argv, spec, longopts, NULL);
     if (c != '?' && c != ':')

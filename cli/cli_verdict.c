@@ -1,0 +1,227 @@
+/*
+ * cli_verdict.c - the verdict of a campaign as text and JSON, and the live progress line.
+ *
+ * JSON keys (a contract): runs, passed, failed, crashed, timed_out, errors, estimate, lower,
+ * upper, attempts {point, conservative, bayes[, correlated]}, decided (with --until-decided),
+ * durations {p50, p90, p99, max} in seconds, wall_seconds, plus label, confidence, target,
+ * attempts_total, chains {...} when retries ran, and stop (why the loop ended) after a run.
+ * Counts are of first attempts (one per run); retries are reported under "chains".
+ */
+#include "cli_verdict.h"
+#include "fm_cli.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *stop_name(fm_stop_reason r)
+{
+    static const char *const names[] = {"runs",   "duration", "decided",
+                                        "sigint", "sigterm",  "error"};
+    return (unsigned)r < sizeof names / sizeof *names ? names[r] : "unknown";
+}
+
+static json_t *attempts_json(const fm_attempts_answer *a)
+{
+    json_t *o = json_object();
+    bool ok = a->attempts.reachable;
+    json_object_set_new(o, "p", json_real(a->p));
+    json_object_set_new(o, "attempts",
+                        ok ? json_integer((json_int_t)a->attempts.attempts) : json_null());
+    json_object_set_new(o, "retries",
+                        ok ? json_integer((json_int_t)a->attempts.attempts - 1) : json_null());
+    json_object_set_new(o, "residual", json_real(a->attempts.residual));
+    json_object_set_new(o, "reachable", json_boolean(ok));
+    return o;
+}
+
+static json_t *seconds_or_null(int64_t ns)
+{
+    return ns < 0 ? json_null() : json_real((double)ns / 1e9);
+}
+
+static json_t *durations_json(const fm_verdict *v)
+{
+    static const char *const keys[4] = {"p50", "p90", "p99", "max"};
+    json_t *o = json_object();
+    for (int i = 0; i < 4; i++)
+        json_object_set_new(o, keys[i], seconds_or_null(v->durations_ns[i]));
+    return o;
+}
+
+static json_t *chains_json(const fm_verdict *v)
+{
+    const fm_store_summary *s = &v->sum;
+    json_t *o = json_object();
+    json_object_set_new(o, "chains", json_integer(s->chains));
+    json_object_set_new(o, "chains_failed", json_integer(s->chains_failed));
+    json_object_set_new(o, "passed_on_retry", json_integer(s->passed_on_retry));
+    json_object_set_new(o, "retries", json_integer(s->retries));
+    json_object_set_new(o, "retries_failed", json_integer(s->retries_failed));
+    json_object_set_new(o, "max_attempt", json_integer(s->max_attempt));
+    return o;
+}
+
+json_t *fm_cli_verdict_json(const fm_verdict *v, const fm_verdict_context *ctx)
+{
+    const int64_t *first = v->sum.first_by_outcome;
+    json_t *o = json_object();
+    json_object_set_new(o, "label", json_string(ctx->label));
+    json_object_set_new(o, "runs", json_integer(v->sum.first));
+    json_object_set_new(o, "passed", json_integer(first[FM_OUTCOME_PASS]));
+    json_object_set_new(o, "failed", json_integer(first[FM_OUTCOME_FAIL]));
+    json_object_set_new(o, "crashed", json_integer(first[FM_OUTCOME_CRASH]));
+    json_object_set_new(o, "timed_out", json_integer(first[FM_OUTCOME_TIMEOUT]));
+    json_object_set_new(o, "errors", json_integer(first[FM_OUTCOME_ERROR]));
+    json_object_set_new(o, "attempts_total", json_integer(v->sum.attempts));
+    json_object_set_new(o, "confidence", json_real(v->confidence));
+    json_object_set_new(o, "target", json_real(v->target));
+    bool have = v->n > 0;
+    json_object_set_new(o, "estimate", have ? json_real(v->ci.estimate) : json_null());
+    json_object_set_new(o, "lower", have ? json_real(v->ci.lower) : json_null());
+    json_object_set_new(o, "upper", have ? json_real(v->ci.upper) : json_null());
+    json_t *att = json_object();
+    if (have) {
+        json_object_set_new(att, "point", attempts_json(&v->attempts.point));
+        json_object_set_new(att, "conservative", attempts_json(&v->attempts.conservative));
+        json_object_set_new(att, "bayes", attempts_json(&v->attempts.bayes));
+    }
+    json_object_set_new(o, "attempts", att);
+    if (v->have_retries)
+        json_object_set_new(o, "chains", chains_json(v));
+    if (ctx->until_decided && ctx->report)
+        json_object_set_new(o, "decided", json_boolean(ctx->report->decided));
+    json_object_set_new(o, "durations", durations_json(v));
+    double span = (double)(v->sum.last_end_ns - v->sum.first_start_ns) / 1e9;
+    json_object_set_new(o, "wall_seconds",
+                        json_real(ctx->report ? ctx->report->wall_s : (span > 0 ? span : 0)));
+    if (ctx->report)
+        json_object_set_new(o, "stop", json_string(stop_name(ctx->report->stop)));
+    return o;
+}
+
+static const char *fmt_seconds(int64_t ns, char *buf, size_t size)
+{
+    double s = (double)ns / 1e9;
+    if (ns < 0)
+        snprintf(buf, size, "-");
+    else if (s < 1e-3)
+        snprintf(buf, size, "%.0f us", s * 1e6);
+    else if (s < 1)
+        snprintf(buf, size, "%.1f ms", s * 1e3);
+    else
+        snprintf(buf, size, "%.2f s", s);
+    return buf;
+}
+
+static void print_attempts(const fm_verdict *v)
+{
+    const fm_attempts_answer *a[3] = {&v->attempts.point, &v->attempts.conservative,
+                                      &v->attempts.bayes};
+    const char *names[3] = {"point", "conservative", "bayes"};
+    printf("  attempts for CI to fail at most %.3g of the time:", v->target);
+    for (int i = 0; i < 3; i++) {
+        if (a[i]->attempts.reachable)
+            printf(" %s %llu%s", names[i], (unsigned long long)a[i]->attempts.attempts,
+                   i < 2 ? "," : "");
+        else
+            printf(" %s unreachable%s", names[i], i < 2 ? "," : "");
+    }
+    printf("\n");
+    if (a[1]->attempts.reachable)
+        printf("  (conservative: with %.10g%% confidence, %llu attempts keep the red rate at "
+               "or below the target)\n",
+               v->confidence * 100, (unsigned long long)a[1]->attempts.attempts);
+    else
+        printf("  no number of retries reaches the target: the test fails every time\n");
+}
+
+void fm_cli_verdict_print(const fm_verdict *v, const fm_verdict_context *ctx)
+{
+    const int64_t *f = v->sum.first_by_outcome;
+    printf("%s: %lld run%s", ctx->label, (long long)v->sum.first, v->sum.first == 1 ? "" : "s");
+    if (ctx->report)
+        printf(" (%lld in this invocation, %.1f s)", (long long)(ctx->report->counts.chains_done),
+               ctx->report->wall_s);
+    printf(" in %s\n", ctx->db);
+    printf("  passed %lld, failed %lld, crashed %lld, timed out %lld, errors %lld\n",
+           (long long)f[FM_OUTCOME_PASS], (long long)f[FM_OUTCOME_FAIL],
+           (long long)f[FM_OUTCOME_CRASH], (long long)f[FM_OUTCOME_TIMEOUT],
+           (long long)f[FM_OUTCOME_ERROR]);
+    if (v->n == 0) {
+        printf("  no run completed: nothing to estimate\n");
+        return;
+    }
+    double vals[3] = {v->ci.estimate, v->ci.lower, v->ci.upper};
+    char txt[3][32];
+    fm_cli_fmt_probs(vals, txt, 3);
+    printf("  failure probability %s (%.10g%% exact CI %s to %s)\n", txt[0], v->confidence * 100,
+           txt[1], txt[2]);
+    print_attempts(v);
+    if (v->have_retries)
+        printf("  retry chains: %lld of %lld failed on the first attempt; %lld passed on a "
+               "retry; %lld of %lld retries failed; %lld chain%s failed every attempt\n",
+               (long long)v->k, (long long)v->n, (long long)v->sum.passed_on_retry,
+               (long long)v->sum.retries_failed, (long long)v->sum.retries,
+               (long long)v->sum.chains_failed, v->sum.chains_failed == 1 ? "" : "s");
+    if (ctx->until_decided && ctx->report)
+        printf("  %s\n", ctx->report->decided ? "decided: the attempt count is pinned down"
+                                              : "not decided yet: run more to pin it down");
+    char d[4][32];
+    printf("  durations: p50 %s, p90 %s, p99 %s, max %s\n",
+           fmt_seconds(v->durations_ns[0], d[0], 32), fmt_seconds(v->durations_ns[1], d[1], 32),
+           fmt_seconds(v->durations_ns[2], d[2], 32), fmt_seconds(v->durations_ns[3], d[3], 32));
+}
+
+/* ---- progress ------------------------------------------------------------------------------ */
+
+void fm_cli_progress_init(fm_cli_progress *p, double confidence)
+{
+    memset(p, 0, sizeof *p);
+    p->tty = isatty(STDERR_FILENO);
+    p->confidence = confidence;
+}
+
+static void progress_line(const fm_run_progress *pr, double confidence, char *buf, size_t size)
+{
+    const fm_run_counts *n = pr->counts;
+    int len = snprintf(buf, size, "runs %lld", (long long)pr->done_here);
+    if (pr->planned > 0)
+        len += snprintf(buf + len, size - (size_t)len, "/%lld", (long long)pr->planned);
+    len += snprintf(buf + len, size - (size_t)len, "  failures %lld", (long long)n->first_fail);
+    fm_interval ci;
+    if (n->first_counted > 0 &&
+        fm_stats_interval((uint64_t)n->first_fail, (uint64_t)n->first_counted, confidence,
+                          FM_CI_EXACT, FM_CI_TWO_SIDED, &ci) == FM_STATS_OK) {
+        double vals[3] = {ci.estimate, ci.lower, ci.upper};
+        char t[3][32];
+        fm_cli_fmt_probs(vals, t, 3);
+        len += snprintf(buf + len, size - (size_t)len, "  rate %s (%s-%s)", t[0], t[1], t[2]);
+    }
+    double rate = pr->elapsed_s > 0 ? (double)pr->done_here / pr->elapsed_s : 0;
+    len += snprintf(buf + len, size - (size_t)len, "  active %d  %.1f runs/s", pr->active, rate);
+    double eta = -1;
+    if (pr->planned > 0 && rate > 0)
+        eta = (double)(pr->planned - pr->done_here) / rate;
+    if (pr->duration_s > 0 && (eta < 0 || pr->duration_s - pr->elapsed_s < eta))
+        eta = pr->duration_s - pr->elapsed_s;
+    if (eta >= 0 && !pr->final)
+        snprintf(buf + len, size - (size_t)len, "  ETA %.0fs", eta);
+}
+
+void fm_cli_progress_cb(const fm_run_progress *pr, void *ctx)
+{
+    fm_cli_progress *p = ctx;
+    char line[256];
+    if (!p->tty && !pr->final && pr->elapsed_s - p->last_line_s < 5.0)
+        return; /* not a terminal: a plain line every 5 s, like Go's stress */
+    progress_line(pr, p->confidence, line, sizeof line);
+    if (p->tty) {
+        fprintf(stderr, "\r\033[K%s%s", line, pr->final ? "\n" : "");
+        p->drew = !pr->final;
+    } else if (!pr->final) {
+        fprintf(stderr, "%.0fs: %s\n", pr->elapsed_s, line);
+        p->last_line_s = pr->elapsed_s;
+    }
+}

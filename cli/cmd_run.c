@@ -1,0 +1,358 @@
+/*
+ * cmd_run.c - `flakemeter run`: measure how flaky a workload or a command is.
+ *
+ * Parses the options, opens the store and the campaign, hands everything to the run engine
+ * (runner/fm_run.c), then prints the verdict computed from the store, so a resumed campaign
+ * reports all its runs.  Exit status: 0 done, 1 the store or the system failed, 2 bad input
+ * (including a command that cannot be started), 130/143 after SIGINT/SIGTERM.
+ */
+#include "cli_verdict.h"
+#include "fm_cli.h"
+#include "fm_run.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+static const char help[] =
+    "usage: flakemeter run [OPTIONS] WORKLOAD [key=value ...]\n"
+    "       flakemeter run [OPTIONS] -- COMMAND [ARG ...]\n"
+    "\n"
+    "Run a built-in workload ('flakemeter list') or any command many times, in parallel, record\n"
+    "every run in a SQLite store, and report the failure probability and the retry count.\n"
+    "\n"
+    "  -n, --runs N            runs to make (default: until --duration, decided or Ctrl-C)\n"
+    "      --duration S        stop starting runs after S seconds\n"
+    "  -j, --jobs N            runs in parallel (default: number of CPUs)\n"
+    "      --timeout S         per attempt; SIGTERM to its process group, SIGKILL after --grace\n"
+    "      --grace S           seconds between SIGTERM and SIGKILL (default 2)\n"
+    "      --seed S            base seed (FLAKEMETER_SEED; default 0 = upstream inputs)\n"
+    "      --retries R         after a failure retry at once, up to R more attempts\n"
+    "      --until-decided     stop when the attempt count for --target is pinned down\n"
+    "  -t, --target T          all-fail probability for the retry count (default 1e-6)\n"
+    "  -c, --confidence C      confidence level (default 0.95)\n"
+    "      --fail-regex RE     count a failure only if the output matches RE\n"
+    "      --ignore-regex RE   do not count a failure whose output matches RE\n"
+    "      --keep-output DIR   keep the output of failing attempts (at most 100 files)\n"
+    "      --shard I/N         run only run indices = I mod N (combine with 'merge')\n"
+    "      --db PATH           the store (default flakemeter.db)\n"
+    "      --label NAME        campaign name (default: from the workload or command)\n"
+    "      --json              print the verdict as one JSON object\n"
+    "  -q, --quiet             no progress line\n"
+    "  -h, --help              show this help\n";
+
+enum {
+    OPT_DURATION = 256,
+    OPT_TIMEOUT,
+    OPT_GRACE,
+    OPT_SEED,
+    OPT_RETRIES,
+    OPT_DECIDED,
+    OPT_FAIL_RE,
+    OPT_IGNORE_RE,
+    OPT_KEEP,
+    OPT_SHARD,
+    OPT_DB,
+    OPT_LABEL,
+    OPT_JSON,
+};
+
+static const struct option options[] = {
+    {"runs", required_argument, NULL, 'n'},
+    {"duration", required_argument, NULL, OPT_DURATION},
+    {"jobs", required_argument, NULL, 'j'},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"grace", required_argument, NULL, OPT_GRACE},
+    {"seed", required_argument, NULL, OPT_SEED},
+    {"retries", required_argument, NULL, OPT_RETRIES},
+    {"until-decided", no_argument, NULL, OPT_DECIDED},
+    {"target", required_argument, NULL, 't'},
+    {"confidence", required_argument, NULL, 'c'},
+    {"fail-regex", required_argument, NULL, OPT_FAIL_RE},
+    {"ignore-regex", required_argument, NULL, OPT_IGNORE_RE},
+    {"keep-output", required_argument, NULL, OPT_KEEP},
+    {"shard", required_argument, NULL, OPT_SHARD},
+    {"db", required_argument, NULL, OPT_DB},
+    {"label", required_argument, NULL, OPT_LABEL},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+struct run_args {
+    fm_run_config cfg;
+    const char *db, *label;
+    bool json, quiet;
+    regex_t fail_re, ignore_re;
+    bool have_fail_re, have_ignore_re;
+    char label_buf[512], params[1024], command_json[4096];
+};
+
+static int parse_regex(const char *opt, const char *text, regex_t *re, bool *have)
+{
+    int rc = regcomp(re, text, REG_EXTENDED | REG_NOSUB | REG_NEWLINE);
+    if (rc != 0) {
+        char msg[128];
+        regerror(rc, re, msg, sizeof msg);
+        return fm_cli_usage_error("%s: invalid regular expression '%s': %s", opt, text, msg);
+    }
+    *have = true;
+    return 0;
+}
+
+static int parse_shard(const char *text, fm_run_config *c)
+{
+    unsigned i, n;
+    char end;
+    if (sscanf(text, "%u/%u%c", &i, &n, &end) != 2 || n < 1 || i >= n)
+        return fm_cli_usage_error("--shard: '%s' is not I/N with 0 <= I < N", text);
+    c->shard_index = i;
+    c->shard_count = n;
+    return 0;
+}
+
+static int parse_option(int opt, struct run_args *a)
+{
+    fm_run_config *c = &a->cfg;
+    uint64_t u;
+    int rc;
+    switch (opt) {
+    case 'n':
+        rc = fm_cli_parse_count("--runs", optarg, 1, INT64_MAX / 2, &u);
+        c->runs = (int64_t)u;
+        return rc;
+    case 'j':
+        rc = fm_cli_parse_count("--jobs", optarg, 1, 4096, &u);
+        c->jobs = (int)u;
+        return rc;
+    case OPT_DURATION:
+        return fm_cli_parse_real("--duration", optarg, 0, true, 1e9, false, &c->duration_s);
+    case OPT_TIMEOUT:
+        return fm_cli_parse_real("--timeout", optarg, 0, true, 1e9, false, &c->timeout_s);
+    case OPT_GRACE:
+        return fm_cli_parse_real("--grace", optarg, 0, false, 3600, false, &c->grace_s);
+    case OPT_SEED:
+        return fm_cli_parse_count("--seed", optarg, 0, UINT64_MAX >> 11, &c->seed);
+    case OPT_RETRIES:
+        rc = fm_cli_parse_count("--retries", optarg, 0, 1000, &u);
+        c->retries = (unsigned)u;
+        return rc;
+    case OPT_DECIDED:
+        c->until_decided = true;
+        return 0;
+    case 't':
+        return fm_cli_parse_real("--target", optarg, 0, true, 1, true, &c->target);
+    case 'c':
+        return fm_cli_parse_real("--confidence", optarg, 0, true, 1, true, &c->confidence);
+    case OPT_FAIL_RE:
+        return parse_regex("--fail-regex", optarg, &a->fail_re, &a->have_fail_re);
+    case OPT_IGNORE_RE:
+        return parse_regex("--ignore-regex", optarg, &a->ignore_re, &a->have_ignore_re);
+    case OPT_KEEP:
+        c->keep_dir = optarg;
+        return 0;
+    case OPT_SHARD:
+        return parse_shard(optarg, c);
+    case OPT_DB:
+        a->db = optarg;
+        return 0;
+    case OPT_LABEL:
+        a->label = optarg;
+        return 0;
+    case OPT_JSON:
+        a->json = true;
+        return 0;
+    case 'q':
+        a->quiet = true;
+        return 0;
+    }
+    return FM_EXIT_USAGE;
+}
+
+/* The workload and its key=value parameters. */
+static int parse_workload(int argc, char **argv, struct run_args *a)
+{
+    const struct fm_wl_desc *wl = fm_wl_find(argv[0]);
+    if (wl == NULL)
+        return fm_cli_usage_error("unknown workload '%s' (see 'flakemeter list'; a command "
+                                  "goes after '--')",
+                                  argv[0]);
+    fm_wl_args_init(&a->cfg.wl_args, wl);
+    int len = snprintf(a->label_buf, sizeof a->label_buf, "%s", wl->name);
+    for (int i = 1; i < argc; i++) {
+        const struct fm_wl_param *bad = NULL;
+        int st = fm_wl_args_set(&a->cfg.wl_args, argv[i], &bad);
+        if (st != FM_WL_OK) {
+            char why[256];
+            return fm_cli_usage_error("%s",
+                                      fm_wl_args_explain(wl, argv[i], st, bad, why, sizeof why));
+        }
+        if (len < (int)sizeof a->label_buf)
+            len += snprintf(a->label_buf + len, sizeof a->label_buf - (size_t)len, " %s", argv[i]);
+    }
+    fm_wl_args_format(&a->cfg.wl_args, a->params, sizeof a->params);
+    return 0;
+}
+
+/* The command as a label ("python3 -m pytest -k x") and as a JSON array for the store. */
+static int describe_command(char **argv, struct run_args *a)
+{
+    json_t *arr = json_array();
+    int len = 0;
+    for (int i = 0; argv[i]; i++) {
+        json_array_append_new(arr, json_string(argv[i]));
+        if (len < (int)sizeof a->label_buf)
+            len += snprintf(a->label_buf + len, sizeof a->label_buf - (size_t)len, "%s%s",
+                            i ? " " : "", argv[i]);
+    }
+    char *text = json_dumps(arr, JSON_COMPACT);
+    json_decref(arr);
+    if (text == NULL || strlen(text) >= sizeof a->command_json) {
+        free(text);
+        return fm_cli_usage_error("the command line is too long (at most %zu bytes)",
+                                  sizeof a->command_json - 1);
+    }
+    strcpy(a->command_json, text);
+    free(text);
+    return 0;
+}
+
+static int parse(int argc, char **argv, struct run_args *a)
+{
+    int opt, rc;
+    while ((opt = fm_cli_getopt(argc, argv, "+n:j:t:c:qh", options)) != -1) {
+        if (opt == 'h')
+            return fm_cli_help(help);
+        if (opt == '?' || (rc = parse_option(opt, a)) != 0)
+            return opt == '?' ? FM_EXIT_USAGE : rc;
+    }
+    bool dashdash = optind > 1 && strcmp(argv[optind - 1], "--") == 0;
+    if (optind >= argc)
+        return fm_cli_usage_error("nothing to run: give a workload or '-- COMMAND' (see "
+                                  "'flakemeter run --help')");
+    if (dashdash) {
+        a->cfg.argv = argv + optind;
+        rc = describe_command(argv + optind, a);
+    } else {
+        rc = parse_workload(argc - optind, argv + optind, a);
+    }
+    if (rc)
+        return rc;
+    if (a->cfg.keep_dir && mkdir(a->cfg.keep_dir, 0777) != 0 && errno != EEXIST)
+        return fm_cli_usage_error("--keep-output: cannot create '%s': %s", a->cfg.keep_dir,
+                                  strerror(errno));
+    return -1;
+}
+
+static int open_campaign(struct run_args *a, fm_store **store)
+{
+    fm_store_status st = fm_store_open(a->db, true, store);
+    if (st != FM_STORE_OK) {
+        int code =
+            st == FM_STORE_ESCHEMA || st == FM_STORE_ENOTSTORE ? FM_EXIT_USAGE : FM_EXIT_FAIL;
+        fm_cli_usage_error("--db: cannot use '%s': %s", a->db,
+                           *store ? fm_store_errmsg(*store) : fm_store_strerror(st));
+        return code;
+    }
+    struct utsname u;
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    uname(&u);
+    bool wl = a->cfg.wl_args.wl != NULL;
+    fm_campaign_info info = {.label = a->label ? a->label : a->label_buf,
+                             .kind = wl ? "workload" : "command",
+                             .command = wl ? a->cfg.wl_args.wl->name : a->command_json,
+                             .params = wl ? a->params : "",
+                             .host = host,
+                             .arch = u.machine,
+                             .version = FM_VERSION,
+                             .created_ns = 0};
+    bool existed;
+    st = fm_store_campaign(*store, &info, &a->cfg.campaign, &existed);
+    if (st == FM_STORE_ECONFLICT)
+        return fm_cli_usage_error("--label: campaign '%s' in %s was made with another "
+                                  "command or parameters; choose another label",
+                                  info.label, a->db);
+    if (st != FM_STORE_OK)
+        return fm_cli_fail("cannot create the campaign: %s", fm_store_errmsg(*store));
+    a->cfg.label = info.label;
+    return 0;
+}
+
+static int report(struct run_args *a, fm_store *store, const fm_run_report *rep)
+{
+    fm_verdict v;
+    fm_store_status st =
+        fm_verdict_compute(store, a->cfg.campaign, a->cfg.target, a->cfg.confidence, &v);
+    if (st != FM_STORE_OK)
+        return fm_cli_fail("cannot read the results: %s", fm_store_errmsg(store));
+    fm_verdict_context ctx = {
+        .label = a->cfg.label, .db = a->db, .report = rep, .until_decided = a->cfg.until_decided};
+    if (a->json)
+        return fm_cli_print_json(fm_cli_verdict_json(&v, &ctx));
+    fm_cli_verdict_print(&v, &ctx);
+    return FM_EXIT_OK;
+}
+
+static int exit_status(const fm_run_report *rep, int printed)
+{
+    if (rep->stop == FM_STOP_SIGINT)
+        return 130;
+    if (rep->stop == FM_STOP_SIGTERM)
+        return 143;
+    return printed;
+}
+
+int cmd_run(int argc, char **argv)
+{
+    struct run_args a = {.db = "flakemeter.db"};
+    fm_run_config_init(&a.cfg);
+    fm_store *store = NULL;
+    int rc = parse(argc, argv, &a);
+    if (rc >= 0)
+        goto out;
+    a.cfg.fail_regex = a.have_fail_re ? &a.fail_re : NULL;
+    a.cfg.ignore_regex = a.have_ignore_re ? &a.ignore_re : NULL;
+    if ((rc = open_campaign(&a, &store)) != 0)
+        goto out;
+    a.cfg.store = store;
+    fm_cli_progress prog;
+    fm_cli_progress_init(&prog, a.cfg.confidence);
+    if (!a.quiet) {
+        a.cfg.progress = fm_cli_progress_cb;
+        a.cfg.progress_ctx = &prog;
+    }
+    fm_run_report rep;
+    fm_run_status st = fm_run_campaign(&a.cfg, &rep);
+    if (st == FM_RUN_EINVAL) {
+        rc = fm_cli_usage_error("%s", rep.error);
+        goto out;
+    }
+    if (st != FM_RUN_OK) {
+        rc = fm_cli_fail("%s", rep.error);
+        goto out;
+    }
+    if (rep.stop == FM_STOP_ERROR && rep.counts.chains_done <= 1 && rep.error[0]) {
+        rc = fm_cli_usage_error("%s", rep.error); /* e.g. the command does not exist */
+        goto out;
+    }
+    if (rep.stop == FM_STOP_ERROR)
+        fm_cli_fail("%s", rep.error);
+    rc = exit_status(&rep, report(&a, store, &rep));
+    if (rep.stop == FM_STOP_ERROR && rc == FM_EXIT_OK)
+        rc = FM_EXIT_FAIL;
+out:
+    if (store && fm_store_close(store) != FM_STORE_OK && rc == FM_EXIT_OK)
+        rc = fm_cli_fail("cannot close the store");
+    if (a.have_fail_re)
+        regfree(&a.fail_re);
+    if (a.have_ignore_re)
+        regfree(&a.ignore_re);
+    return rc;
+}

@@ -1,0 +1,98 @@
+/*
+ * cmd_show.c - `flakemeter show`: the verdict of a stored campaign.
+ */
+#include "cli_verdict.h"
+#include "fm_cli.h"
+
+#include <stdio.h>
+
+static const char help[] =
+    "usage: flakemeter show [--db PATH] [--target T] [--confidence C] [--json] [LABEL]\n"
+    "\n"
+    "The verdict of a campaign in the store (default: the most recent one).\n"
+    "\n"
+    "      --db PATH           the store (default flakemeter.db)\n"
+    "  -t, --target T          all-fail probability for the retry count (default 1e-6)\n"
+    "  -c, --confidence C      confidence level (default 0.95)\n"
+    "      --json              print the verdict as one JSON object\n"
+    "  -h, --help              show this help\n";
+
+enum { OPT_DB = 256, OPT_JSON };
+
+static const struct option options[] = {
+    {"db", required_argument, NULL, OPT_DB},
+    {"target", required_argument, NULL, 't'},
+    {"confidence", required_argument, NULL, 'c'},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+static int show(fm_store *store, const char *db, const char *label, double target, double conf,
+                bool json)
+{
+    int64_t id;
+    fm_campaign_info info;
+    fm_store_status st = label ? fm_store_find_campaign(store, label, &id, &info)
+                               : fm_store_last_campaign(store, &id, &info);
+    if (st == FM_STORE_ENOENT)
+        return label ? fm_cli_usage_error("no campaign '%s' in %s", label, db)
+                     : fm_cli_usage_error("%s holds no campaign", db);
+    fm_verdict v;
+    if (st == FM_STORE_OK)
+        st = fm_verdict_compute(store, id, target, conf, &v);
+    if (st != FM_STORE_OK)
+        return fm_cli_fail("cannot read %s: %s", db, fm_store_errmsg(store));
+    fm_verdict_context ctx = {.label = info.label, .db = db};
+    if (json)
+        return fm_cli_print_json(fm_cli_verdict_json(&v, &ctx));
+    fm_cli_verdict_print(&v, &ctx);
+    return FM_EXIT_OK;
+}
+
+int cmd_show(int argc, char **argv)
+{
+    const char *db = "flakemeter.db", *label = NULL;
+    double target = 1e-6, conf = 0.95;
+    bool json = false;
+    int opt, rc = 0;
+    while ((opt = fm_cli_getopt(argc, argv, "t:c:h", options)) != -1) {
+        switch (opt) {
+        case OPT_DB:
+            db = optarg;
+            break;
+        case 't':
+            rc = fm_cli_parse_real("--target", optarg, 0, true, 1, true, &target);
+            break;
+        case 'c':
+            rc = fm_cli_parse_real("--confidence", optarg, 0, true, 1, true, &conf);
+            break;
+        case OPT_JSON:
+            json = true;
+            break;
+        case 'h':
+            return fm_cli_help(help);
+        default:
+            return FM_EXIT_USAGE;
+        }
+        if (rc)
+            return rc;
+    }
+    if (optind < argc)
+        label = argv[optind++];
+    if (optind < argc)
+        return fm_cli_usage_error("unexpected argument '%s'", argv[optind]);
+    fm_store *store = NULL;
+    fm_store_status st = fm_store_open(db, false, &store);
+    if (st != FM_STORE_OK) {
+        rc = st == FM_STORE_EIO ? FM_EXIT_FAIL : FM_EXIT_USAGE;
+        fm_cli_usage_error("--db: cannot use '%s': %s", db,
+                           store ? fm_store_errmsg(store) : fm_store_strerror(st));
+        if (store)
+            fm_store_close(store);
+        return rc;
+    }
+    rc = show(store, db, label, target, conf, json);
+    fm_store_close(store);
+    return rc;
+}

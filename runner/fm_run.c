@@ -1,0 +1,617 @@
+/*
+ * fm_run.c - the campaign loop: start attempts into free slots, read their output, enforce
+ * timeouts, reap them, classify and store every attempt, schedule retries, and decide when to
+ * stop.  See fm_run.h for the design; this file keeps to one thread and one poll loop.
+ *
+ * Invariants:
+ *  - A slot is busy from the start of an attempt until its leader is reaped AND its output pipe
+ *    is closed; only then is the attempt classified and stored.
+ *  - The leader of a slot is reaped only after its process group has been sent SIGKILL (we peek
+ *    with waitid(WNOWAIT) first), so a group id is never signalled after its number could have
+ *    been reused.
+ *  - Retries of a chain start before any new chain, so chains finish in order of start.
+ */
+#include "fm_run_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define NEVER INT64_MAX
+
+typedef struct {
+    pid_t pid; /* 0: free */
+    int fd;    /* output pipe, -1 when closed */
+    bool reaped, timed_out;
+    int wstatus;
+    struct rusage ru;
+    int64_t start_mono, start_real, end_mono;
+    int64_t deadline, kill_at;
+    fm_run_id id;
+    char *out; /* output_cap + 1 bytes */
+    size_t out_len, out_total;
+} slot;
+
+/* A chain waiting for its next attempt. */
+typedef struct {
+    int64_t run;
+    uint32_t attempt;
+} pending_retry;
+
+typedef struct {
+    const fm_run_config *cfg;
+    fm_run_report *rep;
+    slot *slots;
+    int n_slots, active;
+    pending_retry *retries; /* a stack: at most one pending retry per slot */
+    int n_retries;
+    int sigfd;
+    int64_t next_run; /* next new chain index (≡ shard_index mod shard_count) */
+    int64_t started, done;
+    int64_t t0, next_progress;
+    int signals;   /* SIGINT/SIGTERM received */
+    bool stop_new; /* no new chains (limit reached, decided, signal or error) */
+    int kept;      /* output files kept */
+} engine;
+
+void fm_run_config_init(fm_run_config *c)
+{
+    memset(c, 0, sizeof *c);
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    c->jobs = cpus > 0 ? (int)cpus : 1;
+    c->grace_s = 2.0;
+    c->output_cap = 64 * 1024;
+    c->keep_files = 100;
+    c->shard_count = 1;
+    c->target = 1e-6;
+    c->confidence = 0.95;
+    c->progress_interval_s = 0.1;
+}
+
+static int64_t seconds_ns(double s)
+{
+    return s <= 0 ? 0 : (int64_t)(s * 1e9);
+}
+
+static void set_error(engine *e, const char *fmt, const char *detail)
+{
+    snprintf(e->rep->error, sizeof e->rep->error, fmt, detail);
+}
+
+/* ---- starting ------------------------------------------------------------------------------ */
+
+static bool may_start_new_chain(engine *e, int64_t now)
+{
+    const fm_run_config *c = e->cfg;
+    if (e->stop_new)
+        return false;
+    if (c->runs > 0 && e->started >= c->runs) {
+        e->stop_new = true;
+        e->rep->stop = FM_STOP_RUNS;
+    } else if (c->duration_s > 0 && now - e->t0 >= seconds_ns(c->duration_s)) {
+        e->stop_new = true;
+        e->rep->stop = FM_STOP_DURATION;
+    }
+    return !e->stop_new;
+}
+
+static slot *free_slot(engine *e)
+{
+    for (int i = 0; i < e->n_slots; i++)
+        if (e->slots[i].pid == 0)
+            return &e->slots[i];
+    return NULL;
+}
+
+static int start_attempt(engine *e, slot *s, fm_run_id id)
+{
+    const fm_run_config *c = e->cfg;
+    int rc = c->wl_args.wl ? fm_run_fork_workload(&c->wl_args, id, &s->pid, &s->fd)
+                           : fm_run_spawn_command(c->argv, id, &s->pid, &s->fd);
+    if (rc) {
+        s->pid = 0;
+        return rc;
+    }
+    s->id = id;
+    s->reaped = s->timed_out = false;
+    s->out_len = s->out_total = 0;
+    s->start_real = fm_run_realtime_ns();
+    s->start_mono = fm_run_now_ns();
+    s->deadline = c->timeout_s > 0 ? s->start_mono + seconds_ns(c->timeout_s) : NEVER;
+    s->kill_at = NEVER;
+    e->active++;
+    return 0;
+}
+
+static void record_start_error(engine *e, fm_run_id id, int err);
+
+/* Fill free slots: pending retries first, then new chains. */
+static void start_attempts(engine *e)
+{
+    slot *s;
+    while (e->rep->stop != FM_STOP_ERROR && (s = free_slot(e)) != NULL) {
+        fm_run_id id = {.seed = e->cfg->seed};
+        bool retry = e->n_retries > 0 && e->signals == 0;
+        if (retry) {
+            pending_retry r = e->retries[--e->n_retries];
+            id.run = r.run;
+            id.attempt = r.attempt;
+        } else if (may_start_new_chain(e, fm_run_now_ns())) {
+            id.run = e->next_run;
+            id.attempt = 1;
+        } else {
+            return;
+        }
+        int rc = start_attempt(e, s, id);
+        if (rc) {
+            record_start_error(e, id, rc);
+            return;
+        }
+        if (!retry) {
+            e->next_run += e->cfg->shard_count;
+            e->started++;
+        }
+    }
+}
+
+/* ---- output and timeouts ------------------------------------------------------------------- */
+
+static void read_output(engine *e, slot *s)
+{
+    char scratch[4096];
+    for (;;) {
+        size_t room = e->cfg->output_cap - s->out_len;
+        char *dst = room > 0 ? s->out + s->out_len : scratch;
+        size_t want = room > 0 ? room : sizeof scratch;
+        ssize_t n = read(s->fd, dst, want);
+        if (n > 0) {
+            if (room > 0)
+                s->out_len += (size_t)n;
+            s->out_total += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n == 0 || (n < 0 && errno != EAGAIN)) {
+            close(s->fd);
+            s->fd = -1;
+        }
+        return;
+    }
+}
+
+static void enforce_timeouts(engine *e, int64_t now)
+{
+    for (int i = 0; i < e->n_slots; i++) {
+        slot *s = &e->slots[i];
+        if (s->pid == 0 || s->reaped)
+            continue;
+        if (!s->timed_out && now >= s->deadline) {
+            s->timed_out = true;
+            kill(-s->pid, SIGTERM);
+            s->kill_at = now + seconds_ns(e->cfg->grace_s);
+        }
+        if (s->timed_out && now >= s->kill_at) {
+            kill(-s->pid, SIGKILL);
+            s->kill_at = NEVER;
+        }
+    }
+}
+
+static void kill_all(engine *e)
+{
+    for (int i = 0; i < e->n_slots; i++)
+        if (e->slots[i].pid > 0 && !e->slots[i].reaped)
+            kill(-e->slots[i].pid, SIGKILL);
+}
+
+/* ---- reaping ------------------------------------------------------------------------------- */
+
+static slot *slot_of(engine *e, pid_t pid)
+{
+    for (int i = 0; i < e->n_slots; i++)
+        if (e->slots[i].pid == pid && !e->slots[i].reaped)
+            return &e->slots[i];
+    return NULL;
+}
+
+/* Reap every exited child: our leaders (after killing what is left of their group) and the
+ * orphaned grandchildren that the subreaper setting hands to us. */
+static void reap(engine *e)
+{
+    for (;;) {
+        siginfo_t si;
+        si.si_pid = 0;
+        if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) != 0 || si.si_pid == 0)
+            return;
+        slot *s = slot_of(e, si.si_pid);
+        if (s)
+            kill(-s->pid, SIGKILL); /* grandchildren never outlive their run */
+        int status;
+        struct rusage ru;
+        if (wait4(si.si_pid, &status, 0, &ru) < 0)
+            continue;
+        if (s) {
+            s->reaped = true;
+            s->wstatus = status;
+            s->ru = ru;
+            s->end_mono = fm_run_now_ns();
+        }
+    }
+}
+
+/* ---- finishing an attempt ------------------------------------------------------------------ */
+
+static bool output_matches(const slot *s, const regex_t *re)
+{
+    regmatch_t m = {.rm_so = 0, .rm_eo = (regoff_t)s->out_len};
+    return regexec(re, s->out, 1, &m, REG_STARTEND) == 0;
+}
+
+static fm_outcome classify(const engine *e, const slot *s, fm_run_record *r)
+{
+    int st = s->wstatus;
+    r->exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    r->signal = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
+    r->core_dumped = WIFSIGNALED(st) && WCOREDUMP(st);
+    if (s->timed_out)
+        return FM_OUTCOME_TIMEOUT;
+    fm_outcome o = WIFSIGNALED(st)     ? FM_OUTCOME_CRASH
+                   : r->exit_code == 0 ? FM_OUTCOME_PASS
+                                       : FM_OUTCOME_FAIL;
+    if (o != FM_OUTCOME_PASS && e->cfg->fail_regex && !output_matches(s, e->cfg->fail_regex))
+        o = FM_OUTCOME_PASS;
+    if (o != FM_OUTCOME_PASS && e->cfg->ignore_regex && output_matches(s, e->cfg->ignore_regex))
+        o = FM_OUTCOME_PASS;
+    return o;
+}
+
+static void keep_output(engine *e, const slot *s, fm_outcome o)
+{
+    const fm_run_config *c = e->cfg;
+    if (c->keep_dir == NULL || o == FM_OUTCOME_PASS || e->kept >= c->keep_files)
+        return;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/run-%lld-attempt-%u-%s.log", c->keep_dir, (long long)s->id.run,
+             s->id.attempt, fm_outcome_name(o));
+    FILE *f = fopen(path, "w");
+    if (f == NULL)
+        return;
+    fwrite(s->out, 1, s->out_len, f);
+    if (s->out_total > s->out_len)
+        fprintf(f, "\n[flakemeter: %zu more bytes not kept]\n", s->out_total - s->out_len);
+    fclose(f);
+    e->kept++;
+}
+
+static void count_attempt(fm_run_counts *n, fm_run_id id, fm_outcome o)
+{
+    n->attempts++;
+    if (id.attempt == 1) {
+        n->by_outcome[o]++;
+        if (o != FM_OUTCOME_ERROR) {
+            n->first_counted++;
+            n->first_fail += o != FM_OUTCOME_PASS;
+        }
+    } else {
+        n->retries++;
+        n->retries_failed += o != FM_OUTCOME_PASS;
+    }
+}
+
+static void check_decided(engine *e);
+
+/* Store the attempt, count it, and either finish its chain or queue its retry. */
+static void conclude(engine *e, fm_run_id id, fm_outcome o, const fm_run_record *r)
+{
+    fm_store_status st = fm_store_add_run(e->cfg->store, e->cfg->campaign, r);
+    if (st != FM_STORE_OK && e->rep->stop != FM_STOP_ERROR) {
+        set_error(e, "cannot store a run: %s", fm_store_errmsg(e->cfg->store));
+        e->rep->stop = FM_STOP_ERROR;
+        e->stop_new = true;
+    }
+    count_attempt(&e->rep->counts, id, o);
+    bool failed = o != FM_OUTCOME_PASS && o != FM_OUTCOME_ERROR;
+    if (failed && id.attempt <= e->cfg->retries && e->signals == 0 &&
+        e->rep->stop != FM_STOP_ERROR) {
+        e->retries[e->n_retries++] = (pending_retry){id.run, id.attempt + 1};
+        return;
+    }
+    e->rep->counts.chains_done++;
+    e->rep->counts.chains_failed += o != FM_OUTCOME_PASS;
+    e->done++;
+    if (id.attempt == 1)
+        check_decided(e);
+}
+
+static void finish_slot(engine *e, slot *s)
+{
+    fm_run_record r = {.run_index = s->id.run,
+                       .attempt = s->id.attempt,
+                       .seed = s->id.seed,
+                       .start_ns = s->start_real,
+                       .wall_ns = s->end_mono - s->start_mono,
+                       .user_us = (int64_t)s->ru.ru_utime.tv_sec * 1000000 + s->ru.ru_utime.tv_usec,
+                       .sys_us = (int64_t)s->ru.ru_stime.tv_sec * 1000000 + s->ru.ru_stime.tv_usec,
+                       .max_rss_kb = s->ru.ru_maxrss};
+    r.outcome = classify(e, s, &r);
+    keep_output(e, s, r.outcome);
+    s->pid = 0;
+    e->active--;
+    conclude(e, s->id, r.outcome, &r);
+}
+
+static void record_start_error(engine *e, fm_run_id id, int err)
+{
+    const fm_run_config *c = e->cfg;
+    fm_run_record r = {.run_index = id.run,
+                       .attempt = id.attempt,
+                       .seed = id.seed,
+                       .outcome = FM_OUTCOME_ERROR,
+                       .exit_code = -1,
+                       .start_ns = fm_run_realtime_ns()};
+    snprintf(e->rep->error, sizeof e->rep->error, "cannot start '%s': %s",
+             c->wl_args.wl ? c->wl_args.wl->name : c->argv[0], strerror(err));
+    e->rep->stop = FM_STOP_ERROR;
+    e->stop_new = true;
+    if (id.attempt == 1) {
+        e->next_run += c->shard_count;
+        e->started++;
+    }
+    conclude(e, id, FM_OUTCOME_ERROR, &r);
+}
+
+/* ---- deciding ------------------------------------------------------------------------------ */
+
+static void check_decided(engine *e)
+{
+#ifdef FM_HAVE_CS
+    const fm_run_config *c = e->cfg;
+    if (!c->until_decided || e->stop_new)
+        return;
+    const fm_run_counts *n = &e->rep->counts;
+    fm_cs_decision d;
+    if (fm_stats_cs_decide((uint64_t)n->first_fail, (uint64_t)n->first_counted, c->confidence,
+                           c->target, &d) == FM_STATS_OK &&
+        d.decided) {
+        e->rep->decided = true;
+        e->rep->decided_attempts = d.attempts;
+        e->rep->stop = FM_STOP_DECIDED;
+        e->stop_new = true;
+    }
+#else
+    (void)e;
+#endif
+}
+
+/* ---- the loop ------------------------------------------------------------------------------ */
+
+static void progress(engine *e, bool final)
+{
+    const fm_run_config *c = e->cfg;
+    int64_t now = fm_run_now_ns();
+    if (c->progress == NULL || (!final && now < e->next_progress))
+        return;
+    e->next_progress = now + seconds_ns(c->progress_interval_s);
+    fm_run_progress p = {.counts = &e->rep->counts,
+                         .planned = c->runs,
+                         .started_here = e->started,
+                         .done_here = e->done,
+                         .active = e->active,
+                         .elapsed_s = (double)(now - e->t0) / 1e9,
+                         .duration_s = c->duration_s,
+                         .final = final};
+    c->progress(&p, c->progress_ctx);
+}
+
+static void on_signal(engine *e)
+{
+    struct signalfd_siginfo si;
+    while (read(e->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
+        if (si.ssi_signo == SIGCHLD)
+            continue; /* reap() runs after every wake-up */
+        if (e->signals++ == 0) {
+            e->stop_new = true;
+            e->n_retries = 0;
+            e->rep->stop = si.ssi_signo == SIGINT ? FM_STOP_SIGINT : FM_STOP_SIGTERM;
+        } else {
+            kill_all(e);
+        }
+    }
+}
+
+static int poll_timeout_ms(engine *e, int64_t now)
+{
+    int64_t next = e->cfg->progress ? e->next_progress : now + 1000000000;
+    for (int i = 0; i < e->n_slots; i++) {
+        const slot *s = &e->slots[i];
+        if (s->pid == 0 || s->reaped)
+            continue;
+        int64_t t = s->timed_out ? s->kill_at : s->deadline;
+        next = t < next ? t : next;
+    }
+    if (e->cfg->duration_s > 0 && !e->stop_new) {
+        int64_t end = e->t0 + seconds_ns(e->cfg->duration_s);
+        next = end < next ? end : next;
+    }
+    int64_t ms = (next - now + 999999) / 1000000;
+    return ms < 0 ? 0 : ms > 1000 ? 1000 : (int)ms;
+}
+
+static fm_run_status wait_and_handle(engine *e)
+{
+    struct pollfd fds[e->n_slots + 1];
+    slot *owner[e->n_slots + 1];
+    int n = 0;
+    fds[n++] = (struct pollfd){.fd = e->sigfd, .events = POLLIN};
+    for (int i = 0; i < e->n_slots; i++)
+        if (e->slots[i].pid > 0 && e->slots[i].fd >= 0) {
+            owner[n] = &e->slots[i];
+            fds[n++] = (struct pollfd){.fd = e->slots[i].fd, .events = POLLIN};
+        }
+    int64_t now = fm_run_now_ns();
+    if (poll(fds, (nfds_t)n, poll_timeout_ms(e, now)) < 0 && errno != EINTR) {
+        set_error(e, "poll: %s", strerror(errno));
+        return FM_RUN_ESYSTEM;
+    }
+    if (fds[0].revents)
+        on_signal(e);
+    for (int i = 1; i < n; i++)
+        if (fds[i].revents)
+            read_output(e, owner[i]);
+    reap(e);
+    for (int i = 0; i < e->n_slots; i++) {
+        slot *s = &e->slots[i];
+        if (s->pid > 0 && s->reaped && s->fd >= 0)
+            read_output(e, s); /* the group is dead: drain what is left, then close */
+        if (s->pid > 0 && s->reaped && s->fd >= 0) {
+            close(s->fd);
+            s->fd = -1;
+        }
+        if (s->pid > 0 && s->reaped)
+            finish_slot(e, s);
+    }
+    enforce_timeouts(e, fm_run_now_ns());
+    return FM_RUN_OK;
+}
+
+static fm_run_status loop(engine *e)
+{
+    fm_run_status st = FM_RUN_OK;
+    for (;;) {
+        start_attempts(e);
+        progress(e, false);
+        if (e->active == 0 && (e->stop_new || e->rep->stop == FM_STOP_ERROR) && e->n_retries == 0)
+            break;
+        if (e->active == 0 && e->n_retries == 0 && !may_start_new_chain(e, fm_run_now_ns()))
+            break;
+        if ((st = wait_and_handle(e)) != FM_RUN_OK)
+            break;
+    }
+    return st;
+}
+
+/* ---- set-up -------------------------------------------------------------------------------- */
+
+static fm_run_status validate(const fm_run_config *c, fm_run_report *rep)
+{
+    const char *bad = NULL;
+    if (c->jobs < 1)
+        bad = "jobs must be at least 1";
+    else if (c->wl_args.wl == NULL && (c->argv == NULL || c->argv[0] == NULL))
+        bad = "nothing to run";
+    else if (c->shard_count < 1 || c->shard_index >= c->shard_count)
+        bad = "shard index must be below the shard count";
+    else if (c->store == NULL)
+        bad = "no store";
+    else if (c->output_cap < 1)
+        bad = "output cap must be at least 1 byte";
+    if (bad)
+        snprintf(rep->error, sizeof rep->error, "%s", bad);
+    return bad ? FM_RUN_EINVAL : FM_RUN_OK;
+}
+
+/* Counts already in the store (a resumed campaign), and the first new chain index. */
+static fm_run_status resume(engine *e)
+{
+    const fm_run_config *c = e->cfg;
+    fm_store_summary sum;
+    int64_t max;
+    if (fm_store_summarize(c->store, c->campaign, &sum) != FM_STORE_OK ||
+        fm_store_max_run_index(c->store, c->campaign, &max) != FM_STORE_OK) {
+        set_error(e, "cannot read the store: %s", fm_store_errmsg(c->store));
+        return FM_RUN_ESTORE;
+    }
+    fm_run_counts *n = &e->rep->counts;
+    memcpy(n->by_outcome, sum.first_by_outcome, sizeof n->by_outcome);
+    n->first_counted = sum.first - sum.first_by_outcome[FM_OUTCOME_ERROR];
+    n->first_fail = n->first_counted - sum.first_by_outcome[FM_OUTCOME_PASS];
+    n->attempts = sum.attempts;
+    n->retries = sum.retries;
+    n->retries_failed = sum.retries_failed;
+    n->chains_done = sum.chains;
+    n->chains_failed = sum.chains_failed;
+    /* Smallest index above max that belongs to this shard. */
+    int64_t next = max + 1, k = c->shard_count, r = c->shard_index;
+    e->next_run = next + ((r - next % k) % k + k) % k;
+    return FM_RUN_OK;
+}
+
+static fm_run_status setup(engine *e, sigset_t *old_mask)
+{
+    const fm_run_config *c = e->cfg;
+    e->n_slots = c->jobs;
+    e->slots = calloc((size_t)e->n_slots, sizeof *e->slots);
+    e->retries = calloc((size_t)e->n_slots + 1, sizeof *e->retries);
+    if (e->slots == NULL || e->retries == NULL)
+        return set_error(e, "%s", strerror(ENOMEM)), FM_RUN_ESYSTEM;
+    for (int i = 0; i < e->n_slots; i++) {
+        e->slots[i].fd = -1;
+        e->slots[i].out = malloc(c->output_cap + 1);
+        if (e->slots[i].out == NULL)
+            return set_error(e, "%s", strerror(ENOMEM)), FM_RUN_ESYSTEM;
+    }
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGCHLD);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    sigprocmask(SIG_BLOCK, &mask, old_mask);
+    e->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (e->sigfd < 0)
+        return set_error(e, "signalfd: %s", strerror(errno)), FM_RUN_ESYSTEM;
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+    return resume(e);
+}
+
+static void teardown(engine *e, const sigset_t *old_mask)
+{
+    kill_all(e);
+    for (int i = 0; i < e->n_slots && e->slots; i++) {
+        if (e->slots[i].fd >= 0)
+            close(e->slots[i].fd);
+        free(e->slots[i].out);
+    }
+    while (e->slots && e->active > 0 && waitpid(-1, NULL, 0) > 0)
+        e->active--;
+    free(e->slots);
+    free(e->retries);
+    if (e->sigfd >= 0)
+        close(e->sigfd);
+    /* SIGINT/SIGTERM were consumed through the signalfd; the caller learns of them from
+     * report->stop and picks its exit status (130/143). */
+    sigprocmask(SIG_SETMASK, old_mask, NULL);
+}
+
+fm_run_status fm_run_campaign(const fm_run_config *cfg, fm_run_report *rep)
+{
+    memset(rep, 0, sizeof *rep);
+    rep->stop = FM_STOP_RUNS;
+    fm_run_status st = validate(cfg, rep);
+    if (st != FM_RUN_OK)
+        return st;
+    engine e = {.cfg = cfg, .rep = rep, .sigfd = -1, .t0 = fm_run_now_ns()};
+    sigset_t old_mask;
+    sigemptyset(&old_mask);
+    st = setup(&e, &old_mask);
+    if (st == FM_RUN_OK)
+        st = loop(&e);
+    progress(&e, true);
+    if (fm_store_flush(cfg->store) != FM_STORE_OK && st == FM_RUN_OK) {
+        set_error(&e, "cannot store runs: %s", fm_store_errmsg(cfg->store));
+        st = FM_RUN_ESTORE;
+    }
+    rep->wall_s = (double)(fm_run_now_ns() - e.t0) / 1e9;
+    teardown(&e, &old_mask);
+    return st;
+}

@@ -1,0 +1,127 @@
+/*
+ * fm_run.h - the run engine: execute a built-in workload or any command many times, in
+ * parallel, with timeouts and retry chains, record every attempt in the store, and keep the
+ * counts a verdict needs.
+ *
+ * Design (docs/design.md, "Runner"):
+ *  - One single-threaded event loop in the calling process.  Runs are child processes, each the
+ *    leader of its own process group; output (stdout and stderr together) comes through one pipe
+ *    per run, read without blocking (poll), bounded per run.  SIGCHLD, SIGINT and SIGTERM arrive
+ *    through a signalfd, so the loop never races a handler.
+ *  - Commands are started with posix_spawn (vfork speed).  Built-in workloads are forked from
+ *    this process, which has the workload library loaded and warmed up, and run in the child
+ *    without exec (a crash is still isolated in the child).
+ *  - A timeout sends SIGTERM to the run's group, then SIGKILL after the grace period.  When a
+ *    run's leader exits, whatever is left of its group is killed, and the engine is a child
+ *    subreaper, so grandchildren never outlive their run and are reaped here.
+ *  - Stopping: after `runs` chains, after `duration`, when decided (--until-decided), or on a
+ *    signal: the first SIGINT/SIGTERM stops starting runs and lets the running ones finish; a
+ *    second kills them at once.  Every attempt is in the store (batched commits) before return.
+ *  - The engine never prints: progress goes to a callback; errors come back as a status and one
+ *    line of text.
+ */
+#ifndef FM_RUN_H
+#define FM_RUN_H
+
+#include "fm_store.h"
+#include "fm_wl.h"
+
+#include <regex.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum {
+    FM_RUN_OK = 0,
+    FM_RUN_EINVAL,  /* bad configuration */
+    FM_RUN_ESTART,  /* the command could not be started (detail in error) */
+    FM_RUN_ESYSTEM, /* pipe/fork/poll/signalfd failed (detail in error) */
+    FM_RUN_ESTORE,  /* the store failed (detail in error) */
+} fm_run_status;
+
+/* Why the loop stopped. */
+typedef enum {
+    FM_STOP_RUNS,     /* the planned number of runs is done */
+    FM_STOP_DURATION, /* --duration elapsed */
+    FM_STOP_DECIDED,  /* --until-decided: the attempt count is pinned down */
+    FM_STOP_SIGINT,
+    FM_STOP_SIGTERM,
+    FM_STOP_ERROR, /* a run could not start, or the store failed */
+} fm_stop_reason;
+
+/* Counts of this campaign, including what the store held before this invocation. */
+typedef struct {
+    int64_t chains_done;                  /* chains finished (first attempt + its retries) */
+    int64_t first_fail;                   /* first attempts that did not pass (errors excluded) */
+    int64_t first_counted;                /* first attempts that count (errors excluded) */
+    int64_t by_outcome[FM_OUTCOME_COUNT]; /* first attempts by outcome */
+    int64_t attempts;                     /* all attempts */
+    int64_t retries, retries_failed;
+    int64_t chains_failed; /* chains with no passing attempt */
+} fm_run_counts;
+
+typedef struct {
+    const fm_run_counts *counts;
+    int64_t planned;      /* chains planned in this invocation (0: no limit) */
+    int64_t started_here; /* chains started in this invocation */
+    int64_t done_here;
+    int active;
+    double elapsed_s;  /* since the engine started */
+    double duration_s; /* the --duration limit, 0 if none */
+    bool final;        /* last call, after the loop ended */
+} fm_run_progress;
+
+typedef struct {
+    /* What to run: a workload (wl_args.wl != NULL) or a command (argv, NULL-terminated). */
+    struct fm_wl_args wl_args;
+    char *const *argv;
+
+    /* How much. */
+    int64_t runs;      /* chains to run in this invocation; 0 = no limit */
+    double duration_s; /* stop starting after this long; 0 = no limit */
+    int jobs;          /* parallel runs, >= 1 */
+    double timeout_s;  /* per attempt; 0 = none */
+    double grace_s;    /* between SIGTERM and SIGKILL at a timeout */
+    uint64_t seed;
+    unsigned retries;                  /* up to this many more attempts after a failure */
+    unsigned shard_index, shard_count; /* run only indices = index mod count; count >= 1 */
+
+    /* Classification of failures by output (Go stress's -failure / -ignore). */
+    const regex_t *fail_regex;   /* a failure counts only if the output matches */
+    const regex_t *ignore_regex; /* a failure whose output matches counts as a pass */
+    size_t output_cap;           /* bytes of output kept per attempt */
+
+    /* Keep the output of failing attempts: one file each in keep_dir, at most keep_files. */
+    const char *keep_dir;
+    int keep_files;
+
+    /* --until-decided */
+    bool until_decided;
+    double target, confidence;
+
+    /* Where. */
+    fm_store *store;
+    int64_t campaign;
+    const char *label;
+
+    /* Progress: called at most every progress_interval_s, and once at the end. */
+    void (*progress)(const fm_run_progress *progress, void *ctx);
+    void *progress_ctx;
+    double progress_interval_s;
+} fm_run_config;
+
+/* Defaults: jobs = number of CPUs, grace 2 s, output_cap 64 KiB, keep_files 100, shard 0/1. */
+void fm_run_config_init(fm_run_config *config);
+
+typedef struct {
+    fm_stop_reason stop;
+    fm_run_counts counts;
+    double wall_s; /* of this invocation */
+    bool decided;  /* with until_decided */
+    uint64_t decided_attempts;
+    char error[256]; /* one line when status != OK or stop == FM_STOP_ERROR */
+} fm_run_report;
+
+fm_run_status fm_run_campaign(const fm_run_config *config, fm_run_report *report);
+
+#endif

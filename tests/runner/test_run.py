@@ -1,0 +1,231 @@
+#!/usr/bin/env python3
+"""`flakemeter run` and `show` end to end: outcomes, timeouts, retries, resume, signals, store.
+
+usage: test_run.py FLAKEMETER FM_STRESS
+The store is read back with Python's own sqlite3 module, an independent reader.  Workloads are
+the seeded calibration ones (bernoulli, markov), whose outcome is a pure function of (seed, run,
+attempt), so every count below is deterministic; fm-stress run standalone is the reference.
+Nothing here asserts on timing beyond generous upper bounds on how long a hung run may last.
+"""
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+
+FM, STRESS = sys.argv[1], sys.argv[2]
+failures = checks = 0
+
+
+def check(cond, what):
+    global failures, checks
+    checks += 1
+    if not cond:
+        failures += 1
+        print(f"FAIL: {what}", file=sys.stderr)
+
+
+def run(*args, timeout=120):
+    return subprocess.run([FM, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          timeout=timeout)
+
+
+def run_json(*args):
+    r = run(*args, "--json", "--quiet")
+    check(r.returncode == 0, f"{args}: exit {r.returncode}: {r.stderr.strip()}")
+    try:
+        return json.loads(r.stdout)
+    except json.JSONDecodeError:
+        check(False, f"{args}: not JSON: {r.stdout!r}")
+        return {}
+
+
+def rows(db, sql, *params):
+    con = sqlite3.connect(db)
+    try:
+        return con.execute(sql, params).fetchall()
+    finally:
+        con.close()
+
+
+def standalone_failures(workload, n, seed=0):
+    """How many of runs 0..n-1 fail when fm-stress runs them one by one."""
+    fails = 0
+    for i in range(n):
+        r = subprocess.run([STRESS, *workload, "--seed", str(seed), "--run", str(i)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        fails += r.returncode != 0
+    return fails
+
+
+def test_bernoulli_counts_and_resume(tmp):
+    db = os.path.join(tmp, "b.db")
+    o = run_json("run", "--db", db, "-n", "300", "-j", "2", "bernoulli", "p=0.2")
+    keys = {"runs", "passed", "failed", "crashed", "timed_out", "errors", "estimate", "lower",
+            "upper", "attempts", "durations", "wall_seconds"}
+    check(keys <= set(o), f"verdict keys: missing {keys - set(o)}")
+    check({"point", "conservative", "bayes"} <= set(o.get("attempts", {})), f"attempts {o}")
+    want = standalone_failures(["bernoulli", "p=0.2"], 300)
+    check(o.get("runs") == 300 and o.get("failed") == want and o.get("passed") == 300 - want,
+          f"runner counted {o.get('failed')} failures of 300, fm-stress alone {want}")
+    check(o.get("lower", 1) <= 0.2 <= o.get("upper", 0), f"CI covers p = 0.2: {o}")
+    # Resume: the same campaign continues with fresh run indices.
+    o = run_json("run", "--db", db, "-n", "100", "-j", "2", "bernoulli", "p=0.2")
+    idx = rows(db, "SELECT run_index FROM runs ORDER BY run_index")
+    check(o.get("runs") == 400 and [i for (i,) in idx] == list(range(400)),
+          f"resume: {o.get('runs')} runs, indices 0..399 each once")
+    s = run_json("show", "--db", db)
+    check(s.get("runs") == 400 and s.get("failed") == o.get("failed"), f"show agrees: {s}")
+
+
+def test_timeout_kills_group(tmp):
+    db = os.path.join(tmp, "t.db")
+    script = f"sleep 60 & echo $! > {tmp}/pid.$FLAKEMETER_RUN; wait"
+    t0 = time.monotonic()
+    o = run_json("run", "--db", db, "-n", "2", "-j", "2", "--timeout", "0.5", "--grace", "0.5",
+                 "--", "sh", "-c", script)
+    took = time.monotonic() - t0
+    check(o.get("timed_out") == 2 and took < 30, f"2 timeouts, took {took:.1f}s: {o}")
+    for i in range(2):
+        pid = int(open(os.path.join(tmp, f"pid.{i}")).read())
+        alive = os.path.exists(f"/proc/{pid}") and \
+            open(f"/proc/{pid}/stat").read().split(") ")[1][0] != "Z"
+        check(not alive, f"grandchild {pid} of run {i} outlived its run")
+
+
+def test_crash_and_errors(tmp):
+    db = os.path.join(tmp, "c.db")
+    o = run_json("run", "--db", db, "-n", "3", "-j", "2", "--", "sh", "-c", "kill -SEGV $$")
+    check(o.get("crashed") == 3, f"3 crashes: {o}")
+    sig = rows(db, "SELECT DISTINCT signal FROM runs")
+    check(sig == [(11,)], f"signal recorded: {sig}")
+    text = run("run", "--db", db, "-n", "1", "--quiet", "--", "sh", "-c", "kill -SEGV $$").stdout
+    check("crashed 4" in text, f"text names crashes: {text!r}")
+    # A command that does not exist: one error line, one error row, exit 2.
+    db2 = os.path.join(tmp, "e.db")
+    r = run("run", "--db", db2, "-n", "50", "--quiet", "--", "/nonexistent/flaky-test")
+    lines = r.stderr.strip().splitlines()
+    check(r.returncode == 2 and len(lines) == 1 and "cannot start" in lines[0],
+          f"missing command: exit {r.returncode}, stderr {r.stderr!r}")
+    n = rows(db2, "SELECT count(*), min(outcome) FROM runs")
+    check(n[0][0] == 1, f"one error recorded, not 50: {n}")
+
+
+def test_regex_and_keep(tmp):
+    db = os.path.join(tmp, "r.db")
+    o = run_json("run", "--db", db, "-n", "4", "-j", "2", "--ignore-regex", "known b[o]+m",
+                 "--", "sh", "-c", "echo known boom; exit 1")
+    check(o.get("passed") == 4 and o.get("failed") == 0, f"ignored failures pass: {o}")
+    o = run_json("run", "--db", db, "-n", "4", "-j", "2", "--fail-regex", "ASSERT",
+                 "--label", "fail-regex", "--", "sh", "-c", "echo other; exit 1")
+    check(o.get("passed") == 4, f"--fail-regex without a match: {o}")
+    keep = os.path.join(tmp, "kept")
+    o = run_json("run", "--db", db, "-n", "3", "-j", "1", "--keep-output", keep, "--label", "k",
+                 "--", "sh", "-c", "echo out-$FLAKEMETER_RUN; exit 3")
+    files = sorted(os.listdir(keep)) if os.path.isdir(keep) else []
+    check(len(files) == 3 and "out-0" in open(os.path.join(keep, files[0])).read(),
+          f"kept output files: {files}")
+
+
+def test_retries(tmp):
+    db = os.path.join(tmp, "x.db")
+    # First attempts fail, retries pass: every chain passes on its second attempt.
+    o = run_json("run", "--db", db, "-n", "10", "-j", "2", "--retries", "2", "--", "sh", "-c",
+                 'test "$FLAKEMETER_ATTEMPT" = 1 && exit 1; exit 0')
+    ch = o.get("chains", {})
+    check(o.get("failed") == 10 and ch.get("passed_on_retry") == 10 and ch.get("retries") == 10
+          and ch.get("chains_failed") == 0, f"retry chains: {o}")
+    att = rows(db, "SELECT attempt, count(*) FROM runs GROUP BY attempt ORDER BY attempt")
+    check(att == [(1, 10), (2, 10)], f"attempts stored: {att}")
+    # markov: retries after a failure fail with q = 0.9; the stored chains must recover it.
+    db = os.path.join(tmp, "m.db")
+    o = run_json("run", "--db", db, "-n", "600", "-j", "2", "--retries", "3", "markov",
+                 "p=0.3", "q=0.9")
+    ch = o.get("chains", {})
+    ci = json.loads(run("interval", "-k", str(ch.get("retries_failed", 0)), "-n",
+                        str(max(ch.get("retries", 1), 1)), "--confidence", "0.999",
+                        "--json").stdout)
+    check(ci["lower"] <= 0.9 <= ci["upper"], f"q = 0.9 inside 99.9% CI of retries: {ch} {ci}")
+
+
+def wait_rows(db, n, limit=60):
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        try:
+            if rows(db, "SELECT count(*) FROM runs")[0][0] >= n:
+                return True
+        except sqlite3.Error:
+            pass
+        time.sleep(0.05)
+    return False
+
+
+def test_signals(tmp):
+    for sig, code in ((signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGKILL, -9)):
+        db = os.path.join(tmp, f"s{int(sig)}.db")
+        p = subprocess.Popen([FM, "run", "--db", db, "-j", "2", "--quiet", "--json",
+                              "bernoulli", "p=0.1"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        check(wait_rows(db, 300), f"{sig.name}: rows committed while running")
+        p.send_signal(sig)
+        out, err = p.communicate(timeout=60)
+        check(p.returncode == code, f"{sig.name}: exit {p.returncode}, want {code}: {err}")
+        ok = rows(db, "PRAGMA integrity_check")
+        n = rows(db, "SELECT count(*) FROM runs")[0][0]
+        check(ok == [("ok",)] and n >= 300, f"{sig.name}: store intact with {n} rows")
+        if code > 0:
+            o = json.loads(out) if out else {}
+            check(o.get("runs") == n, f"{sig.name}: summary printed, {o.get('runs')} == {n}")
+        s = run_json("show", "--db", db)
+        check(s.get("runs") == n, f"{sig.name}: show reads the store: {s.get('runs')} vs {n}")
+
+
+BAD = [
+    (["run", "-n", "5", "nosuchworkload"], "nosuchworkload"),
+    (["run", "-n", "5", "bernoulli", "p=2"], "p"),
+    (["run", "-n", "5", "bernoulli", "colour=red"], "colour"),
+    (["run", "--shard", "2/2", "bernoulli"], "--shard"),
+    (["run", "--jobs", "0", "bernoulli"], "--jobs"),
+    (["run", "--timeout", "-1", "bernoulli"], "--timeout"),
+    (["run", "--fail-regex", "(", "bernoulli"], "--fail-regex"),
+    (["run", "-n", "5"], "nothing to run"),
+    (["show", "--db", "/nonexistent/x.db"], "--db"),
+]
+
+
+def test_bad_input(tmp):
+    for args, name in BAD:
+        r = run(*args, "--db", os.path.join(tmp, "bad.db")) if "--db" not in args else run(*args)
+        lines = r.stderr.strip().splitlines()
+        check(r.returncode == 2 and len(lines) == 1 and name in lines[0],
+              f"{args}: exit {r.returncode}, stderr {r.stderr!r}")
+    # A store of another program is refused and left alone.
+    db = os.path.join(tmp, "other.db")
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE t(x)")
+    con.commit()
+    con.close()
+    before = open(db, "rb").read()
+    r = run("run", "--db", db, "-n", "3", "bernoulli")
+    check(r.returncode == 2 and open(db, "rb").read() == before,
+          f"foreign store: exit {r.returncode}, untouched")
+    r = run("run", "--db", os.path.join(tmp, "b.db"), "-n", "3", "--label", "bernoulli p=0.2",
+            "bernoulli", "p=0.3")
+    check(r.returncode == 2 and "label" in r.stderr, f"label conflict: {r.stderr!r}")
+
+
+def main():
+    with tempfile.TemporaryDirectory() as tmp:
+        for test in (test_bernoulli_counts_and_resume, test_timeout_kills_group,
+                     test_crash_and_errors, test_regex_and_keep, test_retries, test_signals,
+                     test_bad_input):
+            test(tmp)
+    print(f"test_run: {checks} checks, {failures} failed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
