@@ -1,0 +1,643 @@
+/*
+ * fm_store_export.c - fm_store_export: the runs of one campaign or of all, as JSON, CSV or JUnit
+ * XML (layouts in docs/store.md, "Export").
+ *
+ * Invariants:
+ *  - Memory stays flat: rows are streamed from one SQL cursor per campaign, in primary-key order
+ *    (run_index, attempt), and written as they come; nothing holds all runs at once.  JSON runs
+ *    are printed row by row (jansson builds and escapes the campaign objects), JUnit goes through
+ *    libxml2's xmlTextWriter, CSV quotes per RFC 4180.
+ *  - One read transaction around the whole export: the counts written first (JUnit's testsuite
+ *    attributes) and the elements written after come from the same snapshot, even while a
+ *    runner is adding rows.
+ *  - Text from the store (labels, commands) is made valid UTF-8 without control characters
+ *    before it reaches JSON or XML (each offending byte becomes '?'), so the output always
+ *    parses.
+ * JUnit mapping after Maven surefire's rerun report and cargo-nextest: one <testcase> per chain;
+ * a chain that passed after failed attempts carries a <flakyFailure> (<flakyError>) per failed
+ * attempt; a chain that never passed carries <failure> (<error> if its first attempt could not
+ * start) and a <rerunFailure> (<rerunError>) per later attempt
+ * (https://maven.apache.org/surefire/maven-surefire-plugin/examples/rerun-failing-tests.html).
+ */
+#include "fm_store_internal.h"
+
+#include <inttypes.h>
+#include <jansson.h>
+#include <libxml/xmlwriter.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* One stored attempt, with the NULLs of exit_code and signal kept. */
+typedef struct {
+    fm_run_record r;
+    bool has_exit, has_signal;
+} export_row;
+
+typedef fm_store_status (*row_fn)(void *ctx, const export_row *row);
+
+/* ---- Text hygiene --------------------------------------------------------------------------- */
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 when it is not one. */
+static size_t utf8_length(const unsigned char *s)
+{
+    unsigned c = s[0];
+    size_t len = c < 0x80             ? 1
+                 : (c & 0xe0) == 0xc0 ? 2
+                 : (c & 0xf0) == 0xe0 ? 3
+                 : (c & 0xf8) == 0xf0 ? 4
+                                      : 0;
+    if (len == 0)
+        return 0;
+    uint32_t cp = len == 1 ? c : c & (0x7f >> len);
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3f);
+    }
+    static const uint32_t least[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < least[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return len;
+}
+
+/* A copy of s that is valid UTF-8 with no control characters but tab and newlines. */
+static char *clean_text(const char *s)
+{
+    size_t n = strlen(s);
+    char *out = malloc(n + 1);
+    if (out == NULL)
+        return NULL;
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        size_t len = utf8_length(p + i);
+        bool control = len == 1 && (p[i] < 0x20 || p[i] == 0x7f) && p[i] != '\t' && p[i] != '\n' &&
+                       p[i] != '\r';
+        if (len == 0 || control) {
+            out[i++] = '?';
+            continue;
+        }
+        memcpy(out + i, p + i, len);
+        i += len;
+    }
+    out[n] = '\0';
+    return out;
+}
+
+/* ---- Reading -------------------------------------------------------------------------------- */
+
+static void read_row(sqlite3_stmt *st, export_row *row)
+{
+    fm_run_record *r = &row->r;
+    r->run_index = sqlite3_column_int64(st, 0);
+    r->attempt = (uint32_t)sqlite3_column_int64(st, 1);
+    r->seed = (uint64_t)sqlite3_column_int64(st, 2);
+    r->outcome = (fm_outcome)sqlite3_column_int(st, 3);
+    row->has_exit = sqlite3_column_type(st, 4) != SQLITE_NULL;
+    r->exit_code = sqlite3_column_int(st, 4);
+    row->has_signal = sqlite3_column_type(st, 5) != SQLITE_NULL;
+    r->signal = sqlite3_column_int(st, 5);
+    r->core_dumped = sqlite3_column_int(st, 6) != 0;
+    r->start_ns = sqlite3_column_int64(st, 7);
+    r->wall_ns = sqlite3_column_int64(st, 8);
+    r->user_us = sqlite3_column_int64(st, 9);
+    r->sys_us = sqlite3_column_int64(st, 10);
+    r->max_rss_kb = sqlite3_column_int64(st, 11);
+}
+
+/* Call fn for every run of the campaign, in (run_index, attempt) order. */
+static fm_store_status for_each_row(fm_store *store, int64_t campaign, row_fn fn, void *ctx)
+{
+    sqlite3_stmt *st = NULL;
+    fm_store_status status = FM_STORE_OK;
+    int rc = sqlite3_prepare_v2(store->db,
+                                "SELECT run_index, attempt, seed, outcome, exit_code, signal, "
+                                "core_dumped, start_ns, wall_ns, user_us, sys_us, max_rss_kb "
+                                "FROM runs WHERE campaign = ?1 ORDER BY run_index, attempt",
+                                -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        status = fm_store__sqlite(store, rc, "cannot read runs");
+        goto out;
+    }
+    sqlite3_bind_int64(st, 1, campaign);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        export_row row;
+        read_row(st, &row);
+        status = fn(ctx, &row);
+        if (status != FM_STORE_OK)
+            goto out;
+    }
+    if (rc != SQLITE_DONE)
+        status = fm_store__sqlite(store, rc, "cannot read runs");
+out:
+    sqlite3_finalize(st);
+    return status;
+}
+
+/* The campaigns to export: the one labelled, or all in creation order. */
+static fm_store_status select_campaigns(fm_store *store, const char *label, int64_t **ids,
+                                        size_t *n)
+{
+    sqlite3_stmt *st = NULL;
+    fm_store_status status = FM_STORE_OK;
+    size_t cap = 0;
+    int rc = sqlite3_prepare_v2(store->db,
+                                "SELECT id FROM campaigns WHERE ?1 IS NULL OR label = ?1 "
+                                "ORDER BY id",
+                                -1, &st, NULL);
+    if (rc == SQLITE_OK && label != NULL)
+        sqlite3_bind_text(st, 1, label, -1, SQLITE_STATIC);
+    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 16;
+            int64_t *grown = realloc(*ids, cap * sizeof **ids);
+            if (grown == NULL) {
+                status = fm_store__fail(store, FM_STORE_ENOMEM, "out of memory");
+                goto out;
+            }
+            *ids = grown;
+        }
+        (*ids)[(*n)++] = sqlite3_column_int64(st, 0);
+        rc = SQLITE_OK;
+    }
+    if (rc != SQLITE_DONE)
+        status = fm_store__sqlite(store, rc, "cannot list campaigns");
+    else if (label != NULL && *n == 0)
+        status = fm_store__fail(store, FM_STORE_ENOENT, "no campaign labelled '%s'", label);
+out:
+    sqlite3_finalize(st);
+    return status;
+}
+
+/* ---- JSON ----------------------------------------------------------------------------------- */
+
+static json_t *json_text(const char *s)
+{
+    json_t *v = json_string(s);
+    if (v == NULL) {
+        char *clean = clean_text(s);
+        v = clean != NULL ? json_string(clean) : NULL;
+        free(clean);
+    }
+    return v;
+}
+
+/* The campaign object without its runs; a command's JSON array is embedded as an array. */
+static json_t *campaign_json(const fm_campaign_info *c)
+{
+    json_t *o = json_object();
+    json_t *command = NULL;
+    if (strcmp(c->kind, "command") == 0) {
+        command = json_loads(c->command, JSON_DECODE_ANY, NULL);
+        if (command != NULL && !json_is_array(command)) {
+            json_decref(command);
+            command = NULL;
+        }
+    }
+    if (command == NULL)
+        command = json_text(c->command);
+    json_object_set_new(o, "label", json_text(c->label));
+    json_object_set_new(o, "kind", json_text(c->kind));
+    json_object_set_new(o, "command", command);
+    json_object_set_new(o, "params", json_text(c->params));
+    json_object_set_new(o, "host", json_text(c->host));
+    json_object_set_new(o, "arch", json_text(c->arch));
+    json_object_set_new(o, "version", json_text(c->version));
+    json_object_set_new(o, "created_ns", json_integer(c->created_ns));
+    return o;
+}
+
+typedef struct {
+    fm_store *store;
+    FILE *f;
+    bool first;
+} json_ctx;
+
+static fm_store_status write_status(fm_store *store, FILE *f)
+{
+    return ferror(f) ? fm_store__fail(store, FM_STORE_EIO, "cannot write the export") : FM_STORE_OK;
+}
+
+static fm_store_status json_row(void *ctx, const export_row *row)
+{
+    json_ctx *j = ctx;
+    const fm_run_record *r = &row->r;
+    char exit_code[16] = "null", sig[16] = "null";
+    if (row->has_exit)
+        snprintf(exit_code, sizeof exit_code, "%d", r->exit_code);
+    if (row->has_signal)
+        snprintf(sig, sizeof sig, "%d", r->signal);
+    /* Every field is a number or a fixed name: printed directly (the seed as an unsigned
+     * 64-bit integer, which jansson's signed integers cannot hold). */
+    fprintf(j->f,
+            "%s\n{\"run_index\":%" PRId64 ",\"attempt\":%" PRIu32 ",\"seed\":%" PRIu64
+            ",\"outcome\":\"%s\",\"exit_code\":%s,\"signal\":%s,\"core_dumped\":%s,"
+            "\"start_ns\":%" PRId64 ",\"wall_ns\":%" PRId64 ",\"user_us\":%" PRId64
+            ",\"sys_us\":%" PRId64 ",\"max_rss_kb\":%" PRId64 "}",
+            j->first ? "" : ",", r->run_index, r->attempt, r->seed, fm_outcome_name(r->outcome),
+            exit_code, sig, r->core_dumped ? "true" : "false", r->start_ns, r->wall_ns, r->user_us,
+            r->sys_us, r->max_rss_kb);
+    j->first = false;
+    return write_status(j->store, j->f);
+}
+
+static fm_store_status export_json(fm_store *store, const int64_t *ids, size_t n, FILE *f)
+{
+    fprintf(f, "{\"schema\":%d,\"campaigns\":[", FM_STORE_SCHEMA);
+    for (size_t i = 0; i < n; i++) {
+        fm_campaign_info info;
+        fm_store_status status = fm_store__campaign_by_id(store, ids[i], &info);
+        if (status != FM_STORE_OK)
+            return status;
+        json_t *o = campaign_json(&info);
+        char *text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+        json_decref(o);
+        if (text == NULL)
+            return fm_store__fail(store, FM_STORE_ENOMEM, "out of memory building JSON");
+        /* The object without its closing brace, then the runs array streamed in. */
+        fprintf(f, "%s\n%.*s,\"runs\":[", i ? "," : "", (int)strlen(text) - 1, text);
+        free(text);
+        json_ctx ctx = {store, f, true};
+        status = for_each_row(store, ids[i], json_row, &ctx);
+        if (status != FM_STORE_OK)
+            return status;
+        fputs("]}", f);
+    }
+    fputs("]}\n", f);
+    return FM_STORE_OK;
+}
+
+/* ---- CSV ------------------------------------------------------------------------------------ */
+
+/* RFC 4180: a field with a comma, quote or line break is quoted, quotes doubled. */
+static void csv_field(FILE *f, const char *s)
+{
+    if (strpbrk(s, ",\"\r\n") == NULL) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+typedef struct {
+    fm_store *store;
+    FILE *f;
+    const char *label;
+} csv_ctx;
+
+static fm_store_status csv_row(void *ctx, const export_row *row)
+{
+    csv_ctx *c = ctx;
+    const fm_run_record *r = &row->r;
+    csv_field(c->f, c->label);
+    fprintf(c->f, ",%" PRId64 ",%" PRIu32 ",%" PRIu64 ",%s,", r->run_index, r->attempt, r->seed,
+            fm_outcome_name(r->outcome));
+    if (row->has_exit)
+        fprintf(c->f, "%d", r->exit_code);
+    fputc(',', c->f);
+    if (row->has_signal)
+        fprintf(c->f, "%d", r->signal);
+    fprintf(c->f, ",%d,%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 "\n",
+            r->core_dumped ? 1 : 0, r->start_ns, r->wall_ns, r->user_us, r->sys_us, r->max_rss_kb);
+    return write_status(c->store, c->f);
+}
+
+static fm_store_status export_csv(fm_store *store, const int64_t *ids, size_t n, FILE *f)
+{
+    fputs("label,run_index,attempt,seed,outcome,exit_code,signal,core_dumped,start_ns,wall_ns,"
+          "user_us,sys_us,max_rss_kb\n",
+          f);
+    for (size_t i = 0; i < n; i++) {
+        fm_campaign_info info;
+        fm_store_status status = fm_store__campaign_by_id(store, ids[i], &info);
+        if (status != FM_STORE_OK)
+            return status;
+        csv_ctx ctx = {store, f, info.label};
+        status = for_each_row(store, ids[i], csv_row, &ctx);
+        if (status != FM_STORE_OK)
+            return status;
+    }
+    return FM_STORE_OK;
+}
+
+/* ---- JUnit: chains -------------------------------------------------------------------------- */
+
+typedef enum { CHAIN_PASS, CHAIN_FLAKY, CHAIN_FAILED, CHAIN_ERROR } chain_kind;
+
+/* The attempts of one chain, gathered as rows stream by (run_index changes end a chain). */
+typedef struct {
+    export_row *rows;
+    size_t n, cap;
+} chain_buf;
+
+static chain_kind classify(const export_row *rows, size_t n)
+{
+    if (rows[n - 1].r.outcome == FM_OUTCOME_PASS) {
+        for (size_t i = 0; i + 1 < n; i++)
+            if (rows[i].r.outcome != FM_OUTCOME_PASS)
+                return CHAIN_FLAKY;
+        return CHAIN_PASS;
+    }
+    return rows[0].r.outcome == FM_OUTCOME_ERROR ? CHAIN_ERROR : CHAIN_FAILED;
+}
+
+typedef struct {
+    int64_t tests, failures, errors, wall_ns;
+} junit_counts;
+
+typedef struct junit_ctx junit_ctx;
+typedef fm_store_status (*chain_fn)(junit_ctx *j, const export_row *rows, size_t n);
+
+struct junit_ctx {
+    fm_store *store;
+    xmlTextWriterPtr w;
+    const fm_campaign_info *info;
+    chain_buf chain;
+    chain_fn on_chain;
+    junit_counts *counts;
+};
+
+static fm_store_status end_chain(junit_ctx *j)
+{
+    if (j->chain.n == 0)
+        return FM_STORE_OK;
+    fm_store_status status = j->on_chain(j, j->chain.rows, j->chain.n);
+    j->chain.n = 0;
+    return status;
+}
+
+static fm_store_status chain_row(void *ctx, const export_row *row)
+{
+    junit_ctx *j = ctx;
+    chain_buf *c = &j->chain;
+    if (c->n > 0 && c->rows[0].r.run_index != row->r.run_index) {
+        fm_store_status status = end_chain(j);
+        if (status != FM_STORE_OK)
+            return status;
+    }
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? 2 * c->cap : 8;
+        export_row *grown = realloc(c->rows, cap * sizeof *grown);
+        if (grown == NULL)
+            return fm_store__fail(j->store, FM_STORE_ENOMEM, "out of memory");
+        c->rows = grown;
+        c->cap = cap;
+    }
+    c->rows[c->n++] = *row;
+    return FM_STORE_OK;
+}
+
+static fm_store_status for_each_chain(junit_ctx *j, int64_t campaign)
+{
+    fm_store_status status = for_each_row(j->store, campaign, chain_row, j);
+    if (status == FM_STORE_OK)
+        status = end_chain(j);
+    j->chain.n = 0;
+    return status;
+}
+
+static int64_t chain_wall(const export_row *rows, size_t n)
+{
+    int64_t ns = 0;
+    for (size_t i = 0; i < n; i++)
+        ns += rows[i].r.wall_ns;
+    return ns;
+}
+
+static fm_store_status count_chain(junit_ctx *j, const export_row *rows, size_t n)
+{
+    chain_kind kind = classify(rows, n);
+    j->counts->tests++;
+    j->counts->failures += kind == CHAIN_FAILED;
+    j->counts->errors += kind == CHAIN_ERROR;
+    j->counts->wall_ns += chain_wall(rows, n);
+    return FM_STORE_OK;
+}
+
+/* ---- JUnit: writing ------------------------------------------------------------------------- */
+
+static bool attr(xmlTextWriterPtr w, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static bool attr(xmlTextWriterPtr w, const char *name, const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    return xmlTextWriterWriteAttribute(w, BAD_CAST name, BAD_CAST buf) >= 0;
+}
+
+/* An attribute from stored text (cleaned; not limited in length). */
+static bool attr_text(xmlTextWriterPtr w, const char *name, const char *text)
+{
+    char *clean = clean_text(text);
+    bool ok = clean != NULL && xmlTextWriterWriteAttribute(w, BAD_CAST name, BAD_CAST clean) >= 0;
+    free(clean);
+    return ok;
+}
+
+static void describe_attempt(const fm_run_record *r, char *buf, size_t size)
+{
+    const char *abbrev = r->signal > 0 ? sigabbrev_np(r->signal) : NULL;
+    char sig[32] = "";
+    if (abbrev != NULL)
+        snprintf(sig, sizeof sig, " (SIG%s)", abbrev);
+    switch (r->outcome) {
+    case FM_OUTCOME_FAIL:
+        snprintf(buf, size, "attempt %u: exit code %d", r->attempt, r->exit_code);
+        break;
+    case FM_OUTCOME_CRASH:
+        snprintf(buf, size, "attempt %u: crashed: killed by signal %d%s%s", r->attempt, r->signal,
+                 sig, r->core_dumped ? ", core dumped" : "");
+        break;
+    case FM_OUTCOME_TIMEOUT:
+        snprintf(buf, size, "attempt %u: timed out after %.3f s%s%s", r->attempt,
+                 (double)r->wall_ns / 1e9, r->signal > 0 ? ", ended by signal" : "",
+                 r->signal > 0 ? sig : "");
+        break;
+    case FM_OUTCOME_ERROR:
+        snprintf(buf, size, "attempt %u: could not start", r->attempt);
+        break;
+    default:
+        snprintf(buf, size, "attempt %u: passed", r->attempt);
+        break;
+    }
+}
+
+/* One failure-like element for a failed attempt. */
+static bool write_attempt(xmlTextWriterPtr w, const char *element, const fm_run_record *r)
+{
+    char message[160];
+    describe_attempt(r, message, sizeof message);
+    return xmlTextWriterStartElement(w, BAD_CAST element) >= 0 &&
+           attr(w, "message", "%s", message) &&
+           attr(w, "type", "%s", fm_outcome_name(r->outcome)) &&
+           attr(w, "time", "%.6f", (double)r->wall_ns / 1e9) && xmlTextWriterEndElement(w) >= 0;
+}
+
+/* The element name for attempt i of a chain of the given kind. */
+static const char *attempt_element(chain_kind kind, size_t i, fm_outcome outcome)
+{
+    bool error = outcome == FM_OUTCOME_ERROR;
+    if (kind == CHAIN_FLAKY)
+        return error ? "flakyError" : "flakyFailure";
+    if (i == 0)
+        return error ? "error" : "failure";
+    return error ? "rerunError" : "rerunFailure";
+}
+
+static fm_store_status write_chain(junit_ctx *j, const export_row *rows, size_t n)
+{
+    xmlTextWriterPtr w = j->w;
+    chain_kind kind = classify(rows, n);
+    bool ok = xmlTextWriterStartElement(w, BAD_CAST "testcase") >= 0 &&
+              attr(w, "name", "run %" PRId64, rows[0].r.run_index) &&
+              attr_text(w, "classname", j->info->label) &&
+              attr(w, "time", "%.6f", (double)chain_wall(rows, n) / 1e9);
+    for (size_t i = 0; ok && kind != CHAIN_PASS && i < n; i++)
+        if (rows[i].r.outcome != FM_OUTCOME_PASS)
+            ok = write_attempt(w, attempt_element(kind, i, rows[i].r.outcome), &rows[i].r);
+    ok = ok && xmlTextWriterEndElement(w) >= 0;
+    return ok ? FM_STORE_OK : fm_store__fail(j->store, FM_STORE_EIO, "cannot write XML");
+}
+
+static bool property(xmlTextWriterPtr w, const char *name, const char *value)
+{
+    return xmlTextWriterStartElement(w, BAD_CAST "property") >= 0 && attr(w, "name", "%s", name) &&
+           attr_text(w, "value", value) && xmlTextWriterEndElement(w) >= 0;
+}
+
+static bool write_suite_head(xmlTextWriterPtr w, const fm_campaign_info *c, const junit_counts *k)
+{
+    char stamp[32] = "";
+    time_t t = (time_t)(c->created_ns / 1000000000LL);
+    struct tm tm;
+    if (gmtime_r(&t, &tm) != NULL)
+        strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+    return xmlTextWriterStartElement(w, BAD_CAST "testsuite") >= 0 &&
+           attr_text(w, "name", c->label) && attr(w, "tests", "%" PRId64, k->tests) &&
+           attr(w, "failures", "%" PRId64, k->failures) &&
+           attr(w, "errors", "%" PRId64, k->errors) && attr(w, "skipped", "0") &&
+           attr(w, "time", "%.6f", (double)k->wall_ns / 1e9) && attr(w, "timestamp", "%s", stamp) &&
+           attr_text(w, "hostname", c->host) &&
+           xmlTextWriterStartElement(w, BAD_CAST "properties") >= 0 &&
+           property(w, "kind", c->kind) && property(w, "command", c->command) &&
+           property(w, "params", c->params) && property(w, "arch", c->arch) &&
+           property(w, "flakemeter_version", c->version) && xmlTextWriterEndElement(w) >= 0;
+}
+
+static fm_store_status write_suites(junit_ctx *j, const int64_t *ids, size_t n,
+                                    junit_counts *counts)
+{
+    junit_counts total = {0};
+    for (size_t i = 0; i < n; i++) {
+        total.tests += counts[i].tests;
+        total.failures += counts[i].failures;
+        total.errors += counts[i].errors;
+        total.wall_ns += counts[i].wall_ns;
+    }
+    xmlTextWriterPtr w = j->w;
+    bool ok = xmlTextWriterStartDocument(w, NULL, "UTF-8", NULL) >= 0 &&
+              xmlTextWriterStartElement(w, BAD_CAST "testsuites") >= 0 &&
+              attr(w, "name", "flakemeter") && attr(w, "tests", "%" PRId64, total.tests) &&
+              attr(w, "failures", "%" PRId64, total.failures) &&
+              attr(w, "errors", "%" PRId64, total.errors) &&
+              attr(w, "time", "%.6f", (double)total.wall_ns / 1e9);
+    for (size_t i = 0; ok && i < n; i++) {
+        fm_campaign_info info;
+        fm_store_status status = fm_store__campaign_by_id(j->store, ids[i], &info);
+        if (status != FM_STORE_OK)
+            return status;
+        j->info = &info;
+        j->on_chain = write_chain;
+        ok = write_suite_head(w, &info, &counts[i]);
+        if (ok && (status = for_each_chain(j, ids[i])) != FM_STORE_OK)
+            return status;
+        ok = ok && xmlTextWriterEndElement(w) >= 0;
+    }
+    ok = ok && xmlTextWriterEndDocument(w) >= 0;
+    return ok ? FM_STORE_OK : fm_store__fail(j->store, FM_STORE_EIO, "cannot write XML");
+}
+
+static fm_store_status export_junit(fm_store *store, const int64_t *ids, size_t n, FILE *f)
+{
+    fm_store_status status = FM_STORE_OK;
+    junit_ctx j = {.store = store};
+    junit_counts *counts = calloc(n ? n : 1, sizeof *counts);
+    xmlOutputBufferPtr buf = NULL;
+    if (counts == NULL) {
+        status = fm_store__fail(store, FM_STORE_ENOMEM, "out of memory");
+        goto out;
+    }
+    /* First pass: the counts the testsuite elements carry as attributes. */
+    j.on_chain = count_chain;
+    for (size_t i = 0; i < n && status == FM_STORE_OK; i++) {
+        j.counts = &counts[i];
+        status = for_each_chain(&j, ids[i]);
+    }
+    if (status != FM_STORE_OK)
+        goto out;
+    buf = xmlOutputBufferCreateFile(f, NULL);
+    j.w = buf != NULL ? xmlNewTextWriter(buf) : NULL;
+    if (j.w == NULL) {
+        status = fm_store__fail(store, FM_STORE_ENOMEM, "cannot start an XML writer");
+        goto out;
+    }
+    buf = NULL; /* the writer owns it now */
+    xmlTextWriterSetIndent(j.w, 1);
+    xmlTextWriterSetIndentString(j.w, BAD_CAST "  ");
+    status = write_suites(&j, ids, n, counts);
+out:
+    if (j.w != NULL)
+        xmlFreeTextWriter(j.w); /* flushes; the FILE stays open */
+    if (buf != NULL)
+        xmlOutputBufferClose(buf);
+    free(j.chain.rows);
+    free(counts);
+    return status;
+}
+
+/* ---- Entry point ---------------------------------------------------------------------------- */
+
+fm_store_status fm_store_export(fm_store *store, const char *label, fm_export_format format,
+                                FILE *f)
+{
+    if (store == NULL || f == NULL || (unsigned)format > FM_EXPORT_JUNIT)
+        return store != NULL ? fm_store__fail(store, FM_STORE_EINVAL, "bad export arguments")
+                             : FM_STORE_EINVAL;
+    int64_t *ids = NULL;
+    size_t n = 0;
+    fm_store_status status = fm_store_flush(store);
+    if (status != FM_STORE_OK)
+        return status;
+    /* One snapshot for the whole export (deferred: takes no write lock). */
+    status = fm_store__exec(store, "BEGIN");
+    if (status != FM_STORE_OK)
+        return status;
+    status = select_campaigns(store, label, &ids, &n);
+    if (status != FM_STORE_OK)
+        goto out;
+    if (format == FM_EXPORT_JSON)
+        status = export_json(store, ids, n, f);
+    else if (format == FM_EXPORT_CSV)
+        status = export_csv(store, ids, n, f);
+    else
+        status = export_junit(store, ids, n, f);
+    if (status == FM_STORE_OK && (fflush(f) != 0 || ferror(f)))
+        status = fm_store__fail(store, FM_STORE_EIO, "cannot write the export");
+out:
+    sqlite3_exec(store->db, "COMMIT", NULL, NULL, NULL);
+    free(ids);
+    return status;
+}

@@ -1,0 +1,70 @@
+/*
+ * fm_store_internal.h - what the three store files (fm_store.c, fm_store_merge.c,
+ * fm_store_export.c) share: the handle, its cache of prepared statements and the error helpers.
+ * Not a public header: only runner/fm_store*.c include it.
+ */
+#ifndef FM_STORE_INTERNAL_H
+#define FM_STORE_INTERNAL_H
+
+#include "fm_store.h"
+
+#include <sqlite3.h>
+#include <stddef.h>
+
+/* PRAGMA application_id of a flakemeter store: "FMtr" (0x464d7472). */
+#define FM_STORE_APP_ID 0x464d7472
+
+/* The cached statements (SQL text in fm_store.c); prepared on first use, kept until close. */
+typedef enum {
+    FM_ST_BEGIN,
+    FM_ST_COMMIT,
+    FM_ST_ROLLBACK,
+    FM_ST_INSERT_RUN,
+    FM_ST_FIND_CAMPAIGN,
+    FM_ST_CAMPAIGN_BY_ID,
+    FM_ST_LAST_CAMPAIGN,
+    FM_ST_INSERT_CAMPAIGN,
+    FM_ST_MAX_RUN_INDEX,
+    FM_ST_SUMMARIZE,
+    FM_ST_QUANTILE,
+    FM_ST_SAME_RUN,
+    FM_ST_COUNT_RUNS,
+    FM_ST_COUNT
+} fm_store_stmt_id;
+
+/* A campaign row as cached on the handle, so that the strings handed out stay valid. */
+typedef struct {
+    int64_t id;
+    fm_campaign_info info;
+    char *strings; /* one allocation holding label, kind, command, ... */
+} fm_store_cached_campaign;
+
+struct fm_store {
+    sqlite3 *db;
+    sqlite3_stmt *stmt[FM_ST_COUNT];
+    bool in_batch;          /* a write transaction is open (runs pending) */
+    int pending;            /* rows added in the open batch */
+    int64_t batch_start_ns; /* CLOCK_MONOTONIC when the batch began */
+    fm_store_cached_campaign *campaigns;
+    size_t n_campaigns, cap_campaigns;
+    char errmsg[512];
+};
+
+/* Record a detail message on the handle (for fm_store_errmsg); returns status. */
+fm_store_status fm_store__fail(fm_store *store, fm_store_status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Map an SQLite result code to a status, recording "what: sqlite message". */
+fm_store_status fm_store__sqlite(fm_store *store, int rc, const char *what);
+/* The cached statement, reset and with its bindings cleared; NULL on failure (errmsg set). */
+sqlite3_stmt *fm_store__stmt(fm_store *store, fm_store_stmt_id id);
+/* Run SQL that returns no rows. */
+fm_store_status fm_store__exec(fm_store *store, const char *sql);
+/* Insert one run in the caller's transaction; a duplicate key is FM_STORE_ECONFLICT. */
+fm_store_status fm_store__insert_run(fm_store *store, int64_t campaign, const fm_run_record *r);
+/* Find or create a campaign inside the caller's transaction (see fm_store_campaign). */
+fm_store_status fm_store__campaign_locked(fm_store *store, const fm_campaign_info *info,
+                                          int64_t *id, bool *existed);
+/* The cached info of campaign id (loaded on first use). */
+fm_store_status fm_store__campaign_by_id(fm_store *store, int64_t id, fm_campaign_info *info);
+
+#endif

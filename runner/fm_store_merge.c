@@ -1,0 +1,342 @@
+/*
+ * fm_store_merge.c - fm_store_merge: combine stores (shards of one campaign, or campaigns of
+ * several machines) into one, without double counting.
+ *
+ * Design:
+ *  - Every input is opened with fm_store_open(create = false), so the schema guard applies to
+ *    inputs as to any store, and read inside one read transaction (a consistent snapshot even
+ *    while a runner is still writing it).
+ *  - Campaigns are matched by label.  Kind, command and parameters must agree (else
+ *    FM_STORE_ECONFLICT naming the label); host, arch, version and created_ns of the output's
+ *    row are kept (the first input that brought the label).
+ *  - Runs are keyed by (campaign, run_index, attempt).  A key already in the output is skipped
+ *    when it is the same run (same seed, outcome, start and wall time: the same store merged
+ *    twice, or overlapping copies) and is an FM_STORE_ECONFLICT when it differs: two unsharded
+ *    campaigns of one label both have a run 0, and keeping either would lose the other.
+ *  - All or nothing.  An existing output is written in one BEGIN IMMEDIATE transaction that is
+ *    rolled back on any failure (WAL: its frames never reach the main file).  A missing or empty
+ *    output is built in a temporary file next to it (OUT.merge-XXXXXX) and renamed over OUT
+ *    only after the last commit and close; the directory is then synced.
+ */
+#include "fm_store_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef struct {
+    char *errbuf;
+    size_t errsize;
+} merge_err;
+
+static fm_store_status report(merge_err *e, fm_store_status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static fm_store_status report(merge_err *e, fm_store_status status, const char *fmt, ...)
+{
+    if (e->errbuf != NULL && e->errsize > 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(e->errbuf, e->errsize, fmt, ap);
+        va_end(ap);
+    }
+    return status;
+}
+
+static void read_run(sqlite3_stmt *st, fm_run_record *r)
+{
+    r->run_index = sqlite3_column_int64(st, 0);
+    r->attempt = (uint32_t)sqlite3_column_int64(st, 1);
+    r->seed = (uint64_t)sqlite3_column_int64(st, 2);
+    r->outcome = (fm_outcome)sqlite3_column_int(st, 3);
+    r->exit_code = sqlite3_column_int(st, 4);
+    r->signal = sqlite3_column_int(st, 5);
+    r->core_dumped = sqlite3_column_int(st, 6) != 0;
+    r->start_ns = sqlite3_column_int64(st, 7);
+    r->wall_ns = sqlite3_column_int64(st, 8);
+    r->user_us = sqlite3_column_int64(st, 9);
+    r->sys_us = sqlite3_column_int64(st, 10);
+    r->max_rss_kb = sqlite3_column_int64(st, 11);
+}
+
+/* A key already in dst: the same run (skip) or a different one (conflict)? */
+static fm_store_status same_run(fm_store *dst, int64_t campaign, const fm_run_record *r, bool *same)
+{
+    sqlite3_stmt *st = fm_store__stmt(dst, FM_ST_SAME_RUN);
+    if (st == NULL)
+        return FM_STORE_EIO;
+    sqlite3_bind_int64(st, 1, campaign);
+    sqlite3_bind_int64(st, 2, r->run_index);
+    sqlite3_bind_int64(st, 3, r->attempt);
+    sqlite3_bind_int64(st, 4, (int64_t)r->seed);
+    sqlite3_bind_int(st, 5, (int)r->outcome);
+    sqlite3_bind_int64(st, 6, r->start_ns);
+    sqlite3_bind_int64(st, 7, r->wall_ns);
+    int rc = sqlite3_step(st);
+    *same = rc == SQLITE_ROW && sqlite3_column_int(st, 0) != 0;
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? FM_STORE_OK : fm_store__sqlite(dst, rc, "cannot compare runs");
+}
+
+static fm_store_status copy_run(fm_store *dst, int64_t campaign, const char *label,
+                                const fm_run_record *r, merge_err *e)
+{
+    fm_store_status status = fm_store__insert_run(dst, campaign, r);
+    if (status != FM_STORE_ECONFLICT)
+        return status != FM_STORE_OK ? report(e, status, "%s", fm_store_errmsg(dst)) : status;
+    bool same;
+    status = same_run(dst, campaign, r, &same);
+    if (status != FM_STORE_OK)
+        return report(e, status, "%s", fm_store_errmsg(dst));
+    if (same)
+        return FM_STORE_OK;
+    return report(e, FM_STORE_ECONFLICT,
+                  "campaign '%s': run %lld attempt %u differs between inputs (were they run "
+                  "with --shard?)",
+                  label, (long long)r->run_index, r->attempt);
+}
+
+/* Copy the runs of one campaign of src into campaign dst_id of dst. */
+static fm_store_status copy_runs(fm_store *src, int64_t src_id, fm_store *dst, int64_t dst_id,
+                                 const char *label, merge_err *e)
+{
+    sqlite3_stmt *st = NULL;
+    fm_store_status status = FM_STORE_OK;
+    int rc = sqlite3_prepare_v2(src->db,
+                                "SELECT run_index, attempt, seed, outcome, exit_code, signal, "
+                                "core_dumped, start_ns, wall_ns, user_us, sys_us, max_rss_kb "
+                                "FROM runs WHERE campaign = ?1 ORDER BY run_index, attempt",
+                                -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        status = report(e, fm_store__sqlite(src, rc, "cannot read runs"), "%s", src->errmsg);
+        goto out;
+    }
+    sqlite3_bind_int64(st, 1, src_id);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        fm_run_record r;
+        read_run(st, &r);
+        status = copy_run(dst, dst_id, label, &r, e);
+        if (status != FM_STORE_OK)
+            goto out;
+    }
+    if (rc != SQLITE_DONE)
+        status = report(e, fm_store__sqlite(src, rc, "cannot read runs"), "%s", src->errmsg);
+out:
+    sqlite3_finalize(st);
+    return status;
+}
+
+/* The ids of src's campaigns, in creation order. */
+static fm_store_status campaign_ids(fm_store *src, int64_t **ids, size_t *n)
+{
+    sqlite3_stmt *st = NULL;
+    fm_store_status status = FM_STORE_OK;
+    size_t cap = 0;
+    *ids = NULL;
+    *n = 0;
+    int rc = sqlite3_prepare_v2(src->db, "SELECT id FROM campaigns ORDER BY id", -1, &st, NULL);
+    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 16;
+            int64_t *grown = realloc(*ids, cap * sizeof **ids);
+            if (grown == NULL) {
+                status = fm_store__fail(src, FM_STORE_ENOMEM, "out of memory");
+                goto out;
+            }
+            *ids = grown;
+        }
+        (*ids)[(*n)++] = sqlite3_column_int64(st, 0);
+        rc = SQLITE_OK;
+    }
+    if (rc != SQLITE_DONE)
+        status = fm_store__sqlite(src, rc, "cannot list campaigns");
+out:
+    sqlite3_finalize(st);
+    return status;
+}
+
+static fm_store_status merge_campaigns(fm_store *src, fm_store *dst, const char *name, merge_err *e)
+{
+    int64_t *ids = NULL;
+    size_t n = 0;
+    fm_store_status status = campaign_ids(src, &ids, &n);
+    if (status != FM_STORE_OK) {
+        report(e, status, "%s: %s", name, fm_store_errmsg(src));
+        goto out;
+    }
+    for (size_t i = 0; i < n && status == FM_STORE_OK; i++) {
+        fm_campaign_info info;
+        int64_t dst_id;
+        bool existed;
+        status = fm_store__campaign_by_id(src, ids[i], &info);
+        if (status != FM_STORE_OK) {
+            report(e, status, "%s: %s", name, fm_store_errmsg(src));
+            break;
+        }
+        status = fm_store__campaign_locked(dst, &info, &dst_id, &existed);
+        if (status != FM_STORE_OK) {
+            report(e, status, "%s: %s", name, fm_store_errmsg(dst));
+            break;
+        }
+        status = copy_runs(src, ids[i], dst, dst_id, info.label, e);
+    }
+out:
+    free(ids);
+    return status;
+}
+
+/* Merge one input into dst (inside dst's open transaction). */
+static fm_store_status merge_one(fm_store *dst, const char *path, merge_err *e)
+{
+    fm_store *src = NULL;
+    fm_store_status status = fm_store_open(path, false, &src);
+    if (status != FM_STORE_OK)
+        return report(e, status, "%s: %s", path, fm_store_errmsg(NULL));
+    /* One read transaction: a consistent snapshot even if a runner is writing the input. */
+    status = fm_store__exec(src, "BEGIN");
+    if (status != FM_STORE_OK) {
+        report(e, status, "%s: %s", path, fm_store_errmsg(src));
+        goto out;
+    }
+    status = merge_campaigns(src, dst, path, e);
+    sqlite3_exec(src->db, "COMMIT", NULL, NULL, NULL);
+out:
+    fm_store_close(src);
+    return status;
+}
+
+/* ---- The output: in place, or a temporary file renamed at the end ------------------------ */
+
+typedef struct {
+    const char *out; /* the path asked for */
+    char *temp;      /* the temporary file being built, or NULL when writing out in place */
+    fm_store *store;
+} merge_target;
+
+static bool exists_nonempty(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 && sb.st_size > 0;
+}
+
+static fm_store_status open_target(merge_target *t, merge_err *e)
+{
+    fm_store_status status;
+    if (exists_nonempty(t->out)) {
+        status = fm_store_open(t->out, false, &t->store);
+        if (status != FM_STORE_OK)
+            return report(e, status, "%s: %s", t->out, fm_store_errmsg(NULL));
+        return FM_STORE_OK;
+    }
+    size_t len = strlen(t->out) + sizeof ".merge-XXXXXX";
+    t->temp = malloc(len);
+    if (t->temp == NULL)
+        return report(e, FM_STORE_ENOMEM, "out of memory");
+    snprintf(t->temp, len, "%s.merge-XXXXXX", t->out);
+    int fd = mkstemp(t->temp);
+    if (fd < 0) {
+        int err = errno;
+        free(t->temp);
+        t->temp = NULL;
+        return report(e, FM_STORE_EIO, "%s: cannot create a temporary file: %s", t->out,
+                      strerror(err));
+    }
+    /* mkstemp makes the file 0600; give it the mode a newly created store would have. */
+    mode_t mask = umask(0);
+    umask(mask);
+    fchmod(fd, 0666 & ~mask);
+    close(fd);
+    /* mkstemp made an empty file: fm_store_open(create) turns it into a new store. */
+    status = fm_store_open(t->temp, true, &t->store);
+    if (status != FM_STORE_OK)
+        return report(e, status, "%s: %s", t->temp, fm_store_errmsg(NULL));
+    return FM_STORE_OK;
+}
+
+static void unlink_with_journal(const char *path)
+{
+    char side[4096];
+    unlink(path);
+    snprintf(side, sizeof side, "%s-wal", path);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", path);
+    unlink(side);
+}
+
+static void sync_parent_dir(const char *path)
+{
+    char *copy = strdup(path);
+    if (copy == NULL)
+        return;
+    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+    free(copy);
+}
+
+/* Close the finished temporary store and move it over the output. */
+static fm_store_status publish_temp(merge_target *t, merge_err *e)
+{
+    char wal[4096];
+    snprintf(wal, sizeof wal, "%s-wal", t->temp);
+    /* The last close checkpoints the WAL into the file and deletes it; a WAL left behind
+     * would hold data that the renamed file lacks. */
+    if (access(wal, F_OK) == 0)
+        return report(e, FM_STORE_EIO, "%s: the write-ahead log was not checkpointed", t->temp);
+    if (rename(t->temp, t->out) != 0)
+        return report(e, FM_STORE_EIO, "%s: cannot rename %s: %s", t->out, t->temp,
+                      strerror(errno));
+    sync_parent_dir(t->out);
+    return FM_STORE_OK;
+}
+
+static fm_store_status finish_target(merge_target *t, fm_store_status status, merge_err *e)
+{
+    if (t->store != NULL) {
+        if (status == FM_STORE_OK) {
+            status = fm_store__exec(t->store, "COMMIT");
+            if (status != FM_STORE_OK)
+                report(e, status, "%s: commit failed: %s", t->out, fm_store_errmsg(t->store));
+        }
+        if (!sqlite3_get_autocommit(t->store->db))
+            sqlite3_exec(t->store->db, "ROLLBACK", NULL, NULL, NULL);
+        fm_store_status closed = fm_store_close(t->store);
+        if (status == FM_STORE_OK && closed != FM_STORE_OK)
+            status = report(e, closed, "%s: cannot close the store", t->out);
+    }
+    if (t->temp != NULL) {
+        if (status == FM_STORE_OK)
+            status = publish_temp(t, e);
+        if (status != FM_STORE_OK)
+            unlink_with_journal(t->temp);
+        free(t->temp);
+    }
+    return status;
+}
+
+fm_store_status fm_store_merge(const char *out, const char *const *inputs, int n_inputs,
+                               char *errbuf, size_t errsize)
+{
+    merge_err e = {errbuf, errsize};
+    if (errbuf != NULL && errsize > 0)
+        errbuf[0] = '\0';
+    if (out == NULL || *out == '\0' || inputs == NULL || n_inputs < 1)
+        return report(&e, FM_STORE_EINVAL, "merge needs an output and at least one input");
+    merge_target t = {out, NULL, NULL};
+    fm_store_status status = open_target(&t, &e);
+    if (status == FM_STORE_OK) {
+        status = fm_store__exec(t.store, "BEGIN IMMEDIATE");
+        if (status != FM_STORE_OK)
+            report(&e, status, "%s: %s", out, fm_store_errmsg(t.store));
+    }
+    for (int i = 0; i < n_inputs && status == FM_STORE_OK; i++)
+        status = merge_one(t.store, inputs[i], &e);
+    return finish_target(&t, status, &e);
+}

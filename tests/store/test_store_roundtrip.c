@@ -1,0 +1,197 @@
+/*
+ * test_store_roundtrip.c - campaigns and runs in, summaries and quantiles out.
+ *
+ * Asserts: opening a missing path without create is ENOENT and creates nothing; the summary of
+ * 3000 seeded retry chains equals the one computed in C from the same chains (every field,
+ * including chains, chains_failed, passed_on_retry, retries and retries_failed), before and
+ * after a reopen; wall-time quantiles equal the nearest-rank values of the sorted walls; resume
+ * (same label again) accumulates and max_run_index follows; a different command, kind or
+ * parameters under the same label is ECONFLICT naming the label, host/arch/version may differ;
+ * a duplicate (run_index, attempt) is ECONFLICT and leaves the batch intact; lookups by label
+ * and "last campaign" work and their strings stay valid; an empty campaign summarizes to zero.
+ */
+#include "store_util.h"
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static void test_missing(void)
+{
+    fm_store *s = (fm_store *)1;
+    const char *path = su_path("missing.db");
+    CHECK(fm_store_open(path, false, &s) == FM_STORE_ENOENT, "status");
+    CHECK(s == NULL, "handle must be NULL on failure");
+    CHECK(!su_exists(path), "no file may be created");
+    CHECK(strlen(fm_store_errmsg(NULL)) > 0, "a detail for the failed open");
+    CHECK(fm_store_open(su_path("no/such/dir.db"), true, &s) == FM_STORE_EIO, "bad directory");
+}
+
+/* Every wall_ns of chains [0, n) with the seed, sorted. */
+static int64_t *sorted_walls(int64_t n, uint64_t seed, size_t *count)
+{
+    int64_t *w = malloc((size_t)n * SU_MAX_ATTEMPTS * sizeof *w);
+    size_t k = 0;
+    for (int64_t i = 0; i < n; i++) {
+        uint64_t rng = seed ^ (uint64_t)i * 0x100000001b3ULL;
+        fm_run_record rows[SU_MAX_ATTEMPTS];
+        int m = su_chain(&rng, i, rows);
+        for (int j = 0; j < m; j++)
+            w[k++] = rows[j].wall_ns;
+    }
+    qsort(w, k, sizeof *w, cmp_i64);
+    *count = k;
+    return w;
+}
+
+static void check_quantiles(fm_store *s, int64_t id, int64_t chains, uint64_t seed)
+{
+    /* q as exact fractions, so the expected rank ceil(q n) is integer arithmetic. */
+    static const int q[][2] = {{0, 1}, {1, 10}, {1, 2}, {9, 10}, {99, 100}, {999, 1000}, {1, 1}};
+    size_t n;
+    int64_t *w = sorted_walls(chains, seed, &n);
+    for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
+        int64_t k = ((int64_t)q[i][0] * (int64_t)n + q[i][1] - 1) / q[i][1];
+        k = k < 1 ? 1 : k;
+        int64_t got = -2;
+        CHECK(fm_store_wall_quantile(s, id, (double)q[i][0] / q[i][1], &got) == FM_STORE_OK,
+              "quantile status");
+        CHECK(got == w[k - 1], "q=%d/%d: %lld, want %lld (rank %lld of %zu)", q[i][0], q[i][1],
+              (long long)got, (long long)w[k - 1], (long long)k, n);
+    }
+    int64_t got;
+    CHECK(fm_store_wall_quantile(s, id, 1.5, &got) == FM_STORE_EINVAL, "q outside [0, 1]");
+    free(w);
+}
+
+static void test_roundtrip(void)
+{
+    const char *path = su_path("rt.db");
+    fm_store *s = NULL;
+    fm_store_summary want = {0}, got;
+    fm_campaign_info info = su_campaign("rt", "[\"./t\", \"-x\"]");
+    int64_t id;
+    bool existed = true;
+    CHECK(fm_store_open(path, true, &s) == FM_STORE_OK, "create: %s", fm_store_errmsg(NULL));
+    CHECK(fm_store_campaign(s, &info, &id, &existed) == FM_STORE_OK, "campaign");
+    CHECK(!existed, "a new label");
+    CHECK(su_add_chains(s, id, 0, 3000, 1, 42, &want) == FM_STORE_OK, "add: %s",
+          fm_store_errmsg(s));
+    /* Before a flush: the handle sees its own pending rows. */
+    CHECK(fm_store_summarize(s, id, &got) == FM_STORE_OK, "summarize");
+    CHECK(su_summary_equal(&got, &want, "pending"), "summary with rows pending");
+    CHECK(want.passed_on_retry > 0 && want.chains_failed > 0 && want.retries_failed > 0 &&
+              want.by_outcome[FM_OUTCOME_ERROR] > 0 && want.max_attempt == SU_MAX_ATTEMPTS,
+          "the generator exercises every field");
+    check_quantiles(s, id, 3000, 42);
+    CHECK(fm_store_close(s) == FM_STORE_OK, "close");
+
+    CHECK(fm_store_open(path, false, &s) == FM_STORE_OK, "reopen");
+    CHECK(fm_store_summarize(s, id, &got) == FM_STORE_OK, "summarize");
+    CHECK(su_summary_equal(&got, &want, "reopened"), "summary after reopen");
+    check_quantiles(s, id, 3000, 42);
+    CHECK(su_query(path, "PRAGMA user_version") == FM_STORE_SCHEMA, "user_version");
+    CHECK(su_query(path, "PRAGMA application_id") == 0x464d7472, "application_id");
+    fm_store_close(s);
+}
+
+static void test_resume(void)
+{
+    const char *path = su_path("resume.db");
+    fm_store *s;
+    fm_campaign_info info = su_campaign("resume", "[\"./t\"]");
+    fm_store_summary want = {0}, got;
+    int64_t id, id2, max = 0;
+    bool existed;
+    CHECK(fm_store_open(path, true, &s) == FM_STORE_OK, "create");
+    CHECK(fm_store_campaign(s, &info, &id, &existed) == FM_STORE_OK && !existed, "campaign");
+    CHECK(fm_store_max_run_index(s, id, &max) == FM_STORE_OK && max == -1, "empty: -1");
+    CHECK(su_add_chains(s, id, 0, 500, 1, 7, &want) == FM_STORE_OK, "add");
+    CHECK(fm_store_max_run_index(s, id, &max) == FM_STORE_OK && max == 499, "max %lld",
+          (long long)max);
+    CHECK(fm_store_close(s) == FM_STORE_OK, "close");
+
+    /* A second invocation: other host and version are fine (shards, upgrades). */
+    info.host = "otherhost";
+    info.version = "0.2.0";
+    CHECK(fm_store_open(path, true, &s) == FM_STORE_OK, "reopen");
+    CHECK(fm_store_campaign(s, &info, &id2, &existed) == FM_STORE_OK && existed && id2 == id,
+          "continues the campaign");
+    CHECK(fm_store_max_run_index(s, id, &max) == FM_STORE_OK && max == 499, "max after reopen");
+    CHECK(su_add_chains(s, id, max + 1, 800, 1, 7, &want) == FM_STORE_OK, "add more");
+    CHECK(fm_store_summarize(s, id, &got) == FM_STORE_OK, "summarize");
+    CHECK(su_summary_equal(&got, &want, "resumed") && got.chains == 800, "counts accumulate");
+    CHECK(fm_store_max_run_index(s, id, &max) == FM_STORE_OK && max == 799, "max %lld",
+          (long long)max);
+
+    /* Conflicts: the label with another command, kind or parameters. */
+    fm_campaign_info other = info;
+    other.command = "[\"./other\"]";
+    CHECK(fm_store_campaign(s, &other, &id2, &existed) == FM_STORE_ECONFLICT, "other command");
+    CHECK(strstr(fm_store_errmsg(s), "'resume'") != NULL, "names the label: %s",
+          fm_store_errmsg(s));
+    other = info;
+    other.kind = "workload";
+    CHECK(fm_store_campaign(s, &other, &id2, &existed) == FM_STORE_ECONFLICT, "other kind");
+    other = info;
+    other.params = "p=0.5";
+    CHECK(fm_store_campaign(s, &other, &id2, &existed) == FM_STORE_ECONFLICT, "other params");
+
+    /* A duplicate key: refused, and the pending batch survives it. */
+    fm_run_record dup = {.run_index = 3, .attempt = 1, .outcome = FM_OUTCOME_PASS};
+    fm_run_record fresh = {
+        .run_index = 5000, .attempt = 1, .outcome = FM_OUTCOME_FAIL, .exit_code = 3};
+    CHECK(fm_store_add_run(s, id, &fresh) == FM_STORE_OK, "a pending row");
+    CHECK(fm_store_add_run(s, id, &dup) == FM_STORE_ECONFLICT, "duplicate: %s", fm_store_errmsg(s));
+    fm_run_record bad = {.run_index = 1, .attempt = 0};
+    CHECK(fm_store_add_run(s, id, &bad) == FM_STORE_EINVAL, "attempt 0");
+    CHECK(fm_store_close(s) == FM_STORE_OK, "close");
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM runs WHERE run_index = 5000");
+    CHECK(su_query(path, sql) == 1, "the row before the duplicate was kept");
+}
+
+static void test_lookup(void)
+{
+    const char *path = su_path("lookup.db");
+    fm_store *s;
+    fm_campaign_info a = su_campaign("alpha", "[\"a\"]"), b = su_campaign("beta", "[\"b\"]");
+    b.created_ns = a.created_ns + 10;
+    int64_t ida, idb, id;
+    bool existed;
+    fm_campaign_info got, got2;
+    fm_store_summary sum;
+    CHECK(fm_store_open(path, true, &s) == FM_STORE_OK, "create");
+    CHECK(fm_store_last_campaign(s, &id, &got) == FM_STORE_ENOENT, "no campaign yet");
+    CHECK(fm_store_campaign(s, &a, &ida, &existed) == FM_STORE_OK, "alpha");
+    CHECK(fm_store_campaign(s, &b, &idb, &existed) == FM_STORE_OK, "beta");
+    CHECK(fm_store_find_campaign(s, "alpha", &id, &got) == FM_STORE_OK && id == ida, "find");
+    CHECK(strcmp(got.command, "[\"a\"]") == 0 && strcmp(got.host, "testhost") == 0 &&
+              got.created_ns == a.created_ns,
+          "fields");
+    CHECK(fm_store_last_campaign(s, &id, &got2) == FM_STORE_OK && id == idb, "last is beta");
+    CHECK(strcmp(got.label, "alpha") == 0 && strcmp(got2.label, "beta") == 0,
+          "strings stay valid across lookups");
+    CHECK(fm_store_find_campaign(s, "gamma", &id, &got) == FM_STORE_ENOENT, "unknown label");
+    CHECK(fm_store_summarize(s, ida, &sum) == FM_STORE_OK && sum.attempts == 0 && sum.chains == 0 &&
+              sum.first_start_ns == 0,
+          "empty summary");
+    int64_t q;
+    CHECK(fm_store_wall_quantile(s, ida, 0.5, &q) == FM_STORE_OK && q == -1, "no runs: -1");
+    fm_campaign_info nolabel = su_campaign("", "x");
+    CHECK(fm_store_campaign(s, &nolabel, &id, &existed) == FM_STORE_EINVAL, "empty label");
+    CHECK(fm_store_close(s) == FM_STORE_OK, "close");
+}
+
+int main(void)
+{
+    su_mkdir();
+    test_missing();
+    test_roundtrip();
+    test_resume();
+    test_lookup();
+    su_rmdir();
+    return fm_test_report("store_roundtrip");
+}

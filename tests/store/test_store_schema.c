@@ -1,0 +1,133 @@
+/*
+ * test_store_schema.c - the schema guard: files that are not stores of this schema are refused
+ * with the right status and left byte-for-byte unchanged.
+ *
+ * Asserts, for open with create = true and create = false alike (the file's bytes are read
+ * before and compared after, and no -wal/-shm sibling is left behind):
+ *   a store with user_version 99                   -> ESCHEMA ("newer")
+ *   a store with user_version 0 and our tables      -> ESCHEMA ("unknown")
+ *   an SQLite file with other tables               -> ENOTSTORE
+ *   an SQLite file of another application_id       -> ENOTSTORE
+ *   a store whose runs table was dropped            -> ENOTSTORE
+ *   a text file, a 10-byte file, random bytes       -> ENOTSTORE
+ *   a directory                                    -> ENOTSTORE
+ * The empty (0-byte) file: create = false -> ENOTSTORE and unchanged; create = true -> it
+ * becomes a new store (SQLite reads a 0-byte file as an empty database; docs/store.md).
+ */
+#include "store_util.h"
+
+static void expect_refused(const char *path, fm_store_status want, const char *what)
+{
+    su_file before = su_read(path);
+    for (int create = 0; create <= 1; create++) {
+        fm_store *s = (fm_store *)1;
+        fm_store_status got = fm_store_open(path, create, &s);
+        CHECK(got == want, "%s (create=%d): %s, want %s (%s)", what, create, fm_store_strerror(got),
+              fm_store_strerror(want), fm_store_errmsg(NULL));
+        CHECK(s == NULL, "%s: no handle", what);
+        if (s != NULL && s != (fm_store *)1)
+            fm_store_close(s);
+    }
+    su_file after = su_read(path);
+    CHECK(su_same(&before, &after), "%s: the file changed", what);
+    char side[600];
+    snprintf(side, sizeof side, "%s-wal", path);
+    CHECK(!su_exists(side), "%s: a -wal file was left", what);
+    snprintf(side, sizeof side, "%s-shm", path);
+    CHECK(!su_exists(side), "%s: a -shm file was left", what);
+    free(before.data);
+    free(after.data);
+}
+
+/* A real store with one campaign and a few runs, closed. */
+static void make_store(const char *path)
+{
+    fm_store *s;
+    fm_campaign_info c = su_campaign("x", "[\"x\"]");
+    int64_t id;
+    bool existed;
+    CHECK(fm_store_open(path, true, &s) == FM_STORE_OK, "create %s", path);
+    CHECK(fm_store_campaign(s, &c, &id, &existed) == FM_STORE_OK, "campaign");
+    CHECK(su_add_chains(s, id, 0, 20, 1, 1, NULL) == FM_STORE_OK, "runs");
+    CHECK(fm_store_close(s) == FM_STORE_OK, "close");
+}
+
+static void test_versions(void)
+{
+    const char *newer = su_path("newer.db"), *unknown = su_path("unknown.db");
+    make_store(newer);
+    CHECK(su_exec(newer, "PRAGMA user_version = 99"), "tamper");
+    expect_refused(newer, FM_STORE_ESCHEMA, "user_version 99");
+    CHECK(strstr(fm_store_errmsg(NULL), "99") != NULL, "names the version: %s",
+          fm_store_errmsg(NULL));
+    make_store(unknown);
+    CHECK(su_exec(unknown, "PRAGMA user_version = 0; PRAGMA application_id = 0"), "tamper");
+    expect_refused(unknown, FM_STORE_ESCHEMA, "user_version 0 with our tables");
+    const char *damaged = su_path("damaged.db");
+    make_store(damaged);
+    CHECK(su_exec(damaged, "DROP TABLE runs"), "tamper");
+    expect_refused(damaged, FM_STORE_ENOTSTORE, "runs table missing");
+}
+
+static void test_foreign(void)
+{
+    const char *other = su_path("other.db"), *app = su_path("app.db");
+    CHECK(su_exec(other, "CREATE TABLE t (a, b); INSERT INTO t VALUES (1, 2);"), "other");
+    expect_refused(other, FM_STORE_ENOTSTORE, "SQLite file with other tables");
+    CHECK(su_exec(app, "PRAGMA application_id = 1234; PRAGMA user_version = 1;"
+                       "CREATE TABLE campaigns (x); CREATE TABLE runs (y);"),
+          "app");
+    expect_refused(app, FM_STORE_ENOTSTORE, "another application_id");
+    CHECK(strstr(fm_store_errmsg(NULL), "application") != NULL, "says why: %s",
+          fm_store_errmsg(NULL));
+}
+
+static void test_not_sqlite(void)
+{
+    const char *text = su_path("notes.txt"), *tiny = su_path("tiny"), *noise = su_path("noise");
+    static const char words[] = "this is a plain text file, not a database\n";
+    su_write(text, words, sizeof words - 1);
+    expect_refused(text, FM_STORE_ENOTSTORE, "text file");
+    su_write(tiny, "SQLite for", 10);
+    expect_refused(tiny, FM_STORE_ENOTSTORE, "10-byte file");
+    char bytes[8192];
+    uint64_t rng = 99;
+    for (size_t i = 0; i < sizeof bytes; i++)
+        bytes[i] = (char)su_next(&rng);
+    memcpy(bytes, "SQLite format 3", 16); /* the right magic over garbage */
+    su_write(noise, bytes, sizeof bytes);
+    expect_refused(noise, FM_STORE_ENOTSTORE, "magic then random bytes");
+    fm_store *s;
+    CHECK(fm_store_open(su_dir, false, &s) == FM_STORE_ENOTSTORE, "a directory");
+}
+
+static void test_empty(void)
+{
+    const char *empty = su_path("empty.db");
+    su_write(empty, "", 0);
+    su_file before = su_read(empty);
+    fm_store *s = NULL;
+    CHECK(fm_store_open(empty, false, &s) == FM_STORE_ENOTSTORE, "empty, no create: %s",
+          fm_store_errmsg(NULL));
+    su_file after = su_read(empty);
+    CHECK(after.size == 0 && before.size == 0, "the empty file stays empty");
+    CHECK(fm_store_open(empty, true, &s) == FM_STORE_OK, "empty + create = new store: %s",
+          fm_store_errmsg(NULL));
+    fm_store_close(s);
+    CHECK(su_query(empty, "PRAGMA user_version") == FM_STORE_SCHEMA, "initialised");
+    CHECK(fm_store_open(empty, false, &s) == FM_STORE_OK, "now a store");
+    fm_store_close(s);
+    free(before.data);
+    free(after.data);
+}
+
+int main(void)
+{
+    su_mkdir();
+    test_versions();
+    test_foreign();
+    test_not_sqlite();
+    test_empty();
+    su_rmdir();
+    return fm_test_report("store_schema");
+}
