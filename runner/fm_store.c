@@ -520,10 +520,9 @@ fm_store_status fm_store_close(fm_store *store)
 {
     if (store == NULL)
         return FM_STORE_OK;
+    /* No PRAGMA optimize here: it may write (ANALYZE), and a store that was only read (an
+     * export, a merge input) must stay as it was. */
     fm_store_status status = fm_store_flush(store);
-    /* Cheap, and keeps the planner's statistics fresh for the next open (sqlite.org advice). */
-    if (status == FM_STORE_OK)
-        sqlite3_exec(store->db, "PRAGMA optimize", NULL, NULL, NULL);
     free_handle(store);
     return status;
 }

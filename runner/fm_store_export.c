@@ -11,8 +11,8 @@
  *    attributes) and the elements written after come from the same snapshot, even while a
  *    runner is adding rows.
  *  - Text from the store (labels, commands) is made valid UTF-8 without control characters
- *    before it reaches JSON or XML (each offending byte becomes '?'), so the output always
- *    parses.
+ *    before it reaches JSON, CSV or XML (each offending byte becomes '?'), so the output
+ *    always parses.
  * JUnit mapping after Maven surefire's rerun report and cargo-nextest: one <testcase> per chain;
  * a chain that passed after failed attempts carries a <flakyFailure> (<flakyError>) per failed
  * attempt; a chain that never passed carries <failure> (<error> if its first attempt could not
@@ -230,11 +230,11 @@ static fm_store_status json_row(void *ctx, const export_row *row)
         snprintf(exit_code, sizeof exit_code, "%d", r->exit_code);
     if (row->has_signal)
         snprintf(sig, sizeof sig, "%d", r->signal);
-    /* Every field is a number or a fixed name: printed directly (the seed as an unsigned
-     * 64-bit integer, which jansson's signed integers cannot hold). */
+    /* Every field is a number or a fixed name: printed directly.  The seed is a decimal
+     * string: an unsigned 64-bit value overflows jansson's integers and JavaScript's. */
     fprintf(j->f,
-            "%s\n{\"run_index\":%" PRId64 ",\"attempt\":%" PRIu32 ",\"seed\":%" PRIu64
-            ",\"outcome\":\"%s\",\"exit_code\":%s,\"signal\":%s,\"core_dumped\":%s,"
+            "%s\n{\"run_index\":%" PRId64 ",\"attempt\":%" PRIu32 ",\"seed\":\"%" PRIu64
+            "\",\"outcome\":\"%s\",\"exit_code\":%s,\"signal\":%s,\"core_dumped\":%s,"
             "\"start_ns\":%" PRId64 ",\"wall_ns\":%" PRId64 ",\"user_us\":%" PRId64
             ",\"sys_us\":%" PRId64 ",\"max_rss_kb\":%" PRId64 "}",
             j->first ? "" : ",", r->run_index, r->attempt, r->seed, fm_outcome_name(r->outcome),
@@ -321,8 +321,12 @@ static fm_store_status export_csv(fm_store *store, const int64_t *ids, size_t n,
         fm_store_status status = fm_store__campaign_by_id(store, ids[i], &info);
         if (status != FM_STORE_OK)
             return status;
-        csv_ctx ctx = {store, f, info.label};
+        char *label = clean_text(info.label);
+        if (label == NULL)
+            return fm_store__fail(store, FM_STORE_ENOMEM, "out of memory");
+        csv_ctx ctx = {store, f, label};
         status = for_each_row(store, ids[i], csv_row, &ctx);
+        free(label);
         if (status != FM_STORE_OK)
             return status;
     }

@@ -1,0 +1,141 @@
+/*
+ * cmd_export.c - `flakemeter export`: the stored runs of one campaign or of all, as JSON, CSV or
+ * JUnit XML (layouts in docs/store.md), on stdout or into a file.
+ *
+ * With -o the output goes to a temporary file next to FILE that is renamed over it once
+ * complete, so a failed export never leaves a truncated FILE behind.
+ */
+#include "fm_cli.h"
+#include "fm_store.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char help[] =
+    "usage: flakemeter export [--db PATH] [--format json|csv|junit] [-o FILE] [LABEL]\n"
+    "\n"
+    "Write every stored attempt of the campaign LABEL (default: all campaigns) out:\n"
+    "  json   {\"schema\": 1, \"campaigns\": [{label, kind, command, ..., \"runs\": [...]}]}\n"
+    "  csv    one row per attempt under a header row (label,run_index,attempt,seed,...)\n"
+    "  junit  one <testsuite> per campaign, one <testcase> per run; retries kept as\n"
+    "         <flakyFailure> / <rerunFailure> elements, as Maven surefire and nextest do\n"
+    "\n"
+    "      --db PATH           the store (default flakemeter.db)\n"
+    "  -f, --format FORMAT     json, csv or junit; default json\n"
+    "  -o, --output FILE       write to FILE instead of standard output\n"
+    "  -h, --help              show this help\n";
+
+static const struct option options[] = {
+    {"db", required_argument, NULL, 'd'},
+    {"format", required_argument, NULL, 'f'},
+    {"output", required_argument, NULL, 'o'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+static int parse_format(const char *text, fm_export_format *out)
+{
+    static const struct {
+        const char *name;
+        fm_export_format format;
+    } formats[] = {{"json", FM_EXPORT_JSON}, {"csv", FM_EXPORT_CSV}, {"junit", FM_EXPORT_JUNIT}};
+    for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
+        if (strcmp(text, formats[i].name) == 0) {
+            *out = formats[i].format;
+            return 0;
+        }
+    return fm_cli_usage_error("--format: '%s' is not a format; expected json, csv or junit", text);
+}
+
+/* A store that cannot be opened: bad input (exit 2) unless the failure is I/O. */
+static int open_error(const char *path, fm_store_status st)
+{
+    if (st == FM_STORE_ENOENT)
+        return fm_cli_usage_error("--db: no store at '%s'", path);
+    if (st == FM_STORE_EIO || st == FM_STORE_ENOMEM)
+        return fm_cli_fail("--db: cannot open '%s': %s", path, fm_store_errmsg(NULL));
+    return fm_cli_usage_error("--db: '%s': %s", path, fm_store_errmsg(NULL));
+}
+
+static int export_status(fm_store *store, fm_store_status st, const char *db, const char *label)
+{
+    if (st == FM_STORE_OK)
+        return FM_EXIT_OK;
+    if (st == FM_STORE_ENOENT)
+        return fm_cli_usage_error("no campaign '%s' in %s", label, db);
+    return fm_cli_fail("cannot export from %s: %s", db, fm_store_errmsg(store));
+}
+
+/* Export into a temporary file beside path, renamed over path when complete. */
+static int export_to_file(fm_store *store, const char *db, const char *label,
+                          fm_export_format format, const char *path)
+{
+    size_t len = strlen(path) + sizeof ".tmp-XXXXXX";
+    char *temp = malloc(len);
+    if (temp == NULL)
+        return fm_cli_fail("out of memory");
+    snprintf(temp, len, "%s.tmp-XXXXXX", path);
+    int rc, fd = mkstemp(temp);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (f == NULL) {
+        rc = fm_cli_fail("-o: cannot create a file beside '%s': %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        goto out;
+    }
+    rc = export_status(store, fm_store_export(store, label, format, f), db, label);
+    if (fclose(f) != 0 && rc == FM_EXIT_OK)
+        rc = fm_cli_fail("-o: cannot write '%s': %s", path, strerror(errno));
+    if (rc == FM_EXIT_OK && rename(temp, path) != 0)
+        rc = fm_cli_fail("-o: cannot write '%s': %s", path, strerror(errno));
+out:
+    if (rc != FM_EXIT_OK)
+        unlink(temp);
+    free(temp);
+    return rc;
+}
+
+int cmd_export(int argc, char **argv)
+{
+    const char *db = "flakemeter.db", *output = NULL, *label = NULL;
+    fm_export_format format = FM_EXPORT_JSON;
+    int opt, rc = 0;
+    while ((opt = fm_cli_getopt(argc, argv, "f:o:h", options)) != -1) {
+        switch (opt) {
+        case 'd':
+            db = optarg;
+            break;
+        case 'f':
+            rc = parse_format(optarg, &format);
+            break;
+        case 'o':
+            output = optarg;
+            break;
+        case 'h':
+            return fm_cli_help(help);
+        default:
+            return FM_EXIT_USAGE;
+        }
+        if (rc)
+            return rc;
+    }
+    if (optind < argc)
+        label = argv[optind++];
+    if (optind < argc)
+        return fm_cli_usage_error("unexpected argument '%s'", argv[optind]);
+    fm_store *store = NULL;
+    fm_store_status st = fm_store_open(db, false, &store);
+    if (st != FM_STORE_OK)
+        return open_error(db, st);
+    if (output != NULL)
+        rc = export_to_file(store, db, label, format, output);
+    else if ((st = fm_store_export(store, label, format, stdout)) == FM_STORE_EIO && ferror(stdout))
+        rc = FM_EXIT_FAIL; /* fm_cli_finish reports the failed write, once */
+    else
+        rc = export_status(store, st, db, label);
+    fm_store_close(store);
+    return rc;
+}

@@ -1,0 +1,64 @@
+/*
+ * cmd_merge.c - `flakemeter merge`: combine stores (the shards of one campaign, or campaigns of
+ * several machines) into one, without counting a run twice.
+ *
+ * All the work is fm_store_merge (runner/fm_store_merge.c): campaigns matched by label, runs
+ * by (campaign, run_index, attempt), the output written all or nothing.  This file parses
+ * and maps statuses: anything wrong with the inputs (missing, not a store, newer schema, a
+ * conflicting label) is bad input, exit 2; an I/O failure is exit 1.
+ */
+#include "fm_cli.h"
+#include "fm_store.h"
+
+#include <stdio.h>
+
+static const char help[] =
+    "usage: flakemeter merge -o OUT.db INPUT.db [INPUT.db ...]\n"
+    "\n"
+    "Merge the campaigns and runs of the input stores into OUT.db (created if missing).\n"
+    "Campaigns are matched by label and must have the same kind, command and parameters;\n"
+    "a run (run index, attempt) already in OUT.db is not added again, so merging the shards\n"
+    "of `flakemeter run --shard I/N` gives the unsharded campaign, and merging twice adds\n"
+    "nothing.  OUT.db is written all or nothing: on any error it is left as it was.\n"
+    "\n"
+    "  -o, --output OUT.db     the store to merge into (required)\n"
+    "  -h, --help              show this help\n";
+
+static const struct option options[] = {
+    {"output", required_argument, NULL, 'o'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+int cmd_merge(int argc, char **argv)
+{
+    const char *out = NULL;
+    int opt;
+    while ((opt = fm_cli_getopt(argc, argv, "o:h", options)) != -1) {
+        switch (opt) {
+        case 'o':
+            out = optarg;
+            break;
+        case 'h':
+            return fm_cli_help(help);
+        default:
+            return FM_EXIT_USAGE;
+        }
+    }
+    if (out == NULL)
+        return fm_cli_usage_error("-o OUT.db is required (see 'flakemeter merge --help')");
+    if (optind >= argc)
+        return fm_cli_usage_error("no input store given (see 'flakemeter merge --help')");
+    char err[1024];
+    fm_store_status st =
+        fm_store_merge(out, (const char *const *)argv + optind, argc - optind, err, sizeof err);
+    switch (st) {
+    case FM_STORE_OK:
+        return FM_EXIT_OK;
+    case FM_STORE_EIO:
+    case FM_STORE_ENOMEM:
+        return fm_cli_fail("%s", err);
+    default:
+        return fm_cli_usage_error("%s", err);
+    }
+}
