@@ -150,4 +150,86 @@ fm_stats_status fm_stats_policy_cost_bayes(double alpha, double beta, uint64_t a
  */
 fm_stats_status fm_stats_plan_runs(double p0, uint64_t k, double c, uint64_t *runs);
 
+/* ==== Sequential decisions and retry chains (for `flakemeter run`) =========================== */
+
+/* ---- Anytime-valid confidence sequence ----------------------------------------------------- */
+
+/*
+ * Default Beta(a, b) mixing prior of the confidence sequence: Jeffreys, a = b = 1/2.  Its
+ * density ~ p^(-1/2) near 0 puts more weight on small failure rates than the uniform prior,
+ * which keeps the sequence narrow where flakes live (docs/statistics.md, sec. 5).
+ */
+#define FM_STATS_CS_PRIOR_A 0.5
+#define FM_STATS_CS_PRIOR_B 0.5
+
+/*
+ * log M_n(p), the log of Robbins' beta-binomial mixture ratio after k failures in n runs:
+ * ln[B(k+a, n-k+b) / B(a, b)] - k ln p - (n-k) ln(1-p); +inf where p^k (1-p)^(n-k) = 0.
+ * p leaves the confidence sequence at level c once this reaches ln(1 / (1-c)).
+ * 1 <= n <= 2^53, 0 <= k <= n, p in [0, 1], a, b > 0.
+ */
+fm_stats_status fm_stats_cs_log_ratio(uint64_t k, uint64_t n, double p, double prior_a,
+                                      double prior_b, double *log_ratio);
+
+/*
+ * The confidence sequence {p : M_n(p) < 1/(1-c)} at n, an interval holding k/n.  It covers the
+ * true p at every n simultaneously with probability >= c, so it may be watched after every run
+ * and the watching stopped at any time.  Bounds to ~1e-15 relative; lower = 0 at k = 0,
+ * upper = 1 at k = n; estimate = k/n.
+ */
+fm_stats_status fm_stats_cs_interval(uint64_t k, uint64_t n, double c, double prior_a,
+                                     double prior_b, fm_interval *out);
+
+typedef struct {
+    bool decided;         /* every p in the sequence needs the same attempt count */
+    fm_attempts attempts; /* that count when decided (all zero otherwise) */
+    fm_interval cs;       /* the confidence sequence at this n */
+    fm_attempts at_lower; /* attempt counts at its two ends: the count lies between them */
+    fm_attempts at_upper;
+} fm_cs_decision;
+
+/*
+ * `--until-decided`: is the minimum attempt count for the target (fm_stats_attempts_independent)
+ * the same at both ends of the confidence sequence at level c?  Counts rise with p, so then it
+ * is the same for every p in it.  Stopping at the first n where decided is true keeps the
+ * guarantee: with probability >= c the decided count is the true p's.  Caveat: if the true p
+ * sits exactly on a step of the count (p = 0.1, target 1e-6: p^6 = target) the sequence keeps
+ * straddling the step and decides with probability <= 1 - c; the runner's other stops (runs,
+ * duration) are the fallback.
+ */
+fm_stats_status fm_stats_cs_decide(uint64_t k, uint64_t n, double c, double target, double prior_a,
+                                   double prior_b, fm_cs_decision *out);
+
+/* ---- Retry chains -------------------------------------------------------------------------- */
+
+/*
+ * Two-sided p-value of Fisher's exact test for the 2x2 table [[a, b], [c, d]], as R's
+ * fisher.test computes it: the sum of the probabilities of all tables with the same margins
+ * that are at most the observed one's times 1 + 1e-7 (hypergeometric, summed in log space).
+ * Counts up to 2^53; 1 when a margin is 0.
+ */
+fm_stats_status fm_stats_fisher_exact(uint64_t a, uint64_t b, uint64_t c, uint64_t d,
+                                      double *p_value);
+
+typedef struct {
+    fm_interval p1;           /* first attempts: k1/n1, exact two-sided interval at c */
+    fm_interval q;            /* retries after a failure: kq/nq, exact two-sided at c;
+                                 estimate NaN and [0, 1] when there were no retries */
+    double fisher_p;          /* independence test of q versus p1 (two-sided Fisher exact) */
+    double level_each;        /* (1 + c) / 2: each upper bound's level (Bonferroni) */
+    double p1_upper;          /* one-sided exact upper bounds at level_each */
+    double q_upper;           /* (1 when there were no retries) */
+    fm_attempts point;        /* fm_stats_attempts_correlated at (k1/n1, kq/nq) */
+    fm_attempts conservative; /* ... at (p1_upper, q_upper): with probability >= c the true
+                                 all-fail rate of that many attempts is <= target */
+} fm_chain_stats;
+
+/*
+ * Retry-chain statistics from k1 failures in n1 first attempts and kq failures in nq retries
+ * (each retry follows a failed attempt of its chain).  n1 >= 1; nq = 0 is allowed (no
+ * information on q: the point answer then assumes q = p1, the conservative one q = 1).
+ */
+fm_stats_status fm_stats_chain(uint64_t k1, uint64_t n1, uint64_t kq, uint64_t nq, double c,
+                               double target, fm_chain_stats *out);
+
 #endif
