@@ -25,10 +25,11 @@ typedef enum {
     FM_ST_LAST_CAMPAIGN,
     FM_ST_INSERT_CAMPAIGN,
     FM_ST_MAX_RUN_INDEX,
-    FM_ST_SUMMARIZE,
-    FM_ST_QUANTILE,
+    FM_ST_SUMMARY_ROWS,
+    FM_ST_SUMMARY_CHAINS,
+    FM_ST_WALLS,
+    FM_ST_DATA_VERSION,
     FM_ST_SAME_RUN,
-    FM_ST_COUNT_RUNS,
     FM_ST_COUNT
 } fm_store_stmt_id;
 
@@ -39,6 +40,25 @@ typedef struct {
     char *strings; /* one allocation holding label, kind, command, ... */
 } fm_store_cached_campaign;
 
+/*
+ * The summary of one campaign as last computed in SQL, kept up to date by the rows this handle
+ * adds, and valid while no other connection has committed (PRAGMA data_version unchanged).
+ */
+typedef struct {
+    bool valid;
+    int64_t campaign, data_version;
+    fm_store_summary s;
+} fm_store_summary_cache;
+
+/* The sorted wall times of one campaign, valid for one generation of this handle's rows. */
+typedef struct {
+    bool valid;
+    int64_t campaign, data_version;
+    uint64_t generation;
+    int64_t *v;
+    size_t n;
+} fm_store_walls_cache;
+
 struct fm_store {
     sqlite3 *db;
     sqlite3_stmt *stmt[FM_ST_COUNT];
@@ -47,6 +67,9 @@ struct fm_store {
     int64_t batch_start_ns; /* CLOCK_MONOTONIC when the batch began */
     fm_store_cached_campaign *campaigns;
     size_t n_campaigns, cap_campaigns;
+    uint64_t generation; /* bumped by every row added or batch lost on this handle */
+    fm_store_summary_cache sum;
+    fm_store_walls_cache walls;
     char errmsg[512];
 };
 
@@ -57,6 +80,12 @@ fm_store_status fm_store__fail(fm_store *store, fm_store_status status, const ch
 fm_store_status fm_store__sqlite(fm_store *store, int rc, const char *what);
 /* The cached statement, reset and with its bindings cleared; NULL on failure (errmsg set). */
 sqlite3_stmt *fm_store__stmt(fm_store *store, fm_store_stmt_id id);
+/* Run a single-integer query with arg bound to ?1 (if it has one); *null if it was NULL. */
+fm_store_status fm_store__query_int(fm_store *store, fm_store_stmt_id id, int64_t arg, int64_t *out,
+                                    bool *null);
+/* A row was inserted (update the caches) / rows were lost (drop them). */
+void fm_store__summary_note(fm_store *store, int64_t campaign, const fm_run_record *r);
+void fm_store__summary_forget(fm_store *store);
 /* Run SQL that returns no rows. */
 fm_store_status fm_store__exec(fm_store *store, const char *sql);
 /* Insert one run in the caller's transaction; a duplicate key is FM_STORE_ECONFLICT. */
