@@ -166,7 +166,8 @@ static fm_store_status load_walls(fm_store *store, int64_t campaign, int64_t ver
         status = fm_store__sqlite(store, rc, "cannot read wall times");
         goto out;
     }
-    qsort(w->v, w->n, sizeof *w->v, cmp_i64);
+    if (w->n > 1)
+        qsort(w->v, w->n, sizeof *w->v, cmp_i64);
     w->valid = true;
     w->campaign = campaign;
     w->data_version = version;
