@@ -4,11 +4,12 @@
  *
  * Asserts: two shard stores (even and odd run indices of one seeded campaign, written by
  * "different hosts") merged into a new file give exactly the summary and quantiles of one
- * store holding all runs; merging the same inputs again into that output adds nothing; a
- * second campaign in an input comes along; a label whose command differs is ECONFLICT with the
- * label in errbuf, and leaves an existing output byte-for-byte unchanged and a missing output
- * absent (no temporary file left); two unsharded campaigns of one label (same keys, different
- * runs) are ECONFLICT; a missing input, or an input that is not a store, fails naming it.
+ * store holding all runs, and the inputs stay byte-identical; merging the same inputs again into
+ * that output adds nothing; a second campaign in an input comes along; a label whose command
+ * differs is ECONFLICT with the label in errbuf, and leaves an existing output byte-for-byte
+ * unchanged and a missing output absent (no temporary file left); two unsharded campaigns of one
+ * label (same keys, different runs) are ECONFLICT; a missing input, or an input that is not a
+ * store, fails naming it.
  */
 #include "store_util.h"
 
@@ -55,7 +56,12 @@ static void test_shards(void)
 
     char err[256] = "";
     const char *inputs[] = {even, odd};
+    su_file even0 = su_read(even);
     CHECK(fm_store_merge(merged, inputs, 2, err, sizeof err) == FM_STORE_OK, "merge: %s", err);
+    su_file even1 = su_read(even);
+    CHECK(su_same(&even0, &even1), "an input stays byte-identical");
+    free(even0.data);
+    free(even1.data);
     fm_store_summary want, got;
     int64_t qw[3], qg[3];
     CHECK(summary_of(all, "shard", &want, qw) && summary_of(merged, "shard", &got, qg),
