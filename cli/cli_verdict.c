@@ -50,10 +50,38 @@ static json_t *durations_json(const fm_verdict *v)
     return o;
 }
 
+static json_t *interval_json(const fm_interval *ci)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "estimate", fm_cli_json_real(ci->estimate));
+    json_object_set_new(o, "lower", json_real(ci->lower));
+    json_object_set_new(o, "upper", json_real(ci->upper));
+    return o;
+}
+
+static json_t *count_json(const fm_attempts *a)
+{
+    return a->reachable ? json_integer((json_int_t)a->attempts) : json_null();
+}
+
+/* attempts.correlated: the retry-chain model p1 * q^(A-1). */
+static json_t *correlated_json(const fm_chain_stats *c)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "p1", interval_json(&c->p1));
+    json_object_set_new(o, "q", interval_json(&c->q));
+    json_object_set_new(o, "independence_p", json_real(c->fisher_p));
+    json_object_set_new(o, "point", count_json(&c->point));
+    json_object_set_new(o, "conservative", count_json(&c->conservative));
+    json_object_set_new(o, "reachable", json_boolean(c->conservative.reachable));
+    return o;
+}
+
 static json_t *chains_json(const fm_verdict *v)
 {
     const fm_store_summary *s = &v->sum;
     json_t *o = json_object();
+    json_object_set_new(o, "failed_rate", interval_json(&v->chain_fail));
     json_object_set_new(o, "chains", json_integer(s->chains));
     json_object_set_new(o, "chains_failed", json_integer(s->chains_failed));
     json_object_set_new(o, "passed_on_retry", json_integer(s->passed_on_retry));
@@ -86,12 +114,20 @@ json_t *fm_cli_verdict_json(const fm_verdict *v, const fm_verdict_context *ctx)
         json_object_set_new(att, "point", attempts_json(&v->attempts.point));
         json_object_set_new(att, "conservative", attempts_json(&v->attempts.conservative));
         json_object_set_new(att, "bayes", attempts_json(&v->attempts.bayes));
+        if (v->have_retries)
+            json_object_set_new(att, "correlated", correlated_json(&v->chain));
     }
     json_object_set_new(o, "attempts", att);
     if (v->have_retries)
         json_object_set_new(o, "chains", chains_json(v));
-    if (ctx->until_decided && ctx->report)
-        json_object_set_new(o, "decided", json_boolean(ctx->report->decided));
+    if (ctx->until_decided && ctx->report) {
+        const fm_run_report *r = ctx->report;
+        json_object_set_new(o, "decided", json_boolean(r->decided));
+        json_object_set_new(o, "decided_attempts",
+                            r->decided && r->decided_reachable
+                                ? json_integer((json_int_t)r->decided_attempts)
+                                : json_null());
+    }
     json_object_set_new(o, "durations", durations_json(v));
     double span = (double)(v->sum.last_end_ns - v->sum.first_start_ns) / 1e9;
     json_object_set_new(o, "wall_seconds",
@@ -137,6 +173,33 @@ static void print_attempts(const fm_verdict *v)
         printf("  no number of retries reaches the target: the test fails every time\n");
 }
 
+static void print_chains(const fm_verdict *v)
+{
+    const fm_chain_stats *c = &v->chain;
+    const fm_store_summary *s = &v->sum;
+    double vals[3] = {c->q.estimate, c->q.lower, c->q.upper};
+    char q[3][32], p1[32], fail[32];
+    printf("  retry chains: %lld passed on a retry; %lld of %lld chains failed every attempt "
+           "(%s)\n",
+           (long long)s->passed_on_retry, (long long)s->chains_failed, (long long)s->chains,
+           fm_cli_fmt_prob(v->chain_fail.estimate, fail, sizeof fail));
+    if (s->retries > 0) {
+        fm_cli_fmt_probs(vals, q, 3);
+        printf("  a retry after a failure fails with q = %s (CI %s to %s) against p1 = %s; "
+               "independence p = %.3g\n",
+               q[0], q[1], q[2], fm_cli_fmt_prob(c->p1.estimate, p1, sizeof p1), c->fisher_p);
+    }
+    printf("  correlated model p1 q^(A-1): ");
+    if (c->conservative.reachable)
+        printf("point %llu, conservative %llu attempts\n", (unsigned long long)c->point.attempts,
+               (unsigned long long)c->conservative.attempts);
+    else if (c->point.reachable)
+        printf("point %llu attempts; conservative: unreachable (q may be 1)\n",
+               (unsigned long long)c->point.attempts);
+    else
+        printf("unreachable: retries do not help (q = 1)\n");
+}
+
 void fm_cli_verdict_print(const fm_verdict *v, const fm_verdict_context *ctx)
 {
     const int64_t *f = v->sum.first_by_outcome;
@@ -160,14 +223,18 @@ void fm_cli_verdict_print(const fm_verdict *v, const fm_verdict_context *ctx)
            txt[1], txt[2]);
     print_attempts(v);
     if (v->have_retries)
-        printf("  retry chains: %lld of %lld failed on the first attempt; %lld passed on a "
-               "retry; %lld of %lld retries failed; %lld chain%s failed every attempt\n",
-               (long long)v->k, (long long)v->n, (long long)v->sum.passed_on_retry,
-               (long long)v->sum.retries_failed, (long long)v->sum.retries,
-               (long long)v->sum.chains_failed, v->sum.chains_failed == 1 ? "" : "s");
-    if (ctx->until_decided && ctx->report)
-        printf("  %s\n", ctx->report->decided ? "decided: the attempt count is pinned down"
-                                              : "not decided yet: run more to pin it down");
+        print_chains(v);
+    if (ctx->until_decided && ctx->report) {
+        const fm_run_report *r = ctx->report;
+        if (r->decided && r->decided_reachable)
+            printf("  decided: %llu attempts, for every failure probability the confidence "
+                   "sequence still allows\n",
+                   (unsigned long long)r->decided_attempts);
+        else if (r->decided)
+            printf("  decided: no attempt count reaches the target\n");
+        else
+            printf("  not decided yet: more runs are needed to pin the attempt count down\n");
+    }
     char d[4][32];
     printf("  durations: p50 %s, p90 %s, p99 %s, max %s\n",
            fmt_seconds(v->durations_ns[0], d[0], 32), fmt_seconds(v->durations_ns[1], d[1], 32),

@@ -11,6 +11,10 @@
 #include <string.h>
 
 static const struct fm_cmd commands[] = {
+    {"run", cmd_run, "run a workload or a command many times and measure its flakiness"},
+    {"show", cmd_show, "the verdict of a stored campaign"},
+    {"merge", cmd_merge, "combine stores (shards, machines) without double counting"},
+    {"export", cmd_export, "write stored runs as JSON, CSV or JUnit XML"},
     {"interval", cmd_interval, "confidence interval for a failure probability (k of n)"},
     {"retries", cmd_retries, "attempts needed to reach a target failure rate"},
     {"plan", cmd_plan, "runs needed to show a failure probability is below p0"},

@@ -29,6 +29,10 @@ int cmd_interval(int argc, char **argv);
 int cmd_retries(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_list(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 /* Name of the running subcommand, for messages ("flakemeter interval: ..."). */
 extern const char *fm_cli_cmd;

@@ -12,6 +12,7 @@
  *  - Retries of a chain start before any new chain, so chains finish in order of start.
  */
 #include "fm_run_internal.h"
+#include "fm_stats.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -375,23 +376,21 @@ static void record_start_error(engine *e, fm_run_id id, int err)
 
 static void check_decided(engine *e)
 {
-#ifdef FM_HAVE_CS
     const fm_run_config *c = e->cfg;
-    if (!c->until_decided || e->stop_new)
-        return;
     const fm_run_counts *n = &e->rep->counts;
+    if (!c->until_decided || e->stop_new || n->first_counted < 1)
+        return;
     fm_cs_decision d;
     if (fm_stats_cs_decide((uint64_t)n->first_fail, (uint64_t)n->first_counted, c->confidence,
-                           c->target, &d) == FM_STATS_OK &&
+                           c->target, FM_STATS_CS_PRIOR_A, FM_STATS_CS_PRIOR_B,
+                           &d) == FM_STATS_OK &&
         d.decided) {
         e->rep->decided = true;
-        e->rep->decided_attempts = d.attempts;
+        e->rep->decided_attempts = d.attempts.attempts;
+        e->rep->decided_reachable = d.attempts.reachable;
         e->rep->stop = FM_STOP_DECIDED;
         e->stop_new = true;
     }
-#else
-    (void)e;
-#endif
 }
 
 /* ---- the loop ------------------------------------------------------------------------------ */
@@ -400,6 +399,7 @@ static void progress(engine *e, bool final)
 {
     const fm_run_config *c = e->cfg;
     int64_t now = fm_run_now_ns();
+    fm_store_poll(c->store); /* commits a batch that is 100 ms old even when runs are slow */
     if (c->progress == NULL || (!final && now < e->next_progress))
         return;
     e->next_progress = now + seconds_ns(c->progress_interval_s);
@@ -432,7 +432,9 @@ static void on_signal(engine *e)
 
 static int poll_timeout_ms(engine *e, int64_t now)
 {
-    int64_t next = e->cfg->progress ? e->next_progress : now + 1000000000;
+    int64_t next = now + 100000000; /* at least every 100 ms: store batches by age */
+    if (e->cfg->progress && e->next_progress < next)
+        next = e->next_progress;
     for (int i = 0; i < e->n_slots; i++) {
         const slot *s = &e->slots[i];
         if (s->pid == 0 || s->reaped)

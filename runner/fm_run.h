@@ -117,9 +117,10 @@ typedef struct {
     fm_stop_reason stop;
     fm_run_counts counts;
     double wall_s; /* of this invocation */
-    bool decided;  /* with until_decided */
+    bool decided;  /* with until_decided: the attempt count is pinned down */
     uint64_t decided_attempts;
-    char error[256]; /* one line when status != OK or stop == FM_STOP_ERROR */
+    bool decided_reachable; /* false: decided that no attempt count reaches the target */
+    char error[256];        /* one line when status != OK or stop == FM_STOP_ERROR */
 } fm_run_report;
 
 fm_run_status fm_run_campaign(const fm_run_config *config, fm_run_report *report);

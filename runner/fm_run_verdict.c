@@ -30,5 +30,12 @@ fm_store_status fm_verdict_compute(fm_store *store, int64_t campaign, double tar
         fm_stats_attempts_from_counts((uint64_t)out->k, (uint64_t)out->n, confidence, 0.5, 0.5,
                                       target, &out->attempts) != FM_STATS_OK)
         return FM_STORE_EINVAL;
+    if (!out->have_retries)
+        return FM_STORE_OK;
+    if (fm_stats_chain((uint64_t)out->k, (uint64_t)out->n, (uint64_t)s->retries_failed,
+                       (uint64_t)s->retries, confidence, target, &out->chain) != FM_STATS_OK ||
+        fm_stats_interval((uint64_t)s->chains_failed, (uint64_t)s->chains, confidence, FM_CI_EXACT,
+                          FM_CI_TWO_SIDED, &out->chain_fail) != FM_STATS_OK)
+        return FM_STORE_EINVAL;
     return FM_STORE_OK;
 }

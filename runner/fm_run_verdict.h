@@ -22,6 +22,8 @@ typedef struct {
     fm_interval ci; /* exact, two-sided at confidence (valid when n > 0) */
     fm_attempts_report attempts;
     bool have_retries;       /* retry chains ran (some attempt >= 2) */
+    fm_chain_stats chain;    /* p1, q, independence test, correlated counts (have_retries) */
+    fm_interval chain_fail;  /* observed all-attempts-failed rate of chains, exact CI */
     int64_t durations_ns[4]; /* p50, p90, p99, max of wall time (all attempts); -1 if none */
 } fm_verdict;
 

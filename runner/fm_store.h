@@ -24,18 +24,18 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define FM_STORE_SCHEMA 1
+#define FM_STORE_SCHEMA     1
 #define FM_STORE_BATCH_ROWS 256
-#define FM_STORE_BATCH_NS 100000000LL /* 100 ms */
+#define FM_STORE_BATCH_NS   100000000LL /* 100 ms */
 
 typedef enum {
     FM_STORE_OK = 0,
-    FM_STORE_EIO,        /* SQLite or file system failure (detail: fm_store_errmsg) */
-    FM_STORE_ESCHEMA,    /* a newer or unknown schema version: not touched */
-    FM_STORE_ENOTSTORE,  /* not an SQLite file, or not a flakemeter store: not touched */
-    FM_STORE_ENOENT,     /* no such file (when not creating), or no such campaign */
-    FM_STORE_ECONFLICT,  /* the label exists with a different command or parameters */
-    FM_STORE_EINVAL,     /* bad argument */
+    FM_STORE_EIO,       /* SQLite or file system failure (detail: fm_store_errmsg) */
+    FM_STORE_ESCHEMA,   /* a newer or unknown schema version: not touched */
+    FM_STORE_ENOTSTORE, /* not an SQLite file, or not a flakemeter store: not touched */
+    FM_STORE_ENOENT,    /* no such file (when not creating), or no such campaign */
+    FM_STORE_ECONFLICT, /* the label exists with a different command or parameters */
+    FM_STORE_EINVAL,    /* bad argument */
     FM_STORE_ENOMEM,
 } fm_store_status;
 
@@ -92,15 +92,15 @@ typedef enum {
 const char *fm_outcome_name(fm_outcome outcome); /* "pass", "fail", "crash", "timeout", "error" */
 
 typedef struct {
-    int64_t run_index;  /* index of the chain (the run); with --shard I/N, index = I mod N */
-    uint32_t attempt;   /* 1 for a first try, 2... for retries within the chain */
+    int64_t run_index; /* index of the chain (the run); with --shard I/N, index = I mod N */
+    uint32_t attempt;  /* 1 for a first try, 2... for retries within the chain */
     uint64_t seed;
     fm_outcome outcome;
-    int exit_code;      /* when outcome is pass or fail */
-    int signal;         /* when crash (or the signal that ended a timeout) */
+    int exit_code; /* when outcome is pass or fail */
+    int signal;    /* when crash (or the signal that ended a timeout) */
     bool core_dumped;
-    int64_t start_ns;   /* CLOCK_REALTIME at start */
-    int64_t wall_ns;    /* CLOCK_MONOTONIC duration */
+    int64_t start_ns;                    /* CLOCK_REALTIME at start */
+    int64_t wall_ns;                     /* CLOCK_MONOTONIC duration */
     int64_t user_us, sys_us, max_rss_kb; /* from wait4 */
 } fm_run_record;
 
@@ -124,18 +124,18 @@ fm_store_status fm_store_max_run_index(fm_store *store, int64_t campaign, int64_
 /* ---- Summaries (everything the verdict needs, computed in SQL) ------------------------------ */
 
 typedef struct {
-    int64_t attempts;                         /* all rows */
-    int64_t by_outcome[FM_OUTCOME_COUNT];     /* all attempts, by outcome */
-    int64_t first;                            /* first attempts (attempt = 1) */
+    int64_t attempts;                     /* all rows */
+    int64_t by_outcome[FM_OUTCOME_COUNT]; /* all attempts, by outcome */
+    int64_t first;                        /* first attempts (attempt = 1) */
     int64_t first_by_outcome[FM_OUTCOME_COUNT];
-    int64_t chains;                           /* distinct run_index */
-    int64_t chains_failed;                    /* chains whose last attempt is not a pass */
-    int64_t passed_on_retry;                  /* chains that passed at attempt >= 2 */
+    int64_t chains;          /* distinct run_index */
+    int64_t chains_failed;   /* chains whose last attempt is not a pass */
+    int64_t passed_on_retry; /* chains that passed at attempt >= 2 */
     /* Retry statistics: attempts >= 2 (each follows a failed attempt of its chain). */
     int64_t retries, retries_failed;
     int64_t max_attempt;
     int64_t wall_ns_total;
-    int64_t first_start_ns, last_end_ns;      /* span of the campaign (realtime) */
+    int64_t first_start_ns, last_end_ns; /* span of the campaign (realtime) */
 } fm_store_summary;
 
 /* A "failure" is any outcome other than pass; errors count apart in by_outcome. */
