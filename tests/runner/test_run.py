@@ -1,44 +1,52 @@
-#!/ usr / bin / env python3
-""
-    "`flakemeter run` and `show` end to end: outcomes, timeouts, retries, resume, signals, store.
+#!/usr/bin/env python3
+"""`flakemeter run` and `show` end to end: outcomes, timeouts, retries, resume, signals, store.
 
-    usage : test_run.py FLAKEMETER FM_STRESS The store is read back with
-                Python's own sqlite3 module, an independent reader.  Workloads are the
-                    seeded calibration ones(bernoulli, markov),
-    whose outcome is a pure function of(seed, run, attempt), so every count below is deterministic;
-fm - stress run standalone is the reference
-         .Nothing here asserts on timing beyond generous upper bounds on how long a hung run may
-             last.""
-                  "
-     import json import os import signal import sqlite3 import subprocess import sys import tempfile
-         import time
+usage: test_run.py FLAKEMETER FM_STRESS
+The store is read back with Python's own sqlite3 module, an independent reader.  Workloads are
+the seeded calibration ones (bernoulli, markov), whose outcome is a pure function of (seed, run,
+attempt), so every count below is deterministic; fm-stress run standalone is the reference.
+Nothing here asserts on timing beyond generous upper bounds on how long a hung run may last.
+"""
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
 
-             FM,
-    STRESS = sys.argv[1],
-    sys.argv[2] failures = checks = 0
+FM, STRESS = sys.argv[1], sys.argv[2]
+failures = checks = 0
 
-    def
-    check(cond, what)
-    : global failures,
-    checks checks += 1 if not cond : failures += 1 print(f "FAIL: {what}", file = sys.stderr)
 
-                                                     def run(*args, timeout = 120)
-    : return subprocess.run([ FM, *args ], stdout = subprocess.PIPE, stderr = subprocess.PIPE,
-                            text = True, timeout = timeout)
+def check(cond, what):
+    global failures, checks
+    checks += 1
+    if not cond:
+        failures += 1
+        print(f"FAIL: {what}", file=sys.stderr)
 
-          def run_json(*args)
-    : extra = [ "--json", "--quiet" ] if args[0] ==
-                                     "run" else["--json"] r = run(args[0], *extra, *args [1:])
-                                         check(r.returncode == 0,
-                                               f "{args}: exit {r.returncode}: {r.stderr.strip()}")
-try:
-    return json.loads(r.stdout) except json.JSONDecodeError
-        : check(False, f "{args}: not JSON: {r.stdout!r}") return
-    {
-    }
 
-def rows(db, sql, *params) : con = sqlite3.connect(db)
-try:
+def run(*args, timeout=120):
+    return subprocess.run([FM, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          timeout=timeout)
+
+
+def run_json(*args):
+    extra = ["--json", "--quiet"] if args[0] == "run" else ["--json"]
+    r = run(args[0], *extra, *args[1:])
+    check(r.returncode == 0, f"{args}: exit {r.returncode}: {r.stderr.strip()}")
+    try:
+        return json.loads(r.stdout)
+    except json.JSONDecodeError:
+        check(False, f"{args}: not JSON: {r.stdout!r}")
+        return {}
+
+
+def rows(db, sql, *params):
+    con = sqlite3.connect(db)
+    try:
         return con.execute(sql, params).fetchall()
     finally:
         con.close()
@@ -65,7 +73,7 @@ def test_bernoulli_counts_and_resume(tmp):
     check(o.get("runs") == 300 and o.get("failed") == want and o.get("passed") == 300 - want,
           f"runner counted {o.get('failed')} failures of 300, fm-stress alone {want}")
     check(o.get("lower", 1) <= 0.2 <= o.get("upper", 0), f"CI covers p = 0.2: {o}")
-#Resume : the same campaign continues with fresh run indices.
+    # Resume: the same campaign continues with fresh run indices.
     o = run_json("run", "--db", db, "-n", "100", "-j", "2", "bernoulli", "p=0.2")
     idx = rows(db, "SELECT run_index FROM runs ORDER BY run_index")
     check(o.get("runs") == 400 and [i for (i,) in idx] == list(range(400)),
@@ -97,7 +105,7 @@ def test_crash_and_errors(tmp):
     check(sig == [(11,)], f"signal recorded: {sig}")
     text = run("run", "--db", db, "-n", "1", "--quiet", "--", "sh", "-c", "kill -SEGV $$").stdout
     check("crashed 4" in text, f"text names crashes: {text!r}")
-#A command that does not exist : one error line, one error row, exit 2.
+    # A command that does not exist: one error line, one error row, exit 2.
     db2 = os.path.join(tmp, "e.db")
     r = run("run", "--db", db2, "-n", "50", "--quiet", "--", "/nonexistent/flaky-test")
     lines = r.stderr.strip().splitlines()
@@ -125,7 +133,7 @@ def test_regex_and_keep(tmp):
 
 def test_retries(tmp):
     db = os.path.join(tmp, "x.db")
-#First attempts fail, retries pass : every chain passes on its second attempt.
+    # First attempts fail, retries pass: every chain passes on its second attempt.
     o = run_json("run", "--db", db, "-n", "10", "-j", "2", "--retries", "2", "--", "sh", "-c",
                  'test "$FLAKEMETER_ATTEMPT" = 1 && exit 1; exit 0')
     ch = o.get("chains", {})
@@ -133,7 +141,7 @@ def test_retries(tmp):
           and ch.get("chains_failed") == 0, f"retry chains: {o}")
     att = rows(db, "SELECT attempt, count(*) FROM runs GROUP BY attempt ORDER BY attempt")
     check(att == [(1, 10), (2, 10)], f"attempts stored: {att}")
-#markov : retries after a failure fail with q = 0.9; the stored chains must recover it.
+    # markov: retries after a failure fail with q = 0.9; the stored chains must recover it.
     db = os.path.join(tmp, "m.db")
     o = run_json("run", "--db", db, "-n", "600", "-j", "2", "--retries", "3", "markov",
                  "p=0.3", "q=0.9")
@@ -145,14 +153,14 @@ def test_retries(tmp):
 
 
 def test_until_decided_and_correlated(tmp):
-#True count for p = 0.08, target 1e-6 : 0.08 ^ 5 = 3.3e-6> 1e-6 >= 0.08 ^ 6 = 2.6e-7->6.
-#(p = 0.1 would sit exactly on a step, 0.1 ^ 6 = 1e-6, where no sequence can decide.)
+    # True count for p = 0.08, target 1e-6: 0.08^5 = 3.3e-6 > 1e-6 >= 0.08^6 = 2.6e-7 -> 6.
+    # (p = 0.1 would sit exactly on a step, 0.1^6 = 1e-6, where no sequence can decide.)
     db = os.path.join(tmp, "d.db")
     o = run_json("run", "--db", db, "--until-decided", "-t", "1e-6", "-n", "100000",
                  "bernoulli", "p=0.08")
+    got = {k: o.get(k) for k in ("decided", "decided_attempts", "stop", "runs")}
     check(o.get("decided") is True and o.get("decided_attempts") == 6 and
-          o.get("stop") == "decided" and o.get("runs", 10**6) < 100000,
-          f"until-decided: {dict((k, o.get(k)) for k in ('decided', 'decided_attempts', 'stop', 'runs'))}")
+          o.get("stop") == "decided" and o.get("runs", 10**6) < 100000, f"until-decided: {got}")
     db = os.path.join(tmp, "q.db")
     o = run_json("run", "--db", db, "-n", "600", "--retries", "3", "markov", "p=0.3", "q=0.9")
     cor = o.get("attempts", {}).get("correlated", {})
@@ -182,7 +190,7 @@ def wait_rows(db, n, limit=60):
     end = time.monotonic() + limit
     while time.monotonic() < end:
         try:
-            if rows (db, "SELECT count(*) FROM runs")[0][0] >= n:
+            if rows(db, "SELECT count(*) FROM runs")[0][0] >= n:
                 return True
         except sqlite3.Error:
             pass
@@ -204,9 +212,7 @@ def test_signals(tmp):
         n = rows(db, "SELECT count(*) FROM runs")[0][0]
         check(ok == [("ok",)] and n >= 300, f"{sig.name}: store intact with {n} rows")
         if code > 0:
-            o = json.loads(out) if out else
-                {
-                }
+            o = json.loads(out) if out else {}
             check(o.get("runs") == n, f"{sig.name}: summary printed, {o.get('runs')} == {n}")
         s = run_json("show", "--db", db)
         check(s.get("runs") == n, f"{sig.name}: show reads the store: {s.get('runs')} vs {n}")
@@ -231,7 +237,7 @@ def test_bad_input(tmp):
         lines = r.stderr.strip().splitlines()
         check(r.returncode == 2 and len(lines) == 1 and name in lines[0],
               f"{args}: exit {r.returncode}, stderr {r.stderr!r}")
-#A store of another program is refused and left alone.
+    # A store of another program is refused and left alone.
     db = os.path.join(tmp, "other.db")
     con = sqlite3.connect(db)
     con.execute("CREATE TABLE t(x)")
