@@ -69,9 +69,11 @@ case "${1:-}" in
 run)
     install_missing
     configure build
-    # The main job.  Until `flakemeter run` exists (issue 4) this is the calculator: a test
-    # that failed 3 times in 50 runs, and the retry count that makes CI fail < 1e-6 of the time.
-    build/cli/flakemeter retries --failures 3 --runs 50 --target 1e-6
+    # The main job: measure MicroPython's stress_recurse race as ported (publish=late: the
+    # thread may read its stack limit before the margin is subtracted), 200 runs in parallel,
+    # and derive the retry count.  A fresh store each time, so the output is this run's.
+    rm -f build/quickstart.db
+    build/cli/flakemeter run --db build/quickstart.db -n 200 stress_recurse publish=late
     ;;
 test)
     install_missing
