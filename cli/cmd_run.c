@@ -190,8 +190,12 @@ static int parse_workload(int argc, char **argv, struct run_args *a)
         int st = fm_wl_args_set(&a->cfg.wl_args, argv[i], &bad);
         if (st != FM_WL_OK) {
             char why[256];
-            return fm_cli_usage_error("%s",
-                                      fm_wl_args_explain(wl, argv[i], st, bad, why, sizeof why));
+            fm_wl_args_explain(wl, argv[i], st, bad, why, sizeof why);
+            char *hint = strstr(why, "(see 'fm-stress --list')");
+            if (hint) /* the library names fm-stress; here the table is 'flakemeter list' */
+                snprintf(hint, sizeof why - (size_t)(hint - why),
+                         "(see 'flakemeter list'; options go before the workload)");
+            return fm_cli_usage_error("%s", why);
         }
         if (len < (int)sizeof a->label_buf)
             len += snprintf(a->label_buf + len, sizeof a->label_buf - (size_t)len, " %s", argv[i]);
