@@ -137,41 +137,6 @@ out:
     return status;
 }
 
-/* The campaigns to export: the one labelled, or all in creation order. */
-static fm_store_status select_campaigns(fm_store *store, const char *label, int64_t **ids,
-                                        size_t *n)
-{
-    sqlite3_stmt *st = NULL;
-    fm_store_status status = FM_STORE_OK;
-    size_t cap = 0;
-    int rc = sqlite3_prepare_v2(store->db,
-                                "SELECT id FROM campaigns WHERE ?1 IS NULL OR label = ?1 "
-                                "ORDER BY id",
-                                -1, &st, NULL);
-    if (rc == SQLITE_OK && label != NULL)
-        sqlite3_bind_text(st, 1, label, -1, SQLITE_STATIC);
-    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (*n == cap) {
-            cap = cap ? 2 * cap : 16;
-            int64_t *grown = realloc(*ids, cap * sizeof **ids);
-            if (grown == NULL) {
-                status = fm_store__fail(store, FM_STORE_ENOMEM, "out of memory");
-                goto out;
-            }
-            *ids = grown;
-        }
-        (*ids)[(*n)++] = sqlite3_column_int64(st, 0);
-        rc = SQLITE_OK;
-    }
-    if (rc != SQLITE_DONE)
-        status = fm_store__sqlite(store, rc, "cannot list campaigns");
-    else if (label != NULL && *n == 0)
-        status = fm_store__fail(store, FM_STORE_ENOENT, "no campaign labelled '%s'", label);
-out:
-    sqlite3_finalize(st);
-    return status;
-}
-
 /* ---- JSON ----------------------------------------------------------------------------------- */
 
 static json_t *json_text(const char *s)
@@ -629,7 +594,7 @@ fm_store_status fm_store_export(fm_store *store, const char *label, fm_export_fo
     status = fm_store__exec(store, "BEGIN");
     if (status != FM_STORE_OK)
         return status;
-    status = select_campaigns(store, label, &ids, &n);
+    status = fm_store__campaign_ids(store, label, &ids, &n);
     if (status != FM_STORE_OK)
         goto out;
     if (format == FM_EXPORT_JSON)

@@ -96,4 +96,9 @@ fm_store_status fm_store__campaign_locked(fm_store *store, const fm_campaign_inf
 /* The cached info of campaign id (loaded on first use). */
 fm_store_status fm_store__campaign_by_id(fm_store *store, int64_t id, fm_campaign_info *info);
 
+/* The ids of the campaign labelled `label`, or of all (label NULL), in creation order; the
+ * caller frees *ids.  ENOENT when a label is given and absent. */
+fm_store_status fm_store__campaign_ids(fm_store *store, const char *label, int64_t **ids,
+                                       size_t *n);
+
 #endif

@@ -131,40 +131,11 @@ out:
     return status;
 }
 
-/* The ids of src's campaigns, in creation order. */
-static fm_store_status campaign_ids(fm_store *src, int64_t **ids, size_t *n)
-{
-    sqlite3_stmt *st = NULL;
-    fm_store_status status = FM_STORE_OK;
-    size_t cap = 0;
-    *ids = NULL;
-    *n = 0;
-    int rc = sqlite3_prepare_v2(src->db, "SELECT id FROM campaigns ORDER BY id", -1, &st, NULL);
-    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (*n == cap) {
-            cap = cap ? 2 * cap : 16;
-            int64_t *grown = realloc(*ids, cap * sizeof **ids);
-            if (grown == NULL) {
-                status = fm_store__fail(src, FM_STORE_ENOMEM, "out of memory");
-                goto out;
-            }
-            *ids = grown;
-        }
-        (*ids)[(*n)++] = sqlite3_column_int64(st, 0);
-        rc = SQLITE_OK;
-    }
-    if (rc != SQLITE_DONE)
-        status = fm_store__sqlite(src, rc, "cannot list campaigns");
-out:
-    sqlite3_finalize(st);
-    return status;
-}
-
 static fm_store_status merge_campaigns(fm_store *src, fm_store *dst, const char *name, merge_err *e)
 {
     int64_t *ids = NULL;
     size_t n = 0;
-    fm_store_status status = campaign_ids(src, &ids, &n);
+    fm_store_status status = fm_store__campaign_ids(src, NULL, &ids, &n);
     if (status != FM_STORE_OK) {
         report(e, status, "%s: %s", name, fm_store_errmsg(src));
         goto out;
