@@ -51,15 +51,6 @@ static int parse_format(const char *text, fm_export_format *out)
 }
 
 /* A store that cannot be opened: bad input (exit 2) unless the failure is I/O. */
-static int open_error(const char *path, fm_store_status st)
-{
-    if (st == FM_STORE_ENOENT)
-        return fm_cli_usage_error("--db: no store at '%s'", path);
-    if (st == FM_STORE_EIO || st == FM_STORE_ENOMEM)
-        return fm_cli_fail("--db: cannot open '%s': %s", path, fm_store_errmsg(NULL));
-    return fm_cli_usage_error("--db: '%s': %s", path, fm_store_errmsg(NULL));
-}
-
 static int export_status(fm_store *store, fm_store_status st, const char *db, const char *label)
 {
     if (st == FM_STORE_OK)
@@ -127,9 +118,9 @@ int cmd_export(int argc, char **argv)
     if (optind < argc)
         return fm_cli_usage_error("unexpected argument '%s'", argv[optind]);
     fm_store *store = NULL;
-    fm_store_status st = fm_store_open(db, false, &store);
-    if (st != FM_STORE_OK)
-        return open_error(db, st);
+    fm_store_status st;
+    if ((rc = fm_cli_open_store(db, false, &store)) != 0)
+        return rc;
     if (output != NULL)
         rc = export_to_file(store, db, label, format, output);
     else if ((st = fm_store_export(store, label, format, stdout)) == FM_STORE_EIO && ferror(stdout))

@@ -256,14 +256,9 @@ static int parse(int argc, char **argv, struct run_args *a)
 
 static int open_campaign(struct run_args *a, fm_store **store)
 {
-    fm_store_status st = fm_store_open(a->db, true, store);
-    if (st != FM_STORE_OK) {
-        int code =
-            st == FM_STORE_ESCHEMA || st == FM_STORE_ENOTSTORE ? FM_EXIT_USAGE : FM_EXIT_FAIL;
-        fm_cli_usage_error("--db: cannot use '%s': %s", a->db,
-                           *store ? fm_store_errmsg(*store) : fm_store_strerror(st));
-        return code;
-    }
+    int rc = fm_cli_open_store(a->db, true, store);
+    if (rc != 0)
+        return rc;
     struct utsname u;
     char host[256] = "";
     gethostname(host, sizeof host - 1);
@@ -278,7 +273,7 @@ static int open_campaign(struct run_args *a, fm_store **store)
                              .version = FM_VERSION,
                              .created_ns = 0};
     bool existed;
-    st = fm_store_campaign(*store, &info, &a->cfg.campaign, &existed);
+    fm_store_status st = fm_store_campaign(*store, &info, &a->cfg.campaign, &existed);
     if (st == FM_STORE_ECONFLICT)
         return fm_cli_usage_error("--label: campaign '%s' in %s was made with another "
                                   "command or parameters; choose another label",

@@ -83,15 +83,8 @@ int cmd_show(int argc, char **argv)
     if (optind < argc)
         return fm_cli_usage_error("unexpected argument '%s'", argv[optind]);
     fm_store *store = NULL;
-    fm_store_status st = fm_store_open(db, false, &store);
-    if (st != FM_STORE_OK) {
-        rc = st == FM_STORE_EIO ? FM_EXIT_FAIL : FM_EXIT_USAGE;
-        fm_cli_usage_error("--db: cannot use '%s': %s", db,
-                           store ? fm_store_errmsg(store) : fm_store_strerror(st));
-        if (store)
-            fm_store_close(store);
+    if ((rc = fm_cli_open_store(db, false, &store)) != 0)
         return rc;
-    }
     rc = show(store, db, label, target, conf, json);
     fm_store_close(store);
     return rc;

@@ -72,6 +72,13 @@ const char *fm_cli_fmt_prob(double p, char *buf, size_t size);
  * differently (an interval at n = 1e12 is narrow). */
 void fm_cli_fmt_probs(const double *p, char (*bufs)[32], int n);
 
+/*
+ * Open the results store at path (create: make it if missing).  Returns 0, or the exit status
+ * after printing one line naming the path and what is wrong with it.
+ */
+struct fm_store;
+int fm_cli_open_store(const char *path, bool create, struct fm_store **out);
+
 /* Flush stdout and report a failed write; returns the status to exit with. */
 int fm_cli_finish(int status);
 

@@ -844,3 +844,53 @@ out:
     sqlite3_finalize(st);
     return status;
 }
+
+/* ---- Reading runs back (export, merge) ---- */
+
+static void read_row(sqlite3_stmt *st, fm_store__row *row)
+{
+    fm_run_record *r = &row->r;
+    r->run_index = sqlite3_column_int64(st, 0);
+    r->attempt = (uint32_t)sqlite3_column_int64(st, 1);
+    r->seed = (uint64_t)sqlite3_column_int64(st, 2);
+    r->outcome = (fm_outcome)sqlite3_column_int(st, 3);
+    row->has_exit = sqlite3_column_type(st, 4) != SQLITE_NULL;
+    r->exit_code = sqlite3_column_int(st, 4);
+    row->has_signal = sqlite3_column_type(st, 5) != SQLITE_NULL;
+    r->signal = sqlite3_column_int(st, 5);
+    r->core_dumped = sqlite3_column_int(st, 6) != 0;
+    r->start_ns = sqlite3_column_int64(st, 7);
+    r->wall_ns = sqlite3_column_int64(st, 8);
+    r->user_us = sqlite3_column_int64(st, 9);
+    r->sys_us = sqlite3_column_int64(st, 10);
+    r->max_rss_kb = sqlite3_column_int64(st, 11);
+}
+
+fm_store_status fm_store__for_each_run(fm_store *store, int64_t campaign, fm_store__row_fn fn,
+                                       void *ctx)
+{
+    sqlite3_stmt *st = NULL;
+    fm_store_status status = FM_STORE_OK;
+    int rc = sqlite3_prepare_v2(store->db,
+                                "SELECT run_index, attempt, seed, outcome, exit_code, signal, "
+                                "core_dumped, start_ns, wall_ns, user_us, sys_us, max_rss_kb "
+                                "FROM runs WHERE campaign = ?1 ORDER BY run_index, attempt",
+                                -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        status = fm_store__sqlite(store, rc, "cannot read runs");
+        goto out;
+    }
+    sqlite3_bind_int64(st, 1, campaign);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        fm_store__row row;
+        read_row(st, &row);
+        status = fn(ctx, &row);
+        if (status != FM_STORE_OK)
+            goto out;
+    }
+    if (rc != SQLITE_DONE)
+        status = fm_store__sqlite(store, rc, "cannot read runs");
+out:
+    sqlite3_finalize(st);
+    return status;
+}

@@ -31,12 +31,6 @@
 #include <time.h>
 
 /* One stored attempt, with the NULLs of exit_code and signal kept. */
-typedef struct {
-    fm_run_record r;
-    bool has_exit, has_signal;
-} export_row;
-
-typedef fm_store_status (*row_fn)(void *ctx, const export_row *row);
 
 /* ---- Text hygiene --------------------------------------------------------------------------- */
 
@@ -89,54 +83,6 @@ static char *clean_text(const char *s)
 
 /* ---- Reading -------------------------------------------------------------------------------- */
 
-static void read_row(sqlite3_stmt *st, export_row *row)
-{
-    fm_run_record *r = &row->r;
-    r->run_index = sqlite3_column_int64(st, 0);
-    r->attempt = (uint32_t)sqlite3_column_int64(st, 1);
-    r->seed = (uint64_t)sqlite3_column_int64(st, 2);
-    r->outcome = (fm_outcome)sqlite3_column_int(st, 3);
-    row->has_exit = sqlite3_column_type(st, 4) != SQLITE_NULL;
-    r->exit_code = sqlite3_column_int(st, 4);
-    row->has_signal = sqlite3_column_type(st, 5) != SQLITE_NULL;
-    r->signal = sqlite3_column_int(st, 5);
-    r->core_dumped = sqlite3_column_int(st, 6) != 0;
-    r->start_ns = sqlite3_column_int64(st, 7);
-    r->wall_ns = sqlite3_column_int64(st, 8);
-    r->user_us = sqlite3_column_int64(st, 9);
-    r->sys_us = sqlite3_column_int64(st, 10);
-    r->max_rss_kb = sqlite3_column_int64(st, 11);
-}
-
-/* Call fn for every run of the campaign, in (run_index, attempt) order. */
-static fm_store_status for_each_row(fm_store *store, int64_t campaign, row_fn fn, void *ctx)
-{
-    sqlite3_stmt *st = NULL;
-    fm_store_status status = FM_STORE_OK;
-    int rc = sqlite3_prepare_v2(store->db,
-                                "SELECT run_index, attempt, seed, outcome, exit_code, signal, "
-                                "core_dumped, start_ns, wall_ns, user_us, sys_us, max_rss_kb "
-                                "FROM runs WHERE campaign = ?1 ORDER BY run_index, attempt",
-                                -1, &st, NULL);
-    if (rc != SQLITE_OK) {
-        status = fm_store__sqlite(store, rc, "cannot read runs");
-        goto out;
-    }
-    sqlite3_bind_int64(st, 1, campaign);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        export_row row;
-        read_row(st, &row);
-        status = fn(ctx, &row);
-        if (status != FM_STORE_OK)
-            goto out;
-    }
-    if (rc != SQLITE_DONE)
-        status = fm_store__sqlite(store, rc, "cannot read runs");
-out:
-    sqlite3_finalize(st);
-    return status;
-}
-
 /* ---- JSON ----------------------------------------------------------------------------------- */
 
 static json_t *json_text(const char *s)
@@ -186,7 +132,7 @@ static fm_store_status write_status(fm_store *store, FILE *f)
     return ferror(f) ? fm_store__fail(store, FM_STORE_EIO, "cannot write the export") : FM_STORE_OK;
 }
 
-static fm_store_status json_row(void *ctx, const export_row *row)
+static fm_store_status json_row(void *ctx, const fm_store__row *row)
 {
     json_ctx *j = ctx;
     const fm_run_record *r = &row->r;
@@ -226,7 +172,7 @@ static fm_store_status export_json(fm_store *store, const int64_t *ids, size_t n
         fprintf(f, "%s\n%.*s,\"runs\":[", i ? "," : "", (int)strlen(text) - 1, text);
         free(text);
         json_ctx ctx = {store, f, true};
-        status = for_each_row(store, ids[i], json_row, &ctx);
+        status = fm_store__for_each_run(store, ids[i], json_row, &ctx);
         if (status != FM_STORE_OK)
             return status;
         fputs("]}", f);
@@ -259,7 +205,7 @@ typedef struct {
     const char *label;
 } csv_ctx;
 
-static fm_store_status csv_row(void *ctx, const export_row *row)
+static fm_store_status csv_row(void *ctx, const fm_store__row *row)
 {
     csv_ctx *c = ctx;
     const fm_run_record *r = &row->r;
@@ -290,7 +236,7 @@ static fm_store_status export_csv(fm_store *store, const int64_t *ids, size_t n,
         if (label == NULL)
             return fm_store__fail(store, FM_STORE_ENOMEM, "out of memory");
         csv_ctx ctx = {store, f, label};
-        status = for_each_row(store, ids[i], csv_row, &ctx);
+        status = fm_store__for_each_run(store, ids[i], csv_row, &ctx);
         free(label);
         if (status != FM_STORE_OK)
             return status;
@@ -304,11 +250,11 @@ typedef enum { CHAIN_PASS, CHAIN_FLAKY, CHAIN_FAILED, CHAIN_ERROR } chain_kind;
 
 /* The attempts of one chain, gathered as rows stream by (run_index changes end a chain). */
 typedef struct {
-    export_row *rows;
+    fm_store__row *rows;
     size_t n, cap;
 } chain_buf;
 
-static chain_kind classify(const export_row *rows, size_t n)
+static chain_kind classify(const fm_store__row *rows, size_t n)
 {
     if (rows[n - 1].r.outcome == FM_OUTCOME_PASS) {
         for (size_t i = 0; i + 1 < n; i++)
@@ -324,7 +270,7 @@ typedef struct {
 } junit_counts;
 
 typedef struct junit_ctx junit_ctx;
-typedef fm_store_status (*chain_fn)(junit_ctx *j, const export_row *rows, size_t n);
+typedef fm_store_status (*chain_fn)(junit_ctx *j, const fm_store__row *rows, size_t n);
 
 struct junit_ctx {
     fm_store *store;
@@ -344,7 +290,7 @@ static fm_store_status end_chain(junit_ctx *j)
     return status;
 }
 
-static fm_store_status chain_row(void *ctx, const export_row *row)
+static fm_store_status chain_row(void *ctx, const fm_store__row *row)
 {
     junit_ctx *j = ctx;
     chain_buf *c = &j->chain;
@@ -355,7 +301,7 @@ static fm_store_status chain_row(void *ctx, const export_row *row)
     }
     if (c->n == c->cap) {
         size_t cap = c->cap ? 2 * c->cap : 8;
-        export_row *grown = realloc(c->rows, cap * sizeof *grown);
+        fm_store__row *grown = realloc(c->rows, cap * sizeof *grown);
         if (grown == NULL)
             return fm_store__fail(j->store, FM_STORE_ENOMEM, "out of memory");
         c->rows = grown;
@@ -367,14 +313,14 @@ static fm_store_status chain_row(void *ctx, const export_row *row)
 
 static fm_store_status for_each_chain(junit_ctx *j, int64_t campaign)
 {
-    fm_store_status status = for_each_row(j->store, campaign, chain_row, j);
+    fm_store_status status = fm_store__for_each_run(j->store, campaign, chain_row, j);
     if (status == FM_STORE_OK)
         status = end_chain(j);
     j->chain.n = 0;
     return status;
 }
 
-static int64_t chain_wall(const export_row *rows, size_t n)
+static int64_t chain_wall(const fm_store__row *rows, size_t n)
 {
     int64_t ns = 0;
     for (size_t i = 0; i < n; i++)
@@ -382,7 +328,7 @@ static int64_t chain_wall(const export_row *rows, size_t n)
     return ns;
 }
 
-static fm_store_status count_chain(junit_ctx *j, const export_row *rows, size_t n)
+static fm_store_status count_chain(junit_ctx *j, const fm_store__row *rows, size_t n)
 {
     chain_kind kind = classify(rows, n);
     j->counts->tests++;
@@ -466,7 +412,7 @@ static const char *attempt_element(chain_kind kind, size_t i, fm_outcome outcome
     return error ? "rerunError" : "rerunFailure";
 }
 
-static fm_store_status write_chain(junit_ctx *j, const export_row *rows, size_t n)
+static fm_store_status write_chain(junit_ctx *j, const fm_store__row *rows, size_t n)
 {
     xmlTextWriterPtr w = j->w;
     chain_kind kind = classify(rows, n);

@@ -101,4 +101,17 @@ fm_store_status fm_store__campaign_by_id(fm_store *store, int64_t id, fm_campaig
 fm_store_status fm_store__campaign_ids(fm_store *store, const char *label, int64_t **ids,
                                        size_t *n);
 
+/* One stored attempt as read back; exit code and signal may be NULL in the store. */
+typedef struct {
+    fm_run_record r;
+    bool has_exit, has_signal;
+} fm_store__row;
+
+typedef fm_store_status (*fm_store__row_fn)(void *ctx, const fm_store__row *row);
+
+/* Call fn for every run of the campaign, in (run_index, attempt) order; stops at the first
+ * status fn returns that is not FM_STORE_OK and returns it. */
+fm_store_status fm_store__for_each_run(fm_store *store, int64_t campaign, fm_store__row_fn fn,
+                                       void *ctx);
+
 #endif

@@ -48,22 +48,6 @@ static fm_store_status report(merge_err *e, fm_store_status status, const char *
     return status;
 }
 
-static void read_run(sqlite3_stmt *st, fm_run_record *r)
-{
-    r->run_index = sqlite3_column_int64(st, 0);
-    r->attempt = (uint32_t)sqlite3_column_int64(st, 1);
-    r->seed = (uint64_t)sqlite3_column_int64(st, 2);
-    r->outcome = (fm_outcome)sqlite3_column_int(st, 3);
-    r->exit_code = sqlite3_column_int(st, 4);
-    r->signal = sqlite3_column_int(st, 5);
-    r->core_dumped = sqlite3_column_int(st, 6) != 0;
-    r->start_ns = sqlite3_column_int64(st, 7);
-    r->wall_ns = sqlite3_column_int64(st, 8);
-    r->user_us = sqlite3_column_int64(st, 9);
-    r->sys_us = sqlite3_column_int64(st, 10);
-    r->max_rss_kb = sqlite3_column_int64(st, 11);
-}
-
 /* A key already in dst: the same run (skip) or a different one (conflict)? */
 static fm_store_status same_run(fm_store *dst, int64_t campaign, const fm_run_record *r, bool *same)
 {
@@ -101,33 +85,30 @@ static fm_store_status copy_run(fm_store *dst, int64_t campaign, const char *lab
                   label, (long long)r->run_index, r->attempt);
 }
 
+typedef struct {
+    fm_store *dst;
+    int64_t dst_id;
+    const char *label;
+    merge_err *e;
+    bool reported; /* copy_run has put its failure into e */
+} copy_ctx;
+
+static fm_store_status copy_row(void *ctx, const fm_store__row *row)
+{
+    copy_ctx *c = ctx;
+    fm_store_status status = copy_run(c->dst, c->dst_id, c->label, &row->r, c->e);
+    c->reported = status != FM_STORE_OK;
+    return status;
+}
+
 /* Copy the runs of one campaign of src into campaign dst_id of dst. */
 static fm_store_status copy_runs(fm_store *src, int64_t src_id, fm_store *dst, int64_t dst_id,
                                  const char *label, merge_err *e)
 {
-    sqlite3_stmt *st = NULL;
-    fm_store_status status = FM_STORE_OK;
-    int rc = sqlite3_prepare_v2(src->db,
-                                "SELECT run_index, attempt, seed, outcome, exit_code, signal, "
-                                "core_dumped, start_ns, wall_ns, user_us, sys_us, max_rss_kb "
-                                "FROM runs WHERE campaign = ?1 ORDER BY run_index, attempt",
-                                -1, &st, NULL);
-    if (rc != SQLITE_OK) {
-        status = report(e, fm_store__sqlite(src, rc, "cannot read runs"), "%s", src->errmsg);
-        goto out;
-    }
-    sqlite3_bind_int64(st, 1, src_id);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        fm_run_record r;
-        read_run(st, &r);
-        status = copy_run(dst, dst_id, label, &r, e);
-        if (status != FM_STORE_OK)
-            goto out;
-    }
-    if (rc != SQLITE_DONE)
-        status = report(e, fm_store__sqlite(src, rc, "cannot read runs"), "%s", src->errmsg);
-out:
-    sqlite3_finalize(st);
+    copy_ctx c = {dst, dst_id, label, e, false};
+    fm_store_status status = fm_store__for_each_run(src, src_id, copy_row, &c);
+    if (status != FM_STORE_OK && !c.reported)
+        report(e, status, "%s", src->errmsg);
     return status;
 }
 
