@@ -46,10 +46,11 @@ static const char *const statement_sql[FM_ST_COUNT] = {
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     [FM_ST_FIND_CAMPAIGN] = "SELECT id FROM campaigns WHERE label = ?1",
     [FM_ST_CAMPAIGN_BY_ID] = "SELECT label, kind, command, params, host, arch, version, "
-                             "created_ns FROM campaigns WHERE id = ?1",
+                             "conditions, created_ns FROM campaigns WHERE id = ?1",
     [FM_ST_LAST_CAMPAIGN] = "SELECT id FROM campaigns ORDER BY created_ns DESC, id DESC LIMIT 1",
     [FM_ST_INSERT_CAMPAIGN] = "INSERT INTO campaigns (label, kind, command, params, host, arch, "
-                              "version, created_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                              "version, conditions, created_ns) "
+                              "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     [FM_ST_MAX_RUN_INDEX] = "SELECT max(run_index) FROM runs WHERE campaign = ?1",
     /*
      * The summary in two scans of the campaign's primary-key range: per-row counts, then per
@@ -77,7 +78,13 @@ static const char *const statement_sql[FM_ST_COUNT] = {
                        "FROM runs WHERE campaign = ?1 AND run_index = ?2 AND attempt = ?3",
 };
 
-/* Schema 1 (docs/store.md).  Run inside one transaction when a store is created. */
+/*
+ * Schema 2 (docs/store.md).  Run inside one transaction when a store is created.  A version 1
+ * store is brought to version 2 in place by migrate_sql, also in one transaction.
+ */
+/* Tables new in version 2 besides the conditions column (created by both paths). */
+#define SCHEMA_V2_TABLES ""
+
 static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS campaigns ("
     " id INTEGER PRIMARY KEY,"
@@ -88,7 +95,8 @@ static const char schema_sql[] =
     " host TEXT NOT NULL,"
     " arch TEXT NOT NULL,"
     " version TEXT NOT NULL,"
-    " created_ns INTEGER NOT NULL);"
+    " created_ns INTEGER NOT NULL,"
+    " conditions TEXT NOT NULL DEFAULT '{}');"
     "CREATE TABLE IF NOT EXISTS runs ("
     " campaign INTEGER NOT NULL REFERENCES campaigns (id),"
     " run_index INTEGER NOT NULL CHECK (run_index >= 0),"
@@ -106,7 +114,11 @@ static const char schema_sql[] =
     " PRIMARY KEY (campaign, run_index, attempt)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS outcomes (code INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"
     "INSERT OR IGNORE INTO outcomes VALUES (0, 'pass'), (1, 'fail'), (2, 'crash'),"
-    " (3, 'timeout'), (4, 'error');";
+    " (3, 'timeout'), (4, 'error');" SCHEMA_V2_TABLES;
+
+/* Version 1 -> 2: the campaigns' conditions (a v1 campaign ran under none) and the v2 tables. */
+static const char migrate_1_to_2_sql[] =
+    "ALTER TABLE campaigns ADD COLUMN conditions TEXT NOT NULL DEFAULT '{}';" SCHEMA_V2_TABLES;
 
 /* ---- Status and messages -------------------------------------------------------------------- */
 
@@ -329,9 +341,11 @@ static fm_store_status read_shape(fm_store *store, store_shape *shape)
  * The schema guard.  *fresh is set when the database is empty (a new or zero-length file, or an
  * SQLite file with no schema objects and no version) and may be initialised.
  */
-static fm_store_status check_shape(fm_store *store, const store_shape *sh, bool *fresh)
+static fm_store_status check_shape(fm_store *store, const store_shape *sh, bool *fresh,
+                                   bool *migrate)
 {
     *fresh = false;
+    *migrate = false;
     if (sh->app_id != 0 && sh->app_id != FM_STORE_APP_ID)
         return fm_store__fail(store, FM_STORE_ENOTSTORE,
                               "an SQLite file of another application (application_id %#llx)",
@@ -348,23 +362,29 @@ static fm_store_status check_shape(fm_store *store, const store_shape *sh, bool 
         return fm_store__fail(store, FM_STORE_ESCHEMA,
                               "schema version %lld is newer than this flakemeter's (%d)",
                               (long long)sh->user_version, FM_STORE_SCHEMA);
-    if (sh->user_version != FM_STORE_SCHEMA)
+    if (sh->user_version != FM_STORE_SCHEMA && sh->user_version != 1)
         return fm_store__fail(store, FM_STORE_ESCHEMA, "unknown schema version %lld (expected %d)",
                               (long long)sh->user_version, FM_STORE_SCHEMA);
+    *migrate = sh->user_version == 1;
     if (!sh->has_campaigns || !sh->has_runs)
         return fm_store__fail(store, FM_STORE_ENOTSTORE, "a damaged store: table '%s' is missing",
                               sh->has_campaigns ? "runs" : "campaigns");
     return FM_STORE_OK;
 }
 
-static fm_store_status create_schema(fm_store *store)
+/* Run ddl and set the version in one transaction: a store is at one version or the other. */
+static fm_store_status upgrade(fm_store *store, const char *ddl, size_t ddl_size)
 {
-    char sql[sizeof schema_sql + 128];
-    snprintf(sql, sizeof sql,
+    size_t size = ddl_size + 128;
+    char *sql = malloc(size);
+    if (sql == NULL)
+        return fm_store__fail(store, FM_STORE_ENOMEM, "out of memory");
+    snprintf(sql, size,
              "BEGIN IMMEDIATE;%sPRAGMA application_id = %d;"
              "PRAGMA user_version = %d;COMMIT;",
-             schema_sql, FM_STORE_APP_ID, FM_STORE_SCHEMA);
+             ddl, FM_STORE_APP_ID, FM_STORE_SCHEMA);
     fm_store_status status = fm_store__exec(store, sql);
+    free(sql);
     if (status != FM_STORE_OK && !sqlite3_get_autocommit(store->db))
         sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
     return status;
@@ -400,17 +420,19 @@ static fm_store_status open_checked(fm_store *store, const char *path, file_kind
     sqlite3_extended_result_codes(store->db, 1);
     sqlite3_busy_timeout(store->db, 5000);
     store_shape shape = {0};
-    bool fresh;
+    bool fresh, migrate;
     fm_store_status status = read_shape(store, &shape);
     if (status == FM_STORE_OK)
-        status = check_shape(store, &shape, &fresh);
+        status = check_shape(store, &shape, &fresh, &migrate);
     if (status != FM_STORE_OK)
         return status;
     if (fresh && !create)
         return fm_store__fail(store, FM_STORE_ENOTSTORE, "an empty file, not a flakemeter store");
     status = configure(store);
     if (status == FM_STORE_OK && fresh)
-        status = create_schema(store);
+        status = upgrade(store, schema_sql, sizeof schema_sql);
+    else if (status == FM_STORE_OK && migrate)
+        status = upgrade(store, migrate_1_to_2_sql, sizeof migrate_1_to_2_sql);
     return status;
 }
 
@@ -534,12 +556,12 @@ static size_t total_length(const char *const *s, int n)
     return len;
 }
 
-/* Copy the 7 strings of a campaign row into one allocation and point info at them. */
+/* Copy the 8 strings of a campaign row into one allocation and point info at them. */
 static fm_store_status cache_campaign(fm_store *store, int64_t id, sqlite3_stmt *row,
                                       fm_campaign_info *info)
 {
-    const char *col[7];
-    for (int i = 0; i < 7; i++) {
+    const char *col[8];
+    for (int i = 0; i < 8; i++) {
         col[i] = (const char *)sqlite3_column_text(row, i);
         if (col[i] == NULL)
             col[i] = "";
@@ -552,19 +574,19 @@ static fm_store_status cache_campaign(fm_store *store, int64_t id, sqlite3_stmt 
         store->campaigns = grown;
         store->cap_campaigns = cap;
     }
-    char *buf = malloc(total_length(col, 7));
+    char *buf = malloc(total_length(col, 8));
     if (buf == NULL)
         return fm_store__fail(store, FM_STORE_ENOMEM, "out of memory");
-    const char **field[7] = {&info->label, &info->kind, &info->command, &info->params,
-                             &info->host,  &info->arch, &info->version};
+    const char **field[8] = {&info->label, &info->kind, &info->command, &info->params,
+                             &info->host,  &info->arch, &info->version, &info->conditions};
     char *p = buf;
-    for (int i = 0; i < 7; i++) {
+    for (int i = 0; i < 8; i++) {
         size_t len = strlen(col[i]) + 1;
         memcpy(p, col[i], len);
         *field[i] = p;
         p += len;
     }
-    info->created_ns = sqlite3_column_int64(row, 7);
+    info->created_ns = sqlite3_column_int64(row, 8);
     store->campaigns[store->n_campaigns++] = (fm_store_cached_campaign){id, *info, buf};
     return FM_STORE_OK;
 }
@@ -616,7 +638,13 @@ static const char *or_empty(const char *s)
     return s != NULL ? s : "";
 }
 
-/* Same kind, command and params (what makes two campaigns one experiment)? */
+/* A campaign without conditions ran under none: the empty JSON object. */
+static const char *conditions_of(const fm_campaign_info *info)
+{
+    return info->conditions != NULL && *info->conditions != '\0' ? info->conditions : "{}";
+}
+
+/* Same kind, command, params and conditions (what makes two campaigns one experiment)? */
 static fm_store_status check_same(fm_store *store, int64_t id, const fm_campaign_info *info)
 {
     fm_campaign_info have;
@@ -626,6 +654,7 @@ static fm_store_status check_same(fm_store *store, int64_t id, const fm_campaign
     const char *what = strcmp(have.kind, or_empty(info->kind)) != 0         ? "kind"
                        : strcmp(have.command, or_empty(info->command)) != 0 ? "command"
                        : strcmp(have.params, or_empty(info->params)) != 0   ? "parameters"
+                       : strcmp(have.conditions, conditions_of(info)) != 0  ? "conditions"
                                                                             : NULL;
     if (what == NULL)
         return FM_STORE_OK;
@@ -639,11 +668,11 @@ static fm_store_status insert_campaign(fm_store *store, const fm_campaign_info *
     sqlite3_stmt *st = fm_store__stmt(store, FM_ST_INSERT_CAMPAIGN);
     if (st == NULL)
         return FM_STORE_EIO;
-    const char *text[7] = {info->label, info->kind, info->command, info->params,
-                           info->host,  info->arch, info->version};
-    for (int i = 0; i < 7; i++)
+    const char *text[8] = {info->label, info->kind, info->command, info->params,
+                           info->host,  info->arch, info->version, conditions_of(info)};
+    for (int i = 0; i < 8; i++)
         sqlite3_bind_text(st, i + 1, or_empty(text[i]), -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 8, info->created_ns);
+    sqlite3_bind_int64(st, 9, info->created_ns);
     int rc = step_done(st);
     if (rc != SQLITE_OK)
         return fm_store__sqlite(store, rc, "cannot add a campaign");

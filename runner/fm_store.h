@@ -24,7 +24,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define FM_STORE_SCHEMA     1
+#define FM_STORE_SCHEMA     2
 #define FM_STORE_BATCH_ROWS 256
 #define FM_STORE_BATCH_NS   100000000LL /* 100 ms */
 
@@ -63,12 +63,18 @@ typedef struct {
     const char *host;    /* hostname */
     const char *arch;    /* uname -m */
     const char *version; /* flakemeter version */
-    int64_t created_ns;  /* CLOCK_REALTIME */
+    /*
+     * The conditions the runs ran under, as a compact JSON object with keys in a fixed order
+     * ({"cpus":1,"load":2} ...; docs/store.md); NULL or "" means none, stored as "{}".
+     */
+    const char *conditions;
+    int64_t created_ns; /* CLOCK_REALTIME */
 } fm_campaign_info;
 
 /*
  * Find the campaign with info->label, or create it.  An existing label must have the same kind,
- * command and params (else FM_STORE_ECONFLICT); host/arch/version may differ (shards).
+ * command, params and conditions (else FM_STORE_ECONFLICT); host/arch/version may differ
+ * (shards).
  */
 fm_store_status fm_store_campaign(fm_store *store, const fm_campaign_info *info, int64_t *id,
                                   bool *existed);

@@ -117,6 +117,12 @@ static json_t *campaign_json(const fm_campaign_info *c)
     json_object_set_new(o, "host", json_text(c->host));
     json_object_set_new(o, "arch", json_text(c->arch));
     json_object_set_new(o, "version", json_text(c->version));
+    json_t *conditions = json_loads(c->conditions, 0, NULL);
+    if (conditions == NULL || !json_is_object(conditions)) {
+        json_decref(conditions);
+        conditions = json_object();
+    }
+    json_object_set_new(o, "conditions", conditions);
     json_object_set_new(o, "created_ns", json_integer(c->created_ns));
     return o;
 }
@@ -449,6 +455,7 @@ static bool write_suite_head(xmlTextWriterPtr w, const fm_campaign_info *c, cons
            xmlTextWriterStartElement(w, BAD_CAST "properties") >= 0 &&
            property(w, "kind", c->kind) && property(w, "command", c->command) &&
            property(w, "params", c->params) && property(w, "arch", c->arch) &&
+           property(w, "conditions", c->conditions) &&
            property(w, "flakemeter_version", c->version) && xmlTextWriterEndElement(w) >= 0;
 }
 

@@ -248,8 +248,8 @@ static inline bool su_summary_equal(const fm_store_summary *a, const fm_store_su
 /* A campaign description for tests (kind command, argv as JSON). */
 static inline fm_campaign_info su_campaign(const char *label, const char *command)
 {
-    fm_campaign_info c = {label,      "command", command, "",
-                          "testhost", "x86_64",  "0.1.0", 1700000000000000000LL};
+    fm_campaign_info c = {
+        label, "command", command, "", "testhost", "x86_64", "0.1.0", NULL, 1700000000000000000LL};
     return c;
 }
 

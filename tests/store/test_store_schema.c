@@ -121,6 +121,71 @@ static void test_empty(void)
     free(after.data);
 }
 
+/*
+ * A version 1 store (written here with the exact DDL flakemeter 0.1 used) opens as version 2:
+ * its rows are kept, its campaigns ran under no conditions ("{}"), and new campaigns can carry
+ * conditions, which are part of a campaign's identity.
+ */
+static const char v1_store_sql[] =
+    "BEGIN;"
+    "CREATE TABLE campaigns (id INTEGER PRIMARY KEY, label TEXT NOT NULL UNIQUE,"
+    " kind TEXT NOT NULL, command TEXT NOT NULL, params TEXT NOT NULL, host TEXT NOT NULL,"
+    " arch TEXT NOT NULL, version TEXT NOT NULL, created_ns INTEGER NOT NULL);"
+    "CREATE TABLE runs (campaign INTEGER NOT NULL REFERENCES campaigns (id),"
+    " run_index INTEGER NOT NULL CHECK (run_index >= 0), attempt INTEGER NOT NULL"
+    " CHECK (attempt >= 1), seed INTEGER NOT NULL, outcome INTEGER NOT NULL CHECK (outcome"
+    " BETWEEN 0 AND 4), exit_code INTEGER, signal INTEGER, core_dumped INTEGER NOT NULL,"
+    " start_ns INTEGER NOT NULL, wall_ns INTEGER NOT NULL, user_us INTEGER NOT NULL,"
+    " sys_us INTEGER NOT NULL, max_rss_kb INTEGER NOT NULL,"
+    " PRIMARY KEY (campaign, run_index, attempt)) WITHOUT ROWID;"
+    "CREATE TABLE outcomes (code INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"
+    "INSERT INTO outcomes VALUES (0, 'pass'), (1, 'fail'), (2, 'crash'), (3, 'timeout'),"
+    " (4, 'error');"
+    "INSERT INTO campaigns VALUES (1, 'old', 'workload', 'bernoulli', 'p=0.1', 'h', 'x86_64',"
+    " '0.1.0', 5);"
+    "INSERT INTO runs VALUES (1, 0, 1, 7, 0, 0, NULL, 0, 10, 100, 1, 1, 1000),"
+    " (1, 1, 1, 8, 1, 1, NULL, 0, 20, 100, 1, 1, 1000),"
+    " (1, 1, 2, 9, 0, 0, NULL, 0, 30, 100, 1, 1, 1000);"
+    "PRAGMA application_id = 1179481202; PRAGMA user_version = 1;"
+    "COMMIT;";
+
+static void test_migrate_v1(void)
+{
+    const char *old = su_path("v1.db");
+    CHECK(su_exec(old, v1_store_sql), "write a v1 store");
+    CHECK(su_query(old, "PRAGMA user_version") == 1, "is v1");
+    fm_store *s = NULL;
+    CHECK(fm_store_open(old, false, &s) == FM_STORE_OK, "v1 opens: %s", fm_store_errmsg(NULL));
+    if (s == NULL)
+        return;
+    int64_t id;
+    fm_campaign_info info;
+    CHECK(fm_store_find_campaign(s, "old", &id, &info) == FM_STORE_OK, "old campaign kept");
+    CHECK(strcmp(info.conditions, "{}") == 0, "no conditions: %s", info.conditions);
+    CHECK(strcmp(info.params, "p=0.1") == 0 && info.created_ns == 5, "fields kept");
+    fm_store_summary sum;
+    CHECK(fm_store_summarize(s, id, &sum) == FM_STORE_OK, "summary");
+    CHECK(sum.attempts == 3 && sum.chains == 2 && sum.passed_on_retry == 1, "runs kept");
+    fm_campaign_info same = info;
+    same.conditions = NULL; /* none given = "{}" */
+    bool existed;
+    int64_t id2;
+    CHECK(fm_store_campaign(s, &same, &id2, &existed) == FM_STORE_OK && existed && id2 == id,
+          "continuing without conditions is the same campaign");
+    same.conditions = "{\"cpus\":1}";
+    CHECK(fm_store_campaign(s, &same, &id2, &existed) == FM_STORE_ECONFLICT,
+          "other conditions under the same label conflict");
+    CHECK(strstr(fm_store_errmsg(s), "conditions") != NULL, "says what: %s", fm_store_errmsg(s));
+    same.label = "new";
+    CHECK(fm_store_campaign(s, &same, &id2, &existed) == FM_STORE_OK && !existed, "new label");
+    CHECK(fm_store_close(s) == FM_STORE_OK, "close");
+    CHECK(su_query(old, "PRAGMA user_version") == FM_STORE_SCHEMA, "now version %d",
+          FM_STORE_SCHEMA);
+    CHECK(su_query(old, "SELECT count(*) FROM campaigns WHERE conditions = '{\"cpus\":1}'") == 1,
+          "conditions stored");
+    CHECK(su_query(old, "SELECT count(*) FROM runs") == 3, "rows intact");
+}
+
 int main(void)
 {
     su_mkdir();
@@ -128,6 +193,7 @@ int main(void)
     test_foreign();
     test_not_sqlite();
     test_empty();
+    test_migrate_v1();
     su_rmdir();
     return fm_test_report("store_schema");
 }
