@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(meson ninja-build pkg-config gcc libc6-dev python3 libgsl-dev libssl-dev
-          libsqlite3-dev libjansson-dev libxml2-dev)
+          libsqlite3-dev libjansson-dev libxml2-dev gnuplot-nox)
 
 install_missing() {
     local missing=()
