@@ -28,16 +28,9 @@ static const char help[] =
     "  -o, --output FILE       write to FILE instead of standard output\n"
     "  -h, --help              show this help\n";
 
-static const struct option options[] = {
-    {"db", required_argument, NULL, 'd'},
-    {"format", required_argument, NULL, 'f'},
-    {"output", required_argument, NULL, 'o'},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
-};
-
-static int parse_format(const char *text, fm_export_format *out)
+static int parse_format(void *value, const char *text, const char *name)
 {
+    fm_export_format *out = value;
     static const struct {
         const char *name;
         fm_export_format format;
@@ -47,7 +40,7 @@ static int parse_format(const char *text, fm_export_format *out)
             *out = formats[i].format;
             return 0;
         }
-    return fm_cli_usage_error("--format: '%s' is not a format; expected json, csv or junit", text);
+    return fm_cli_usage_error("%s: '%s' is not a format; expected json, csv or junit", name, text);
 }
 
 /* A store that cannot be opened: bad input (exit 2) unless the failure is I/O. */
@@ -93,30 +86,17 @@ int cmd_export(int argc, char **argv)
 {
     const char *db = "flakemeter.db", *output = NULL, *label = NULL;
     fm_export_format format = FM_EXPORT_JSON;
-    int opt, rc = 0;
-    while ((opt = fm_cli_getopt(argc, argv, "f:o:h", options)) != -1) {
-        switch (opt) {
-        case 'd':
-            db = optarg;
-            break;
-        case 'f':
-            rc = parse_format(optarg, &format);
-            break;
-        case 'o':
-            output = optarg;
-            break;
-        case 'h':
-            return fm_cli_help(help);
-        default:
-            return FM_EXIT_USAGE;
-        }
-        if (rc)
-            return rc;
-    }
-    if (optind < argc)
-        label = argv[optind++];
-    if (optind < argc)
-        return fm_cli_usage_error("unexpected argument '%s'", argv[optind]);
+    const struct fm_opt options[] = {
+        FM_OPT_STRING(0, "db", &db),
+        FM_OPT_CALL('f', "format", &format, parse_format),
+        FM_OPT_STRING('o', "output", &output),
+        FM_OPT_END,
+    };
+    int rc = fm_cli_options(argc, argv, options, help, FM_CLI_OPERANDS);
+    if (rc < 0)
+        rc = fm_cli_optional_operand(argc, argv, &label);
+    if (rc >= 0)
+        return rc;
     fm_store *store = NULL;
     fm_store_status st;
     if ((rc = fm_cli_open_store(db, false, &store)) != 0)

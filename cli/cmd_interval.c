@@ -25,17 +25,6 @@ static const char help[] =
     "                       estimate, lower, upper\n"
     "  -h, --help           show this help\n";
 
-static const struct option options[] = {
-    {"failures", required_argument, NULL, 'k'},
-    {"runs", required_argument, NULL, 'n'},
-    {"confidence", required_argument, NULL, 'c'},
-    {"method", required_argument, NULL, 'm'},
-    {"sided", required_argument, NULL, 's'},
-    {"json", no_argument, NULL, 'J'},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
-};
-
 struct interval_args {
     uint64_t k, n;
     bool have_k, have_n, json;
@@ -44,52 +33,42 @@ struct interval_args {
     fm_ci_sided sided;
 };
 
+static int parse_method(void *value, const char *text, const char *name)
+{
+    if (fm_stats_method_parse(text, value) == FM_STATS_OK)
+        return 0;
+    return fm_cli_usage_error("%s: unknown method '%s'; expected exact, wilson, jeffreys, "
+                              "agresti-coull or wald",
+                              name, text);
+}
+
+static int parse_sided(void *value, const char *text, const char *name)
+{
+    fm_ci_sided *sided = value;
+    if (strcmp(text, "two") == 0)
+        *sided = FM_CI_TWO_SIDED;
+    else if (strcmp(text, "upper") == 0)
+        *sided = FM_CI_UPPER;
+    else
+        return fm_cli_usage_error("%s: unknown value '%s'; expected two or upper", name, text);
+    return 0;
+}
+
 /* Returns -1 to go on, or the exit status (help shown, or bad input). */
 static int parse(int argc, char **argv, struct interval_args *a)
 {
-    int opt, rc;
-    while ((opt = fm_cli_getopt(argc, argv, "k:n:c:m:h", options)) != -1) {
-        rc = 0;
-        switch (opt) {
-        case 'k':
-            rc = fm_cli_parse_count("--failures", optarg, 0, FM_STATS_MAX_ATTEMPTS, &a->k);
-            a->have_k = true;
-            break;
-        case 'n':
-            rc = fm_cli_parse_count("--runs", optarg, 1, FM_STATS_MAX_ATTEMPTS, &a->n);
-            a->have_n = true;
-            break;
-        case 'c':
-            rc = fm_cli_parse_real("--confidence", optarg, 0, true, 1, true, &a->c);
-            break;
-        case 'm':
-            if (fm_stats_method_parse(optarg, &a->method) != FM_STATS_OK)
-                rc = fm_cli_usage_error("--method: unknown method '%s'; expected exact, wilson, "
-                                        "jeffreys, agresti-coull or wald",
-                                        optarg);
-            break;
-        case 's':
-            if (strcmp(optarg, "two") == 0)
-                a->sided = FM_CI_TWO_SIDED;
-            else if (strcmp(optarg, "upper") == 0)
-                a->sided = FM_CI_UPPER;
-            else
-                rc = fm_cli_usage_error("--sided: unknown value '%s'; expected two or upper",
-                                        optarg);
-            break;
-        case 'J':
-            a->json = true;
-            break;
-        case 'h':
-            return fm_cli_help(help);
-        default:
-            return FM_EXIT_USAGE;
-        }
-        if (rc)
-            return rc;
-    }
-    if (optind < argc)
-        return fm_cli_usage_error("unexpected argument '%s'", argv[optind]);
+    const struct fm_opt options[] = {
+        FM_OPT_COUNT('k', "failures", &a->k, 0, FM_STATS_MAX_ATTEMPTS, .seen = &a->have_k),
+        FM_OPT_COUNT('n', "runs", &a->n, 1, FM_STATS_MAX_ATTEMPTS, .seen = &a->have_n),
+        FM_OPT_REAL('c', "confidence", &a->c, 0, 1, FM_OPT_OPEN),
+        FM_OPT_CALL('m', "method", &a->method, parse_method),
+        FM_OPT_CALL(0, "sided", &a->sided, parse_sided),
+        FM_OPT_BOOL(0, "json", &a->json),
+        FM_OPT_END,
+    };
+    int rc = fm_cli_options(argc, argv, options, help, FM_CLI_NO_OPERANDS);
+    if (rc >= 0)
+        return rc;
     if (!a->have_k || !a->have_n)
         return fm_cli_usage_error("--failures and --runs are required (see 'flakemeter "
                                   "interval --help')");

@@ -23,12 +23,6 @@ static const char help[] = "usage: flakemeter list [--json] [NAME...]\n"
                            "                 max, choices, help) and presets\n"
                            "  -h, --help     show this help\n";
 
-static const struct option options[] = {
-    {"json", no_argument, NULL, 'J'},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
-};
-
 static const char *const kind_names[] = {"int", "real", "choice"};
 
 static json_t *json_number(const struct fm_wl_param *p, double v)
@@ -104,21 +98,19 @@ static int print_desc(const struct fm_wl_desc *wl)
 int cmd_list(int argc, char **argv)
 {
     bool json = false;
-    int opt;
-    while ((opt = fm_cli_getopt(argc, argv, "h", options)) != -1) {
-        if (opt == 'J')
-            json = true;
-        else if (opt == 'h')
-            return fm_cli_help(help);
-        else
-            return FM_EXIT_USAGE;
-    }
+    const struct fm_opt options[] = {
+        FM_OPT_BOOL(0, "json", &json),
+        FM_OPT_END,
+    };
+    int rc = fm_cli_options(argc, argv, options, help, FM_CLI_OPERANDS);
+    if (rc >= 0)
+        return rc;
     /* Selected workloads: the named ones, or all. */
     size_t n_sel = optind < argc ? (size_t)(argc - optind) : fm_wl_count();
     const struct fm_wl_desc **sel = calloc(n_sel, sizeof *sel);
     if (sel == NULL)
         return fm_cli_fail("out of memory");
-    int rc = FM_EXIT_OK;
+    rc = FM_EXIT_OK;
     for (size_t i = 0; i < n_sel && rc == FM_EXIT_OK; i++) {
         sel[i] = optind < argc ? fm_wl_find(argv[optind + (int)i]) : fm_wl_at(i);
         if (sel[i] == NULL)

@@ -24,27 +24,16 @@ static const char help[] =
     "  -o, --output OUT.db     the store to merge into (required)\n"
     "  -h, --help              show this help\n";
 
-static const struct option options[] = {
-    {"output", required_argument, NULL, 'o'},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
-};
-
 int cmd_merge(int argc, char **argv)
 {
     const char *out = NULL;
-    int opt;
-    while ((opt = fm_cli_getopt(argc, argv, "o:h", options)) != -1) {
-        switch (opt) {
-        case 'o':
-            out = optarg;
-            break;
-        case 'h':
-            return fm_cli_help(help);
-        default:
-            return FM_EXIT_USAGE;
-        }
-    }
+    const struct fm_opt options[] = {
+        FM_OPT_STRING('o', "output", &out),
+        FM_OPT_END,
+    };
+    int rc = fm_cli_options(argc, argv, options, help, FM_CLI_OPERANDS);
+    if (rc >= 0)
+        return rc;
     if (out == NULL)
         return fm_cli_usage_error("-o OUT.db is required (see 'flakemeter merge --help')");
     if (optind >= argc)

@@ -19,48 +19,21 @@ static const char help[] =
     "      --json             print a JSON object: p0, failures, confidence, runs\n"
     "  -h, --help             show this help\n";
 
-enum { OPT_P0 = 256, OPT_JSON };
-
-static const struct option options[] = {
-    {"p0", required_argument, NULL, OPT_P0},
-    {"failures", required_argument, NULL, 'k'},
-    {"confidence", required_argument, NULL, 'c'},
-    {"json", no_argument, NULL, OPT_JSON},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
-};
-
 int cmd_plan(int argc, char **argv)
 {
     double p0 = 0, c = 0.95;
     uint64_t k = 0, runs;
     bool have_p0 = false, json = false;
-    int opt, rc = 0;
-    while ((opt = fm_cli_getopt(argc, argv, "k:c:h", options)) != -1) {
-        switch (opt) {
-        case OPT_P0:
-            have_p0 = true;
-            rc = fm_cli_parse_real("--p0", optarg, 0, true, 1, true, &p0);
-            break;
-        case 'k':
-            rc = fm_cli_parse_count("--failures", optarg, 0, FM_STATS_MAX_ATTEMPTS - 1, &k);
-            break;
-        case 'c':
-            rc = fm_cli_parse_real("--confidence", optarg, 0, true, 1, true, &c);
-            break;
-        case OPT_JSON:
-            json = true;
-            break;
-        case 'h':
-            return fm_cli_help(help);
-        default:
-            return FM_EXIT_USAGE;
-        }
-        if (rc)
-            return rc;
-    }
-    if (optind < argc)
-        return fm_cli_usage_error("unexpected argument '%s'", argv[optind]);
+    const struct fm_opt options[] = {
+        FM_OPT_REAL(0, "p0", &p0, 0, 1, FM_OPT_OPEN, .seen = &have_p0),
+        FM_OPT_COUNT('k', "failures", &k, 0, FM_STATS_MAX_ATTEMPTS - 1),
+        FM_OPT_REAL('c', "confidence", &c, 0, 1, FM_OPT_OPEN),
+        FM_OPT_BOOL(0, "json", &json),
+        FM_OPT_END,
+    };
+    int rc = fm_cli_options(argc, argv, options, help, FM_CLI_NO_OPERANDS);
+    if (rc >= 0)
+        return rc;
     if (!have_p0)
         return fm_cli_usage_error("--p0 is required (see 'flakemeter plan --help')");
     fm_stats_status st = fm_stats_plan_runs(p0, k, c, &runs);

@@ -37,24 +37,6 @@ static const char help[] =
     "      --json             print a JSON object\n"
     "  -h, --help             show this help\n";
 
-enum { OPT_PRIOR = 256, OPT_PASS, OPT_FAIL, OPT_JSON };
-
-static const struct option options[] = {
-    {"p", required_argument, NULL, 'p'},
-    {"after-failure", required_argument, NULL, 'q'},
-    {"failures", required_argument, NULL, 'k'},
-    {"runs", required_argument, NULL, 'n'},
-    {"target", required_argument, NULL, 't'},
-    {"confidence", required_argument, NULL, 'c'},
-    {"prior", required_argument, NULL, OPT_PRIOR},
-    {"pass-seconds", required_argument, NULL, OPT_PASS},
-    {"fail-seconds", required_argument, NULL, OPT_FAIL},
-    {"attempts", required_argument, NULL, 'a'},
-    {"json", no_argument, NULL, OPT_JSON},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
-};
-
 struct retries_args {
     double p, q, target, c, prior_a, prior_b, pass_s, fail_s;
     uint64_t k, n, policy;
@@ -71,63 +53,40 @@ struct answer {
     fm_policy_cost policy; /* of --attempts (when given) */
 };
 
-static int parse_option(int opt, struct retries_args *a)
+static int parse_prior(void *value, const char *text, const char *name)
 {
-    switch (opt) {
-    case 'p':
-        a->have_p = true;
-        return fm_cli_parse_real("--p", optarg, 0, false, 1, false, &a->p);
-    case 'q':
-        a->have_q = true;
-        return fm_cli_parse_real("--after-failure", optarg, 0, false, 1, false, &a->q);
-    case 'k':
-        a->have_k = true;
-        return fm_cli_parse_count("--failures", optarg, 0, FM_STATS_MAX_ATTEMPTS, &a->k);
-    case 'n':
-        a->have_n = true;
-        return fm_cli_parse_count("--runs", optarg, 1, FM_STATS_MAX_ATTEMPTS, &a->n);
-    case 't':
-        a->have_target = true;
-        return fm_cli_parse_real("--target", optarg, 0, true, 1, true, &a->target);
-    case 'c':
-        return fm_cli_parse_real("--confidence", optarg, 0, true, 1, true, &a->c);
-    case 'a':
-        return fm_cli_parse_count("--attempts", optarg, 1, FM_STATS_MAX_ATTEMPTS, &a->policy);
-    case OPT_PASS:
-        a->have_pass = true;
-        return fm_cli_parse_real("--pass-seconds", optarg, 0, false, 1e300, false, &a->pass_s);
-    case OPT_FAIL:
-        a->have_fail = true;
-        return fm_cli_parse_real("--fail-seconds", optarg, 0, false, 1e300, false, &a->fail_s);
-    case OPT_PRIOR:
-        a->prior = optarg;
-        if (strcmp(optarg, "jeffreys") == 0)
-            a->prior_a = a->prior_b = 0.5;
-        else if (strcmp(optarg, "uniform") == 0)
-            a->prior_a = a->prior_b = 1.0;
-        else
-            return fm_cli_usage_error("--prior: unknown prior '%s'; expected jeffreys or uniform",
-                                      optarg);
-        return 0;
-    case OPT_JSON:
-        a->json = true;
-        return 0;
-    }
-    return FM_EXIT_USAGE;
+    struct retries_args *a = value;
+    a->prior = text;
+    if (strcmp(text, "jeffreys") == 0)
+        a->prior_a = a->prior_b = 0.5;
+    else if (strcmp(text, "uniform") == 0)
+        a->prior_a = a->prior_b = 1.0;
+    else
+        return fm_cli_usage_error("%s: unknown prior '%s'; expected jeffreys or uniform", name,
+                                  text);
+    return 0;
 }
 
 /* Returns -1 to go on, or the exit status (help shown, or bad input). */
 static int parse(int argc, char **argv, struct retries_args *a)
 {
-    int opt, rc;
-    while ((opt = fm_cli_getopt(argc, argv, "p:q:k:n:t:c:a:h", options)) != -1) {
-        if (opt == 'h')
-            return fm_cli_help(help);
-        if (opt == '?' || (rc = parse_option(opt, a)) != 0)
-            return opt == '?' ? FM_EXIT_USAGE : rc;
-    }
-    if (optind < argc)
-        return fm_cli_usage_error("unexpected argument '%s'", argv[optind]);
+    const struct fm_opt options[] = {
+        FM_OPT_REAL('p', "p", &a->p, 0, 1, FM_OPT_CLOSED, .seen = &a->have_p),
+        FM_OPT_REAL('q', "after-failure", &a->q, 0, 1, FM_OPT_CLOSED, .seen = &a->have_q),
+        FM_OPT_COUNT('k', "failures", &a->k, 0, FM_STATS_MAX_ATTEMPTS, .seen = &a->have_k),
+        FM_OPT_COUNT('n', "runs", &a->n, 1, FM_STATS_MAX_ATTEMPTS, .seen = &a->have_n),
+        FM_OPT_REAL('t', "target", &a->target, 0, 1, FM_OPT_OPEN, .seen = &a->have_target),
+        FM_OPT_REAL('c', "confidence", &a->c, 0, 1, FM_OPT_OPEN),
+        FM_OPT_COUNT('a', "attempts", &a->policy, 1, FM_STATS_MAX_ATTEMPTS),
+        FM_OPT_CALL(0, "prior", a, parse_prior),
+        FM_OPT_REAL(0, "pass-seconds", &a->pass_s, 0, 1e300, FM_OPT_CLOSED, .seen = &a->have_pass),
+        FM_OPT_REAL(0, "fail-seconds", &a->fail_s, 0, 1e300, FM_OPT_CLOSED, .seen = &a->have_fail),
+        FM_OPT_BOOL(0, "json", &a->json),
+        FM_OPT_END,
+    };
+    int rc = fm_cli_options(argc, argv, options, help, FM_CLI_NO_OPERANDS);
+    if (rc >= 0)
+        return rc;
     if (!a->have_target)
         return fm_cli_usage_error("--target is required (see 'flakemeter retries --help')");
     if (a->have_p == (a->have_k || a->have_n))

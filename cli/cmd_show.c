@@ -17,17 +17,6 @@ static const char help[] =
     "      --json              print the verdict as one JSON object\n"
     "  -h, --help              show this help\n";
 
-enum { OPT_DB = 256, OPT_JSON };
-
-static const struct option options[] = {
-    {"db", required_argument, NULL, OPT_DB},
-    {"target", required_argument, NULL, 't'},
-    {"confidence", required_argument, NULL, 'c'},
-    {"json", no_argument, NULL, OPT_JSON},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
-};
-
 static int show(fm_store *store, const char *db, const char *label, double target, double conf,
                 bool json)
 {
@@ -55,33 +44,18 @@ int cmd_show(int argc, char **argv)
     const char *db = "flakemeter.db", *label = NULL;
     double target = 1e-6, conf = 0.95;
     bool json = false;
-    int opt, rc = 0;
-    while ((opt = fm_cli_getopt(argc, argv, "t:c:h", options)) != -1) {
-        switch (opt) {
-        case OPT_DB:
-            db = optarg;
-            break;
-        case 't':
-            rc = fm_cli_parse_real("--target", optarg, 0, true, 1, true, &target);
-            break;
-        case 'c':
-            rc = fm_cli_parse_real("--confidence", optarg, 0, true, 1, true, &conf);
-            break;
-        case OPT_JSON:
-            json = true;
-            break;
-        case 'h':
-            return fm_cli_help(help);
-        default:
-            return FM_EXIT_USAGE;
-        }
-        if (rc)
-            return rc;
-    }
-    if (optind < argc)
-        label = argv[optind++];
-    if (optind < argc)
-        return fm_cli_usage_error("unexpected argument '%s'", argv[optind]);
+    const struct fm_opt options[] = {
+        FM_OPT_STRING(0, "db", &db),
+        FM_OPT_REAL('t', "target", &target, 0, 1, FM_OPT_OPEN),
+        FM_OPT_REAL('c', "confidence", &conf, 0, 1, FM_OPT_OPEN),
+        FM_OPT_BOOL(0, "json", &json),
+        FM_OPT_END,
+    };
+    int rc = fm_cli_options(argc, argv, options, help, FM_CLI_OPERANDS);
+    if (rc < 0)
+        rc = fm_cli_optional_operand(argc, argv, &label);
+    if (rc >= 0)
+        return rc;
     fm_store *store = NULL;
     if ((rc = fm_cli_open_store(db, false, &store)) != 0)
         return rc;

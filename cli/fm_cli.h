@@ -49,6 +49,69 @@ int fm_cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int fm_cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts);
 
 /*
+ * Option tables (cli_options.c), after git's parse-options: a command lists its options next
+ * to the variables they fill, ended by FM_OPT_END; -h/--help is always there.
+ *   FM_OPT_BOOL('j', "json", &json)                    a flag
+ *   FM_OPT_STRING('o', "output", &path)                a string (argv's own)
+ *   FM_OPT_REAL('c', "confidence", &c, 0, 1, FM_OPT_OPEN)  a real number in a range
+ *   FM_OPT_COUNT('n', "runs", &n, 1, 1e12)             a whole number in [lo, hi]
+ *   FM_OPT_CALL('m', "method", &method, parse_method)  fn(value, text, "--method")
+ * A trailing `.seen = &flag` sets flag when the option is given.  A short name of 0 means a
+ * long option only.
+ */
+enum {
+    FM_OPT_KIND_BOOL = 1,
+    FM_OPT_KIND_STRING,
+    FM_OPT_KIND_REAL,
+    FM_OPT_KIND_COUNT,
+    FM_OPT_KIND_CALL
+};
+enum { FM_OPT_CLOSED = 0, FM_OPT_LO_OPEN = 1, FM_OPT_HI_OPEN = 2, FM_OPT_OPEN = 3 };
+struct fm_opt {
+    int kind;
+    int short_name;
+    const char *long_name;
+    void *value;
+    double lo, hi; /* REAL and COUNT */
+    int open;      /* REAL: FM_OPT_LO_OPEN | FM_OPT_HI_OPEN */
+    int (*fn)(void *value, const char *text, const char *name); /* CALL: 0 or an exit status */
+    bool *seen;
+};
+#define FM_OPT_ENTRY(k, s, l, v, ...)                                                              \
+    {                                                                                              \
+        .kind = (k), .short_name = (s), .long_name = (l), .value = (v), __VA_ARGS__                \
+    }
+#define FM_OPT_BOOL(s, l, v, ...)   FM_OPT_ENTRY(FM_OPT_KIND_BOOL, s, l, v, __VA_ARGS__)
+#define FM_OPT_STRING(s, l, v, ...) FM_OPT_ENTRY(FM_OPT_KIND_STRING, s, l, v, __VA_ARGS__)
+#define FM_OPT_REAL(s, l, v, lo_, hi_, open_, ...)                                                 \
+    FM_OPT_ENTRY(FM_OPT_KIND_REAL, s, l, v, .lo = (lo_), .hi = (hi_), .open = (open_), __VA_ARGS__)
+#define FM_OPT_COUNT(s, l, v, lo_, hi_, ...)                                                       \
+    FM_OPT_ENTRY(FM_OPT_KIND_COUNT, s, l, v, .lo = (lo_), .hi = (hi_), __VA_ARGS__)
+#define FM_OPT_CALL(s, l, v, fn_, ...)                                                             \
+    FM_OPT_ENTRY(FM_OPT_KIND_CALL, s, l, v, .fn = (fn_), __VA_ARGS__)
+#define FM_OPT_END                                                                                 \
+    {                                                                                              \
+        0                                                                                          \
+    }
+
+/* What may follow the options. */
+enum {
+    FM_CLI_NO_OPERANDS,    /* nothing: an operand is "unexpected argument" */
+    FM_CLI_OPERANDS,       /* operands, mixed with options (GNU order), left to the caller */
+    FM_CLI_COMMAND_FOLLOWS /* stop at the first operand: a command line follows */
+};
+/*
+ * Parse argv[1..] against opts.  Returns -1 with optind at the first operand, FM_EXIT_OK after
+ * --help, or FM_EXIT_USAGE after printing one line.
+ */
+int fm_cli_options(int argc, char **argv, const struct fm_opt *opts, const char *help,
+                   int operands);
+/* -1 when no operand is left, else one line naming the first and FM_EXIT_USAGE. */
+int fm_cli_no_operands(int argc, char **argv);
+/* At most one operand (e.g. a campaign's LABEL), stored in *operand when given. */
+int fm_cli_optional_operand(int argc, char **argv, const char **operand);
+
+/*
  * Number parsers: on success store the value and return 0; otherwise print one line naming
  * the option and the accepted range and return FM_EXIT_USAGE.
  */
