@@ -96,6 +96,10 @@ json_t *fm_cli_verdict_json(const fm_verdict *v, const fm_verdict_context *ctx)
     const int64_t *first = v->sum.first_by_outcome;
     json_t *o = json_object();
     json_object_set_new(o, "label", json_string(ctx->label));
+    json_t *cond = ctx->conditions ? json_loads(ctx->conditions, 0, NULL) : NULL;
+    json_object_set_new(o, "conditions", json_is_object(cond) ? cond : json_object());
+    if (cond != NULL && !json_is_object(cond))
+        json_decref(cond);
     json_object_set_new(o, "runs", json_integer(v->sum.first));
     json_object_set_new(o, "passed", json_integer(first[FM_OUTCOME_PASS]));
     json_object_set_new(o, "failed", json_integer(first[FM_OUTCOME_FAIL]));
@@ -208,6 +212,9 @@ void fm_cli_verdict_print(const fm_verdict *v, const fm_verdict_context *ctx)
         printf(" (%lld in this invocation, %.1f s)", (long long)(ctx->report->counts.chains_done),
                ctx->report->wall_s);
     printf(" in %s\n", ctx->db);
+    char cond[512];
+    if (*fm_cond_describe_json(ctx->conditions, cond, sizeof cond))
+        printf("  conditions: %s\n", cond);
     printf("  passed %lld, failed %lld, crashed %lld, timed out %lld, errors %lld\n",
            (long long)f[FM_OUTCOME_PASS], (long long)f[FM_OUTCOME_FAIL],
            (long long)f[FM_OUTCOME_CRASH], (long long)f[FM_OUTCOME_TIMEOUT],

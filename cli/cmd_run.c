@@ -40,6 +40,17 @@ static const char help[] =
     "      --ignore-regex RE   do not count a failure whose output matches RE\n"
     "      --keep-output DIR   keep the output of failing attempts (at most 100 files)\n"
     "      --shard I/N         run only run indices = I mod N (combine with 'merge')\n"
+    "\n"
+    "Run conditions (stored with the campaign; 'flakemeter sweep' varies them):\n"
+    "      --cpus N            each run may use only the first N CPUs of this machine\n"
+    "      --pin LIST          each run may use only these CPUs (0,2-3)\n"
+    "      --load N            N busy-loop processes compete with the runs\n"
+    "      --load-nice K       nice value of those processes\n"
+    "      --quota F           the runs get F CPUs of bandwidth (cgroup cpu.max; 0.5 = half a "
+    "CPU)\n"
+    "      --nice K            nice value of the runs\n"
+    "      --emulator ARCH     run the workload's cross-built fm-stress under qemu-ARCH\n"
+    "\n"
     "      --db PATH           the store (default flakemeter.db)\n"
     "      --label NAME        campaign name (default: from the workload or command)\n"
     "      --json              print the verdict as one JSON object\n"
@@ -60,6 +71,7 @@ enum {
     OPT_DB,
     OPT_LABEL,
     OPT_JSON,
+    OPT_COND, /* + index into cond_options */
 };
 
 static const struct option options[] = {
@@ -80,6 +92,13 @@ static const struct option options[] = {
     {"db", required_argument, NULL, OPT_DB},
     {"label", required_argument, NULL, OPT_LABEL},
     {"json", no_argument, NULL, OPT_JSON},
+    {"cpus", required_argument, NULL, OPT_COND + 0},
+    {"pin", required_argument, NULL, OPT_COND + 1},
+    {"load", required_argument, NULL, OPT_COND + 2},
+    {"load-nice", required_argument, NULL, OPT_COND + 3},
+    {"quota", required_argument, NULL, OPT_COND + 4},
+    {"nice", required_argument, NULL, OPT_COND + 5},
+    {"emulator", required_argument, NULL, OPT_COND + 6},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -87,6 +106,13 @@ static const struct option options[] = {
 
 struct run_args {
     fm_run_config cfg;
+    fm_cond cond;
+    fm_cond_rt cond_rt;
+    bool cond_started;
+    char **wl_argv; /* the workload and its key=value words (for --emulator) */
+    int wl_argc;
+    char **emu_argv;
+    char *conditions; /* fm_cond_json */
     const char *db, *label;
     bool json, quiet;
     regex_t fail_re, ignore_re;
@@ -172,6 +198,12 @@ static int parse_option(int opt, struct run_args *a)
         a->quiet = true;
         return 0;
     }
+    if (opt >= OPT_COND && opt < OPT_COND + 7) {
+        char err[256];
+        if (fm_cond_set(&a->cond, fm_cond_names[opt - OPT_COND], optarg, err, sizeof err) != 0)
+            return fm_cli_usage_error("--%s", err);
+        return 0;
+    }
     return FM_EXIT_USAGE;
 }
 
@@ -245,9 +277,14 @@ static int parse(int argc, char **argv, struct run_args *a)
         rc = describe_command(argv + optind, a);
     } else {
         rc = parse_workload(argc - optind, argv + optind, a);
+        a->wl_argv = argv + optind;
+        a->wl_argc = argc - optind;
     }
     if (rc)
         return rc;
+    if (dashdash && a->cond.have_emulator)
+        return fm_cli_usage_error("--emulator runs a built-in workload's cross-built fm-stress; "
+                                  "for a command, put the emulator in the command");
     if (a->cfg.keep_dir && mkdir(a->cfg.keep_dir, 0777) != 0 && errno != EEXIST)
         return fm_cli_usage_error("--keep-output: cannot create '%s': %s", a->cfg.keep_dir,
                                   strerror(errno));
@@ -271,12 +308,13 @@ static int open_campaign(struct run_args *a, fm_store **store)
                              .host = host,
                              .arch = u.machine,
                              .version = FM_VERSION,
+                             .conditions = a->conditions,
                              .created_ns = 0};
     bool existed;
     fm_store_status st = fm_store_campaign(*store, &info, &a->cfg.campaign, &existed);
     if (st == FM_STORE_ECONFLICT)
         return fm_cli_usage_error("--label: campaign '%s' in %s was made with another "
-                                  "command or parameters; choose another label",
+                                  "command, parameters or conditions; choose another label",
                                   info.label, a->db);
     if (st != FM_STORE_OK)
         return fm_cli_fail("cannot create the campaign: %s", fm_store_errmsg(*store));
@@ -291,8 +329,11 @@ static int report(struct run_args *a, fm_store *store, const fm_run_report *rep)
         fm_verdict_compute(store, a->cfg.campaign, a->cfg.target, a->cfg.confidence, &v);
     if (st != FM_STORE_OK)
         return fm_cli_fail("cannot read the results: %s", fm_store_errmsg(store));
-    fm_verdict_context ctx = {
-        .label = a->cfg.label, .db = a->db, .report = rep, .until_decided = a->cfg.until_decided};
+    fm_verdict_context ctx = {.label = a->cfg.label,
+                              .db = a->db,
+                              .report = rep,
+                              .until_decided = a->cfg.until_decided,
+                              .conditions = a->conditions};
     if (a->json)
         return fm_cli_print_json(fm_cli_verdict_json(&v, &ctx));
     fm_cli_verdict_print(&v, &ctx);
@@ -308,6 +349,43 @@ static int exit_status(const fm_run_report *rep, int printed)
     return printed;
 }
 
+/* --emulator: the workload becomes qemu-ARCH CROSS-FM-STRESS NAME key=value ... */
+static int emulator_argv(struct run_args *a)
+{
+    a->emu_argv = calloc((size_t)a->wl_argc + 3, sizeof *a->emu_argv);
+    if (a->emu_argv == NULL)
+        return fm_cli_fail("out of memory");
+    a->emu_argv[0] = a->cond_rt.qemu;
+    a->emu_argv[1] = a->cond_rt.cross_stress;
+    for (int i = 0; i < a->wl_argc; i++)
+        a->emu_argv[i + 2] = a->wl_argv[i];
+    a->cfg.argv = a->emu_argv;
+    a->cfg.wl_args.wl = NULL; /* stored as the workload; run as a command */
+    return 0;
+}
+
+/* Check the conditions (bad input: exit 2, nothing done), then put them in place. */
+static int setup_conditions(struct run_args *a)
+{
+    char err[512];
+    a->conditions = fm_cond_json(&a->cond);
+    if (a->conditions == NULL)
+        return fm_cli_fail("out of memory");
+    char text[256];
+    size_t len = strlen(a->label_buf);
+    if (*fm_cond_describe(&a->cond, text, sizeof text)) /* default label: "bernoulli [cpus=1]" */
+        snprintf(a->label_buf + len, sizeof a->label_buf - len, " [%s]", text);
+    if (fm_cond_check(&a->cond, FM_SOURCE_ROOT, &a->cond_rt, err, sizeof err) != 0)
+        return fm_cli_usage_error("--%s", err);
+    if (a->cond.have_emulator && emulator_argv(a) != 0)
+        return FM_EXIT_FAIL;
+    if (fm_cond_start(&a->cond_rt, err, sizeof err) != 0)
+        return fm_cli_fail("%s", err);
+    a->cond_started = true;
+    a->cfg.cond = &a->cond_rt;
+    return 0;
+}
+
 int cmd_run(int argc, char **argv)
 {
     struct run_args a = {.db = "flakemeter.db"};
@@ -318,7 +396,7 @@ int cmd_run(int argc, char **argv)
         goto out;
     a.cfg.fail_regex = a.have_fail_re ? &a.fail_re : NULL;
     a.cfg.ignore_regex = a.have_ignore_re ? &a.ignore_re : NULL;
-    if ((rc = open_campaign(&a, &store)) != 0)
+    if ((rc = setup_conditions(&a)) != 0 || (rc = open_campaign(&a, &store)) != 0)
         goto out;
     a.cfg.store = store;
     fm_cli_progress prog;
@@ -347,6 +425,10 @@ int cmd_run(int argc, char **argv)
     if (rep.stop == FM_STOP_ERROR && rc == FM_EXIT_OK)
         rc = FM_EXIT_FAIL;
 out:
+    if (a.cond_started)
+        fm_cond_stop(&a.cond_rt);
+    free(a.emu_argv);
+    free(a.conditions);
     if (store && fm_store_close(store) != FM_STORE_OK && rc == FM_EXIT_OK)
         rc = fm_cli_fail("cannot close the store");
     if (a.have_fail_re)

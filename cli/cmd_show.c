@@ -32,7 +32,7 @@ static int show(fm_store *store, const char *db, const char *label, double targe
         st = fm_verdict_compute(store, id, target, conf, &v);
     if (st != FM_STORE_OK)
         return fm_cli_fail("cannot read %s: %s", db, fm_store_errmsg(store));
-    fm_verdict_context ctx = {.label = info.label, .db = db};
+    fm_verdict_context ctx = {.label = info.label, .db = db, .conditions = info.conditions};
     if (json)
         return fm_cli_print_json(fm_cli_verdict_json(&v, &ctx));
     fm_cli_verdict_print(&v, &ctx);

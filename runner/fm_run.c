@@ -117,8 +117,10 @@ static slot *free_slot(engine *e)
 static int start_attempt(engine *e, slot *s, fm_run_id id)
 {
     const fm_run_config *c = e->cfg;
-    int rc = c->wl_args.wl ? fm_run_fork_workload(&c->wl_args, id, &s->pid, &s->fd)
-                           : fm_run_spawn_command(c->argv, id, &s->pid, &s->fd);
+    int rc = c->wl_args.wl ? fm_run_fork_workload(&c->wl_args, id, c->cond, &s->pid, &s->fd)
+             : c->cond && c->cond->per_run
+                 ? fm_run_exec_command(c->argv, id, c->cond, &s->pid, &s->fd)
+                 : fm_run_spawn_command(c->argv, id, &s->pid, &s->fd);
     if (rc) {
         s->pid = 0;
         return rc;

@@ -23,6 +23,7 @@
 #ifndef FM_RUN_H
 #define FM_RUN_H
 
+#include "fm_cond.h"
 #include "fm_store.h"
 #include "fm_wl.h"
 
@@ -99,6 +100,9 @@ typedef struct {
     bool until_decided;
     double target, confidence;
 
+    /* Run conditions applied in each run's child (fm_cond.h; NULL: none).  The caller starts
+     * and stops them (spinners, cgroup) around the campaign. */
+    const fm_cond_rt *cond;
     /* Where. */
     fm_store *store;
     int64_t campaign;

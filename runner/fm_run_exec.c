@@ -9,7 +9,15 @@
  * attempt is in the environment: FLAKEMETER_SEED, FLAKEMETER_RUN, FLAKEMETER_ATTEMPT.
  * posix_spawnp reports a failed exec (ENOENT, EACCES) as its return value, so "the command
  * does not exist" is known before any run is counted.
+ *
+ * Run conditions that act on the child itself (CPU affinity, nice, the quota cgroup; fm_cond.h)
+ * need code between fork and exec, which posix_spawn cannot run: with them, commands are
+ * started by fork + execvpe instead, and both paths report a failure of the child's set-up or
+ * of exec through a close-on-exec pipe (the errno, or end-of-file when all went well), so a
+ * condition that cannot be applied or a missing command is still one start error.  The fork
+ * path also gives commands PR_SET_PDEATHSIG(SIGKILL), as workloads always have.
  */
+#include "fm_cond.h"
 #include "fm_run_internal.h"
 
 #include <errno.h>
@@ -20,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -134,20 +143,41 @@ int fm_run_spawn_command(char *const *argv, fm_run_id id, pid_t *pid, int *fd)
     return 0;
 }
 
-/* In the child of a workload fork: never returns. */
-static void run_workload_child(const struct fm_wl_args *base, fm_run_id id, int wfd)
+/* In a forked child: our signal state undone, a run never outlives a killed runner, stdin
+ * from /dev/null, stdout and stderr into the pipe. */
+static void child_common(int wfd)
 {
     sigset_t empty;
     sigemptyset(&empty);
     for (size_t i = 0; i < sizeof child_default_signals / sizeof *child_default_signals; i++)
         signal(child_default_signals[i], SIG_DFL);
     sigprocmask(SIG_SETMASK, &empty, NULL);
-    prctl(PR_SET_PDEATHSIG, SIGKILL); /* a run never outlives a killed runner */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     int devnull = open("/dev/null", O_RDONLY);
     if (devnull >= 0)
         dup2(devnull, 0);
     dup2(wfd, 1);
     dup2(wfd, 2);
+}
+
+/* Report errno rc on the set-up pipe and end the child. */
+static void child_fail(int efd, int rc)
+{
+    ssize_t n = write(efd, &rc, sizeof rc);
+    (void)n;
+    _exit(127);
+}
+
+/* In the child of a workload fork: never returns. */
+static void run_workload_child(const struct fm_wl_args *base, fm_run_id id, int wfd,
+                               const fm_cond_rt *cond, int efd)
+{
+    child_common(wfd);
+    int rc = cond && cond->per_run ? fm_cond_child(cond) : 0;
+    if (rc)
+        child_fail(efd, rc);
+    if (efd >= 0)
+        close(efd); /* end-of-file: set up */
     struct fm_wl_args args = *base;
     args.seed = id.seed;
     args.run = (uint64_t)id.run;
@@ -163,25 +193,100 @@ static void run_workload_child(const struct fm_wl_args *base, fm_run_id id, int 
     _exit(res.passed ? 0 : 1);
 }
 
-int fm_run_fork_workload(const struct fm_wl_args *base, fm_run_id id, pid_t *pid, int *fd)
+/* In the child of a command fork: never returns. */
+static void exec_command_child(char *const *argv, char *const *envp, int wfd,
+                               const fm_cond_rt *cond, int efd)
 {
-    int fds[2], rc = output_pipe(fds);
+    child_common(wfd);
+    int rc = fm_cond_child(cond);
+    if (rc)
+        child_fail(efd, rc);
+    execvpe(argv[0], argv, envp);
+    child_fail(efd, errno);
+}
+
+/* After a fork with a set-up pipe: 0 when the child got going, else its errno (child reaped). */
+static int await_setup(pid_t child, int efd_read)
+{
+    int err = 0;
+    ssize_t n;
+    while ((n = read(efd_read, &err, sizeof err)) < 0 && errno == EINTR)
+        ;
+    close(efd_read);
+    if (n == (ssize_t)sizeof err && err != 0) {
+        kill(child, SIGKILL);
+        while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
+            ;
+        return err;
+    }
+    return 0;
+}
+
+/* fork() with the output pipe and, when asked, a set-up pipe; the child runs body. */
+typedef struct {
+    const struct fm_wl_args *wl;
+    fm_run_id id;
+    char *const *argv;
+    char *const *envp;
+    const fm_cond_rt *cond;
+} child_job;
+
+static int fork_child(const child_job *job, bool setup_pipe, pid_t *pid, int *fd)
+{
+    int fds[2], efd[2] = {-1, -1}, rc = output_pipe(fds);
     if (rc)
         return rc;
-    pid_t child = fork();
-    if (child < 0) {
+    if (setup_pipe && pipe2(efd, O_CLOEXEC) != 0) {
         rc = errno;
         close(fds[0]);
         close(fds[1]);
         return rc;
     }
+    pid_t child = fork();
     if (child == 0) {
         setpgid(0, 0);
-        run_workload_child(base, id, fds[1]);
+        close(fds[0]);
+        if (efd[0] >= 0)
+            close(efd[0]);
+        if (job->wl)
+            run_workload_child(job->wl, job->id, fds[1], job->cond, efd[1]);
+        exec_command_child(job->argv, job->envp, fds[1], job->cond, efd[1]);
     }
-    setpgid(child, child); /* also here, so the group exists before any signal to it */
+    rc = child < 0 ? errno : 0;
+    if (child > 0)
+        setpgid(child, child); /* also here, so the group exists before any signal to it */
     close(fds[1]);
+    if (efd[1] >= 0)
+        close(efd[1]);
+    if (child > 0 && efd[0] >= 0)
+        rc = await_setup(child, efd[0]);
+    else if (efd[0] >= 0)
+        close(efd[0]);
+    if (rc) {
+        close(fds[0]);
+        return rc;
+    }
     *pid = child;
     *fd = fds[0];
     return 0;
+}
+
+int fm_run_fork_workload(const struct fm_wl_args *base, fm_run_id id, const fm_cond_rt *cond,
+                         pid_t *pid, int *fd)
+{
+    child_job job = {.wl = base, .id = id, .cond = cond};
+    return fork_child(&job, cond && cond->per_run, pid, fd);
+}
+
+int fm_run_exec_command(char *const *argv, fm_run_id id, const fm_cond_rt *cond, pid_t *pid,
+                        int *fd)
+{
+    struct child_env env = {0};
+    int rc = child_env_build(&env, id);
+    if (rc)
+        return rc;
+    child_job job = {.argv = argv, .envp = env.envp, .id = id, .cond = cond};
+    rc = fork_child(&job, true, pid, fd);
+    free(env.envp);
+    return rc;
 }

@@ -4,6 +4,7 @@
 #ifndef FM_RUN_INTERNAL_H
 #define FM_RUN_INTERNAL_H
 
+#include "fm_cond.h"
 #include "fm_run.h"
 
 #include <sys/resource.h>
@@ -22,7 +23,11 @@ typedef struct {
  * end is *fd.  Returns 0, or an errno value (the command could not be started).
  */
 int fm_run_spawn_command(char *const *argv, fm_run_id id, pid_t *pid, int *fd);
-int fm_run_fork_workload(const struct fm_wl_args *base, fm_run_id id, pid_t *pid, int *fd);
+int fm_run_fork_workload(const struct fm_wl_args *base, fm_run_id id, const fm_cond_rt *cond,
+                         pid_t *pid, int *fd);
+/* A command by fork + execvpe, for conditions that act in the child (cond->per_run). */
+int fm_run_exec_command(char *const *argv, fm_run_id id, const fm_cond_rt *cond, pid_t *pid,
+                        int *fd);
 
 /* Monotonic and real-time clocks in nanoseconds. */
 int64_t fm_run_now_ns(void);

@@ -1,0 +1,78 @@
+/*
+ * fm_cond.h - run conditions: the circumstances a campaign's runs run under (CPUs, placement,
+ * competing load, CPU quota, priority, emulation), parsed, written into the store as one JSON
+ * object, checked, and applied.
+ *
+ * Life of a set of conditions (docs/design.md, "Run conditions"):
+ *   fm_cond_set      parse "name=value" (from `run --cpus 2` or `sweep --vary cpus=1,2`)
+ *   fm_cond_json     the compact JSON object stored with the campaign (keys in a fixed order)
+ *   fm_cond_check    everything that can be known before anything is done: enough CPUs, a
+ *                    writable cgroup with a cpu controller, qemu-ARCH and the cross fm-stress;
+ *                    a failure is bad input (one line), and nothing has been changed
+ *   fm_cond_start    make the campaign's cgroup, start the load spinners
+ *   fm_cond_child    in each run's child, after fork: affinity, nice, join the cgroup
+ *   fm_cond_stop     stop the spinners, remove the cgroup (idempotent)
+ * Spinners are processes with PR_SET_PDEATHSIG(SIGKILL), so they die with flakemeter even on
+ * SIGKILL; a cgroup left by a SIGKILLed flakemeter is removed by the next fm_cond_start.
+ * Functions return 0 or -1 with one line in err; none prints.
+ */
+#ifndef FM_COND_H
+#define FM_COND_H
+
+#include <sched.h> /* cpu_set_t (_GNU_SOURCE is set for the whole project) */
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* What was asked for.  A field counts only when its have_ flag is set. */
+typedef struct {
+    bool have_cpus, have_pin, have_load, have_load_nice, have_quota, have_nice, have_emulator;
+    int cpus;          /* run on the first `cpus` CPUs this process may use */
+    char pin[128];     /* run on exactly these CPUs ("0,2-3"; normalised) */
+    int load;          /* busy-loop spinner processes, competing with the runs */
+    int load_nice;     /* the spinners' nice value */
+    double quota;      /* CPU bandwidth of the runs, in CPUs (0.5 = half of one CPU) */
+    int nice;          /* the runs' nice value */
+    char emulator[32]; /* qemu-ARCH runs the cross-built fm-stress (built-in workloads) */
+} fm_cond;
+
+/* The condition names, in the order they are stored ("cpus", "pin", "load", ...). */
+extern const char *const fm_cond_names[];
+bool fm_cond_is_name(const char *name);
+
+/* Set condition `name` from text ("load_nice" may be written "load-nice"). */
+int fm_cond_set(fm_cond *c, const char *name, const char *value, char *err, size_t err_size);
+
+/* The conditions as a compact JSON object (malloc'd; "{}" for none), keys in fixed order. */
+char *fm_cond_json(const fm_cond *c);
+/* "cpus=1 load=2" (empty for none), for labels and people. */
+const char *fm_cond_describe(const fm_cond *c, char *buf, size_t size);
+/* The same from a stored JSON object ("" for "{}" or anything unreadable). */
+const char *fm_cond_describe_json(const char *json, char *buf, size_t size);
+
+/* What applying the conditions needs at run time. */
+typedef struct fm_cond_rt {
+    const fm_cond *cond;
+    bool per_run;     /* something to do in each run's child (affinity, nice, cgroup) */
+    cpu_set_t mask;   /* with have_cpus/have_pin */
+    int procs_fd;     /* the campaign cgroup's cgroup.procs, open for writing; -1 none */
+    char cgroup[1100]; /* its directory, "" none */
+    char cgroup_parent[1024];
+    int cgroup_version; /* 1 or 2 */
+    pid_t *spinners;
+    int n_spinners;
+    char qemu[256], cross_stress[4096]; /* with an emulator */
+} fm_cond_rt;
+
+/*
+ * Check that every condition can be applied here (no side effects).  source_root is where
+ * build-cross-ARCH/workloads/fm-stress is looked for unless FM_CROSS_DIR is set.
+ */
+int fm_cond_check(const fm_cond *c, const char *source_root, fm_cond_rt *rt, char *err,
+                  size_t err_size);
+int fm_cond_start(fm_cond_rt *rt, char *err, size_t err_size);
+void fm_cond_stop(fm_cond_rt *rt);
+/* In a run's child between fork and exec/workload; async-signal-safe.  0 or an errno. */
+int fm_cond_child(const fm_cond_rt *rt);
+
+#endif
