@@ -14,12 +14,15 @@
 #define FM_STATS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef enum {
     FM_STATS_OK = 0,
     FM_STATS_EDOM,    /* an argument is outside its domain */
     FM_STATS_ENOCONV, /* a numerical routine failed to converge (never expected) */
+    FM_STATS_ETOOBIG, /* an exact computation would exceed its work limit (use an approximation) */
+    FM_STATS_ENOMEM,  /* out of memory */
 } fm_stats_status;
 
 const char *fm_stats_strerror(fm_stats_status status);
@@ -231,5 +234,36 @@ typedef struct {
  */
 fm_stats_status fm_stats_chain(uint64_t k1, uint64_t n1, uint64_t kq, uint64_t nq, double c,
                                double target, fm_chain_stats *out);
+
+/* ==== Comparing conditions (for `flakemeter sweep`) ========================================== */
+
+/*
+ * The 2xK table: k[i] failures in n[i] runs under condition i, i < cols (cols >= 2; a column
+ * with n[i] = 0 is left out).  When fewer than two columns have runs, or nothing (or
+ * everything) failed, there is nothing to test and the p-value is 1.
+ */
+
+/*
+ * Exact Fisher-Freeman-Halton test of homogeneity: the probability, given the margins, of a
+ * table no more likely than the observed one (within 1 + 1e-7), as R's fisher.test on the 2xK
+ * table.  Walks the network of partial tables with exact bounds; FM_STATS_ETOOBIG when it would
+ * visit more than max_nodes nodes (or the table is too big for the bounds: (F+1) N > 2e8),
+ * which is a count, so the same table gives the same answer on every machine.
+ */
+fm_stats_status fm_stats_ffh_exact(const uint64_t *k, const uint64_t *n, size_t cols,
+                                   uint64_t max_nodes, double *p_value);
+
+/* Pearson's chi-square test of homogeneity, K-1 degrees of freedom, no continuity correction. */
+fm_stats_status fm_stats_chisq_homogeneity(const uint64_t *k, const uint64_t *n, size_t cols,
+                                           double *statistic, double *df, double *p_value);
+
+/*
+ * Cochran-Armitage test for a trend in the failure probability along scores score[i] (finite;
+ * e.g. the values of cpus): z (> 0: failures rise with the score) and the two-sided p-value
+ * P(|Z| >= |z|); z^2 is R's prop.trend.test statistic.  p = 1 and z = 0 when all scores of the
+ * runs are equal.
+ */
+fm_stats_status fm_stats_trend(const uint64_t *k, const uint64_t *n, const double *score,
+                               size_t cols, double *z, double *p_value);
 
 #endif

@@ -19,6 +19,10 @@ const char *fm_stats_strerror(fm_stats_status status)
         return "argument outside its domain";
     case FM_STATS_ENOCONV:
         return "numerical routine failed to converge";
+    case FM_STATS_ETOOBIG:
+        return "exact computation too large";
+    case FM_STATS_ENOMEM:
+        return "out of memory";
     }
     return "unknown status";
 }
