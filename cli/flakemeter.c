@@ -13,6 +13,8 @@
 static const struct fm_cmd commands[] = {
     {"run", cmd_run, "run a workload or a command many times and measure its flakiness"},
     {"show", cmd_show, "the verdict of a stored campaign"},
+    {"sweep", cmd_sweep,
+     "how the failure rate depends on CPUs, load, quota, emulation, parameters"},
     {"merge", cmd_merge, "combine stores (shards, machines) without double counting"},
     {"export", cmd_export, "write stored runs as JSON, CSV or JUnit XML"},
     {"interval", cmd_interval, "confidence interval for a failure probability (k of n)"},
