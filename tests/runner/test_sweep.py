@@ -1,0 +1,272 @@
+#!/usr/bin/env python3
+"""Run conditions and `flakemeter sweep` end to end (issue 7).
+
+usage: test_sweep.py FLAKEMETER FM_STRESS
+
+1. stress_recurse publish=late, run as a command (`-- fm-stress ...`, one run at a time), under
+   cpus=1 and cpus=2: the rates differ significantly, and pinned to one CPU it fails more.
+   Measured on the 2-core development VM (kernel 6.18): 27-42 % against 0-0.5 % in 200 runs
+   each (docs/design.md, "Run conditions", has the numbers and the caveat that from a shell the
+   direction is reversed).  Sizing (tests/runner/size_sweep_test.R, exact sum over both
+   binomials of R's fisher.test): with 600 runs each, if the true rates are at least 20 % and
+   at most 3 %, the test (exact p < 1e-3 and the cpus=1 estimate higher) fails with probability
+   8.9e-12.
+2. bernoulli p=0.2 over cpus x load: outcomes are a pure function of (seed, run index), so the
+   counts are deterministic and equal fm-stress run alone at the cell's run indices (c mod 4);
+   the exact homogeneity p-value is then a fixed number, and it is above 0.05 (no dependence).
+   The false positive rate over many such sweeps is tests/test_stats_homog.c's job.
+3. Leftovers: after a normal end, a SIGINT and a SIGKILL of flakemeter, no spinner (fm-load)
+   and no run is alive, and the quota cgroup is gone (after SIGKILL: removed by the next start).
+4. Conditions that cannot be applied: exit 2, one line, no store created.
+5. JSON contract of sweep, `show` with conditions, a label continued under other conditions.
+"""
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+
+FM, STRESS = sys.argv[1], sys.argv[2]
+failures = checks = 0
+
+
+def check(cond, what):
+    global failures, checks
+    checks += 1
+    if not cond:
+        failures += 1
+        print(f"FAIL: {what}", file=sys.stderr)
+
+
+def run(*args, env=None, timeout=300):
+    return subprocess.run([FM, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          timeout=timeout, env=env)
+
+
+def sweep_json(*args):
+    r = run("sweep", "--json", "--quiet", *args)
+    check(r.returncode == 0, f"sweep {args}: exit {r.returncode}: {r.stderr.strip()}")
+    try:
+        return json.loads(r.stdout)
+    except json.JSONDecodeError:
+        check(False, f"sweep {args}: not JSON: {r.stdout!r}")
+        return {}
+
+
+def alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(") ", 1)[1][0] != "Z"
+    except OSError:
+        return False
+
+
+def children(pid):
+    """Direct children of pid (all its threads)."""
+    out = set()
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                out.update(int(x) for x in f.read().split())
+    except OSError:
+        pass
+    return out
+
+
+def comm(pid):
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+def quota_works(tmp):
+    r = run("run", "--db", os.path.join(tmp, "probe.db"), "-n", "1", "--quiet", "--quota",
+            "0.5", "--", "true")
+    return r.returncode == 0
+
+
+def cgroups_of(pid):
+    """Directories named flakemeter-PID below the cgroup mounts."""
+    found = []
+    for root, dirs, _ in os.walk("/sys/fs/cgroup"):
+        for d in dirs:
+            if d == f"flakemeter-{pid}":
+                found.append(os.path.join(root, d))
+        if root.count("/") > 6:
+            dirs[:] = []
+    return found
+
+
+def test_recurse_cpus(tmp):
+    db = os.path.join(tmp, "r.db")
+    o = sweep_json("--db", db, "-n", "600", "-j", "1", "--vary", "cpus=1,2", "--", STRESS,
+                   "stress_recurse", "publish=late")
+    c = {e.get("cpus"): e for e in o.get("conditions", [])}
+    one, two = c.get(1, {}), c.get(2, {})
+    print(f"  stress_recurse via fm-stress, -j 1: cpus=1 {one.get('failures')}/{one.get('runs')}"
+          f", cpus=2 {two.get('failures')}/{two.get('runs')}, exact p = "
+          f"{o.get('homogeneity_p')}, trend p = {o.get('trend_p')}")
+    check(one.get("runs") == 600 and two.get("runs") == 600, f"600 runs each: {o}")
+    check(o.get("homogeneity_test") == "exact" and o.get("homogeneity_p", 1) < 1e-3,
+          f"cpus=1 vs cpus=2 differ significantly: p = {o.get('homogeneity_p')}")
+    check(one.get("estimate", 0) > two.get("estimate", 1),
+          f"pinned to one CPU it fails more: {one.get('estimate')} vs {two.get('estimate')}")
+    check(o.get("trend_variable") == "cpus" and o.get("trend_p") is not None
+          and o.get("trend_z", 0) < 0, f"trend over cpus: {o}")
+
+
+def standalone_fails(indices, p):
+    fails = 0
+    for i in indices:
+        r = subprocess.run([STRESS, "bernoulli", f"p={p}", "--run", str(i)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        fails += r.returncode != 0
+    return fails
+
+
+def test_bernoulli_sweep(tmp):
+    db = os.path.join(tmp, "b.db")
+    o = sweep_json("--db", db, "-n", "150", "-j", "2", "--rounds", "5", "--vary", "cpus=1,2",
+                   "--vary", "load=0,1", "bernoulli", "p=0.2")
+    keys = {"label", "varied", "conditions", "homogeneity_test", "homogeneity_p",
+            "trend_variable", "trend_z", "trend_p", "confidence", "most", "least", "stop"}
+    check(keys <= set(o), f"sweep keys: missing {keys - set(o)}")
+    cells = o.get("conditions", [])
+    check(len(cells) == 4 and o.get("varied") == ["cpus", "load"], f"4 cells: {cells}")
+    for i, e in enumerate(cells):
+        ckeys = {"cpus", "load", "runs", "failures", "estimate", "lower", "upper"}
+        check(ckeys <= set(e), f"cell keys: missing {ckeys - set(e)}")
+        want = standalone_fails(range(i, 4 * 150, 4), 0.2)
+        check(e.get("runs") == 150 and e.get("failures") == want,
+              f"cell {i}: {e.get('failures')} failures, fm-stress alone {want}")
+        check(e.get("lower", 1) <= e.get("estimate", -1) <= e.get("upper", 0), f"CI {e}")
+    print(f"  bernoulli p=0.2 over cpus x load: exact p = {o.get('homogeneity_p')}")
+    check(o.get("homogeneity_p", 0) > 0.05, f"no dependence detected: {o.get('homogeneity_p')}")
+    check(o.get("trend_p", 0) is None, "no trend test with two variables")
+    # The store: one campaign per cell with its conditions, keys in the fixed order.
+    con = sqlite3.connect(db)
+    conds = sorted(c for (c,) in con.execute("SELECT conditions FROM campaigns"))
+    con.close()
+    check(conds == ['{"cpus":1,"load":0}', '{"cpus":1,"load":1}', '{"cpus":2,"load":0}',
+                    '{"cpus":2,"load":1}'], f"stored conditions: {conds}")
+    # Text output names the best and worst cells and the test.
+    r = run("sweep", "--db", db, "-n", "10", "--quiet", "--vary", "cpus=1,2", "--vary",
+            "load=0,1", "bernoulli", "p=0.2")
+    check(r.returncode == 0 and "fails most with" in r.stdout and "homogeneity" in r.stdout,
+          f"text: {r.stdout!r} {r.stderr!r}")
+    # Workload parameters vary like conditions; show prints a cell's conditions.
+    o = sweep_json("--db", db, "-n", "20", "--vary", "p=0.1,0.5", "bernoulli")
+    check([e.get("p") for e in o.get("conditions", [])] == [0.1, 0.5], f"vary p: {o}")
+    s = run("show", "--db", db, "bernoulli p=0.2 [cpus=2 load=1]")
+    check(s.returncode == 0 and "conditions: cpus=2 load=1" in s.stdout, f"show: {s.stdout!r}")
+
+
+def test_plot(tmp):
+    png = os.path.join(tmp, "sweep.png")
+    r = run("sweep", "--db", os.path.join(tmp, "p.db"), "-n", "50", "--quiet", "--vary",
+            "p=0.05,0.2,0.5", "--plot", png, "bernoulli")
+    if "gnuplot not found" in r.stderr:
+        print("  (gnuplot missing: plot not checked)")
+        return
+    with open(png, "rb") as f:
+        check(r.returncode == 0 and f.read(8) == b"\x89PNG\r\n\x1a\n", f"PNG: {r.stderr}")
+
+
+def start_and_find(args, want_spinners):
+    """Start flakemeter, wait until its spinners (fm-load) and a run are up."""
+    p = subprocess.Popen([FM, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    spinners, runs = set(), set()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        kids = children(p.pid)
+        spinners |= {k for k in kids if comm(k) == "fm-load"}
+        runs |= {k for k in kids if comm(k) != "fm-load"}
+        if len(spinners) >= want_spinners and runs:
+            break
+        time.sleep(0.02)
+    return p, spinners, runs
+
+
+def wait_gone(pids, seconds=10):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and any(alive(q) for q in pids):
+        time.sleep(0.02)
+    return [q for q in pids if alive(q)]
+
+
+def test_leftovers(tmp):
+    quota = quota_works(tmp)
+    extra = ["--quota", "1"] if quota else []
+    if not quota:
+        print("  (no usable cgroup here: leftovers checked without --quota)")
+    for how in ("end", "sigint", "sigkill"):
+        db = os.path.join(tmp, f"l-{how}.db")
+        n = "20" if how == "end" else "100000"
+        p, spinners, runs = start_and_find(
+            ["run", "--db", db, "-n", n, "-j", "2", "--quiet", "--load", "2", *extra, "--",
+             "sleep", "0.05"], 2)
+        check(len(spinners) == 2 and runs, f"{how}: saw spinners {spinners} and runs {runs}")
+        groups = cgroups_of(p.pid) if quota else []
+        check(not quota or groups, f"{how}: the campaign cgroup exists while running")
+        if how == "sigint":
+            p.send_signal(signal.SIGINT)
+        elif how == "sigkill":
+            p.send_signal(signal.SIGKILL)
+        rc = p.wait(timeout=60)
+        left = wait_gone(spinners | runs)
+        check(not left, f"{how}: still alive after flakemeter ended: {left}")
+        if how == "sigint":
+            check(rc == 130, f"SIGINT: exit {rc}")
+        if how != "sigkill":
+            check(all(not os.path.exists(g) for g in groups), f"{how}: cgroup left: {groups}")
+        elif quota:
+            check(any(os.path.exists(g) for g in groups) or not groups,
+                  "SIGKILL: the cgroup stays until the next start")
+            run("run", "--db", db + "2", "-n", "1", "--quiet", "--quota", "1", "--", "true")
+            check(all(not os.path.exists(g) for g in groups),
+                  f"SIGKILL: the next start removed the stale cgroup: {groups}")
+
+
+def test_bad_conditions(tmp):
+    cases = [
+        (["run", "--cpus", "64", "bernoulli"], "cpus=64"),
+        (["run", "--pin", "0,4000", "bernoulli"], "CPU 4000"),
+        (["run", "--emulator", "nosucharch", "bernoulli"], "qemu-nosucharch"),
+        (["run", "--cpus", "1", "--pin", "0", "bernoulli"], "exclude"),
+        (["run", "--emulator", "aarch64", "--", "true"], "--emulator"),
+        (["sweep", "--vary", "cpus=1,64", "bernoulli"], "cpus=64"),
+        (["sweep", "--vary", "bogus=1,2", "bernoulli"], "bogus"),
+        (["sweep", "--cpus", "1", "--vary", "cpus=1,2", "bernoulli"], "also given"),
+        (["sweep", "--vary", "load=1,x", "bernoulli"], "load"),
+    ]
+    env = dict(os.environ, FLAKEMETER_CGROUP=tmp)
+    for args, word in cases + [(["run", "--quota", "0.5", "bernoulli"], "quota")]:
+        db = os.path.join(tmp, "never.db")
+        r = run(args[0], "--db", db, "-n", "5", *args[1:], env=env)
+        lines = r.stderr.strip().splitlines()
+        check(r.returncode == 2 and len(lines) == 1 and word in lines[0],
+              f"{args}: exit {r.returncode}, stderr {r.stderr!r}")
+        check(not os.path.exists(db), f"{args}: a store was created")
+    # Another label's conditions: continuing a campaign under other conditions is refused.
+    db = os.path.join(tmp, "c.db")
+    run("run", "--db", db, "-n", "5", "--quiet", "--label", "x", "--cpus", "1", "bernoulli")
+    r = run("run", "--db", db, "-n", "5", "--quiet", "--label", "x", "--cpus", "2", "bernoulli")
+    check(r.returncode == 2 and "conditions" in r.stderr, f"conflict: {r.stderr!r}")
+
+
+def main():
+    with tempfile.TemporaryDirectory() as tmp:
+        for t in (test_bad_conditions, test_bernoulli_sweep, test_plot, test_leftovers,
+                  test_recurse_cpus):
+            t(tmp)
+    print(f"sweep end to end: {checks} checks, {failures} failed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
