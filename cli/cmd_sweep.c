@@ -608,9 +608,10 @@ static const char *fmt_cell(const struct cell *c, char *buf, size_t size)
 static void print_results(const struct sweep_args *a, const struct results *r,
                           const fm_sweep_report *rep)
 {
-    printf("%s: %zu conditions, %lld runs each in this invocation (%d round%s, %.1f s) in %s\n",
+    printf("%s: %zu conditions, %lld runs each in this invocation (%d of %d rounds, %.1f s) in "
+           "%s\n",
            a->label ? a->label : a->base_label, a->n_cells, (long long)a->runs, rep->rounds_done,
-           rep->rounds_done == 1 ? "" : "s", rep->wall_s, a->db);
+           a->rounds, rep->wall_s, a->db);
     int width[MAX_VARY];
     printf(" ");
     for (int v = 0; v < a->n_vary; v++) {
