@@ -12,7 +12,10 @@ usage: test_sweep.py FLAKEMETER FM_STRESS
    at most 3 %, the test (exact p < 1e-3 and the cpus=1 estimate higher) fails with probability
    8.9e-12.  The rates move with the machine's load: with other engineers' builds running (load
    average ~7) the same sweep measured 29 % against 19.5 %, where the bound would not hold
-   (at 45 % against 25 % it is 3.2e-5), so meson runs this test alone (is_parallel: false).
+   (at 45 % against 25 % it is 3.2e-5), and at load average 10 both cells failed 66 %.  So
+   meson runs this test alone (is_parallel: false), and the check is skipped (and says so) when
+   the machine is more than 30 % busy in the second before it (/proc/stat): it measures a
+   scheduling effect that other processes wash out.
 2. bernoulli p=0.2 over cpus x load: outcomes are a pure function of (seed, run index), so the
    counts are deterministic and equal fm-stress run alone at the cell's run indices (c mod 4);
    the exact homogeneity p-value is then a fixed number, and it is above 0.05 (no dependence).
@@ -104,7 +107,26 @@ def cgroups_of(pid):
     return found
 
 
+def busy_fraction(seconds=1.0):
+    """Fraction of all CPUs' time spent busy over the next `seconds` (from /proc/stat)."""
+    def sample():
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        return sum(v), v[3] + v[4]  # total, idle + iowait
+    t0, i0 = sample()
+    time.sleep(seconds)
+    t1, i1 = sample()
+    return 1.0 - (i1 - i0) / max(t1 - t0, 1)
+
+
 def test_recurse_cpus(tmp):
+    busy = busy_fraction()
+    if busy > 0.3:
+        # Other processes dilute the scheduling effect (both cells then fail alike); measuring
+        # it on a busy machine would test the neighbours, not flakemeter.
+        print(f"  (machine {busy:.0%} busy before the test: the stress_recurse cpus check is "
+              "skipped)")
+        return
     db = os.path.join(tmp, "r.db")
     o = sweep_json("--db", db, "-n", "600", "-j", "1", "--vary", "cpus=1,2", "--", STRESS,
                    "stress_recurse", "publish=late")
