@@ -155,6 +155,9 @@ static int parse_vary(const char *text, struct sweep_args *a)
     for (char *save = NULL, *t = strtok_r(values, sep, &save); t; t = strtok_r(NULL, sep, &save)) {
         if (v->n_values >= MAX_VALUES)
             return fm_cli_usage_error("--vary %s: at most %d values", v->name, MAX_VALUES);
+        for (int j = 0; j < v->n_values; j++)
+            if (strcmp(v->values[j], t) == 0)
+                return fm_cli_usage_error("--vary %s: the value '%s' is given twice", v->name, t);
         v->values[v->n_values++] = t;
     }
     for (int i = 0; i < a->n_vary - 1; i++)
@@ -646,9 +649,13 @@ static void print_results(const struct sweep_args *a, const struct results *r,
                : r->trend_z > 0    ? "fails more as it grows"
                                    : "fails less as it grows");
     char most[128], least[128];
-    printf("  fails most with %s: %s; least with %s: %s\n", a->cells[r->most].what,
-           fmt_cell(&a->cells[r->most], most, sizeof most), a->cells[r->least].what,
-           fmt_cell(&a->cells[r->least], least, sizeof least));
+    const struct cell *hi = &a->cells[r->most], *lo = &a->cells[r->least];
+    if (hi->runs && lo->runs && hi->ci.estimate == lo->ci.estimate)
+        printf("  every condition failed alike: e.g. %s: %s\n", hi->what,
+               fmt_cell(hi, most, sizeof most));
+    else
+        printf("  fails most with %s: %s; least with %s: %s\n", hi->what,
+               fmt_cell(hi, most, sizeof most), lo->what, fmt_cell(lo, least, sizeof least));
 }
 
 static int plot(const struct sweep_args *a)

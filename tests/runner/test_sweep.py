@@ -267,6 +267,7 @@ def test_bad_conditions(tmp):
         (["sweep", "--vary", "bogus=1,2", "bernoulli"], "bogus"),
         (["sweep", "--cpus", "1", "--vary", "cpus=1,2", "bernoulli"], "also given"),
         (["sweep", "--vary", "load=1,x", "bernoulli"], "load"),
+        (["sweep", "--vary", "load=1,1", "bernoulli"], "twice"),
     ]
     env = dict(os.environ, FLAKEMETER_CGROUP=tmp)
     for args, word in cases + [(["run", "--quota", "0.5", "bernoulli"], "quota")]:
