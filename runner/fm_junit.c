@@ -441,7 +441,9 @@ static fm_junit_status finish_case(parser *p)
                 p->attempts[n - 1].outcome = FM_OUTCOME_TIMEOUT;
             continue;
         }
-        st = push_attempt(p, &n, outcome_of(m), m->seconds);
+        /* A failure or error without its own time took the testcase's. */
+        st = push_attempt(p, &n, outcome_of(m),
+                          isnan(m->seconds) && is_main(m->kind) ? p->case_seconds : m->seconds);
     }
     if (st != FM_JUNIT_OK)
         return st;
