@@ -64,11 +64,13 @@ typedef struct {
     int fd;
     EVP_MD_CTX *md;
     uint64_t bytes;
-    bool read_failed;
+    bool read_failed, eof;
     int read_errno;
+    int open_elements; /* elements opened and not yet closed */
+    char root[64];
     /* first parser error */
     bool has_error;
-    int err_line, err_col;
+    int err_code, err_line, err_col;
     char err_msg[200];
     /* the open testcase */
     bool in_case;
@@ -112,6 +114,7 @@ static int read_cb(void *ctx, char *buf, int len)
         return -1;
     }
     p->bytes += (uint64_t)got;
+    p->eof |= got == 0;
     return (int)got;
 }
 
@@ -137,12 +140,17 @@ static void error_cb(void *ctx, xmlErrorPtr e)
     if (p->has_error || e == NULL || e->level < XML_ERR_ERROR)
         return;
     p->has_error = true;
+    p->err_code = e->code;
     p->err_line = e->line;
     p->err_col = e->int2;
     snprintf(p->err_msg, sizeof p->err_msg, "%s", e->message ? e->message : "malformed XML");
+    /* One line: libxml2 puts details on a second ("Bytes: 0xE9 0x22 ..."). */
     size_t n = strlen(p->err_msg);
     while (n > 0 && isspace((unsigned char)p->err_msg[n - 1]))
         p->err_msg[--n] = '\0';
+    for (char *c = p->err_msg; *c; c++)
+        if (*c == '\n' || *c == '\r' || *c == '\t')
+            *c = ' ';
 }
 
 /* ---- Small helpers ------------------------------------------------------------------------------
@@ -299,11 +307,17 @@ static void note_time(parser *p, const char *stamp)
 /* ---- Testcases
  * ------------------------------------------------------------------------------------ */
 
+/*
+ * A problem found in a node: its line (libxml2 keeps no column for nodes, and the parser's own
+ * position may be a chunk ahead of the reader), or the parser's line:column when it has none.
+ */
 static fm_junit_status fail_at(parser *p, xmlTextReaderPtr r, const char *what)
 {
+    xmlNodePtr node = xmlTextReaderCurrentNode(r);
+    long line = node != NULL && node->type == XML_ELEMENT_NODE ? xmlGetLineNo(node) : -1;
     p->has_error = true;
-    p->err_line = xmlTextReaderGetParserLineNumber(r);
-    p->err_col = xmlTextReaderGetParserColumnNumber(r);
+    p->err_line = line > 0 ? (int)line : xmlTextReaderGetParserLineNumber(r);
+    p->err_col = line > 0 ? 0 : xmlTextReaderGetParserColumnNumber(r);
     snprintf(p->err_msg, sizeof p->err_msg, "%s", what);
     return FM_JUNIT_EPARSE;
 }
@@ -485,8 +499,11 @@ static fm_junit_status on_element(parser *p, xmlTextReaderPtr r)
     const char *el = (const char *)xmlTextReaderConstLocalName(r);
     int depth = xmlTextReaderDepth(r);
     bool empty = xmlTextReaderIsEmptyElement(r);
+    if (!empty)
+        p->open_elements++;
     if (!p->seen_root) {
         p->seen_root = true;
+        snprintf(p->root, sizeof p->root, "%s", el);
         if (strcmp(el, "testsuites") != 0 && strcmp(el, "testsuite") != 0) {
             char what[160];
             snprintf(what, sizeof what,
@@ -538,6 +555,7 @@ static fm_junit_status on_element(parser *p, xmlTextReaderPtr r)
 static fm_junit_status on_end(parser *p, xmlTextReaderPtr r)
 {
     int depth = xmlTextReaderDepth(r);
+    p->open_elements--;
     if (p->in_case && depth == p->mark_depth)
         p->mark_depth = -1;
     if (p->in_case && depth == p->case_depth) {
@@ -589,6 +607,29 @@ static fm_junit_status on_node(parser *p, xmlTextReaderPtr r)
     }
 }
 
+/*
+ * The whole file was read, elements are still open, and libxml2 stopped within the last bytes:
+ * the file was cut short (a killed CI job, a partial upload).  libxml2's own words depend on
+ * where the cut falls ("Extra content at the end of the document", "AttValue: ' expected",
+ * "Couldn't find end of Start Tag" ...), so say it plainly, at the end of the file.  A syntax
+ * error earlier in the file keeps libxml2's message and position.
+ */
+#define TRUNCATION_SLACK 64
+static bool truncated(const parser *p, xmlTextReaderPtr r)
+{
+    long consumed = xmlTextReaderByteConsumed(r);
+    return p->eof && p->seen_root && p->open_elements > 0 && consumed >= 0 &&
+           p->bytes - (uint64_t)consumed <= TRUNCATION_SLACK;
+}
+
+static void explain_truncation(parser *p, xmlTextReaderPtr r)
+{
+    p->err_line = xmlTextReaderGetParserLineNumber(r);
+    p->err_col = xmlTextReaderGetParserColumnNumber(r);
+    snprintf(p->err_msg, sizeof p->err_msg, "the file ends before <%s> is closed (truncated?)",
+             p->root);
+}
+
 static fm_junit_status run_reader(parser *p, xmlTextReaderPtr r)
 {
     fm_junit_status st = FM_JUNIT_OK;
@@ -599,9 +640,17 @@ static fm_junit_status run_reader(parser *p, xmlTextReaderPtr r)
         return st;
     if (p->read_failed)
         return FM_JUNIT_EIO;
+    if (p->bytes == 0) {
+        p->has_error = true;
+        p->err_line = p->err_col = 1;
+        snprintf(p->err_msg, sizeof p->err_msg, "the file is empty");
+        return FM_JUNIT_EPARSE;
+    }
     if (rc < 0 || p->has_error) {
         if (!p->has_error)
             fail_at(p, r, "malformed XML");
+        else if (truncated(p, r))
+            explain_truncation(p, r);
         return FM_JUNIT_EPARSE;
     }
     if (!p->seen_root)
@@ -621,7 +670,7 @@ fm_junit_status fm_junit_parse_fd(int fd, const char *name, fm_junit_case_fn fn,
     p.md = EVP_MD_CTX_new();
     if (p.md == NULL || EVP_DigestInit_ex(p.md, EVP_sha256(), NULL) != 1)
         goto out;
-    r = xmlReaderForIO(read_cb, close_cb, &p, name, NULL, XML_PARSE_NONET);
+    r = xmlReaderForIO(read_cb, close_cb, &p, name, NULL, XML_PARSE_NONET | XML_PARSE_BIG_LINES);
     if (r == NULL)
         goto out;
     xmlTextReaderSetStructuredErrorHandler(r, error_cb, &p);
@@ -633,8 +682,10 @@ fm_junit_status fm_junit_parse_fd(int fd, const char *name, fm_junit_case_fn fn,
         info->bytes = p.bytes;
     }
 out:
-    if (st == FM_JUNIT_EPARSE)
+    if (st == FM_JUNIT_EPARSE && p.err_col > 0)
         snprintf(err, errsize, "%d:%d: %s", p.err_line, p.err_col, p.err_msg);
+    else if (st == FM_JUNIT_EPARSE)
+        snprintf(err, errsize, "%d: %s", p.err_line, p.err_msg);
     else if (st == FM_JUNIT_EIO)
         snprintf(err, errsize, "read error: %s", strerror(p.read_errno ? p.read_errno : EIO));
     else if (st == FM_JUNIT_ENOMEM)

@@ -243,7 +243,7 @@ static void test_rejected(void)
         int line;
         const char *says;
     } bad[] = {
-        {"truncated", truncated, full / 2, -1, ""},
+        {"truncated", truncated, full / 2, -1, "truncated"},
         {"latin1",
          "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite>\n<testcase name=\"caf\xe9\"/>"
          "</testsuite>\n",
