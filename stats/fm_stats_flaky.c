@@ -2,8 +2,8 @@
  * fm_stats_flaky.c - per-test flakiness from a CI history: flip rate, failure probability with
  * its exact interval, and the class (stable / flaky / failing) with the evidence for it.
  *
- * Flip rate after Kowalczyk, Nair, Mohammad, Sethi, Elmenshawy, Schulz, Luo and Kwiatkowski,
- * "Modeling and Ranking Flaky Tests at Apple" (ICSE-SEIP 2020): the number of times the outcome
+ * Flip rate after Kowalczyk, Nair, Gao, Silberstein, Long and Memon, "Modeling and Ranking
+ * Flaky Tests at Apple" (ICSE-SEIP 2020): the number of times the outcome
  * changes between consecutive runs, divided by the number of consecutive pairs (runs - 1).  The
  * outcome of a CI run is its first attempt (the one a retry policy acts on).
  *
