@@ -17,6 +17,8 @@ static const struct fm_cmd commands[] = {
      "how the failure rate depends on CPUs, load, quota, emulation, parameters"},
     {"merge", cmd_merge, "combine stores (shards, machines) without double counting"},
     {"export", cmd_export, "write stored runs as JSON, CSV or JUnit XML"},
+    {"ingest", cmd_ingest, "read JUnit XML reports of CI runs into the store"},
+    {"tests", cmd_tests, "per-test flake rates, flip rates and classes from the CI history"},
     {"interval", cmd_interval, "confidence interval for a failure probability (k of n)"},
     {"retries", cmd_retries, "attempts needed to reach a target failure rate"},
     {"plan", cmd_plan, "runs needed to show a failure probability is below p0"},

@@ -34,6 +34,8 @@ int cmd_show(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_ingest(int argc, char **argv);
+int cmd_tests(int argc, char **argv);
 
 /* Name of the running subcommand, for messages ("flakemeter interval: ..."). */
 extern const char *fm_cli_cmd;

@@ -23,6 +23,11 @@ typedef struct {
     uint8_t last;      /* fm_outcome of the last attempt */
     uint16_t attempts; /* attempts made in this CI run; 1 = not retried */
     double first_s;    /* duration of the first attempt in seconds; NaN when the file has none */
+    /*
+     * The code revision the CI run tested (a property naming the commit, docs/store.md), as a
+     * number: equal numbers within one fm_history_load are the same commit; 0 = not known.
+     */
+    int64_t revision;
 } fm_history_run;
 
 typedef struct {

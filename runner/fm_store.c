@@ -82,8 +82,41 @@ static const char *const statement_sql[FM_ST_COUNT] = {
  * Schema 2 (docs/store.md).  Run inside one transaction when a store is created.  A version 1
  * store is brought to version 2 in place by migrate_sql, also in one transaction.
  */
-/* Tables new in version 2 besides the conditions column (created by both paths). */
-#define SCHEMA_V2_TABLES ""
+/*
+ * Tables new in version 2 besides the conditions column (created by both paths): the CI
+ * history read from JUnit XML by `flakemeter ingest` (runner/fm_ingest.c, docs/store.md).
+ */
+#define SCHEMA_V2_TABLES                                                                           \
+    "CREATE TABLE IF NOT EXISTS ci_runs ("                                                         \
+    " id INTEGER PRIMARY KEY,"                                                                     \
+    " label TEXT NOT NULL,"                                                                        \
+    " run_key TEXT NOT NULL,"                                                                      \
+    " time_ns INTEGER NOT NULL,"                                                                   \
+    " host TEXT NOT NULL DEFAULT '',"                                                              \
+    " platform TEXT NOT NULL DEFAULT '',"                                                          \
+    " revision TEXT NOT NULL DEFAULT '',"                                                          \
+    " UNIQUE (label, run_key));"                                                                   \
+    "CREATE TABLE IF NOT EXISTS ci_files ("                                                        \
+    " sha256 TEXT PRIMARY KEY,"                                                                    \
+    " ci_run INTEGER NOT NULL REFERENCES ci_runs (id),"                                            \
+    " path TEXT NOT NULL,"                                                                         \
+    " bytes INTEGER NOT NULL,"                                                                     \
+    " testcases INTEGER NOT NULL,"                                                                 \
+    " skipped INTEGER NOT NULL,"                                                                   \
+    " ingested_ns INTEGER NOT NULL);"                                                              \
+    "CREATE TABLE IF NOT EXISTS ci_tests ("                                                        \
+    " id INTEGER PRIMARY KEY,"                                                                     \
+    " label TEXT NOT NULL,"                                                                        \
+    " name TEXT NOT NULL,"                                                                         \
+    " UNIQUE (label, name));"                                                                      \
+    "CREATE TABLE IF NOT EXISTS ci_results ("                                                      \
+    " test INTEGER NOT NULL REFERENCES ci_tests (id),"                                             \
+    " ci_run INTEGER NOT NULL REFERENCES ci_runs (id),"                                            \
+    " attempt INTEGER NOT NULL CHECK (attempt >= 1),"                                              \
+    " outcome INTEGER NOT NULL CHECK (outcome BETWEEN 0 AND 4),"                                   \
+    " seconds REAL,"                                                                               \
+    " PRIMARY KEY (test, ci_run, attempt)) WITHOUT ROWID;"                                         \
+    "CREATE INDEX IF NOT EXISTS ci_results_run ON ci_results (ci_run);"
 
 static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS campaigns ("

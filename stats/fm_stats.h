@@ -265,5 +265,52 @@ fm_stats_status fm_stats_chisq_homogeneity(const uint64_t *k, const uint64_t *n,
  */
 fm_stats_status fm_stats_trend(const uint64_t *k, const uint64_t *n, const double *score,
                                size_t cols, double *z, double *p_value);
+/* ==== CI history: per-test flakiness (for `flakemeter tests`) ================================ */
+
+/* One CI run of one test, in time order (built from fm_history_run by the caller). */
+typedef struct {
+    bool first_failed; /* the first attempt did not pass */
+    bool last_failed;  /* the last attempt did not pass: the test turned this CI run red */
+    int64_t revision;  /* the code tested (equal = same commit); 0 = not known */
+} fm_stats_ci_run;
+
+typedef enum { FM_CLASS_STABLE, FM_CLASS_FLAKY, FM_CLASS_FAILING } fm_flaky_class;
+
+/* Why a test got its class, in the order the rules are tried (docs/statistics.md, sec. 8). */
+typedef enum {
+    FM_EVIDENCE_MIXED_RUN,     /* flaky: passed and failed within one CI run (a retry) */
+    FM_EVIDENCE_SAME_REVISION, /* flaky: passed and failed at one revision, in different runs */
+    FM_EVIDENCE_INTERMITTENT,  /* flaky: failures in >= 2 stretches separated by passes */
+    FM_EVIDENCE_NEVER_PASSED,  /* failing: failed every CI run */
+    FM_EVIDENCE_BROKEN,        /* failing: one stretch of failures that lasts to the latest run */
+    FM_EVIDENCE_FIXED,         /* stable: one stretch of failures, passing since */
+    FM_EVIDENCE_NEVER_FAILED,  /* stable: passed every CI run */
+} fm_flaky_evidence;
+
+const char *fm_stats_class_name(fm_flaky_class cls); /* "stable", "flaky", "failing" */
+
+typedef struct {
+    uint64_t runs;            /* CI runs */
+    uint64_t failures;        /* runs whose first attempt failed */
+    uint64_t red;             /* runs whose last attempt failed */
+    uint64_t passed_on_retry; /* first attempt failed, last passed */
+    uint64_t mixed;        /* first and last attempt differ (passed on retry, or failed a repeat) */
+    uint64_t flips;        /* consecutive runs whose first attempts differ */
+    double flip_rate;      /* flips / (runs - 1); NaN with one run */
+    uint64_t stretches;    /* maximal stretches of consecutive first-attempt failures */
+    uint64_t last_stretch; /* length of the stretch ending at the latest run (0 if it passed) */
+    uint64_t same_revision; /* revisions with both a passing and a failing first attempt */
+    fm_interval interval;   /* failures / runs with its exact (Clopper-Pearson) interval at c */
+    fm_flaky_class cls;
+    fm_flaky_evidence evidence;
+} fm_flaky_report;
+
+/*
+ * Flip rate (Kowalczyk et al., "Modeling and Ranking Flaky Tests at Apple", ICSE-SEIP 2020),
+ * failure probability with its exact two-sided interval at confidence c, and the class, from a
+ * test's n >= 1 CI runs in time order.
+ */
+fm_stats_status fm_stats_flaky(const fm_stats_ci_run *runs, size_t n, double c,
+                               fm_flaky_report *out);
 
 #endif

@@ -1,0 +1,151 @@
+/*
+ * cmd_ingest.c - `flakemeter ingest`: JUnit XML reports from CI into the store.
+ *
+ * The work is runner/fm_ingest.c (one transaction per file, duplicates by content hash); this
+ * file expands the operands, calls it per file, prints one line per rejected file
+ * ("FILE:LINE:COLUMN: what is wrong") and a summary.  Exit: 0 when every file was added or
+ * already there; 1 when some were rejected (the others are still ingested) or the store failed;
+ * 2 for bad options.
+ */
+#include "fm_cli.h"
+#include "fm_ingest.h"
+#include "fm_store.h"
+
+#include <ctype.h>
+#include <stdio.h>
+
+static const char help[] =
+    "usage: flakemeter ingest [--db PATH] [--label SUITE] [--run ID] [--json] FILE|DIR ...\n"
+    "\n"
+    "Read JUnit XML reports (pytest, nextest, Maven surefire/failsafe, CTest --output-junit,\n"
+    "Bazel test.xml, go-junit-report) into the store, for `flakemeter tests`.  A directory is\n"
+    "searched for *.xml files.  Each file is one CI run, unless a property in it names the\n"
+    "run (ci_run, build_id, github_run_id, ...) or --run names it.  A file already ingested\n"
+    "(same bytes) adds nothing.  A malformed file is reported with its line and column and\n"
+    "skipped; the others are still ingested, and the exit status is 1.\n"
+    "\n"
+    "      --db PATH           the store (default flakemeter.db; created if missing)\n"
+    "  -l, --label SUITE       the suite the results belong to (default ci)\n"
+    "      --run ID            all these files are one CI run, named ID\n"
+    "      --json              print the outcome of every file as JSON\n"
+    "  -h, --help              show this help\n";
+
+typedef struct {
+    size_t added, duplicates, rejected;
+    uint64_t results, testcases;
+} totals;
+
+static json_t *file_json(const char *path, const fm_ingest_result *r)
+{
+    static const char *const verdicts[] = {"added", "duplicate", "rejected"};
+    json_t *o = json_object();
+    json_object_set_new(o, "path", json_string(path));
+    json_object_set_new(o, "status", json_string(verdicts[r->verdict]));
+    if (r->verdict == FM_INGEST_REJECTED) {
+        json_object_set_new(o, "error", json_string(r->error));
+        return o;
+    }
+    json_object_set_new(o, "label", json_string(r->label));
+    json_object_set_new(o, "ci_run", json_string(r->run_key));
+    json_object_set_new(o, "sha256", json_string(r->sha256));
+    if (r->verdict == FM_INGEST_ADDED) {
+        json_object_set_new(o, "testcases", json_integer((json_int_t)r->testcases));
+        json_object_set_new(o, "skipped", json_integer((json_int_t)r->skipped));
+        json_object_set_new(o, "results", json_integer((json_int_t)r->attempts));
+        json_object_set_new(o, "timeouts", json_integer((json_int_t)r->timeouts));
+    }
+    return o;
+}
+
+static void count(totals *t, const fm_ingest_result *r)
+{
+    if (r->verdict == FM_INGEST_ADDED) {
+        t->added++;
+        t->results += r->attempts;
+        t->testcases += r->testcases;
+    } else if (r->verdict == FM_INGEST_DUPLICATE) {
+        t->duplicates++;
+    } else {
+        t->rejected++;
+    }
+}
+
+static int ingest_all(fm_store *store, const char *db, char **files, size_t n,
+                      const fm_ingest_options *opt, bool json)
+{
+    totals t = {0};
+    json_t *list = json ? json_array() : NULL;
+    for (size_t i = 0; i < n; i++) {
+        fm_ingest_result r;
+        fm_store_status st = fm_ingest_file(store, files[i], opt, &r);
+        if (st != FM_STORE_OK) {
+            json_decref(list);
+            return fm_cli_fail("%s: cannot write %s: %s (this file not ingested, %zu before it "
+                               "were)",
+                               files[i], db, fm_store_errmsg(store), t.added);
+        }
+        /* "FILE:LINE:COLUMN: what" for a parse error, "FILE: what" otherwise. */
+        if (r.verdict == FM_INGEST_REJECTED)
+            fm_cli_fail("%s:%s%s", files[i], isdigit((unsigned char)r.error[0]) ? "" : " ",
+                        r.error);
+        count(&t, &r);
+        if (list != NULL)
+            json_array_append_new(list, file_json(files[i], &r));
+    }
+    if (json) {
+        json_t *o = json_object();
+        json_object_set_new(o, "db", json_string(db));
+        json_object_set_new(o, "added", json_integer((json_int_t)t.added));
+        json_object_set_new(o, "duplicates", json_integer((json_int_t)t.duplicates));
+        json_object_set_new(o, "rejected", json_integer((json_int_t)t.rejected));
+        json_object_set_new(o, "files", list);
+        int rc = fm_cli_print_json(o);
+        if (rc != FM_EXIT_OK)
+            return rc;
+    } else {
+        printf("%zu file%s ingested into %s (%llu testcases, %llu results); %zu already there; "
+               "%zu rejected\n",
+               t.added, t.added == 1 ? "" : "s", db, (unsigned long long)t.testcases,
+               (unsigned long long)t.results, t.duplicates, t.rejected);
+    }
+    if (t.rejected > 0)
+        return fm_cli_fail("%zu of %zu file%s rejected", t.rejected, n, n == 1 ? "" : "s");
+    return FM_EXIT_OK;
+}
+
+int cmd_ingest(int argc, char **argv)
+{
+    const char *db = "flakemeter.db", *label = FM_INGEST_DEFAULT_LABEL, *run = NULL;
+    bool json = false;
+    const struct fm_opt options[] = {
+        FM_OPT_STRING(0, "db", &db),
+        FM_OPT_STRING('l', "label", &label),
+        FM_OPT_STRING(0, "run", &run),
+        FM_OPT_BOOL(0, "json", &json),
+        FM_OPT_END,
+    };
+    int rc = fm_cli_options(argc, argv, options, help, FM_CLI_OPERANDS);
+    if (rc >= 0)
+        return rc;
+    if (optind >= argc)
+        return fm_cli_usage_error("no FILE or DIR given (see 'flakemeter ingest --help')");
+    if (*label == '\0')
+        return fm_cli_usage_error("--label: the suite name must not be empty");
+    if (run != NULL && *run == '\0')
+        return fm_cli_usage_error("--run: the CI run's name must not be empty");
+    char **files = NULL;
+    size_t n = 0;
+    if (fm_ingest_list((const char *const *)argv + optind, (size_t)(argc - optind), &files, &n) !=
+        FM_STORE_OK)
+        return fm_cli_fail("out of memory listing the files");
+    fm_store *store = NULL;
+    rc = fm_cli_open_store(db, true, &store);
+    if (rc == 0) {
+        fm_ingest_options opt = {.label = label, .run = run};
+        rc = ingest_all(store, db, files, n, &opt, json);
+        if (fm_store_close(store) != FM_STORE_OK && rc == FM_EXIT_OK)
+            rc = fm_cli_fail("cannot close %s", db);
+    }
+    fm_ingest_list_free(files, n);
+    return rc;
+}

@@ -1,0 +1,295 @@
+/*
+ * cmd_tests.c - `flakemeter tests`: every test of the ingested CI history with its failure
+ * probability (exact interval), flip rate and class, sorted by how much of the CI red rate it
+ * explains.
+ *
+ * Reading is runner/fm_history.c, the statistics stats/fm_stats_flaky.c (docs/statistics.md,
+ * sec. 8); this file windows, sorts and prints.  A test's share of the red rate is the fraction
+ * of its suite's CI runs (in the window) in which its last attempt failed.
+ */
+#include "fm_cli.h"
+#include "fm_history.h"
+#include "fm_junit.h"
+#include "fm_stats.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char help[] =
+    "usage: flakemeter tests [--db PATH] [--label SUITE] [--last N] [--since DATE]\n"
+    "                        [--until DATE] [--confidence C] [--json]\n"
+    "\n"
+    "Every test of the CI history read by `flakemeter ingest`: CI runs, first-attempt\n"
+    "failures, passes on retry, failure probability with its exact confidence interval, flip\n"
+    "rate (how often consecutive runs differ) and class (stable, flaky or failing) with the\n"
+    "evidence.  Sorted by the share of CI runs each test turned red.\n"
+    "\n"
+    "      --db PATH           the store (default flakemeter.db)\n"
+    "  -l, --label SUITE       only this suite (default: every suite)\n"
+    "      --last N            only the last N CI runs of each suite\n"
+    "      --since DATE        only CI runs at or after DATE (YYYY-MM-DD or ISO 8601, UTC)\n"
+    "      --until DATE        only CI runs before DATE\n"
+    "  -c, --confidence C      confidence level of the intervals (default 0.95)\n"
+    "      --json              print an array of objects, one per test\n"
+    "  -h, --help              show this help\n";
+
+typedef struct {
+    const fm_history_test *h;
+    fm_flaky_report r;
+    uint64_t timeouts;
+    int64_t suite_runs;
+    double red_share;
+} row;
+
+static int parse_date(void *value, const char *text, const char *name)
+{
+    char buf[64];
+    int64_t ns;
+    bool ok = strlen(text) == 10
+                  ? (snprintf(buf, sizeof buf, "%sT00:00:00Z", text), fm_junit_parse_time(buf, &ns))
+                  : fm_junit_parse_time(text, &ns);
+    if (!ok || ns <= 0)
+        return fm_cli_usage_error("%s: '%s' is not a date; expected YYYY-MM-DD or "
+                                  "YYYY-MM-DDTHH:MM:SS[Z|+HH:MM] after 1970",
+                                  name, text);
+    *(int64_t *)value = ns;
+    return 0;
+}
+
+static int by_share(const void *a, const void *b)
+{
+    const row *x = a, *y = b;
+    if (x->red_share != y->red_share)
+        return x->red_share > y->red_share ? -1 : 1;
+    if (x->r.interval.estimate != y->r.interval.estimate)
+        return x->r.interval.estimate > y->r.interval.estimate ? -1 : 1;
+    int c = strcmp(x->h->label, y->h->label);
+    return c != 0 ? c : strcmp(x->h->test, y->h->test);
+}
+
+static void evidence_text(const row *w, char *buf, size_t size)
+{
+    const fm_flaky_report *r = &w->r;
+    unsigned long long n = r->runs;
+    switch (r->evidence) {
+    case FM_EVIDENCE_MIXED_RUN:
+        if (r->passed_on_retry == r->mixed)
+            snprintf(buf, size, "passed on retry in %llu of %llu runs",
+                     (unsigned long long)r->passed_on_retry, n);
+        else
+            snprintf(buf, size, "passed and failed within %llu of %llu runs",
+                     (unsigned long long)r->mixed, n);
+        return;
+    case FM_EVIDENCE_SAME_REVISION:
+        snprintf(buf, size, "passed and failed at the same revision (%llu revision%s)",
+                 (unsigned long long)r->same_revision, r->same_revision == 1 ? "" : "s");
+        return;
+    case FM_EVIDENCE_INTERMITTENT:
+        snprintf(buf, size, "failed in %llu separate stretches", (unsigned long long)r->stretches);
+        return;
+    case FM_EVIDENCE_NEVER_PASSED:
+        snprintf(buf, size, "failed all %llu run%s", n, n == 1 ? "" : "s");
+        return;
+    case FM_EVIDENCE_BROKEN:
+        snprintf(buf, size, "failed the last %llu run%s, passed before",
+                 (unsigned long long)r->last_stretch, r->last_stretch == 1 ? "" : "s");
+        return;
+    case FM_EVIDENCE_FIXED:
+        snprintf(buf, size, "one stretch of %llu failure%s, passing since",
+                 (unsigned long long)r->failures, r->failures == 1 ? "" : "s");
+        return;
+    case FM_EVIDENCE_NEVER_FAILED:
+        snprintf(buf, size, "passed all %llu run%s", n, n == 1 ? "" : "s");
+        return;
+    }
+    snprintf(buf, size, "?");
+}
+
+static const char *const evidence_keys[] = {
+    [FM_EVIDENCE_MIXED_RUN] = "mixed_run",
+    [FM_EVIDENCE_SAME_REVISION] = "same_revision",
+    [FM_EVIDENCE_INTERMITTENT] = "intermittent",
+    [FM_EVIDENCE_NEVER_PASSED] = "never_passed",
+    [FM_EVIDENCE_BROKEN] = "broken",
+    [FM_EVIDENCE_FIXED] = "fixed",
+    [FM_EVIDENCE_NEVER_FAILED] = "never_failed",
+};
+
+static json_t *row_json(const row *w)
+{
+    const fm_flaky_report *r = &w->r;
+    char text[160];
+    evidence_text(w, text, sizeof text);
+    json_t *o = json_object();
+    json_object_set_new(o, "label", json_string(w->h->label));
+    json_object_set_new(o, "test", json_string(w->h->test));
+    json_object_set_new(o, "runs", json_integer((json_int_t)r->runs));
+    json_object_set_new(o, "failures", json_integer((json_int_t)r->failures));
+    json_object_set_new(o, "passed_on_retry", json_integer((json_int_t)r->passed_on_retry));
+    json_object_set_new(o, "red_runs", json_integer((json_int_t)r->red));
+    json_object_set_new(o, "timeouts", json_integer((json_int_t)w->timeouts));
+    json_object_set_new(o, "estimate", fm_cli_json_real(r->interval.estimate));
+    json_object_set_new(o, "lower", fm_cli_json_real(r->interval.lower));
+    json_object_set_new(o, "upper", fm_cli_json_real(r->interval.upper));
+    json_object_set_new(o, "flip_rate", fm_cli_json_real(r->flip_rate));
+    json_object_set_new(o, "red_share", fm_cli_json_real(w->red_share));
+    json_object_set_new(o, "suite_runs", json_integer((json_int_t)w->suite_runs));
+    json_object_set_new(o, "class", json_string(fm_stats_class_name(r->cls)));
+    json_object_set_new(o, "evidence", json_string(evidence_keys[r->evidence]));
+    json_object_set_new(o, "evidence_text", json_string(text));
+    return o;
+}
+
+static size_t name_width(const row *rows, size_t n, bool with_label)
+{
+    size_t w = 4;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(rows[i].h->test) + (with_label ? strlen(rows[i].h->label) + 2 : 0);
+        if (len > w)
+            w = len;
+    }
+    return w < 60 ? w : 60;
+}
+
+static void print_table(const row *rows, size_t n, double conf, bool with_label)
+{
+    int w = (int)name_width(rows, n, with_label);
+    char ci_head[32];
+    snprintf(ci_head, sizeof ci_head, "%g%% CI", conf * 100.0);
+    printf("%-*s %6s %6s %6s %6s  %-8s %-19s %5s  %-7s  %s\n", w, "test", "runs", "fail", "retry",
+           "red", "p(fail)", ci_head, "flip", "class", "evidence");
+    for (size_t i = 0; i < n; i++) {
+        const fm_flaky_report *r = &rows[i].r;
+        double p[3] = {r->interval.estimate, r->interval.lower, r->interval.upper};
+        char b[3][32], name[512], ci[72], flip[16], ev[160];
+        fm_cli_fmt_probs(p, b, 3);
+        snprintf(ci, sizeof ci, "%s-%s", b[1], b[2]);
+        if (isnan(r->flip_rate))
+            snprintf(flip, sizeof flip, "-");
+        else
+            snprintf(flip, sizeof flip, "%.2f", r->flip_rate);
+        if (with_label)
+            snprintf(name, sizeof name, "%s: %s", rows[i].h->label, rows[i].h->test);
+        else
+            snprintf(name, sizeof name, "%s", rows[i].h->test);
+        evidence_text(&rows[i], ev, sizeof ev);
+        printf("%-*s %6llu %6llu %6llu %6llu  %-8s %-19s %5s  %-7s  %s\n", w, name,
+               (unsigned long long)r->runs, (unsigned long long)r->failures,
+               (unsigned long long)r->passed_on_retry, (unsigned long long)r->red, b[0], ci, flip,
+               fm_stats_class_name(r->cls), ev);
+    }
+}
+
+/* Per suite: CI runs in the window, and a line on how many were red. */
+static int suite_runs(fm_store *store, const fm_history_filter *base, row *rows, size_t n,
+                      bool print)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0 && strcmp(rows[i].h->label, rows[i - 1].h->label) == 0) {
+            rows[i].suite_runs = rows[i - 1].suite_runs;
+            continue;
+        }
+        fm_history_filter f = *base;
+        f.label = rows[i].h->label;
+        int64_t runs = 0, red = 0;
+        if (fm_history_suite(store, &f, &runs, &red) != FM_STORE_OK)
+            return fm_cli_fail("cannot read the CI history: %s", fm_store_errmsg(store));
+        rows[i].suite_runs = runs;
+        if (print) {
+            char pct[32];
+            printf("suite %s: %lld CI runs, %lld red (%s)\n", f.label, (long long)runs,
+                   (long long)red,
+                   fm_cli_fmt_prob(runs ? (double)red / (double)runs : 0, pct, sizeof pct));
+        }
+    }
+    return 0;
+}
+
+static int compute(const fm_history_test *tests, size_t n, double conf, row *rows)
+{
+    for (size_t i = 0; i < n; i++) {
+        const fm_history_test *t = &tests[i];
+        fm_stats_ci_run *runs = malloc(t->n * sizeof *runs);
+        if (runs == NULL)
+            return fm_cli_fail("out of memory");
+        rows[i] = (row){.h = t};
+        for (size_t j = 0; j < t->n; j++) {
+            runs[j] = (fm_stats_ci_run){t->runs[j].first != FM_OUTCOME_PASS,
+                                        t->runs[j].last != FM_OUTCOME_PASS, t->runs[j].revision};
+            rows[i].timeouts += t->runs[j].first == FM_OUTCOME_TIMEOUT;
+        }
+        fm_stats_status st = fm_stats_flaky(runs, t->n, conf, &rows[i].r);
+        free(runs);
+        if (st != FM_STATS_OK)
+            return fm_cli_fail("%s: %s", t->test, fm_stats_strerror(st));
+    }
+    return 0;
+}
+
+static int report(fm_store *store, const fm_history_filter *filter, double conf, bool json)
+{
+    fm_history_test *tests = NULL;
+    size_t n = 0;
+    row *rows = NULL;
+    int rc = 0;
+    if (fm_history_load(store, filter, &tests, &n) != FM_STORE_OK)
+        return fm_cli_fail("cannot read the CI history: %s", fm_store_errmsg(store));
+    if (n > 0 && (rows = calloc(n, sizeof *rows)) == NULL)
+        rc = fm_cli_fail("out of memory");
+    if (rc == 0)
+        rc = compute(tests, n, conf, rows);
+    if (rc == 0)
+        rc = suite_runs(store, filter, rows, n, !json);
+    if (rc == 0) {
+        for (size_t i = 0; i < n; i++)
+            rows[i].red_share =
+                rows[i].suite_runs > 0 ? (double)rows[i].r.red / (double)rows[i].suite_runs : 0;
+        if (n > 1)
+            qsort(rows, n, sizeof *rows, by_share);
+        bool several = n > 0 && strcmp(tests[0].label, tests[n - 1].label) != 0;
+        if (json) {
+            json_t *a = json_array();
+            for (size_t i = 0; i < n; i++)
+                json_array_append_new(a, row_json(&rows[i]));
+            rc = fm_cli_print_json(a);
+        } else if (n == 0) {
+            printf("no CI history in the window (see 'flakemeter ingest')\n");
+        } else {
+            print_table(rows, n, conf, several);
+        }
+    }
+    free(rows);
+    fm_history_free(tests, n);
+    return rc;
+}
+
+int cmd_tests(int argc, char **argv)
+{
+    const char *db = "flakemeter.db";
+    fm_history_filter filter = {0};
+    uint64_t last = 0;
+    double conf = 0.95;
+    bool json = false;
+    const struct fm_opt options[] = {
+        FM_OPT_STRING(0, "db", &db),
+        FM_OPT_STRING('l', "label", &filter.label),
+        FM_OPT_COUNT(0, "last", &last, 1, 1e12),
+        FM_OPT_CALL(0, "since", &filter.since_ns, parse_date),
+        FM_OPT_CALL(0, "until", &filter.until_ns, parse_date),
+        FM_OPT_REAL('c', "confidence", &conf, 0, 1, FM_OPT_OPEN),
+        FM_OPT_BOOL(0, "json", &json),
+        FM_OPT_END,
+    };
+    int rc = fm_cli_options(argc, argv, options, help, FM_CLI_NO_OPERANDS);
+    if (rc >= 0)
+        return rc;
+    filter.last_runs = (size_t)last;
+    fm_store *store = NULL;
+    if ((rc = fm_cli_open_store(db, false, &store)) != 0)
+        return rc;
+    rc = report(store, &filter, conf, json);
+    fm_store_close(store);
+    return rc;
+}
