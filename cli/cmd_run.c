@@ -57,53 +57,6 @@ static const char help[] =
     "  -q, --quiet             no progress line\n"
     "  -h, --help              show this help\n";
 
-enum {
-    OPT_DURATION = 256,
-    OPT_TIMEOUT,
-    OPT_GRACE,
-    OPT_SEED,
-    OPT_RETRIES,
-    OPT_DECIDED,
-    OPT_FAIL_RE,
-    OPT_IGNORE_RE,
-    OPT_KEEP,
-    OPT_SHARD,
-    OPT_DB,
-    OPT_LABEL,
-    OPT_JSON,
-    OPT_COND, /* + index into cond_options */
-};
-
-static const struct option options[] = {
-    {"runs", required_argument, NULL, 'n'},
-    {"duration", required_argument, NULL, OPT_DURATION},
-    {"jobs", required_argument, NULL, 'j'},
-    {"timeout", required_argument, NULL, OPT_TIMEOUT},
-    {"grace", required_argument, NULL, OPT_GRACE},
-    {"seed", required_argument, NULL, OPT_SEED},
-    {"retries", required_argument, NULL, OPT_RETRIES},
-    {"until-decided", no_argument, NULL, OPT_DECIDED},
-    {"target", required_argument, NULL, 't'},
-    {"confidence", required_argument, NULL, 'c'},
-    {"fail-regex", required_argument, NULL, OPT_FAIL_RE},
-    {"ignore-regex", required_argument, NULL, OPT_IGNORE_RE},
-    {"keep-output", required_argument, NULL, OPT_KEEP},
-    {"shard", required_argument, NULL, OPT_SHARD},
-    {"db", required_argument, NULL, OPT_DB},
-    {"label", required_argument, NULL, OPT_LABEL},
-    {"json", no_argument, NULL, OPT_JSON},
-    {"cpus", required_argument, NULL, OPT_COND + 0},
-    {"pin", required_argument, NULL, OPT_COND + 1},
-    {"load", required_argument, NULL, OPT_COND + 2},
-    {"load-nice", required_argument, NULL, OPT_COND + 3},
-    {"quota", required_argument, NULL, OPT_COND + 4},
-    {"nice", required_argument, NULL, OPT_COND + 5},
-    {"emulator", required_argument, NULL, OPT_COND + 6},
-    {"quiet", no_argument, NULL, 'q'},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
-};
-
 struct run_args {
     fm_run_config cfg;
     fm_cond cond;
@@ -115,96 +68,72 @@ struct run_args {
     char *conditions; /* fm_cond_json */
     const char *db, *label;
     bool json, quiet;
-    regex_t fail_re, ignore_re;
-    bool have_fail_re, have_ignore_re;
+    struct run_regex {
+        regex_t re;
+        bool have;
+    } fail_re, ignore_re;
     char label_buf[512], params[1024], command_json[4096];
 };
 
-static int parse_regex(const char *opt, const char *text, regex_t *re, bool *have)
+static int parse_regex(void *value, const char *text, const char *name)
 {
-    int rc = regcomp(re, text, REG_EXTENDED | REG_NOSUB | REG_NEWLINE);
+    struct run_regex *r = value;
+    if (r->have) /* given again: the last one counts */
+        regfree(&r->re);
+    r->have = false;
+    int rc = regcomp(&r->re, text, REG_EXTENDED | REG_NOSUB | REG_NEWLINE);
     if (rc != 0) {
         char msg[128];
-        regerror(rc, re, msg, sizeof msg);
-        return fm_cli_usage_error("%s: invalid regular expression '%s': %s", opt, text, msg);
+        regerror(rc, &r->re, msg, sizeof msg);
+        return fm_cli_usage_error("%s: invalid regular expression '%s': %s", name, text, msg);
     }
-    *have = true;
+    r->have = true;
     return 0;
 }
 
-static int parse_shard(const char *text, fm_run_config *c)
+static int parse_shard(void *value, const char *text, const char *name)
 {
+    fm_run_config *c = value;
     unsigned i, n;
     char end;
     if (sscanf(text, "%u/%u%c", &i, &n, &end) != 2 || n < 1 || i >= n)
-        return fm_cli_usage_error("--shard: '%s' is not I/N with 0 <= I < N", text);
+        return fm_cli_usage_error("%s: '%s' is not I/N with 0 <= I < N", name, text);
     c->shard_index = i;
     c->shard_count = n;
     return 0;
 }
 
-static int parse_option(int opt, struct run_args *a)
+static int parse_options(int argc, char **argv, struct run_args *a)
 {
     fm_run_config *c = &a->cfg;
-    uint64_t u;
-    int rc;
-    switch (opt) {
-    case 'n':
-        rc = fm_cli_parse_count("--runs", optarg, 1, INT64_MAX / 2, &u);
-        c->runs = (int64_t)u;
-        return rc;
-    case 'j':
-        rc = fm_cli_parse_count("--jobs", optarg, 1, 4096, &u);
-        c->jobs = (int)u;
-        return rc;
-    case OPT_DURATION:
-        return fm_cli_parse_real("--duration", optarg, 0, true, 1e9, false, &c->duration_s);
-    case OPT_TIMEOUT:
-        return fm_cli_parse_real("--timeout", optarg, 0, true, 1e9, false, &c->timeout_s);
-    case OPT_GRACE:
-        return fm_cli_parse_real("--grace", optarg, 0, false, 3600, false, &c->grace_s);
-    case OPT_SEED:
-        return fm_cli_parse_count("--seed", optarg, 0, UINT64_MAX >> 11, &c->seed);
-    case OPT_RETRIES:
-        rc = fm_cli_parse_count("--retries", optarg, 0, 1000, &u);
-        c->retries = (unsigned)u;
-        return rc;
-    case OPT_DECIDED:
-        c->until_decided = true;
-        return 0;
-    case 't':
-        return fm_cli_parse_real("--target", optarg, 0, true, 1, true, &c->target);
-    case 'c':
-        return fm_cli_parse_real("--confidence", optarg, 0, true, 1, true, &c->confidence);
-    case OPT_FAIL_RE:
-        return parse_regex("--fail-regex", optarg, &a->fail_re, &a->have_fail_re);
-    case OPT_IGNORE_RE:
-        return parse_regex("--ignore-regex", optarg, &a->ignore_re, &a->have_ignore_re);
-    case OPT_KEEP:
-        c->keep_dir = optarg;
-        return 0;
-    case OPT_SHARD:
-        return parse_shard(optarg, c);
-    case OPT_DB:
-        a->db = optarg;
-        return 0;
-    case OPT_LABEL:
-        a->label = optarg;
-        return 0;
-    case OPT_JSON:
-        a->json = true;
-        return 0;
-    case 'q':
-        a->quiet = true;
-        return 0;
-    }
-    if (opt >= OPT_COND && opt < OPT_COND + 7) {
-        char err[256];
-        if (fm_cond_set(&a->cond, fm_cond_names[opt - OPT_COND], optarg, err, sizeof err) != 0)
-            return fm_cli_usage_error("--%s", err);
-        return 0;
-    }
-    return FM_EXIT_USAGE;
+    uint64_t runs = (uint64_t)c->runs, jobs = (uint64_t)c->jobs, retries = c->retries;
+    const struct fm_opt options[] = {
+        FM_OPT_COUNT('n', "runs", &runs, 1, INT64_MAX / 2),
+        FM_OPT_REAL(0, "duration", &c->duration_s, 0, 1e9, FM_OPT_LO_OPEN),
+        FM_OPT_COUNT('j', "jobs", &jobs, 1, 4096),
+        FM_OPT_REAL(0, "timeout", &c->timeout_s, 0, 1e9, FM_OPT_LO_OPEN),
+        FM_OPT_REAL(0, "grace", &c->grace_s, 0, 3600, FM_OPT_CLOSED),
+        FM_OPT_COUNT(0, "seed", &c->seed, 0, (double)(UINT64_MAX >> 11)),
+        FM_OPT_COUNT(0, "retries", &retries, 0, 1000),
+        FM_OPT_BOOL(0, "until-decided", &c->until_decided),
+        FM_OPT_REAL('t', "target", &c->target, 0, 1, FM_OPT_OPEN),
+        FM_OPT_REAL('c', "confidence", &c->confidence, 0, 1, FM_OPT_OPEN),
+        FM_OPT_CALL(0, "fail-regex", &a->fail_re, parse_regex),
+        FM_OPT_CALL(0, "ignore-regex", &a->ignore_re, parse_regex),
+        FM_OPT_STRING(0, "keep-output", &c->keep_dir),
+        FM_OPT_CALL(0, "shard", c, parse_shard),
+        FM_OPT_STRING(0, "db", &a->db),
+        FM_OPT_STRING(0, "label", &a->label),
+        FM_OPT_BOOL(0, "json", &a->json),
+        FM_OPT_CONDITIONS(&a->cond),
+        FM_OPT_BOOL('q', "quiet", &a->quiet),
+        FM_OPT_END,
+    };
+    int rc = fm_cli_options(argc, argv, options, help, FM_CLI_COMMAND_FOLLOWS);
+    c->runs = (int64_t)runs;
+    c->jobs = (int)jobs;
+    c->retries = (unsigned)retries;
+    return rc;
 }
 
 /* The workload and its key=value parameters. */
@@ -261,13 +190,9 @@ static int describe_command(char **argv, struct run_args *a)
 
 static int parse(int argc, char **argv, struct run_args *a)
 {
-    int opt, rc;
-    while ((opt = fm_cli_getopt(argc, argv, "+n:j:t:c:qh", options)) != -1) {
-        if (opt == 'h')
-            return fm_cli_help(help);
-        if (opt == '?' || (rc = parse_option(opt, a)) != 0)
-            return opt == '?' ? FM_EXIT_USAGE : rc;
-    }
+    int rc = parse_options(argc, argv, a);
+    if (rc >= 0)
+        return rc;
     bool dashdash = optind > 1 && strcmp(argv[optind - 1], "--") == 0;
     if (optind >= argc)
         return fm_cli_usage_error("nothing to run: give a workload or '-- COMMAND' (see "
@@ -394,8 +319,8 @@ int cmd_run(int argc, char **argv)
     int rc = parse(argc, argv, &a);
     if (rc >= 0)
         goto out;
-    a.cfg.fail_regex = a.have_fail_re ? &a.fail_re : NULL;
-    a.cfg.ignore_regex = a.have_ignore_re ? &a.ignore_re : NULL;
+    a.cfg.fail_regex = a.fail_re.have ? &a.fail_re.re : NULL;
+    a.cfg.ignore_regex = a.ignore_re.have ? &a.ignore_re.re : NULL;
     if ((rc = setup_conditions(&a)) != 0 || (rc = open_campaign(&a, &store)) != 0)
         goto out;
     a.cfg.store = store;
@@ -431,9 +356,9 @@ out:
     free(a.conditions);
     if (store && fm_store_close(store) != FM_STORE_OK && rc == FM_EXIT_OK)
         rc = fm_cli_fail("cannot close the store");
-    if (a.have_fail_re)
-        regfree(&a.fail_re);
-    if (a.have_ignore_re)
-        regfree(&a.ignore_re);
+    if (a.fail_re.have)
+        regfree(&a.fail_re.re);
+    if (a.ignore_re.have)
+        regfree(&a.ignore_re.re);
     return rc;
 }

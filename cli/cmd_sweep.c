@@ -55,44 +55,6 @@ static const char help[] =
     "  -q, --quiet             no progress line\n"
     "  -h, --help              show this help\n";
 
-enum {
-    OPT_ROUNDS = 256,
-    OPT_TIMEOUT,
-    OPT_GRACE,
-    OPT_SEED,
-    OPT_VARY,
-    OPT_PLOT,
-    OPT_DB,
-    OPT_LABEL,
-    OPT_JSON,
-    OPT_COND, /* + index into fm_cond_names */
-};
-
-static const struct option options[] = {
-    {"runs", required_argument, NULL, 'n'},
-    {"rounds", required_argument, NULL, OPT_ROUNDS},
-    {"jobs", required_argument, NULL, 'j'},
-    {"timeout", required_argument, NULL, OPT_TIMEOUT},
-    {"grace", required_argument, NULL, OPT_GRACE},
-    {"seed", required_argument, NULL, OPT_SEED},
-    {"confidence", required_argument, NULL, 'c'},
-    {"vary", required_argument, NULL, OPT_VARY},
-    {"plot", required_argument, NULL, OPT_PLOT},
-    {"db", required_argument, NULL, OPT_DB},
-    {"label", required_argument, NULL, OPT_LABEL},
-    {"json", no_argument, NULL, OPT_JSON},
-    {"cpus", required_argument, NULL, OPT_COND + 0},
-    {"pin", required_argument, NULL, OPT_COND + 1},
-    {"load", required_argument, NULL, OPT_COND + 2},
-    {"load-nice", required_argument, NULL, OPT_COND + 3},
-    {"quota", required_argument, NULL, OPT_COND + 4},
-    {"nice", required_argument, NULL, OPT_COND + 5},
-    {"emulator", required_argument, NULL, OPT_COND + 6},
-    {"quiet", no_argument, NULL, 'q'},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
-};
-
 enum { MAX_VARY = 8, MAX_VALUES = 64, MAX_CELLS = 1024, MAX_WORDS = 64 };
 
 /* One --vary: a name and its values (pointers into the option's own copy). */
@@ -136,8 +98,10 @@ struct sweep_args {
 
 /* ---- parsing -------------------------------------------------------------------------------- */
 
-static int parse_vary(const char *text, struct sweep_args *a)
+static int parse_vary(void *value, const char *text, const char *name)
 {
+    struct sweep_args *a = value;
+    (void)name;
     if (a->n_vary >= MAX_VARY)
         return fm_cli_usage_error("--vary: at most %d variables", MAX_VARY);
     struct vary *v = &a->vary[a->n_vary];
@@ -168,57 +132,32 @@ static int parse_vary(const char *text, struct sweep_args *a)
     return 0;
 }
 
-static int parse_option(int opt, struct sweep_args *a)
+static int parse_options(int argc, char **argv, struct sweep_args *a)
 {
     fm_run_config *c = &a->cfg;
-    uint64_t u;
-    int rc;
-    char err[256];
-    switch (opt) {
-    case 'n':
-        rc = fm_cli_parse_count("--runs", optarg, 1, INT64_MAX / 2, &u);
-        a->runs = (int64_t)u;
-        return rc;
-    case OPT_ROUNDS:
-        rc = fm_cli_parse_count("--rounds", optarg, 1, 100000, &u);
-        a->rounds = (int)u;
-        return rc;
-    case 'j':
-        rc = fm_cli_parse_count("--jobs", optarg, 1, 4096, &u);
-        c->jobs = (int)u;
-        return rc;
-    case OPT_TIMEOUT:
-        return fm_cli_parse_real("--timeout", optarg, 0, true, 1e9, false, &c->timeout_s);
-    case OPT_GRACE:
-        return fm_cli_parse_real("--grace", optarg, 0, false, 3600, false, &c->grace_s);
-    case OPT_SEED:
-        return fm_cli_parse_count("--seed", optarg, 0, UINT64_MAX >> 11, &c->seed);
-    case 'c':
-        return fm_cli_parse_real("--confidence", optarg, 0, true, 1, true, &c->confidence);
-    case OPT_VARY:
-        return parse_vary(optarg, a);
-    case OPT_PLOT:
-        a->plot = optarg;
-        return 0;
-    case OPT_DB:
-        a->db = optarg;
-        return 0;
-    case OPT_LABEL:
-        a->label = optarg;
-        return 0;
-    case OPT_JSON:
-        a->json = true;
-        return 0;
-    case 'q':
-        a->quiet = true;
-        return 0;
-    }
-    if (opt >= OPT_COND && opt < OPT_COND + 7) {
-        if (fm_cond_set(&a->fixed, fm_cond_names[opt - OPT_COND], optarg, err, sizeof err) != 0)
-            return fm_cli_usage_error("--%s", err);
-        return 0;
-    }
-    return FM_EXIT_USAGE;
+    uint64_t runs = (uint64_t)a->runs, rounds = (uint64_t)a->rounds, jobs = (uint64_t)c->jobs;
+    const struct fm_opt options[] = {
+        FM_OPT_COUNT('n', "runs", &runs, 1, INT64_MAX / 2),
+        FM_OPT_COUNT(0, "rounds", &rounds, 1, 100000),
+        FM_OPT_COUNT('j', "jobs", &jobs, 1, 4096),
+        FM_OPT_REAL(0, "timeout", &c->timeout_s, 0, 1e9, FM_OPT_LO_OPEN),
+        FM_OPT_REAL(0, "grace", &c->grace_s, 0, 3600, FM_OPT_CLOSED),
+        FM_OPT_COUNT(0, "seed", &c->seed, 0, (double)(UINT64_MAX >> 11)),
+        FM_OPT_REAL('c', "confidence", &c->confidence, 0, 1, FM_OPT_OPEN),
+        FM_OPT_CALL(0, "vary", a, parse_vary),
+        FM_OPT_STRING(0, "plot", &a->plot),
+        FM_OPT_STRING(0, "db", &a->db),
+        FM_OPT_STRING(0, "label", &a->label),
+        FM_OPT_BOOL(0, "json", &a->json),
+        FM_OPT_CONDITIONS(&a->fixed),
+        FM_OPT_BOOL('q', "quiet", &a->quiet),
+        FM_OPT_END,
+    };
+    int rc = fm_cli_options(argc, argv, options, help, FM_CLI_COMMAND_FOLLOWS);
+    a->runs = (int64_t)runs;
+    a->rounds = (int)rounds;
+    c->jobs = (int)jobs;
+    return rc;
 }
 
 /* Is the condition `name` set in c (to refuse varying what is also fixed)? */
@@ -328,13 +267,9 @@ static int parse_target(int argc, char **argv, struct sweep_args *a, bool dashda
 
 static int parse(int argc, char **argv, struct sweep_args *a)
 {
-    int opt, rc;
-    while ((opt = fm_cli_getopt(argc, argv, "+n:j:c:qh", options)) != -1) {
-        if (opt == 'h')
-            return fm_cli_help(help);
-        if (opt == '?' || (rc = parse_option(opt, a)) != 0)
-            return opt == '?' ? FM_EXIT_USAGE : rc;
-    }
+    int rc = parse_options(argc, argv, a);
+    if (rc >= 0)
+        return rc;
     bool dashdash = optind > 1 && strcmp(argv[optind - 1], "--") == 0;
     if (optind >= argc)
         return fm_cli_usage_error("nothing to run: give a workload or '-- COMMAND' (see "

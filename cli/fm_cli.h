@@ -97,6 +97,20 @@ struct fm_opt {
         0                                                                                          \
     }
 
+/*
+ * The run conditions (--cpus, --pin, --load, --load-nice, --quota, --nice, --emulator) as
+ * option entries filling an fm_cond (runner/fm_cond.h); `run` and `sweep` share them.
+ */
+int fm_cli_parse_condition(void *cond, const char *text, const char *name);
+#define FM_OPT_CONDITIONS(cond)                                                                    \
+    FM_OPT_CALL(0, "cpus", cond, fm_cli_parse_condition),                                          \
+        FM_OPT_CALL(0, "pin", cond, fm_cli_parse_condition),                                       \
+        FM_OPT_CALL(0, "load", cond, fm_cli_parse_condition),                                      \
+        FM_OPT_CALL(0, "load-nice", cond, fm_cli_parse_condition),                                 \
+        FM_OPT_CALL(0, "quota", cond, fm_cli_parse_condition),                                     \
+        FM_OPT_CALL(0, "nice", cond, fm_cli_parse_condition),                                      \
+        FM_OPT_CALL(0, "emulator", cond, fm_cli_parse_condition)
+
 /* What may follow the options. */
 enum {
     FM_CLI_NO_OPERANDS,    /* nothing: an operand is "unexpected argument" */
