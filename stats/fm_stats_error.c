@@ -19,6 +19,8 @@ const char *fm_stats_strerror(fm_stats_status status)
         return "argument outside its domain";
     case FM_STATS_ENOCONV:
         return "numerical routine failed to converge";
+    case FM_STATS_ENOMEM:
+        return "out of memory or beyond the size limit";
     }
     return "unknown status";
 }
