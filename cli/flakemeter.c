@@ -18,6 +18,10 @@ static const struct fm_cmd commands[] = {
     {"interval", cmd_interval, "confidence interval for a failure probability (k of n)"},
     {"retries", cmd_retries, "attempts needed to reach a target failure rate"},
     {"plan", cmd_plan, "runs needed to show a failure probability is below p0"},
+#ifdef FM_HAVE_HISTORY
+    {"budget", cmd_budget, "attempts per test that keep a suite's CI red rate under a target"},
+    {"check", cmd_check, "did a test's failure rate rise? (exit 1 when one did)"},
+#endif
     {"list", cmd_list, "the built-in workloads and their parameters"},
 };
 
