@@ -568,7 +568,7 @@ static void print_table(const struct budget *b)
     for (size_t i = 0; i < b->n_rows; i++) {
         const struct row *r = &b->rows[i];
         double v[3] = {r->ci.estimate, r->ci.lower, r->ci.upper};
-        char t[3][32], ci[80];
+        char t[3][32], ci[128];
         fm_cli_fmt_probs(v, t, 3);
         snprintf(ci, sizeof ci, "%s (%s..%s)", t[0], t[1], t[2]);
         printf("%-36s %6llu %5llu  %-28s %8u %6u %9.4g\n", r->h->test, (unsigned long long)r->n,

@@ -98,7 +98,11 @@ static bool parse_date(const char *text, int64_t *ns)
         s++;
     } else if (*s == '+' || *s == '-') {
         int sign = *s++ == '-' ? -1 : 1;
-        if (!digits(&s, 2, &zh) || (*s == ':' && s++, !digits(&s, 2, &zm)) || zh > 23 || zm > 59)
+        if (!digits(&s, 2, &zh))
+            return false;
+        if (*s == ':')
+            s++;
+        if (!digits(&s, 2, &zm) || zh > 23 || zm > 59)
             return false;
         zone = sign * (zh * 3600 + zm * 60);
     }
@@ -276,7 +280,7 @@ static void print_period(uint64_t k, uint64_t n, const fm_interval *ci)
         return;
     }
     double v[3] = {ci->estimate, ci->lower, ci->upper};
-    char t[3][32], buf[96];
+    char t[3][32], buf[160];
     fm_cli_fmt_probs(v, t, 3);
     snprintf(buf, sizeof buf, "%llu/%llu %s (%s..%s)", (unsigned long long)k, (unsigned long long)n,
              t[0], t[1], t[2]);
