@@ -505,11 +505,12 @@ static int print_allowlist(const struct budget *b)
     printf("# flakemeter budget --target %.10g (%s plan) for suite ", a->target,
            m == MODEL_POINT ? "point" : "conservative");
     put_quoted(b->hist[0].label);
-    printf(": %lld CI runs.\n# Red rate %s predicted after the plan; every other test: %u "
-           "attempt%s.\n",
-           (long long)b->ci_runs,
-           b->plans[m].plan.feasible ? "meets the target" : "MISSES the target",
-           b->quiet.attempts[m], b->quiet.attempts[m] == 1 ? "" : "s");
+    char red[32];
+    printf(": %lld CI runs.\n# Predicted red rate after the plan: %s (%s the target); every other "
+           "test: %u attempt%s.\n",
+           (long long)b->ci_runs, fm_cli_fmt_prob(b->plans[m].plan.red_rate, red, sizeof red),
+           b->plans[m].plan.feasible ? "meets" : "MISSES", b->quiet.attempts[m],
+           b->quiet.attempts[m] == 1 ? "" : "s");
     if (!toml)
         printf(
             "# Attempts (first try + re-runs) for the tests allowed to flake.\nflaky_tests = {\n");
