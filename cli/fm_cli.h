@@ -36,6 +36,8 @@ int cmd_merge(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_ingest(int argc, char **argv);
 int cmd_tests(int argc, char **argv);
+int cmd_budget(int argc, char **argv);
+int cmd_check(int argc, char **argv);
 
 /* Name of the running subcommand, for messages ("flakemeter interval: ..."). */
 extern const char *fm_cli_cmd;

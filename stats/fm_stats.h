@@ -312,5 +312,112 @@ typedef struct {
  */
 fm_stats_status fm_stats_flaky(const fm_stats_ci_run *runs, size_t n, double c,
                                fm_flaky_report *out);
+/* ==== CI histories: a retry budget for a suite, and a regression alarm ======================= */
+
+/* ---- Suite retry budget -------------------------------------------------------------------- */
+
+/*
+ * Expected seconds that allowing `attempts` attempts adds to a CI run, over running the test
+ * once: attempt j >= 2 runs with probability p1 q^(j-2) and then lasts fail_seconds if it fails
+ * (probability q; a timeout lasts the full timeout) and pass_seconds if it passes, so
+ * extra = p1 (1 - q^(A-1)) / (1 - q) (q fail_seconds + (1 - q) pass_seconds).
+ */
+fm_stats_status fm_stats_retry_extra_seconds(double p1, double q, uint64_t attempts,
+                                             double pass_seconds, double fail_seconds,
+                                             double *extra);
+
+/*
+ * One test's choices for the budget: allowing a = 1 .. options attempts makes every attempt fail
+ * with probability fail[a-1] and adds cost[a-1] >= 0 to a CI run (typically seconds, 0 at a = 1).
+ * Any numbers are accepted (a pooled group of tests is one item, too).
+ */
+typedef struct {
+    uint32_t options;
+    const double *fail; /* in [0, 1] */
+    const double *cost; /* finite, >= 0 */
+} fm_budget_item;
+
+/* The all-fail probabilities and added seconds of 1 .. max_attempts attempts of one test. */
+fm_stats_status fm_stats_budget_tables(double p1, double q, double pass_seconds,
+                                       double fail_seconds, uint32_t max_attempts, double *fail,
+                                       double *cost);
+
+typedef struct {
+    bool feasible;   /* some choice meets the target; when not, the plan minimises the red rate */
+    double red_rate; /* 1 - prod_i (1 - fail_i(a_i)) of the plan */
+    double cost;     /* sum_i cost_i(a_i) of the plan */
+    uint64_t states; /* partial plans the search kept (its work; 0 for the greedy plan) */
+    double gap;      /* the cost is at most the least possible + gap (0: exactly optimal) */
+    double lower_bound; /* a proven lower bound on the least possible cost (LP relaxation) */
+} fm_budget_plan;
+
+/* Limit of one search (partial plans held in all); beyond it a coarser search (see gap). */
+#define FM_STATS_BUDGET_MAX_STATES ((size_t)1 << 22)
+
+/*
+ * The attempt counts a_i (written to attempts[i], 1-based) that minimise sum_i cost_i(a_i)
+ * subject to P(red) = 1 - prod_i (1 - fail_i(a_i)) <= target (target in (0, 1); a red rate
+ * within a relative 1e-12 of it meets it).  A Pareto-frontier dynamic programme over the tests
+ * (Nemhauser & Ullmann 1969) on (cost, -sum log(1 - fail)) with bounds: exactly optimal
+ * (gap = 0) unless the frontier outgrows FM_STATS_BUDGET_MAX_STATES, then optimal to within the
+ * reported gap (at most 1e-2 of the greedy plan's cost; FM_STATS_ENOMEM beyond).  Proof in
+ * docs/statistics.md, sec. 9.
+ * Ties in cost go to the plan with the lower red rate.  Infeasible: attempts that minimise the
+ * red rate (the cheapest such), feasible = false.
+ */
+fm_stats_status fm_stats_budget_optimize(const fm_budget_item *items, size_t n_items, double target,
+                                         uint32_t *attempts, fm_budget_plan *out);
+
+/*
+ * The greedy heuristic for comparison (NOT always optimal for integer attempts): start at the
+ * cheapest choice of every test, then repeatedly take the step with the least added cost per
+ * unit of -log(1 - fail) removed until the target is met.
+ */
+fm_stats_status fm_stats_budget_greedy(const fm_budget_item *items, size_t n_items, double target,
+                                       uint32_t *attempts, fm_budget_plan *out);
+
+/* ---- Regression alarm ---------------------------------------------------------------------- */
+
+/*
+ * One-sided Fisher exact test for the table [[a, b], [c, d]] (rows: recent, baseline; columns:
+ * failed, passed): P(X >= a) for the top-left cell X under the hypergeometric law given the
+ * margins, i.e. R's fisher.test(alternative = "greater").  min_p_value (may be NULL) gets the
+ * smallest p-value these margins allow, P(X = max X).  Counts up to 2^53.
+ */
+fm_stats_status fm_stats_fisher_greater(uint64_t a, uint64_t b, uint64_t c, uint64_t d,
+                                        double *p_value, double *min_p_value);
+
+/*
+ * Holm's step-down procedure (Holm 1979) at family-wise level alpha over the n p-values:
+ * adjusted[i] = max over j <= rank(i) of min(1, (n - j + 1) p_(j)), reject[i] = adjusted[i] <=
+ * alpha.  Controls the chance of any false rejection at alpha under any dependence.  Either
+ * output may be NULL.  NaN p-values are EDOM.
+ */
+fm_stats_status fm_stats_holm(const double *p_values, size_t n, double alpha, double *adjusted,
+                              bool *reject);
+
+typedef struct {
+    uint64_t k_base, n_base;     /* first-attempt failures and runs before the split */
+    uint64_t k_recent, n_recent; /* ... and after it */
+} fm_alarm_counts;
+
+typedef struct {
+    fm_interval baseline, recent; /* k/n with exact two-sided intervals at c ([0, 1] at n = 0) */
+    double p_value;               /* one-sided Fisher: recent rate > baseline rate */
+    double min_p_value;           /* the smallest p-value these margins allow */
+    bool tested;                  /* min_p_value <= alpha: in the Holm family */
+    double adjusted;              /* Holm-adjusted p-value within the family (1 if not tested) */
+    bool regressed;               /* tested and adjusted <= alpha */
+} fm_alarm_result;
+
+/*
+ * The regression alarm over n tests: each test's one-sided Fisher test of "the recent failure
+ * rate is higher than the baseline's", Holm's correction at family-wise level alpha over the
+ * tests whose margins allow a p-value <= alpha (the others can never be rejected, so leaving
+ * them out keeps the guarantee and the power).  The chance that any test whose rate did not
+ * rise is flagged is <= alpha.  Uses scratch memory (FM_STATS_ENOMEM when it cannot).
+ */
+fm_stats_status fm_stats_alarm(const fm_alarm_counts *counts, size_t n, double alpha, double c,
+                               fm_alarm_result *out);
 
 #endif
