@@ -50,6 +50,10 @@ static const char help[] =
     "CPU)\n"
     "      --nice K            nice value of the runs\n"
     "      --emulator ARCH     run the workload's cross-built fm-stress under qemu-ARCH\n"
+    "      --launch HOW        fork (default: flakemeter does not wait for the run to start,\n"
+    "                          as a shell) or spawn (it wakes when the run has started, as\n"
+    "                          posix_spawn, vfork and Python's subprocess); start-up races\n"
+    "                          can depend on it (docs/design.md, \"Launching\")\n"
     "\n"
     "      --db PATH           the store (default flakemeter.db)\n"
     "      --label NAME        campaign name (default: from the workload or command)\n"
@@ -340,7 +344,9 @@ int cmd_run(int argc, char **argv)
         rc = fm_cli_fail("%s", rep.error);
         goto out;
     }
-    if (rep.stop == FM_STOP_ERROR && rep.counts.chains_done <= 1 && rep.error[0]) {
+    /* Nothing but start errors (one per parallel slot at most): the command cannot run here. */
+    bool only_errors = rep.counts.attempts == rep.counts.by_outcome[FM_OUTCOME_ERROR];
+    if (rep.stop == FM_STOP_ERROR && only_errors && rep.error[0]) {
         rc = fm_cli_usage_error("%s", rep.error); /* e.g. the command does not exist */
         goto out;
     }

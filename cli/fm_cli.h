@@ -100,7 +100,7 @@ struct fm_opt {
     }
 
 /*
- * The run conditions (--cpus, --pin, --load, --load-nice, --quota, --nice, --emulator) as
+ * The run conditions (--cpus, --pin, --load, --load-nice, --quota, --nice, --emulator, --launch) as
  * option entries filling an fm_cond (runner/fm_cond.h); `run` and `sweep` share them.
  */
 int fm_cli_parse_condition(void *cond, const char *text, const char *name);
@@ -111,7 +111,8 @@ int fm_cli_parse_condition(void *cond, const char *text, const char *name);
         FM_OPT_CALL(0, "load-nice", cond, fm_cli_parse_condition),                                 \
         FM_OPT_CALL(0, "quota", cond, fm_cli_parse_condition),                                     \
         FM_OPT_CALL(0, "nice", cond, fm_cli_parse_condition),                                      \
-        FM_OPT_CALL(0, "emulator", cond, fm_cli_parse_condition)
+        FM_OPT_CALL(0, "emulator", cond, fm_cli_parse_condition),                                  \
+        FM_OPT_CALL(0, "launch", cond, fm_cli_parse_condition)
 
 /* What may follow the options. */
 enum {

@@ -26,8 +26,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-const char *const fm_cond_names[] = {"cpus",  "pin",  "load",     "load_nice",
-                                     "quota", "nice", "emulator", NULL};
+const char *const fm_cond_names[] = {"cpus", "pin",      "load",   "load_nice", "quota",
+                                     "nice", "emulator", "launch", NULL};
 
 static int fail(char *err, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -163,9 +163,16 @@ int fm_cond_set(fm_cond *c, const char *name, const char *value, char *err, size
     }
     if (strcmp(name, "emulator") == 0)
         return set_emulator(c, value, err, size);
+    if (strcmp(name, "launch") == 0) {
+        if (strcmp(value, "fork") != 0 && strcmp(value, "spawn") != 0)
+            return fail(err, size, "launch: '%s' is not fork or spawn", value);
+        c->launch_spawn = strcmp(value, "spawn") == 0;
+        c->have_launch = true;
+        return 0;
+    }
     return fail(err, size,
                 "'%s' is not a run condition (cpus, pin, load, load_nice, quota, nice, "
-                "emulator)",
+                "emulator, launch)",
                 name);
 }
 
@@ -188,6 +195,8 @@ static json_t *cond_object(const fm_cond *c)
         json_object_set_new(o, "nice", json_integer(c->nice));
     if (c->have_emulator)
         json_object_set_new(o, "emulator", json_string(c->emulator));
+    if (c->have_launch)
+        json_object_set_new(o, "launch", json_string(c->launch_spawn ? "spawn" : "fork"));
     return o;
 }
 

@@ -26,7 +26,8 @@
 
 /* What was asked for.  A field counts only when its have_ flag is set. */
 typedef struct {
-    bool have_cpus, have_pin, have_load, have_load_nice, have_quota, have_nice, have_emulator;
+    bool have_cpus, have_pin, have_load, have_load_nice, have_quota, have_nice, have_emulator,
+        have_launch;
     int cpus;          /* run on the first `cpus` CPUs this process may use */
     char pin[128];     /* run on exactly these CPUs ("0,2-3"; normalised) */
     int load;          /* busy-loop spinner processes, competing with the runs */
@@ -34,6 +35,13 @@ typedef struct {
     double quota;      /* CPU bandwidth of the runs, in CPUs (0.5 = half of one CPU) */
     int nice;          /* the runs' nice value */
     char emulator[32]; /* qemu-ARCH runs the cross-built fm-stress (built-in workloads) */
+    /*
+     * How a run is started (docs/design.md, "Launching"): fork (the default) lets the runner go
+     * back to sleep at once, as a shell does; spawn makes the runner wait until the run has
+     * started its program (exec, or the workload) and wake up then, as posix_spawn, vfork and
+     * Python's subprocess do.  Races at a program's start can depend on it.
+     */
+    bool launch_spawn;
 } fm_cond;
 
 /* The condition names, in the order they are stored ("cpus", "pin", "load", ...). */
@@ -53,9 +61,9 @@ const char *fm_cond_describe_json(const char *json, char *buf, size_t size);
 /* What applying the conditions needs at run time. */
 typedef struct fm_cond_rt {
     const fm_cond *cond;
-    bool per_run;     /* something to do in each run's child (affinity, nice, cgroup) */
-    cpu_set_t mask;   /* with have_cpus/have_pin */
-    int procs_fd;     /* the campaign cgroup's cgroup.procs, open for writing; -1 none */
+    bool per_run;      /* something to do in each run's child (affinity, nice, cgroup) */
+    cpu_set_t mask;    /* with have_cpus/have_pin */
+    int procs_fd;      /* the campaign cgroup's cgroup.procs, open for writing; -1 none */
     char cgroup[1100]; /* its directory, "" none */
     char cgroup_parent[1024];
     int cgroup_version; /* 1 or 2 */

@@ -33,6 +33,7 @@
 typedef struct {
     pid_t pid; /* 0: free */
     int fd;    /* output pipe, -1 when closed */
+    int efd;   /* set-up pipe, read after the child ended; -1 none */
     bool reaped, timed_out;
     int wstatus;
     struct rusage ru;
@@ -60,9 +61,10 @@ typedef struct {
     int64_t next_run; /* next new chain index (≡ shard_index mod shard_count) */
     int64_t started, done;
     int64_t t0, next_progress;
-    int signals;   /* SIGINT/SIGTERM received */
-    bool stop_new; /* no new chains (limit reached, decided, signal or error) */
-    int kept;      /* output files kept */
+    int signals;          /* SIGINT/SIGTERM received */
+    bool stop_new;        /* no new chains (limit reached, decided, signal or error) */
+    bool command_checked; /* the command was found (fm_run_resolve_command) */
+    int kept;             /* output files kept */
 } engine;
 
 void fm_run_config_init(fm_run_config *c)
@@ -117,10 +119,20 @@ static slot *free_slot(engine *e)
 static int start_attempt(engine *e, slot *s, fm_run_id id)
 {
     const fm_run_config *c = e->cfg;
-    int rc = c->wl_args.wl ? fm_run_fork_workload(&c->wl_args, id, c->cond, &s->pid, &s->fd)
-             : c->cond && c->cond->per_run
-                 ? fm_run_exec_command(c->argv, id, c->cond, &s->pid, &s->fd)
-                 : fm_run_spawn_command(c->argv, id, &s->pid, &s->fd);
+    bool spawn = c->cond && c->cond->cond && c->cond->cond->launch_spawn;
+    bool per_run = c->cond && c->cond->per_run;
+    int rc = 0;
+    s->efd = -1;
+    if (c->wl_args.wl == NULL && !e->command_checked) {
+        rc = fm_run_resolve_command(c->argv[0]); /* a missing command: one error, nothing run */
+        e->command_checked = rc == 0;
+    }
+    if (rc == 0)
+        rc = c->wl_args.wl
+                 ? fm_run_fork_workload(&c->wl_args, id, c->cond, spawn, &s->pid, &s->fd, &s->efd)
+             : spawn && !per_run
+                 ? fm_run_spawn_command(c->argv, id, &s->pid, &s->fd)
+                 : fm_run_exec_command(c->argv, id, c->cond, spawn, &s->pid, &s->fd, &s->efd);
     if (rc) {
         s->pid = 0;
         return rc;
@@ -136,7 +148,7 @@ static int start_attempt(engine *e, slot *s, fm_run_id id)
     return 0;
 }
 
-static void record_start_error(engine *e, fm_run_id id, int err);
+static void record_start_error(engine *e, fm_run_id id, int err, bool counted);
 
 /* Fill free slots: pending retries first, then new chains. */
 static void start_attempts(engine *e)
@@ -157,7 +169,7 @@ static void start_attempts(engine *e)
         }
         int rc = start_attempt(e, s, id);
         if (rc) {
-            record_start_error(e, id, rc);
+            record_start_error(e, id, rc, false);
             return;
         }
         if (!retry) {
@@ -339,6 +351,14 @@ static void conclude(engine *e, fm_run_id id, fm_outcome o, const fm_run_record 
 
 static void finish_slot(engine *e, slot *s)
 {
+    int err = s->efd >= 0 ? fm_run_setup_status(s->efd) : 0;
+    s->efd = -1;
+    if (err) { /* the child could not apply a condition or exec: a start error */
+        s->pid = 0;
+        e->active--;
+        record_start_error(e, s->id, err, true);
+        return;
+    }
     fm_run_record r = {.run_index = s->id.run,
                        .attempt = s->id.attempt,
                        .seed = s->id.seed,
@@ -354,7 +374,8 @@ static void finish_slot(engine *e, slot *s)
     conclude(e, s->id, r.outcome, &r);
 }
 
-static void record_start_error(engine *e, fm_run_id id, int err)
+/* counted: the chain was already counted as started (its exec failed after the fork). */
+static void record_start_error(engine *e, fm_run_id id, int err, bool counted)
 {
     const fm_run_config *c = e->cfg;
     fm_run_record r = {.run_index = id.run,
@@ -367,7 +388,7 @@ static void record_start_error(engine *e, fm_run_id id, int err)
              c->wl_args.wl ? c->wl_args.wl->name : c->argv[0], strerror(err));
     e->rep->stop = FM_STOP_ERROR;
     e->stop_new = true;
-    if (id.attempt == 1) {
+    if (id.attempt == 1 && !counted) {
         e->next_run += c->shard_count;
         e->started++;
     }
@@ -559,8 +580,9 @@ static fm_run_status setup(engine *e, sigset_t *old_mask)
     e->retries = calloc((size_t)e->n_slots + 1, sizeof *e->retries);
     if (e->slots == NULL || e->retries == NULL)
         return set_error(e, "%s", strerror(ENOMEM)), FM_RUN_ESYSTEM;
+    for (int i = 0; i < e->n_slots; i++) /* before anything can fail: teardown closes these */
+        e->slots[i].fd = e->slots[i].efd = -1;
     for (int i = 0; i < e->n_slots; i++) {
-        e->slots[i].fd = -1;
         e->slots[i].out = malloc(c->output_cap + 1);
         if (e->slots[i].out == NULL)
             return set_error(e, "%s", strerror(ENOMEM)), FM_RUN_ESYSTEM;
@@ -584,6 +606,8 @@ static void teardown(engine *e, const sigset_t *old_mask)
     for (int i = 0; i < e->n_slots && e->slots; i++) {
         if (e->slots[i].fd >= 0)
             close(e->slots[i].fd);
+        if (e->slots[i].efd >= 0)
+            close(e->slots[i].efd);
         free(e->slots[i].out);
     }
     while (e->slots && e->active > 0 && waitpid(-1, NULL, 0) > 0)

@@ -1,21 +1,25 @@
 /*
- * fm_run_exec.c - starting one attempt: a command through posix_spawnp, or a built-in workload
- * by forking this (already warmed-up) process and running the workload in the child.
+ * fm_run_exec.c - starting one attempt: a command by fork + execvpe (or posix_spawnp), or a
+ * built-in workload by forking this (already warmed-up) process and running it in the child.
  *
  * Either way the child is the leader of a new process group (so a timeout can signal the whole
  * group), has an empty signal mask and default dispositions (the engine blocks SIGCHLD, SIGINT
  * and SIGTERM for its signalfd, and a blocked mask or an ignored SIGPIPE would otherwise be
  * inherited), reads /dev/null, and writes stdout and stderr into one pipe.  The identity of the
  * attempt is in the environment: FLAKEMETER_SEED, FLAKEMETER_RUN, FLAKEMETER_ATTEMPT.
- * posix_spawnp reports a failed exec (ENOENT, EACCES) as its return value, so "the command
- * does not exist" is known before any run is counted.
+ * Launching (docs/design.md, "Launching"): by default the runner does not wait for the child
+ * to reach exec.  posix_spawn (a vfork: the parent sleeps until the child has exec'd) makes the
+ * runner wake up exactly as the program starts, and that wake-up on the other CPU was measured
+ * to hide the start-up race of stress_recurse: 0 of 80 crashed against 91 of 160 with fork, on
+ * the same idle machine.  So commands are started by fork + execvpe, like a shell, and the
+ * child reports a failed set-up or exec through a close-on-exec pipe (its errno; end-of-file
+ * when exec succeeded) that the engine reads only after the child has ended
+ * (fm_run_setup_status).  The condition launch=spawn restores the waiting launch: posix_spawnp,
+ * or, when code must run in the child, fork with a synchronous read of that pipe.
  *
  * Run conditions that act on the child itself (CPU affinity, nice, the quota cgroup; fm_cond.h)
- * need code between fork and exec, which posix_spawn cannot run: with them, commands are
- * started by fork + execvpe instead, and both paths report a failure of the child's set-up or
- * of exec through a close-on-exec pipe (the errno, or end-of-file when all went well), so a
- * condition that cannot be applied or a missing command is still one start error.  The fork
- * path also gives commands PR_SET_PDEATHSIG(SIGKILL), as workloads always have.
+ * run between fork and exec.  The fork path gives commands PR_SET_PDEATHSIG(SIGKILL), as
+ * workloads always have.
  */
 #include "fm_cond.h"
 #include "fm_run_internal.h"
@@ -28,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -120,6 +125,37 @@ static int spawn_attrs(posix_spawnattr_t *attr, posix_spawn_file_actions_t *fa, 
     return rc;
 }
 
+int fm_run_resolve_command(const char *name)
+{
+    if (name == NULL || *name == '\0')
+        return ENOENT;
+    struct stat sb;
+    if (strchr(name, '/') != NULL) {
+        if (stat(name, &sb) != 0)
+            return errno;
+        return S_ISDIR(sb.st_mode) ? EACCES : access(name, X_OK) == 0 ? 0 : errno;
+    }
+    /* As execvp searches: each PATH entry (an empty one is the current folder). */
+    const char *path = getenv("PATH");
+    if (path == NULL)
+        path = "/bin:/usr/bin";
+    int found = ENOENT;
+    for (const char *p = path;; p++) {
+        const char *end = strchrnul(p, ':');
+        char full[4096];
+        int len =
+            snprintf(full, sizeof full, "%.*s%s%s", (int)(end - p), p, end > p ? "/" : "", name);
+        if (len > 0 && (size_t)len < sizeof full && stat(full, &sb) == 0 && !S_ISDIR(sb.st_mode)) {
+            if (access(full, X_OK) == 0)
+                return 0;
+            found = EACCES;
+        }
+        if (*end == '\0')
+            return found;
+        p = end;
+    }
+}
+
 int fm_run_spawn_command(char *const *argv, fm_run_id id, pid_t *pid, int *fd)
 {
     struct child_env env = {0};
@@ -198,14 +234,24 @@ static void exec_command_child(char *const *argv, char *const *envp, int wfd,
                                const fm_cond_rt *cond, int efd)
 {
     child_common(wfd);
-    int rc = fm_cond_child(cond);
+    int rc = cond && cond->per_run ? fm_cond_child(cond) : 0;
     if (rc)
         child_fail(efd, rc);
     execvpe(argv[0], argv, envp);
     child_fail(efd, errno);
 }
 
-/* After a fork with a set-up pipe: 0 when the child got going, else its errno (child reaped). */
+int fm_run_setup_status(int efd)
+{
+    int err = 0;
+    ssize_t n;
+    while ((n = read(efd, &err, sizeof err)) < 0 && errno == EINTR)
+        ;
+    close(efd);
+    return n == (ssize_t)sizeof err ? err : 0;
+}
+
+/* launch=spawn: wait until the child got going; 0, else its errno (child reaped). */
 static int await_setup(pid_t child, int efd_read)
 {
     int err = 0;
@@ -231,8 +277,10 @@ typedef struct {
     const fm_cond_rt *cond;
 } child_job;
 
-static int fork_child(const child_job *job, bool setup_pipe, pid_t *pid, int *fd)
+static int fork_child(const child_job *job, bool setup_pipe, bool wait_start, pid_t *pid, int *fd,
+                      int *efd_out)
 {
+    *efd_out = -1;
     int fds[2], efd[2] = {-1, -1}, rc = output_pipe(fds);
     if (rc)
         return rc;
@@ -258,8 +306,10 @@ static int fork_child(const child_job *job, bool setup_pipe, pid_t *pid, int *fd
     close(fds[1]);
     if (efd[1] >= 0)
         close(efd[1]);
-    if (child > 0 && efd[0] >= 0)
+    if (child > 0 && efd[0] >= 0 && wait_start)
         rc = await_setup(child, efd[0]);
+    else if (child > 0 && efd[0] >= 0)
+        *efd_out = efd[0]; /* read once the child has ended */
     else if (efd[0] >= 0)
         close(efd[0]);
     if (rc) {
@@ -272,21 +322,21 @@ static int fork_child(const child_job *job, bool setup_pipe, pid_t *pid, int *fd
 }
 
 int fm_run_fork_workload(const struct fm_wl_args *base, fm_run_id id, const fm_cond_rt *cond,
-                         pid_t *pid, int *fd)
+                         bool wait_start, pid_t *pid, int *fd, int *efd)
 {
     child_job job = {.wl = base, .id = id, .cond = cond};
-    return fork_child(&job, cond && cond->per_run, pid, fd);
+    return fork_child(&job, wait_start || (cond && cond->per_run), wait_start, pid, fd, efd);
 }
 
-int fm_run_exec_command(char *const *argv, fm_run_id id, const fm_cond_rt *cond, pid_t *pid,
-                        int *fd)
+int fm_run_exec_command(char *const *argv, fm_run_id id, const fm_cond_rt *cond, bool wait_start,
+                        pid_t *pid, int *fd, int *efd)
 {
     struct child_env env = {0};
     int rc = child_env_build(&env, id);
     if (rc)
         return rc;
     child_job job = {.argv = argv, .envp = env.envp, .id = id, .cond = cond};
-    rc = fork_child(&job, true, pid, fd);
+    rc = fork_child(&job, true, wait_start, pid, fd, efd);
     free(env.envp);
     return rc;
 }

@@ -18,16 +18,22 @@ typedef struct {
 } fm_run_id;
 
 /*
- * Start a command (posix_spawnp) or a built-in workload (fork, no exec) as the leader of a new
- * process group, stdin from /dev/null, stdout and stderr into one non-blocking pipe whose read
- * end is *fd.  Returns 0, or an errno value (the command could not be started).
+ * Start a command (fork + execvpe, or posix_spawnp) or a built-in workload (fork, no exec) as the
+ * leader of a new process group, stdin from /dev/null, stdout and stderr into one non-blocking
+ * pipe whose read end is *fd.  Returns 0, or an errno value (the command could not be started).
+ * wait_start (launch=spawn): return only once the child has started its program.  Otherwise
+ * *efd is the read end of the child's set-up pipe (-1 for none), for fm_run_setup_status once
+ * the child has ended.
  */
 int fm_run_spawn_command(char *const *argv, fm_run_id id, pid_t *pid, int *fd);
 int fm_run_fork_workload(const struct fm_wl_args *base, fm_run_id id, const fm_cond_rt *cond,
-                         pid_t *pid, int *fd);
-/* A command by fork + execvpe, for conditions that act in the child (cond->per_run). */
-int fm_run_exec_command(char *const *argv, fm_run_id id, const fm_cond_rt *cond, pid_t *pid,
-                        int *fd);
+                         bool wait_start, pid_t *pid, int *fd, int *efd);
+int fm_run_exec_command(char *const *argv, fm_run_id id, const fm_cond_rt *cond, bool wait_start,
+                        pid_t *pid, int *fd, int *efd);
+/* After the child has ended: 0 when it started its program, else the errno it failed with. */
+int fm_run_setup_status(int efd);
+/* 0 when execvp would find name (a path, or a file in PATH) and may run it, else an errno. */
+int fm_run_resolve_command(const char *name);
 
 /* Monotonic and real-time clocks in nanoseconds. */
 int64_t fm_run_now_ns(void);

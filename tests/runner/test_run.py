@@ -113,6 +113,25 @@ def test_crash_and_errors(tmp):
           f"missing command: exit {r.returncode}, stderr {r.stderr!r}")
     n = rows(db2, "SELECT count(*), min(outcome) FROM runs")
     check(n[0][0] == 1, f"one error recorded, not 50: {n}")
+    # A script whose interpreter is missing is found, so it fails only at exec, after the fork:
+    # still one line and exit 2, with at most one error row per parallel slot, by either launch.
+    bad = os.path.join(tmp, "bad-interp.sh")
+    with open(bad, "w") as f:
+        f.write("#!/nonexistent/interpreter\necho hi\n")
+    os.chmod(bad, 0o755)
+    for launch in ("fork", "spawn"):
+        db3 = os.path.join(tmp, f"i-{launch}.db")
+        r = run("run", "--db", db3, "-n", "20", "-j", "2", "--quiet", "--launch", launch, "--", bad)
+        lines = r.stderr.strip().splitlines()
+        check(r.returncode == 2 and len(lines) == 1 and "cannot start" in lines[0],
+              f"exec failure, launch={launch}: exit {r.returncode}, stderr {r.stderr!r}")
+        n = rows(db3, "SELECT count(*), min(outcome), max(outcome) FROM runs")
+        check(1 <= n[0][0] <= 2 and n[0][1] == n[0][2] == 4, f"error rows only: {n}")
+        c = rows(db3, "SELECT conditions FROM campaigns")
+        check(c == [(f'{{"launch":"{launch}"}}',)], f"launch stored: {c}")
+    r = run("run", "--db", db3, "-n", "1", "--launch", "vfork", "--", "true")
+    check(r.returncode == 2 and "launch: 'vfork' is not fork or spawn" in r.stderr,
+          f"bad launch: {r.returncode} {r.stderr!r}")
 
 
 def test_regex_and_keep(tmp):
