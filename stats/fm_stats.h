@@ -14,6 +14,7 @@
 #define FM_STATS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef enum {
@@ -231,5 +232,51 @@ typedef struct {
  */
 fm_stats_status fm_stats_chain(uint64_t k1, uint64_t n1, uint64_t kq, uint64_t nq, double c,
                                double target, fm_chain_stats *out);
+
+/* ==== Emulator slowdown and timeouts (for `flakemeter bench emu`) ============================= */
+
+/* ---- Paired slowdown ratio ----------------------------------------------------------------- */
+
+typedef struct {
+    double ratio;        /* exp(mean of ln(numer_i / denom_i)): the geometric mean of the ratios */
+    double lower, upper; /* exp(mean -+ t_{n-1,(1+c)/2} sd / sqrt(n)) */
+    double log_mean, log_sd;
+    size_t n;
+} fm_ratio_interval;
+
+/*
+ * Ratio of paired durations (emulated / native, one pair per interleaved rep) with the
+ * log-scale t interval at confidence c: exact when the log ratios are independent normals.
+ * n >= 2; every duration > 0 and finite.  docs/statistics.md, sec. 7.
+ */
+fm_stats_status fm_stats_ratio_paired(const double *numer, const double *denom, size_t n, double c,
+                                      fm_ratio_interval *out);
+
+/* ---- Log-normal durations and timeouts ----------------------------------------------------- */
+
+typedef struct {
+    double mean_log, sd_log; /* mean and sample standard deviation of ln x */
+    size_t n;
+} fm_lognormal_fit;
+
+/* Fit ln x ~ Normal(mean_log, sd_log^2) to n >= 2 durations, each > 0 and finite. */
+fm_stats_status fm_stats_lognormal_fit(const double *x, size_t n, fm_lognormal_fit *out);
+
+/*
+ * P(X > t) under the fit, with a two-sided interval at confidence c from the delta method on
+ * z = (ln t - mean) / sd (se^2 = 1/n + z^2 / (2(n-1)), t_{n-1} quantiles).  t > 0.
+ */
+fm_stats_status fm_stats_lognormal_exceed(const fm_lognormal_fit *fit, double t, double c,
+                                          fm_interval *out);
+
+typedef struct {
+    double point;        /* t with P(X > t) = target under the fitted parameters */
+    double conservative; /* smallest t whose one-sided upper bound at c is <= target */
+    bool reachable;      /* false: too few runs for that confidence (conservative = inf) */
+} fm_timeout_answer;
+
+/* The timeout that keeps P(X > t) at or below target, target and c in (0, 1). */
+fm_stats_status fm_stats_lognormal_timeout(const fm_lognormal_fit *fit, double target, double c,
+                                           fm_timeout_answer *out);
 
 #endif
