@@ -85,6 +85,10 @@ write_pc() { # write_pc INCLUDE_DIRS... -- LIBDIR
     local cflags="" libdir
     while [ "$1" != "--" ]; do cflags+=" -I$1"; shift; done
     libdir=$2
+    # 32-bit targets: libcrypto's 64-bit atomics are calls into libatomic; the link is static,
+    # so they go on Libs (Meson reads Libs.private only for static dependencies).
+    local atomic=""
+    case "$arch" in armhf | armel | mipsel | mips) atomic=" -latomic" ;; esac
     mkdir -p "$out/pkgconfig"
     cat >"$out/pkgconfig/libcrypto.pc" <<EOF
 # Written by bench/cross/sysroot.sh for $arch ($triplet): the target's static libcrypto.
@@ -92,8 +96,7 @@ Name: libcrypto
 Description: OpenSSL's libcrypto for $triplet (static)
 Version: $version
 Cflags:$cflags
-Libs: $libdir/libcrypto.a
-Libs.private: -ldl -pthread
+Libs: $libdir/libcrypto.a$atomic -pthread
 EOF
     # Meson reads a cross file's pkg_config_libdir; this one is given after bench/cross/ARCH.ini.
     cat >"$out/cross.ini" <<EOF
@@ -169,7 +172,8 @@ from_source() {
 }
 
 start=$(date +%s)
-apt_private apt-get update >/dev/null
+apt_private apt-get update >/dev/null ||
+    echo "sysroot.sh: apt-get update reported errors (above); going on with the lists it got" >&2
 if apt_private apt-cache show "libssl-dev:$debarch" >/dev/null 2>&1; then
     from_packages
 else
