@@ -15,6 +15,7 @@ static const struct fm_cmd commands[] = {
     {"show", cmd_show, "the verdict of a stored campaign"},
     {"merge", cmd_merge, "combine stores (shards, machines) without double counting"},
     {"export", cmd_export, "write stored runs as JSON, CSV or JUnit XML"},
+    {"bench", cmd_bench, "benchmarks: 'bench emu', the slowdown under QEMU and CI timeouts"},
     {"interval", cmd_interval, "confidence interval for a failure probability (k of n)"},
     {"retries", cmd_retries, "attempts needed to reach a target failure rate"},
     {"plan", cmd_plan, "runs needed to show a failure probability is below p0"},

@@ -33,6 +33,8 @@ int cmd_run(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+int cmd_bench_emu(int argc, char **argv);
 
 /* Name of the running subcommand, for messages ("flakemeter interval: ..."). */
 extern const char *fm_cli_cmd;

@@ -263,16 +263,17 @@ typedef struct {
 fm_stats_status fm_stats_lognormal_fit(const double *x, size_t n, fm_lognormal_fit *out);
 
 /*
- * P(X > t) under the fit, with a two-sided interval at confidence c from the delta method on
- * z = (ln t - mean) / sd (se^2 = 1/n + z^2 / (2(n-1)), t_{n-1} quantiles).  t > 0.
+ * P(X > t) under the fit, with a two-sided interval at confidence c that is exact under the
+ * log-normal model: sqrt(n) (ln t - mean) / sd is noncentral t with n - 1 degrees of freedom
+ * and noncentrality sqrt(n) z, z = (ln t - mu) / sigma, inverted in z.  t > 0.
  */
 fm_stats_status fm_stats_lognormal_exceed(const fm_lognormal_fit *fit, double t, double c,
                                           fm_interval *out);
 
 typedef struct {
     double point;        /* t with P(X > t) = target under the fitted parameters */
-    double conservative; /* smallest t whose one-sided upper bound at c is <= target */
-    bool reachable;      /* false: too few runs for that confidence (conservative = inf) */
+    double conservative; /* smallest t whose one-sided upper bound at c is <= target: the
+                            one-sided normal tolerance bound exp(mean + k sd) */
 } fm_timeout_answer;
 
 /* The timeout that keeps P(X > t) at or below target, target and c in (0, 1). */

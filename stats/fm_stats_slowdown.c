@@ -9,19 +9,29 @@
  * (log-normal durations), is invariant to the time unit, never goes below 0, and needs no
  * random numbers (a bootstrap would, and covers badly at the 3-10 pairs a benchmark makes).
  *
- * Timeouts: emulated durations x_i are fitted with a log-normal (mean and sample sd of ln x_i).
- * With z = (ln t - mu) / sigma, P(X > t) = Phi(-z).  The interval comes from the delta method
- * on z-hat = (ln t - mean) / sd: var(mean) = sigma^2/n, var(sd) ~ sigma^2 / (2(n-1)), so
- * se(z-hat) = sqrt(1/n + z-hat^2 / (2(n-1))) (Cox & Hinkley 1974; the normal approximation to
- * the noncentral t that the exact tolerance bound uses), with t_{n-1} quantiles for small n.
- * The timeout that keeps P(X > t) <= target with confidence c solves
- * z-hat - q se(z-hat) = z_target in closed form (a quadratic; docs/statistics.md, sec. 7).
- * Sources: Student (1908); Cox & Hinkley, Theoretical Statistics (1974), sec. 9.2;
- * Hahn & Meeker, Statistical Intervals (1991), ch. 4 (normal tail probabilities).
+ * Timeouts: emulated durations x_i are fitted with a log-normal (mean m and sample sd s of
+ * ln x_i, n of them).  With z = (ln t - mu) / sigma, P(X > t) = Phi(-z).  The statistic
+ * T = sqrt(n) (ln t - m) / s follows the noncentral t distribution with n - 1 degrees of freedom
+ * and noncentrality delta = sqrt(n) z, so inverting its CDF in delta gives an exact interval
+ * for z, hence for P(X > t), under the log-normal model (the one-sided normal tolerance bound
+ * of Owen 1968).  The timeout that keeps P(X > t) <= target with confidence c is
+ * exp(m + k s), k = t_{n-1, c}(sqrt(n) z_target) / sqrt(n), the noncentral t quantile.
+ * The noncentral t CDF is F(t) = E[Phi(t sqrt(U / nu) - delta)], U ~ chi^2_nu, integrated
+ * with GSL's adaptive Gauss-Kronrod rule over V = sqrt(U) between its 1e-15 and 1 - 1e-15
+ * quantiles;
+ * quantiles and noncentralities come from Brent's method on a bracket that is widened until it
+ * holds the root.
+ * Sources: Student (1908); Owen, "A survey of properties and applications of the noncentral
+ * t-distribution", Technometrics 10 (1968); Hahn & Meeker, Statistical Intervals (1991), ch. 4;
+ * Lenth, AS 243 (1989) for what R's pt() computes (our reference, not our method).
  */
 #include "fm_stats_internal.h"
 
 #include <gsl/gsl_cdf.h>
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_integration.h>
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_roots.h>
 #include <math.h>
 
 static bool positive_finite(double x)
@@ -90,6 +100,119 @@ static bool fit_ok(const fm_lognormal_fit *fit)
            isfinite(fit->sd_log);
 }
 
+/* ---- the noncentral t distribution ---------------------------------------------------------- */
+
+/*
+ * F(t) = E[Phi(t V / sqrt(nu) - delta)] with V = sqrt(U), U ~ chi^2_nu: V has the chi density
+ * v^(nu-1) exp(-v^2/2) / (2^(nu/2-1) Gamma(nu/2)), smooth at 0 even for nu = 1 (the chi^2
+ * density is not), integrated between the 1e-15 and 1 - 1e-15 quantiles of V.
+ */
+typedef struct {
+    double t, nu, delta, log_norm; /* log_norm: log of the chi density's constant */
+    double v_lo, v_hi;
+} nct_point;
+
+static double nct_integrand(double v, void *params)
+{
+    const nct_point *p = params;
+    double log_pdf = (p->nu - 1.0) * log(v) - 0.5 * v * v - p->log_norm;
+    return gsl_cdf_ugaussian_P(p->t * v / sqrt(p->nu) - p->delta) * exp(log_pdf);
+}
+
+static void nct_setup(double nu, nct_point *p)
+{
+    p->nu = nu;
+    p->log_norm = (0.5 * nu - 1.0) * M_LN2 + lgamma(0.5 * nu);
+    p->v_lo = sqrt(gsl_cdf_chisq_Pinv(1e-15, nu));
+    p->v_hi = sqrt(gsl_cdf_chisq_Qinv(1e-15, nu));
+}
+
+/* P(T <= t) for T ~ noncentral t(nu, delta); p has been set up for nu. */
+static fm_stats_status nct_cdf(nct_point *p, double t, double delta, double *cdf)
+{
+    enum { LIMIT = 128 };
+    p->t = t;
+    p->delta = delta;
+    gsl_function f = {nct_integrand, p};
+    double err;
+    gsl_integration_workspace *w = gsl_integration_workspace_alloc(LIMIT);
+    if (w == NULL)
+        return FM_STATS_ENOCONV;
+    int rc = gsl_integration_qag(&f, p->v_lo, p->v_hi, 1e-15, 1e-11, LIMIT, GSL_INTEG_GAUSS21, w,
+                                 cdf, &err);
+    gsl_integration_workspace_free(w);
+    *cdf = fmin(1.0, fmax(0.0, *cdf));
+    return rc == GSL_SUCCESS && isfinite(*cdf) ? FM_STATS_OK : FM_STATS_ENOCONV;
+}
+
+/* What a root search solves: g(x) = F(...) - level, with x the free variable. */
+typedef struct {
+    nct_point point;
+    double t, delta, level;
+    bool in_delta; /* x is delta (else x is t) */
+    fm_stats_status status;
+} nct_equation;
+
+static double nct_equation_f(double x, void *params)
+{
+    nct_equation *e = params;
+    double cdf = 0.0;
+    fm_stats_status st =
+        e->in_delta ? nct_cdf(&e->point, e->t, x, &cdf) : nct_cdf(&e->point, x, e->delta, &cdf);
+    if (st != FM_STATS_OK)
+        e->status = st;
+    return cdf - e->level;
+}
+
+/* Brent's method on [lo, hi], first widened (by doubling its width) until it brackets a root. */
+static fm_stats_status solve(nct_equation *e, double lo, double hi, double *root)
+{
+    gsl_function f = {nct_equation_f, e};
+    double flo = nct_equation_f(lo, e), fhi = nct_equation_f(hi, e);
+    for (int i = 0; i < 200 && flo * fhi > 0.0 && e->status == FM_STATS_OK; i++) {
+        double width = hi - lo;
+        lo -= width;
+        hi += width;
+        flo = nct_equation_f(lo, e);
+        fhi = nct_equation_f(hi, e);
+    }
+    if (e->status != FM_STATS_OK || flo * fhi > 0.0)
+        return FM_STATS_ENOCONV;
+    gsl_root_fsolver *s = gsl_root_fsolver_alloc(gsl_root_fsolver_brent);
+    if (s == NULL || gsl_root_fsolver_set(s, &f, lo, hi) != GSL_SUCCESS) {
+        gsl_root_fsolver_free(s);
+        return FM_STATS_ENOCONV;
+    }
+    int rc = GSL_CONTINUE;
+    for (int i = 0; i < 200 && rc == GSL_CONTINUE && e->status == FM_STATS_OK; i++) {
+        rc = gsl_root_fsolver_iterate(s);
+        double a = gsl_root_fsolver_x_lower(s), b = gsl_root_fsolver_x_upper(s);
+        if (rc == GSL_SUCCESS)
+            rc = gsl_root_test_interval(a, b, 1e-13, 1e-12);
+    }
+    *root = gsl_root_fsolver_root(s);
+    gsl_root_fsolver_free(s);
+    return rc == GSL_SUCCESS && e->status == FM_STATS_OK ? FM_STATS_OK : FM_STATS_ENOCONV;
+}
+
+/* delta with P(T <= t | nu, delta) = level (F falls as delta grows). */
+static fm_stats_status nct_delta_for(double t, double nu, double level, double *delta)
+{
+    nct_equation e = {.t = t, .level = level, .in_delta = true};
+    nct_setup(nu, &e.point);
+    return solve(&e, t - 1.0 - fabs(t) * 0.5, t + 1.0 + fabs(t) * 0.5, delta);
+}
+
+/* The level-quantile of noncentral t(nu, delta). */
+static fm_stats_status nct_quantile(double level, double nu, double delta, double *t)
+{
+    nct_equation e = {.delta = delta, .level = level, .in_delta = false};
+    nct_setup(nu, &e.point);
+    return solve(&e, delta - 1.0 - fabs(delta) * 0.5, delta + 1.0 + fabs(delta) * 0.5, t);
+}
+
+/* ---- timeouts ------------------------------------------------------------------------------- */
+
 fm_stats_status fm_stats_lognormal_exceed(const fm_lognormal_fit *fit, double t, double c,
                                           fm_interval *out)
 {
@@ -102,15 +225,17 @@ fm_stats_status fm_stats_lognormal_exceed(const fm_lognormal_fit *fit, double t,
         *out = (fm_interval){p, p, p};
         return FM_STATS_OK;
     }
-    double n = (double)fit->n, z = lt / fit->sd_log, q;
-    fm_stats_status status = t_upper((1.0 - c) / 2.0, n - 1.0, &q);
-    if (status != FM_STATS_OK)
-        return status;
-    double se = sqrt(1.0 / n + z * z / (2.0 * (n - 1.0)));
+    double n = (double)fit->n, rn = sqrt(n), z = lt / fit->sd_log, alpha = (1.0 - c) / 2.0;
+    double d_lo, d_hi; /* P(T >= t*) = alpha at d_lo; P(T <= t*) = alpha at d_hi */
+    fm_stats_status st = nct_delta_for(rn * z, n - 1.0, 1.0 - alpha, &d_lo);
+    if (st == FM_STATS_OK)
+        st = nct_delta_for(rn * z, n - 1.0, alpha, &d_hi);
+    if (st != FM_STATS_OK)
+        return st;
     /* P(X > t) = Phi(-z) falls with z: the upper bound comes from the lower end of z. */
     *out = (fm_interval){.estimate = gsl_cdf_ugaussian_Q(z),
-                         .lower = gsl_cdf_ugaussian_Q(z + q * se),
-                         .upper = gsl_cdf_ugaussian_Q(z - q * se)};
+                         .lower = gsl_cdf_ugaussian_Q(d_hi / rn),
+                         .upper = gsl_cdf_ugaussian_Q(d_lo / rn)};
     return FM_STATS_OK;
 }
 
@@ -121,22 +246,10 @@ fm_stats_status fm_stats_lognormal_timeout(const fm_lognormal_fit *fit, double t
     if (!fit_ok(fit) || !fm_stats_is_open_prob(target) || !fm_stats_is_open_prob(c))
         return FM_STATS_EDOM;
     double n = (double)fit->n, zt = gsl_cdf_ugaussian_Qinv(target), q;
-    fm_stats_status status = t_upper(1.0 - c, n - 1.0, &q);
-    if (status != FM_STATS_OK)
-        return status;
+    fm_stats_status st = nct_quantile(c, n - 1.0, sqrt(n) * zt, &q);
+    if (st != FM_STATS_OK)
+        return st;
     out->point = exp(fit->mean_log + zt * fit->sd_log);
-    /*
-     * Smallest z-hat with z-hat - q sqrt(1/n + z-hat^2/(2(n-1))) >= zt: squaring,
-     * a z^2 - 2 zt z + zt^2 - q^2/n = 0 with a = 1 - q^2/(2(n-1)), the larger root.  With
-     * a <= 0 (too few runs for this confidence) the bound never gets there.
-     */
-    double a = 1.0 - q * q / (2.0 * (n - 1.0));
-    out->reachable = a > 0.0;
-    out->conservative = INFINITY;
-    if (out->reachable) {
-        double disc = zt * zt * (1.0 - a) + a * q * q / n;
-        double z = (zt + sqrt(disc)) / a;
-        out->conservative = exp(fit->mean_log + z * fit->sd_log);
-    }
+    out->conservative = exp(fit->mean_log + q / sqrt(n) * fit->sd_log);
     return FM_STATS_OK;
 }
