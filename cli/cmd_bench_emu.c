@@ -498,6 +498,9 @@ static void print_timeouts(const emu_result *r, const struct emu_args *a)
         char p[3][32], cost[32];
         double v[3] = {t->p.estimate, t->p.lower, t->p.upper};
         fm_cli_fmt_probs(v, p, 3);
+        for (int k = 0; k < 3; k++)
+            if (v[k] == 0.0 && t->method == FM_BENCH_P_LOGNORMAL)
+                snprintf(p[k], sizeof p[k], "<1e-300");
         printf("    timeout %g s: P(exceed) %s (CI %s to %s, %s, %lld of %lld exceeded); %llu "
                "attempts: %.3f per job, %s\n",
                t->timeout_s, p[0], p[1], p[2], fm_bench_p_method_name(t->method),
@@ -526,6 +529,11 @@ static void print_text(const emu_report *rep, const struct emu_args *a)
            (unsigned long long)a->attempts);
     for (size_t i = 0; i < rep->n_results; i++)
         print_timeouts(&rep->results[i], a);
+    for (size_t i = 0; i < rep->n_results; i++)
+        if (rep->results[i].analysis.machine[0] == '\0')
+            printf("note: the emulated fm-stress for %s printed no machine= (an old build? "
+                   "bench/cross/build.sh %s)\n",
+                   rep->results[i].arch->name, rep->results[i].arch->name);
     for (size_t i = 0; i < rep->n_notes; i++)
         printf("note: %s\n", rep->notes[i]);
     for (size_t i = 0; i < rep->n_skipped; i++)
