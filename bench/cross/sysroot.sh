@@ -61,10 +61,12 @@ aptroot=$cache/apt-$debarch
 apt_opts=(-o "Dir=$aptroot" -o "Dir::State::status=$aptroot/status"
           -o "Dir::Etc::sourcelist=$aptroot/sources.list" -o "Dir::Etc::sourceparts=-"
           -o "Dir::Etc::Preferences=$aptroot/none" -o "Dir::Etc::PreferencesParts=$aptroot/none"
-          -o "Dir::Etc::Parts=$aptroot/none" -o "APT::Sandbox::User=root"
+          -o "Dir::Etc::Parts=$aptroot/none"
           -o "APT::Architecture=$debarch" -o "APT::Architectures::=$debarch"
           -o "Debug::NoLocking=1" -o "APT::Get::AllowUnauthenticated=false"
           -o "Acquire::Languages=none" -q)
+# As root, apt would hand downloads to the _apt user, who cannot write into the cache.
+[ "$(id -u)" -ne 0 ] || apt_opts+=(-o "APT::Sandbox::User=root")
 apt_private() { # apt_private apt-get|apt-cache ARGS...
     local tool=$1
     shift
