@@ -668,8 +668,9 @@ static int plot(const emu_report *rep, const struct emu_args *a)
         const emu_result *r = &rep->results[i];
         if (!r->analysis.have_ratio)
             continue;
-        snprintf(cats[n], sizeof cats[n], "%s%s%s", r->spec->wl->name, r->impl ? " " : "",
-                 r->impl ? r->impl : "");
+        /* The parameters as given (impl= included), so that two specs of one workload differ. */
+        snprintf(cats[n], sizeof cats[n], "%s%s%s", r->spec->wl->name, r->params[0] ? " " : "",
+                 r->params);
         pts[n] = (fm_plot_point){.category = cats[n],
                                  .series = r->arch->name,
                                  .estimate = r->analysis.ratio.ratio,
