@@ -657,7 +657,8 @@ static json_t *report_json(const emu_report *rep, const struct emu_args *a)
 static int plot(const emu_report *rep, const struct emu_args *a)
 {
     fm_plot_point *pts = calloc(rep->n_results ? rep->n_results : 1, sizeof *pts);
-    char(*cats)[96] = calloc(rep->n_results ? rep->n_results : 1, sizeof *cats);
+    char(*cats)[sizeof rep->results[0].params + 64] =
+        calloc(rep->n_results ? rep->n_results : 1, sizeof *cats);
     size_t n = 0;
     int rc = 0;
     if (pts == NULL || cats == NULL) {
