@@ -240,6 +240,8 @@ static int parse(int argc, char **argv, struct emu_args *a)
     }
     if (a->native == NULL)
         default_native(a);
+    else if (access(a->native, X_OK) != 0)
+        return fm_cli_usage_error("--native: '%s' is not an executable fm-stress", a->native);
     if (!a->limit_given) {
         a->limit = 600;
         if (a->n_timeouts) {

@@ -191,7 +191,8 @@ def test_bad_input(tmp):
     for args, word in ((["--arch", "sparc"], "sparc"), (["--workload", "nope"], "nope"),
                        (["--workload", "stress_aes:threads=-1"], "threads"),
                        (["--plot", "x.pdf"], "x.pdf"), (["-n", "0"], "--reps"),
-                       (["--timeout", "0"], "--timeout"), (["extra"], "extra")):
+                       (["--timeout", "0"], "--timeout"), (["extra"], "extra"),
+                       (["--native", "/nonexistent/fm-stress"], "--native")):
         r = run(*args, "--db", os.path.join(tmp, "bad.db"))
         lines = r.stderr.strip().splitlines()
         check(r.returncode == 2 and len(lines) == 1 and word in lines[0] and r.stdout == "",

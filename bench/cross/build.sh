@@ -65,5 +65,5 @@ ninja -C "$dir" workloads/fm-stress >"${TMPDIR:-/tmp}/fm-cross-$arch.log" 2>&1 |
     grep -v "warning: Using '" "${TMPDIR:-/tmp}/fm-cross-$arch.log" | tail -20 >&2
     exit 1
 }
-aes=$(grep -h "AES for stress_aes" "$dir/meson-logs/meson-log.txt" | tail -1 | sed 's/^ *//')
+aes=$(grep -h "AES for stress_aes" "$dir/meson-logs/meson-log.txt" | tail -1 | sed 's/^ *//; s/ *: /: /')
 echo "build.sh: $dir/workloads/fm-stress ($arch; ${aes:-AES: see meson summary})"
