@@ -21,6 +21,7 @@ static const struct fm_cmd commands[] = {
     {"tests", cmd_tests, "per-test flake rates, flip rates and classes from the CI history"},
     {"budget", cmd_budget, "attempts per test that keep a suite's CI red rate under a target"},
     {"check", cmd_check, "did a test's failure rate rise? (exit 1 when one did)"},
+    {"bench", cmd_bench, "benchmarks: 'bench emu', the slowdown under QEMU and CI timeouts"},
     {"interval", cmd_interval, "confidence interval for a failure probability (k of n)"},
     {"retries", cmd_retries, "attempts needed to reach a target failure rate"},
     {"plan", cmd_plan, "runs needed to show a failure probability is below p0"},

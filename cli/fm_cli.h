@@ -38,6 +38,8 @@ int cmd_ingest(int argc, char **argv);
 int cmd_tests(int argc, char **argv);
 int cmd_budget(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+int cmd_bench_emu(int argc, char **argv);
 
 /* Name of the running subcommand, for messages ("flakemeter interval: ..."). */
 extern const char *fm_cli_cmd;

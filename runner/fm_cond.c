@@ -12,6 +12,7 @@
  * The application (cgroup, spinners, the child's part) is in fm_cond_apply.c.
  */
 #include "fm_cond.h"
+#include "fm_cross.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -304,42 +305,19 @@ static int check_nice(const char *name, int nice, char *err, size_t size)
     return 0;
 }
 
-/* The first executable `name` in PATH, into out. */
-static bool find_in_path(const char *name, char *out, size_t size)
-{
-    const char *path = getenv("PATH");
-    if (path == NULL || *path == '\0')
-        path = "/usr/local/bin:/usr/bin:/bin";
-    while (*path) {
-        size_t n = strcspn(path, ":");
-        snprintf(out, size, "%.*s/%s", (int)n, n ? path : ".", name);
-        if (access(out, X_OK) == 0)
-            return true;
-        path += n + (path[n] == ':');
-    }
-    return false;
-}
-
 static int check_emulator(const fm_cond *c, const char *source_root, fm_cond_rt *rt, char *err,
                           size_t size)
 {
-    char qemu[64];
-    snprintf(qemu, sizeof qemu, "qemu-%s", c->emulator);
-    if (!find_in_path(qemu, rt->qemu, sizeof rt->qemu))
+    const fm_cross_arch *arch = fm_cross_find(c->emulator);
+    char why[4600];
+    if (arch == NULL)
         return fail(err, size,
-                    "emulator=%s: %s not found in PATH (Debian: apt-get install "
-                    "qemu-user)",
-                    c->emulator, qemu);
-    const char *dir = getenv("FM_CROSS_DIR");
-    if (dir == NULL || *dir == '\0')
-        dir = source_root ? source_root : ".";
-    snprintf(rt->cross_stress, sizeof rt->cross_stress, "%s/build-cross-%s/workloads/fm-stress",
-             dir, c->emulator);
-    if (access(rt->cross_stress, X_OK) != 0)
-        return fail(err, size,
-                    "emulator=%s: no cross-built fm-stress at %s (build it as "
-                    "bench/cross/README.md says, or set FM_CROSS_DIR)",
-                    c->emulator, rt->cross_stress);
+                    "emulator=%s: not an emulated architecture (aarch64, armhf, armel, "
+                    "riscv64, mipsel, mips)",
+                    c->emulator);
+    if (fm_cross_locate(arch, fm_cross_dir(source_root), rt->qemu, sizeof rt->qemu,
+                        rt->cross_stress, sizeof rt->cross_stress, why, sizeof why) != 0)
+        return fail(err, size, "emulator=%s: %s", c->emulator, why);
     return 0;
 }
 

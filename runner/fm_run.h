@@ -129,4 +129,30 @@ typedef struct {
 
 fm_run_status fm_run_campaign(const fm_run_config *config, fm_run_report *report);
 
+/* ---- One run alone (benchmarks) -------------------------------------------------------------- */
+
+typedef struct {
+    char *const *argv; /* the command, NULL-terminated; looked up in PATH */
+    uint64_t seed;     /* FLAKEMETER_SEED, FLAKEMETER_RUN, FLAKEMETER_ATTEMPT of the run */
+    int64_t run;
+    uint32_t attempt;
+    double timeout_s; /* 0 = none; then SIGTERM to the group, SIGKILL after grace_s */
+    double grace_s;
+    volatile int *stop; /* optional: set by the caller's signal handler to abandon the run */
+} fm_run_once_config;
+
+/* Defaults: no timeout, grace 2 s, attempt 1, run 0, seed 0. */
+void fm_run_once_config_init(fm_run_once_config *cfg);
+
+/*
+ * Run the command once in the calling thread, started as the engine starts a run (own process
+ * group, output through a pipe), and wait for it: rec gets the outcome (pass, fail, crash,
+ * timeout), exit code or signal, wall time (CLOCK_MONOTONIC), CPU times and peak RSS; output
+ * (if not NULL) the first output_cap - 1 bytes of stdout and stderr, NUL-terminated.
+ * FM_RUN_ESTART: the command could not be started (rec->outcome = error, detail in error);
+ * FM_RUN_ESYSTEM: interrupted through *stop (the run was killed and reaped).
+ */
+fm_run_status fm_run_once(const fm_run_once_config *cfg, fm_run_record *rec, char *output,
+                          size_t output_cap, char *error, size_t error_size);
+
 #endif

@@ -419,5 +419,51 @@ typedef struct {
  */
 fm_stats_status fm_stats_alarm(const fm_alarm_counts *counts, size_t n, double alpha, double c,
                                fm_alarm_result *out);
+/* ==== Emulator slowdown and timeouts (for `flakemeter bench emu`) ============================= */
+
+/* ---- Paired slowdown ratio ----------------------------------------------------------------- */
+
+typedef struct {
+    double ratio;        /* exp(mean of ln(numer_i / denom_i)): the geometric mean of the ratios */
+    double lower, upper; /* exp(mean -+ t_{n-1,(1+c)/2} sd / sqrt(n)) */
+    double log_mean, log_sd;
+    size_t n;
+} fm_ratio_interval;
+
+/*
+ * Ratio of paired durations (emulated / native, one pair per interleaved rep) with the
+ * log-scale t interval at confidence c: exact when the log ratios are independent normals.
+ * n >= 2; every duration > 0 and finite.  docs/statistics.md, sec. 11.
+ */
+fm_stats_status fm_stats_ratio_paired(const double *numer, const double *denom, size_t n, double c,
+                                      fm_ratio_interval *out);
+
+/* ---- Log-normal durations and timeouts ----------------------------------------------------- */
+
+typedef struct {
+    double mean_log, sd_log; /* mean and sample standard deviation of ln x */
+    size_t n;
+} fm_lognormal_fit;
+
+/* Fit ln x ~ Normal(mean_log, sd_log^2) to n >= 2 durations, each > 0 and finite. */
+fm_stats_status fm_stats_lognormal_fit(const double *x, size_t n, fm_lognormal_fit *out);
+
+/*
+ * P(X > t) under the fit, with a two-sided interval at confidence c that is exact under the
+ * log-normal model: sqrt(n) (ln t - mean) / sd is noncentral t with n - 1 degrees of freedom
+ * and noncentrality sqrt(n) z, z = (ln t - mu) / sigma, inverted in z.  t > 0.
+ */
+fm_stats_status fm_stats_lognormal_exceed(const fm_lognormal_fit *fit, double t, double c,
+                                          fm_interval *out);
+
+typedef struct {
+    double point;        /* t with P(X > t) = target under the fitted parameters */
+    double conservative; /* smallest t whose one-sided upper bound at c is <= target: the
+                            one-sided normal tolerance bound exp(mean + k sd) */
+} fm_timeout_answer;
+
+/* The timeout that keeps P(X > t) at or below target, target and c in (0, 1). */
+fm_stats_status fm_stats_lognormal_timeout(const fm_lognormal_fit *fit, double target, double c,
+                                           fm_timeout_answer *out);
 
 #endif

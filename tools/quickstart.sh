@@ -4,19 +4,27 @@
 #   tools/quickstart.sh run    install what is missing, build, run the main job
 #   tools/quickstart.sh test   install what is missing, build with -Werror, run the whole suite:
 #                              plain build, AddressSanitizer+UBSan build, ThreadSanitizer build
-#                              (workloads; declared races excluded); ends "N passed, N failed"
+#                              (workloads; declared races excluded); ends "N passed, N failed".
+#                              Also builds the static cross fm-stress for aarch64 and riscv64
+#                              (build-cross-ARCH/) for the `bench emu` test under QEMU.
 #
 # Installing needs root or sudo (apt-get); everything else runs as you.  Build folders:
-# build/ (run), build-ci/, build-asan/, build-tsan/ (test).
+# build/ (run), build-ci/, build-asan/, build-tsan/, build-cross-aarch64/, build-cross-riscv64/
+# (test); the target libcrypto cache of bench/cross/sysroot.sh in ~/.cache/flakemeter/cross.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(meson ninja-build pkg-config gcc libc6-dev python3 libgsl-dev libssl-dev
           libsqlite3-dev libjansson-dev libxml2-dev gnuplot-nox)
+# `test` also runs `flakemeter bench emu` under QEMU user mode for aarch64 and riscv64: their
+# cross toolchains, C libraries and the emulators (bench/cross/README.md lists the other arches).
+CROSS_PACKAGES=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-riscv64-linux-gnu
+                libc6-dev-riscv64-cross qemu-user)
+CROSS_ARCHES=(aarch64 riscv64)
 
-install_missing() {
+install_missing() { # install_missing PACKAGE...
     local missing=()
-    for p in "${PACKAGES[@]}"; do
+    for p in "$@"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
     done
     [ ${#missing[@]} -eq 0 ] && return 0
@@ -67,7 +75,7 @@ run_suite() {
 
 case "${1:-}" in
 run)
-    install_missing
+    install_missing "${PACKAGES[@]}"
     configure build
     # The main job: measure MicroPython's stress_recurse race as ported (publish=late: the
     # thread may read its stack limit before the margin is subtracted), 200 runs in parallel,
@@ -76,7 +84,17 @@ run)
     build/cli/flakemeter run --db build/quickstart.db -n 200 stress_recurse publish=late
     ;;
 test)
-    install_missing
+    install_missing "${PACKAGES[@]}" "${CROSS_PACKAGES[@]}"
+    # The static cross fm-stress that `bench emu` runs under qemu-ARCH (the test 'bench emu'
+    # fails rather than skips without it: FM_REQUIRE_CROSS).  aarch64 also gets Debian's
+    # libcrypto for its stress_aes impl=openssl (a few MB from the mirror; without it, the
+    # portable AES only); riscv64's would be built from source (~1 min), so it stays portable.
+    bench/cross/sysroot.sh aarch64 >/dev/null ||
+        echo "quickstart: no libcrypto for aarch64; its stress_aes is the portable AES only" >&2
+    for arch in "${CROSS_ARCHES[@]}"; do
+        bench/cross/build.sh "$arch" >/dev/null
+    done
+    export FM_REQUIRE_CROSS=1
     configure build-ci -Dwerror=true
     run_suite build-ci
     configure build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false

@@ -5,9 +5,10 @@
  *   fm-stress --list | --help
  *
  * Runs the workload once in this process and prints one result line on stdout:
- *   NAME PASS|FAIL UNIT=WORK seed=S run=N attempt=A key=value ... [-- reason]
- * Exit status: 0 pass, 1 failed check (or a failure to run, e.g. out of memory), 2 bad
- * arguments with one line on stderr naming the argument and what is accepted.  A crash stays a
+ *   NAME PASS|FAIL UNIT=WORK seed=S run=N attempt=A key=value ... machine=M [-- reason]
+ * (M is uname -m: the emulated machine under QEMU user mode).  Exit status: 0 pass, 1 failed
+ * check (or a failure to run, e.g. out of memory), 2 bad arguments with one line on stderr
+ * naming the argument and what is accepted.  A crash stays a
  * crash: the signal is the outcome.  Without --seed/--run/--attempt the values come from
  * FLAKEMETER_SEED, FLAKEMETER_RUN and FLAKEMETER_ATTEMPT, as the runner sets them; then 0, 0, 1.
  * This file and cli/cmd_list.c are the only places that print for libfmwl.
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 
 enum { EXIT_PASS = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
 
@@ -27,7 +29,7 @@ static const char usage_text[] =
     "       fm-stress --list | --help\n"
     "\n"
     "Run one flakemeter workload once and print one result line:\n"
-    "  NAME PASS|FAIL UNIT=WORK seed=S run=N attempt=A key=value ... [-- reason]\n"
+    "  NAME PASS|FAIL UNIT=WORK seed=S run=N attempt=A key=value ... machine=M [-- reason]\n"
     "Exit status: 0 pass, 1 failed check, 2 bad arguments; a crash stays a crash.\n"
     "Seed, run and attempt default to FLAKEMETER_SEED, FLAKEMETER_RUN, FLAKEMETER_ATTEMPT\n"
     "(else 0, 0, 1).  --list shows every workload with its parameters.\n";
@@ -146,11 +148,23 @@ static int parse_args(struct fm_wl_args *args, int argc, char **argv)
     return status;
 }
 
+/*
+ * The result line, with machine=M (uname -m) after the parameters: under QEMU user mode that is
+ * the emulated machine (aarch64, riscv64, armv7l, mips), which shows an emulated run happened.
+ */
 static void print_result(const struct fm_wl_args *args, const struct fm_wl_result *res)
 {
     char line[1536];
+    struct utsname u;
     fm_wl_format_result(args, res, line, sizeof line);
-    puts(line);
+    const char *machine = uname(&u) == 0 ? u.machine : "unknown";
+    char *reason = strstr(line, " -- ");
+    if (reason != NULL) {
+        *reason = '\0';
+        printf("%s machine=%s -- %s\n", line, machine, reason + 4);
+    } else {
+        printf("%s machine=%s\n", line, machine);
+    }
 }
 
 static int run_workload(int argc, char **argv)

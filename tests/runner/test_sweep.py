@@ -277,7 +277,7 @@ def test_bad_conditions(tmp):
     cases = [
         (["run", "--cpus", "64", "bernoulli"], "cpus=64"),
         (["run", "--pin", "0,4000", "bernoulli"], "CPU 4000"),
-        (["run", "--emulator", "nosucharch", "bernoulli"], "qemu-nosucharch"),
+        (["run", "--emulator", "nosucharch", "bernoulli"], "not an emulated architecture"),
         (["run", "--cpus", "1", "--pin", "0", "bernoulli"], "exclude"),
         (["run", "--emulator", "aarch64", "--", "true"], "--emulator"),
         (["sweep", "--vary", "cpus=1,64", "bernoulli"], "cpus=64"),

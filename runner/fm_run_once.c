@@ -1,0 +1,189 @@
+/*
+ * fm_run_once.c - one attempt of a command, alone and timed: what a benchmark needs when runs
+ * must not overlap (`flakemeter bench emu` alternates native and emulated runs one at a time).
+ *
+ * The command is started exactly as the run engine starts one (fm_run_spawn_command: its own
+ * process group, /dev/null in, stdout and stderr into one non-blocking pipe, FLAKEMETER_SEED/
+ * RUN/ATTEMPT in the environment).  The caller's thread then waits in poll() on the pipe and a
+ * pidfd of the child (a 5 ms tick instead when pidfd_open is missing), keeps up to
+ * output_cap - 1 bytes of output, and at the deadline sends SIGTERM to the group, then SIGKILL
+ * after the grace period.  When the leader has exited it is first peeked at with
+ * waitid(WNOWAIT), what is left of its group is killed, and only then is it reaped with wait4
+ * (for its CPU times and peak RSS), so the group id is never signalled after it could be
+ * reused.  Wall time is CLOCK_MONOTONIC from just before the spawn to the reaping.
+ * If *stop becomes non-zero (a signal handler of the caller, with poll interrupted), the run is
+ * killed and reaped, and reported as an error with interrupted set.
+ */
+#include "fm_run_internal.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+
+typedef struct {
+    pid_t pid;
+    int out_fd, pid_fd;
+    int64_t start_ns, deadline_ns, kill_ns; /* deadline 0: none; kill_ns: SIGKILL due (0: no) */
+    bool timed_out, exited;
+    char *buf;
+    size_t cap, len;
+} once_state;
+
+/* Read what the pipe holds; returns false at end of file. */
+static bool drain(once_state *s)
+{
+    char scratch[4096];
+    for (;;) {
+        char *dst = scratch;
+        size_t room = sizeof scratch;
+        if (s->buf != NULL && s->len + 1 < s->cap) {
+            dst = s->buf + s->len;
+            room = s->cap - 1 - s->len;
+        }
+        ssize_t n = read(s->out_fd, dst, room);
+        if (n > 0) {
+            if (dst != scratch)
+                s->len += (size_t)n;
+            continue;
+        }
+        if (n == 0)
+            return false;
+        return errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK;
+    }
+}
+
+/* Milliseconds poll may wait: to the next deadline, or a tick without a pidfd. */
+static int wait_ms(const once_state *s, int64_t now)
+{
+    int64_t next = s->kill_ns ? s->kill_ns : s->timed_out ? 0 : s->deadline_ns;
+    int ms = -1;
+    if (next > 0)
+        ms = next <= now ? 0 : (int)((next - now) / 1000000 + 1);
+    if (s->pid_fd < 0 && (ms < 0 || ms > 5))
+        ms = 5;
+    return ms;
+}
+
+/* The deadlines: SIGTERM to the group at the timeout, SIGKILL after the grace period. */
+static void enforce(once_state *s, int64_t now, double grace_s)
+{
+    if (!s->timed_out && s->deadline_ns > 0 && now >= s->deadline_ns) {
+        s->timed_out = true;
+        kill(-s->pid, SIGTERM);
+        s->kill_ns = now + (int64_t)(grace_s * 1e9) + 1;
+    } else if (s->kill_ns > 0 && now >= s->kill_ns) {
+        kill(-s->pid, SIGKILL);
+        s->kill_ns = 0;
+    }
+}
+
+/* Has the leader exited?  Peek without reaping. */
+static bool leader_exited(const once_state *s)
+{
+    siginfo_t si = {0};
+    return waitid(P_PID, (id_t)s->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid != 0;
+}
+
+static void classify(int status, bool timed_out, fm_run_record *rec)
+{
+    rec->exit_code = 0;
+    rec->signal = 0;
+    rec->core_dumped = false;
+    if (WIFSIGNALED(status)) {
+        rec->signal = WTERMSIG(status);
+        rec->core_dumped = WCOREDUMP(status);
+        rec->outcome = timed_out ? FM_OUTCOME_TIMEOUT : FM_OUTCOME_CRASH;
+    } else {
+        rec->exit_code = WEXITSTATUS(status);
+        rec->outcome = timed_out             ? FM_OUTCOME_TIMEOUT
+                       : rec->exit_code == 0 ? FM_OUTCOME_PASS
+                                             : FM_OUTCOME_FAIL;
+    }
+}
+
+/* Reap the leader after killing what is left of its group; fills the record. */
+static void reap(once_state *s, fm_run_record *rec)
+{
+    kill(-s->pid, SIGKILL); /* grandchildren never outlive the run */
+    int status = 0;
+    struct rusage ru = {0};
+    while (wait4(s->pid, &status, 0, &ru) < 0 && errno == EINTR)
+        ;
+    rec->wall_ns = fm_run_now_ns() - s->start_ns;
+    rec->user_us = (int64_t)ru.ru_utime.tv_sec * 1000000 + ru.ru_utime.tv_usec;
+    rec->sys_us = (int64_t)ru.ru_stime.tv_sec * 1000000 + ru.ru_stime.tv_usec;
+    rec->max_rss_kb = ru.ru_maxrss;
+    classify(status, s->timed_out, rec);
+    drain(s); /* the last of the output (what a writer outside the group adds later is lost) */
+}
+
+static void loop(once_state *s, const fm_run_once_config *cfg, bool *interrupted)
+{
+    bool open_out = true;
+    while (!s->exited) {
+        struct pollfd fds[2] = {{.fd = open_out ? s->out_fd : -1, .events = POLLIN},
+                                {.fd = s->pid_fd, .events = POLLIN}};
+        int rc = poll(fds, 2, wait_ms(s, fm_run_now_ns()));
+        if (rc < 0 && errno == EINTR && cfg->stop != NULL && *cfg->stop) {
+            *interrupted = true;
+            return;
+        }
+        if (open_out && rc > 0 && (fds[0].revents & (POLLIN | POLLHUP)))
+            open_out = drain(s);
+        enforce(s, fm_run_now_ns(), cfg->grace_s);
+        s->exited = leader_exited(s);
+    }
+}
+
+void fm_run_once_config_init(fm_run_once_config *cfg)
+{
+    *cfg = (fm_run_once_config){.grace_s = 2.0, .attempt = 1};
+}
+
+fm_run_status fm_run_once(const fm_run_once_config *cfg, fm_run_record *rec, char *output,
+                          size_t output_cap, char *error, size_t error_size)
+{
+    if (cfg == NULL || cfg->argv == NULL || cfg->argv[0] == NULL || rec == NULL ||
+        cfg->timeout_s < 0 || cfg->grace_s < 0 || cfg->attempt < 1) {
+        snprintf(error, error_size, "bad configuration for a single run");
+        return FM_RUN_EINVAL;
+    }
+    fm_run_id id = {.seed = cfg->seed, .run = cfg->run, .attempt = cfg->attempt};
+    once_state s = {.buf = output, .cap = output_cap, .pid_fd = -1};
+    *rec = (fm_run_record){.run_index = cfg->run, .attempt = cfg->attempt, .seed = cfg->seed};
+    if (output != NULL && output_cap > 0)
+        output[0] = '\0';
+    rec->start_ns = fm_run_realtime_ns();
+    s.start_ns = fm_run_now_ns();
+    int err = fm_run_spawn_command(cfg->argv, id, &s.pid, &s.out_fd);
+    if (err != 0) {
+        rec->outcome = FM_OUTCOME_ERROR;
+        snprintf(error, error_size, "cannot start '%s': %s", cfg->argv[0], strerror(err));
+        return FM_RUN_ESTART;
+    }
+    s.pid_fd = (int)syscall(SYS_pidfd_open, s.pid, 0);
+    if (cfg->timeout_s > 0)
+        s.deadline_ns = s.start_ns + (int64_t)(cfg->timeout_s * 1e9);
+    bool interrupted = false;
+    loop(&s, cfg, &interrupted);
+    reap(&s, rec);
+    if (interrupted) {
+        rec->outcome = FM_OUTCOME_ERROR;
+        snprintf(error, error_size, "interrupted");
+    }
+    if (output != NULL && output_cap > 0)
+        output[s.len < output_cap ? s.len : output_cap - 1] = '\0';
+    close(s.out_fd);
+    if (s.pid_fd >= 0)
+        close(s.pid_fd);
+    return interrupted ? FM_RUN_ESYSTEM : FM_RUN_OK;
+}
