@@ -98,6 +98,8 @@ fm_store_status fm_store__campaign_by_id(fm_store *store, int64_t id, fm_campaig
 
 /* The ids of the campaign labelled `label`, or of all (label NULL), in creation order; the
  * caller frees *ids.  ENOENT when a label is given and absent. */
+/* Copy the ingested CI history of src into dst (fm_store_merge_ci.c); inside both transactions. */
+fm_store_status fm_store__merge_ci(fm_store *src, fm_store *dst);
 fm_store_status fm_store__campaign_ids(fm_store *store, const char *label, int64_t **ids,
                                        size_t *n);
 

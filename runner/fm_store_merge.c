@@ -13,6 +13,8 @@
  *    when it is the same run (same seed, outcome, start and wall time: the same store merged
  *    twice, or overlapping copies) and is an FM_STORE_ECONFLICT when it differs: two unsharded
  *    campaigns of one label both have a run 0, and keeping either would lose the other.
+ *  - The ingested CI history (ci_* tables) is copied too, matched by natural keys
+ *    (fm_store_merge_ci.c).
  *  - All or nothing.  An existing output is written in one BEGIN IMMEDIATE transaction that is
  *    rolled back on any failure (WAL: its frames never reach the main file).  A missing or empty
  *    output is built in a temporary file next to it (OUT.merge-XXXXXX) and renamed over OUT
@@ -156,6 +158,12 @@ static fm_store_status merge_one(fm_store *dst, const char *path, merge_err *e)
         goto out;
     }
     status = merge_campaigns(src, dst, path, e);
+    if (status == FM_STORE_OK) {
+        src->errmsg[0] = dst->errmsg[0] = '\0';
+        status = fm_store__merge_ci(src, dst);
+        if (status != FM_STORE_OK)
+            report(e, status, "%s: %s", path, *dst->errmsg ? dst->errmsg : src->errmsg);
+    }
     sqlite3_exec(src->db, "COMMIT", NULL, NULL, NULL);
 out:
     fm_store_close(src);

@@ -150,6 +150,32 @@ def test_history(root):
     check(all(o["runs"] == 4 for k, o in w.items() if "skipped" not in k and "tiny" not in k),
           "since/until: 4 runs each")
     check(w["suite::broken_end"]["failures"] == 2, "runs 30, 31 failed")
+    return first
+
+
+def test_merge(root, first):
+    """Split the history over two stores (overlapping in 10 files each suite), merge them with a
+    campaign store: `tests` on the merge equals `tests` on the store that ingested everything,
+    and merging again adds nothing."""
+    a, b, out = (os.path.join(root, n) for n in ("ma.db", "mb.db", "merged.db"))
+    for suite in ("norev", "rev"):
+        files = sorted(os.listdir(os.path.join(root, suite)))
+        paths = [os.path.join(root, suite, f) for f in files]
+        rc, _, err = run("ingest", "--db", a, "--label", suite, *paths[:25])
+        check(rc == 0, f"ingest a {suite}: {err}")
+        rc, _, err = run("ingest", "--db", b, "--label", suite, *paths[15:])
+        check(rc == 0, f"ingest b {suite}: {err}")
+    rc, _, err = run("run", "--db", b, "-n", "5", "--quiet", "bernoulli", "p=0.5")
+    check(rc == 0, f"a campaign beside the history: {err}")
+    rc, _, err = run("merge", "-o", out, a, b)
+    check(rc == 0, f"merge: {rc} {err}")
+    rc, got, err = run("tests", "--db", out, "--json")
+    check(rc == 0 and json.loads(got) == first, "tests on the merged store == tests on one store")
+    rc, _, err = run("merge", "-o", out, a, b)
+    rc, again, err = run("tests", "--db", out, "--json")
+    check(rc == 0 and again == got, "merging again adds nothing")
+    rc, shown, err = run("show", "--db", out, "--json")
+    check(rc == 0 and json.loads(shown).get("runs") == 5, f"the campaign came along: {shown[:80]}")
 
 
 def test_contract(root):
@@ -208,7 +234,8 @@ def test_contract(root):
 
 def main():
     with tempfile.TemporaryDirectory() as root:
-        test_history(root)
+        first = test_history(root)
+        test_merge(root, first)
         test_contract(root)
     print(f"tests cli: {checks} checks, {failures} failed")
     return 1 if failures else 0
