@@ -5,8 +5,9 @@
 # (cpus=1, rate P_LOW).  The probability that it fails is the sum, over both binomial outcomes
 # x1 ~ Bin(N, P_HIGH) and x2 ~ Bin(N, P_LOW), of P(x1) P(x2) [check fails] (terms below 1e-30
 # skipped: they add less than 1e-25 in all).  R 4.2.2:
-#   300 0.20 0.08 -> 4.9e-07   (the bound the test relies on)
-#   300 0.26 0.06 -> 8.6e-15   (the least separated of three measured sweeps: 77 vs 13 of 300)
+#   3000 0.12 0.06 -> 4.72e-07  (the bound the test relies on; 86 s to compute)
+#   1000 0.12 0.06 -> 0.0841    (why 1000 runs were too few: one sweep measured 138 vs 50)
+#   1000 0.25 0.08 -> 1.67e-13
 args <- as.numeric(commandArgs(TRUE)); n <- args[1]; p1 <- args[2]; p2 <- args[3]
 alpha <- 1e-3
 d1 <- dbinom(0:n, n, p1); d2 <- dbinom(0:n, n, p2)
