@@ -33,28 +33,6 @@
 
 /* ---- 1. reference tables ------------------------------------------------------------------- */
 
-static FILE *open_table(const char *dir, const char *name)
-{
-    char path[4096], header[1024];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "r");
-    CHECK(f != NULL && fgets(header, sizeof header, f) != NULL, "cannot read %s", path);
-    return f;
-}
-
-static bool read_row(FILE *f, double *v, int nv)
-{
-    char line[1024];
-    if (f == NULL || !fgets(line, sizeof line, f))
-        return false;
-    char *p = line;
-    for (int i = 0; i < nv; i++) {
-        v[i] = strtod(p, &p);
-        p += *p == ',';
-    }
-    return true;
-}
-
 static bool p_close(double got, double want)
 {
     return fm_test_close(got, want, 1e-9, 1e-13);
@@ -62,10 +40,10 @@ static bool p_close(double got, double want)
 
 static void test_fisher_reference(const char *dir)
 {
-    FILE *f = open_table(dir, "fisher_greater_r.csv");
+    FILE *f = fm_test_open_table(dir, "fisher_greater_r.csv");
     double v[6];
     int rows = 0;
-    while (read_row(f, v, 6)) {
+    while (fm_test_read_row(f, v, 6)) {
         double p = -1, min_p = -1;
         fm_stats_status st = fm_stats_fisher_greater((uint64_t)v[0], (uint64_t)v[1], (uint64_t)v[2],
                                                      (uint64_t)v[3], &p, &min_p);
@@ -82,12 +60,12 @@ static void test_fisher_reference(const char *dir)
 
 static void test_holm_reference(const char *dir)
 {
-    FILE *f = open_table(dir, "holm_r.csv");
+    FILE *f = fm_test_open_table(dir, "holm_r.csv");
     double v[4], p[64], want[64], adj[64];
     int vector = -1, n = 0, rows = 0;
     bool more;
     do {
-        more = read_row(f, v, 4);
+        more = fm_test_read_row(f, v, 4);
         if (n > 0 && (!more || (int)v[0] != vector)) {
             bool reject[64];
             CHECK(fm_stats_holm(p, (size_t)n, 0.05, adj, reject) == FM_STATS_OK, "holm %d", vector);

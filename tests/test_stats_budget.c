@@ -28,35 +28,12 @@ enum { MAX_TESTS = 64, MAX_OPTIONS = 16 };
 
 /* ---- 1. reference tables ------------------------------------------------------------------- */
 
-static FILE *open_table(const char *dir, const char *name)
-{
-    char path[4096], header[1024];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "r");
-    CHECK(f != NULL && fgets(header, sizeof header, f) != NULL, "cannot read %s", path);
-    return f;
-}
-
-/* One numeric CSV row (trailing text fields are skipped); false at end of file. */
-static bool read_row(FILE *f, double *v, int nv)
-{
-    char line[1024];
-    if (f == NULL || !fgets(line, sizeof line, f))
-        return false;
-    char *p = line;
-    for (int i = 0; i < nv; i++) {
-        v[i] = strtod(p, &p);
-        p += *p == ',';
-    }
-    return true;
-}
-
 static void test_extra_reference(const char *dir)
 {
-    FILE *f = open_table(dir, "extra_py.csv");
+    FILE *f = fm_test_open_table(dir, "extra_py.csv");
     double v[6];
     int rows = 0;
-    while (read_row(f, v, 6)) {
+    while (fm_test_read_row(f, v, 6)) {
         double got = -1;
         fm_stats_status st =
             fm_stats_retry_extra_seconds(v[0], v[1], (uint64_t)v[2], v[3], v[4], &got);
@@ -107,7 +84,7 @@ static void check_reference_suite(struct suite *s, double target, double want_co
 
 static void test_budget_reference(const char *dir)
 {
-    FILE *f = open_table(dir, "budget_py.csv");
+    FILE *f = fm_test_open_table(dir, "budget_py.csv");
     double v[10];
     struct suite s = {0};
     uint32_t want[MAX_TESTS];
@@ -115,7 +92,7 @@ static void test_budget_reference(const char *dir)
     int id = -1, suites = 0;
     bool more;
     do {
-        more = read_row(f, v, 10);
+        more = fm_test_read_row(f, v, 10);
         if (id >= 0 && (!more || (int)v[0] != id)) {
             check_reference_suite(&s, target, want_cost, want_red, want, id);
             suites++;

@@ -27,29 +27,6 @@
 
 enum { MAX_FIELDS = 20 };
 
-/* One numeric CSV row (the last field, the source, is skipped); false at end of file. */
-static bool read_row(FILE *f, double *v, int nv)
-{
-    char line[1024];
-    if (!fgets(line, sizeof line, f))
-        return false;
-    char *p = line;
-    for (int i = 0; i < nv; i++) {
-        v[i] = strtod(p, &p);
-        p += *p == ',';
-    }
-    return true;
-}
-
-static FILE *open_table(const char *dir, const char *name)
-{
-    char path[4096], header[1024];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "r");
-    CHECK(f != NULL && fgets(header, sizeof header, f) != NULL, "cannot read %s", path);
-    return f;
-}
-
 static bool p_close(double got, double want)
 {
     return fm_test_close(got, want, 1e-9, 1e-12);
@@ -57,10 +34,10 @@ static bool p_close(double got, double want)
 
 static void test_fisher_reference(const char *dir)
 {
-    FILE *f = open_table(dir, "fisher_r.csv");
+    FILE *f = fm_test_open_table(dir, "fisher_r.csv");
     double v[MAX_FIELDS];
     int rows = 0;
-    while (f && read_row(f, v, 5)) {
+    while (f && fm_test_read_row(f, v, 5)) {
         double p = -1;
         fm_stats_status st = fm_stats_fisher_exact((uint64_t)v[0], (uint64_t)v[1], (uint64_t)v[2],
                                                    (uint64_t)v[3], &p);
@@ -76,10 +53,10 @@ static void test_fisher_reference(const char *dir)
 
 static void test_chain_reference(const char *dir)
 {
-    FILE *f = open_table(dir, "chain_r.csv");
+    FILE *f = fm_test_open_table(dir, "chain_r.csv");
     double v[MAX_FIELDS];
     int rows = 0;
-    while (f && read_row(f, v, 15)) {
+    while (f && fm_test_read_row(f, v, 15)) {
         fm_chain_stats cs;
         uint64_t k1 = (uint64_t)v[0], n1 = (uint64_t)v[1], kq = (uint64_t)v[2], nq = (uint64_t)v[3];
         fm_stats_status st = fm_stats_chain(k1, n1, kq, nq, v[4], v[5], &cs);

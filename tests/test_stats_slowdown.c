@@ -61,15 +61,6 @@ static int split(char *line, char **fields, int max)
     return n;
 }
 
-static FILE *open_table(const char *dir, const char *name)
-{
-    char path[4096], header[1024];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "r");
-    CHECK(f != NULL && fgets(header, sizeof header, f) != NULL, "cannot read %s", path);
-    return f;
-}
-
 static bool close_rel(double got, double want)
 {
     return fm_test_close(got, want, 1e-9, 1e-300);
@@ -77,7 +68,7 @@ static bool close_rel(double got, double want)
 
 static void test_ratio_reference(const char *dir)
 {
-    FILE *f = open_table(dir, "slowdown_ratio_r.csv");
+    FILE *f = fm_test_open_table(dir, "slowdown_ratio_r.csv");
     char line[8192];
     int rows = 0;
     while (f && fgets(line, sizeof line, f)) {
@@ -104,7 +95,7 @@ static void test_ratio_reference(const char *dir)
 
 static void test_timeout_reference(const char *dir)
 {
-    FILE *f = open_table(dir, "slowdown_timeout_r.csv");
+    FILE *f = fm_test_open_table(dir, "slowdown_timeout_r.csv");
     char line[8192];
     int rows = 0;
     while (f && fgets(line, sizeof line, f)) {
