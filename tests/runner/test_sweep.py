@@ -19,7 +19,10 @@ usage: test_sweep.py FLAKEMETER FM_STRESS
    inconclusive, not failed, when processes other than this test's used more than 10 % of the
    CPUs during the sweep (/proc/stat minus this test's children's CPU time).  Under ASan or
    TSan only the difference is checked: the sanitizer's slow pthread_create reverses it (0 of
-   1000 at cpus=2 against 358 of 1000 at cpus=1 in the ASan build).
+   1000 at cpus=2 against 358 of 1000 at cpus=1 in the ASan build).  The unpinned rate also
+   swings over minutes on the VM (14 % to 97 %, and a few % in some stretches with nothing else
+   running), so a pilot of 300 unpinned runs comes first, and when fewer than 15 % crash the
+   race is dormant and the check is skipped, saying so.
 2. bernoulli p=0.2 over cpus x load: outcomes are a pure function of (seed, run index), so the
    counts are deterministic and equal fm-stress run alone at the cell's run indices (c mod 4);
    the exact homogeneity p-value is then a fixed number, and it is above 0.05 (no dependence).
@@ -54,6 +57,15 @@ def check(cond, what):
 def run(*args, env=None, timeout=300):
     return subprocess.run([FM, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                           timeout=timeout, env=env)
+
+
+def run_json_quiet(*args):
+    r = run(args[0], "--json", "--quiet", *args[1:])
+    try:
+        return json.loads(r.stdout)
+    except json.JSONDecodeError:
+        check(False, f"{args}: not JSON: {r.stdout!r} {r.stderr!r}")
+        return {}
 
 
 def sweep_json(*args):
@@ -140,6 +152,16 @@ def test_recurse_cpus(tmp):
               "skipped)")
         return
     db = os.path.join(tmp, "r.db")
+    # A pilot (its own runs, not counted below): on this VM the unpinned rate swings over
+    # minutes (14 % to 97 %, and a few % in some stretches, with nothing else running), and
+    # when the race is dormant there is nothing to compare.
+    pilot = run_json_quiet("run", "--db", os.path.join(tmp, "pilot.db"), "-n", "300", "-j", "1",
+                           "--cpus", "2", "stress_recurse", "publish=late", "window=100")
+    rate = pilot.get("crashed", 0) / 300
+    if rate < 0.15 and not SANITIZED:
+        print(f"  (pilot: only {rate:.0%} of unpinned runs crashed, the race is dormant on this "
+              "machine now: the stress_recurse cpus check is skipped)")
+        return
     hz = os.sysconf("SC_CLK_TCK")
     b0, t0, c0 = *cpu_jiffies(), os.times()
     n = 1000 if SANITIZED else 3000
