@@ -41,8 +41,6 @@ static const char help[] =
     "\n"
     "  -n, --runs N            runs per combination (default 100)\n"
     "      --rounds R          interleave in R rounds (default 10)\n"
-    "      --settle S          wait S seconds after starting and after stopping a cell's load\n"
-    "                          (default 0.25), so one cell's load does not linger into the next\n"
     "  -j, --jobs N            runs in parallel (default: number of CPUs)\n"
     "      --timeout S         per attempt; SIGTERM to its process group, SIGKILL after --grace\n"
     "      --grace S           seconds between SIGTERM and SIGKILL (default 2)\n"
@@ -89,7 +87,6 @@ struct sweep_args {
     int n_vary;
     int64_t runs;
     int rounds;
-    double settle_s;
     const char *db, *label, *plot;
     bool json, quiet;
     char **wl_words; /* the workload and its key=value words; NULL for a command */
@@ -143,7 +140,6 @@ static int parse_options(int argc, char **argv, struct sweep_args *a)
     const struct fm_opt options[] = {
         FM_OPT_COUNT('n', "runs", &runs, 1, INT64_MAX / 2),
         FM_OPT_COUNT(0, "rounds", &rounds, 1, 100000),
-        FM_OPT_REAL(0, "settle", &a->settle_s, 0, 60, FM_OPT_CLOSED),
         FM_OPT_COUNT('j', "jobs", &jobs, 1, 4096),
         FM_OPT_REAL(0, "timeout", &c->timeout_s, 0, 1e9, FM_OPT_LO_OPEN),
         FM_OPT_REAL(0, "grace", &c->grace_s, 0, 3600, FM_OPT_CLOSED),
@@ -629,7 +625,6 @@ static int run_sweep(struct sweep_args *a, fm_store *store, fm_sweep_cell *sc)
                            .n_cells = a->n_cells,
                            .runs_each = a->runs,
                            .rounds = a->rounds,
-                           .settle_s = a->settle_s,
                            .on_batch = on_batch,
                            .ctx = &prog};
     cfg.base.store = store;
@@ -664,7 +659,7 @@ static int run_sweep(struct sweep_args *a, fm_store *store, fm_sweep_cell *sc)
 
 int cmd_sweep(int argc, char **argv)
 {
-    struct sweep_args a = {.db = "flakemeter.db", .runs = 100, .rounds = 10, .settle_s = 0.25};
+    struct sweep_args a = {.db = "flakemeter.db", .runs = 100, .rounds = 10};
     fm_run_config_init(&a.cfg);
     fm_store *store = NULL;
     fm_sweep_cell *sc = NULL;

@@ -8,25 +8,13 @@
  */
 #include "fm_sweep.h"
 
-#include <errno.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 /* Runs of cell in round r: the shares floor((r+1) n / R) - floor(r n / R) add up to n. */
 static int64_t share(int64_t n, int r, int rounds)
 {
     return n * (r + 1) / rounds - n * r / rounds;
-}
-
-static void settle(double seconds)
-{
-    if (seconds <= 0)
-        return;
-    struct timespec ts = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
 }
 
 static fm_run_status run_batch(const fm_sweep_config *c, size_t i, int64_t runs,
@@ -46,14 +34,9 @@ static fm_run_status run_batch(const fm_sweep_config *c, size_t i, int64_t runs,
         rep->stop = FM_STOP_ERROR;
         return FM_RUN_ESYSTEM;
     }
-    bool spinners = cell->cond != NULL && cell->cond->n_spinners > 0;
-    if (spinners)
-        settle(c->settle_s);
     fm_run_report r;
     fm_run_status st = fm_run_campaign(&cfg, &r);
     fm_cond_stop(cell->cond);
-    if (spinners)
-        settle(c->settle_s);
     rep->wall_s += r.wall_s;
     if (st != FM_RUN_OK || r.stop == FM_STOP_ERROR || r.stop == FM_STOP_SIGINT ||
         r.stop == FM_STOP_SIGTERM) {

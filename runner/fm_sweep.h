@@ -31,12 +31,6 @@ typedef struct {
     size_t n_cells;
     int64_t runs_each; /* runs per cell in this invocation */
     int rounds;
-    /*
-     * Seconds to wait after starting a cell's load spinners and after stopping them, so that
-     * the scheduler's decaying load averages (PELT, half-life ~32 ms) describe the cell's own
-     * conditions, not the previous cell's (docs/design.md, "Sweeps").  0: no wait.
-     */
-    double settle_s;
     /* Called before each batch (e.g. to name the cell in a progress line). */
     void (*on_batch)(const fm_sweep_cell *cell, int round, int rounds, void *ctx);
     void *ctx;
