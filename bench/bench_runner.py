@@ -3,7 +3,8 @@
 
 usage: bench/bench_runner.py BUILD_DIR [--runs N] [--rounds R] [--big N] [--json FILE]
 
-1. /bin/true at -j 2: runs per second of `flakemeter run` against a bare posix_spawn+wait loop
+1. /bin/true at -j 2: runs per second of `flakemeter run` (its default fork + exec launch, and
+   `--launch spawn`, posix_spawn) against a bare posix_spawn+wait loop
    (bench/spawn_loop.c, the ceiling), Go's stress (Debian golang-stress), GNU parallel,
    `xargs -P 2`, hyperfine and a shell loop (the last two run one at a time).
 2. A built-in workload through the fork path against the same workload through `fm-stress`
@@ -54,15 +55,16 @@ def tools(build, n, tmp):
     seq = "\n".join(str(i) for i in range(n)) + "\n"
     db = os.path.join(tmp, "bench.db")
 
-    def flakemeter():
+    def flakemeter(*launch):
         if os.path.exists(db):
             os.remove(db)
-        return n / timed([fm, "run", "-n", str(n), "-j", "2", "--quiet", "--db", db, "--",
-                          "/bin/true"])
+        return n / timed([fm, "run", "-n", str(n), "-j", "2", "--quiet", "--db", db, *launch,
+                          "--", "/bin/true"])
 
     t = {
         "spawn_loop (baseline)": lambda: n / timed([loop, str(n), "2", "/bin/true"]),
-        "flakemeter run": flakemeter,
+        "flakemeter run (fork + exec)": flakemeter,
+        "flakemeter run --launch spawn": lambda: flakemeter("--launch", "spawn"),
         "xargs -P 2": lambda: n / timed(["xargs", "-P", "2", "-I{}", "/bin/true"],
                                         input=seq.encode()),
         "shell loop (-j 1)": lambda: n / timed(["sh", "-c", f"i=0; while [ $i -lt {n} ]; do "
