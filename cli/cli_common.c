@@ -8,6 +8,7 @@
 #include "fm_cli.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -176,4 +177,36 @@ int fm_cli_finish(int status)
         return status == FM_EXIT_OK ? FM_EXIT_FAIL : status;
     }
     return status;
+}
+
+int fm_cli_what_to_run(int argc, char **argv, bool *command)
+{
+    *command = optind > 1 && strcmp(argv[optind - 1], "--") == 0;
+    if (optind < argc)
+        return -1;
+    return fm_cli_usage_error("nothing to run: give a workload or '-- COMMAND' (see "
+                              "'flakemeter %s --help')",
+                              fm_cli_cmd);
+}
+
+int fm_cli_describe_command(char **argv, char *label, size_t label_size, char *json,
+                            size_t json_size)
+{
+    json_t *arr = json_array();
+    size_t len = 0;
+    label[0] = '\0';
+    for (int i = 0; argv[i]; i++) {
+        json_array_append_new(arr, json_string(argv[i]));
+        if (len < label_size)
+            len += (size_t)snprintf(label + len, label_size - len, "%s%s", i ? " " : "", argv[i]);
+    }
+    char *text = json_dumps(arr, JSON_COMPACT);
+    json_decref(arr);
+    int rc = 0;
+    if (text == NULL || strlen(text) >= json_size)
+        rc = fm_cli_usage_error("the command line is too long (at most %zu bytes)", json_size - 1);
+    else
+        strcpy(json, text);
+    free(text);
+    return rc;
 }

@@ -169,41 +169,18 @@ static int parse_workload(int argc, char **argv, struct run_args *a)
     return 0;
 }
 
-/* The command as a label ("python3 -m pytest -k x") and as a JSON array for the store. */
-static int describe_command(char **argv, struct run_args *a)
-{
-    json_t *arr = json_array();
-    int len = 0;
-    for (int i = 0; argv[i]; i++) {
-        json_array_append_new(arr, json_string(argv[i]));
-        if (len < (int)sizeof a->label_buf)
-            len += snprintf(a->label_buf + len, sizeof a->label_buf - (size_t)len, "%s%s",
-                            i ? " " : "", argv[i]);
-    }
-    char *text = json_dumps(arr, JSON_COMPACT);
-    json_decref(arr);
-    if (text == NULL || strlen(text) >= sizeof a->command_json) {
-        free(text);
-        return fm_cli_usage_error("the command line is too long (at most %zu bytes)",
-                                  sizeof a->command_json - 1);
-    }
-    strcpy(a->command_json, text);
-    free(text);
-    return 0;
-}
-
 static int parse(int argc, char **argv, struct run_args *a)
 {
     int rc = parse_options(argc, argv, a);
     if (rc >= 0)
         return rc;
-    bool dashdash = optind > 1 && strcmp(argv[optind - 1], "--") == 0;
-    if (optind >= argc)
-        return fm_cli_usage_error("nothing to run: give a workload or '-- COMMAND' (see "
-                                  "'flakemeter run --help')");
+    bool dashdash;
+    if ((rc = fm_cli_what_to_run(argc, argv, &dashdash)) >= 0)
+        return rc;
     if (dashdash) {
         a->cfg.argv = argv + optind;
-        rc = describe_command(argv + optind, a);
+        rc = fm_cli_describe_command(argv + optind, a->label_buf, sizeof a->label_buf,
+                                     a->command_json, sizeof a->command_json);
     } else {
         rc = parse_workload(argc - optind, argv + optind, a);
         a->wl_argv = argv + optind;

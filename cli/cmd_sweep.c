@@ -209,27 +209,6 @@ static int check_vary(struct sweep_args *a)
     return 0;
 }
 
-static int describe_command(char **argv, struct sweep_args *a)
-{
-    json_t *arr = json_array();
-    size_t len = 0;
-    for (int i = 0; argv[i]; i++) {
-        json_array_append_new(arr, json_string(argv[i]));
-        if (len < sizeof a->base_label)
-            len += (size_t)snprintf(a->base_label + len, sizeof a->base_label - len, "%s%s",
-                                    i ? " " : "", argv[i]);
-    }
-    char *text = json_dumps(arr, JSON_COMPACT);
-    json_decref(arr);
-    int rc = 0;
-    if (text == NULL || strlen(text) >= sizeof a->command_json)
-        rc = fm_cli_usage_error("the command line is too long");
-    else
-        strcpy(a->command_json, text);
-    free(text);
-    return rc;
-}
-
 static int parse_target(int argc, char **argv, struct sweep_args *a, bool dashdash)
 {
     if (dashdash) {
@@ -237,7 +216,8 @@ static int parse_target(int argc, char **argv, struct sweep_args *a, bool dashda
         if (a->fixed.have_emulator)
             return fm_cli_usage_error("--emulator runs a built-in workload's cross-built "
                                       "fm-stress; for a command, put the emulator in it");
-        return describe_command(argv, a);
+        return fm_cli_describe_command(argv, a->base_label, sizeof a->base_label, a->command_json,
+                                       sizeof a->command_json);
     }
     const struct fm_wl_desc *wl = fm_wl_find(argv[0]);
     if (wl == NULL)
@@ -271,10 +251,9 @@ static int parse(int argc, char **argv, struct sweep_args *a)
     int rc = parse_options(argc, argv, a);
     if (rc >= 0)
         return rc;
-    bool dashdash = optind > 1 && strcmp(argv[optind - 1], "--") == 0;
-    if (optind >= argc)
-        return fm_cli_usage_error("nothing to run: give a workload or '-- COMMAND' (see "
-                                  "'flakemeter sweep --help')");
+    bool dashdash;
+    if ((rc = fm_cli_what_to_run(argc, argv, &dashdash)) >= 0)
+        return rc;
     if (a->n_vary == 0)
         return fm_cli_usage_error("--vary: give at least one NAME=V1,V2,... to sweep over");
     if ((rc = parse_target(argc - optind, argv + optind, a, dashdash)) != 0)

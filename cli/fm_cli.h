@@ -143,6 +143,20 @@ int fm_cli_parse_real(const char *opt, const char *text, double lo, bool lo_open
 /* A whole number in [lo, hi]; "1e12" is accepted when it is a whole number. */
 int fm_cli_parse_count(const char *opt, const char *text, uint64_t lo, uint64_t hi, uint64_t *out);
 
+/*
+ * After the options of `run` and `sweep`: what to run must follow, a workload or '-- COMMAND'.
+ * Returns -1 with *command set (a '--' came before it), or prints one line and returns
+ * FM_EXIT_USAGE.
+ */
+int fm_cli_what_to_run(int argc, char **argv, bool *command);
+/*
+ * A command line as a label for people ("python3 -m pytest -k x", cut at label_size) and as
+ * the JSON array of strings the store keeps.  0, or one line and FM_EXIT_USAGE when the JSON
+ * does not fit.
+ */
+int fm_cli_describe_command(char **argv, char *label, size_t label_size, char *json,
+                            size_t json_size);
+
 /* Print a help text on stdout and return FM_EXIT_OK. */
 int fm_cli_help(const char *text);
 

@@ -58,7 +58,7 @@ static fm_stats_status count_same_revision(const fm_stats_ci_run *runs, size_t n
         return FM_STATS_OK;
     rev_outcome *v = malloc(m * sizeof *v);
     if (v == NULL)
-        return FM_STATS_EDOM; /* no memory: the library has no status for it; never expected */
+        return FM_STATS_ENOMEM;
     m = 0;
     for (size_t i = 0; i < n; i++)
         if (runs[i].revision != 0)
