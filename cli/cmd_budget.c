@@ -44,6 +44,9 @@ static const char help[] =
     "      --max-attempts N   at most N attempts per test, 1..64 (default 10)\n"
     "  -c, --confidence C     level of the upper bounds, in (0, 1) (default 0.95)\n"
     "      --min-runs N       leave out tests with fewer than N CI runs (default 1)\n"
+    "      --campaign LABEL   add a campaign measured with 'flakemeter run' as a test of the\n"
+    "                         suite, named LABEL (its first attempts, retry chains and median\n"
+    "                         duration); it replaces a CI test of the same name (repeatable)\n"
     "      --json             print one JSON object\n"
     "      --format F         print the allowlist (tests given more than one attempt, with\n"
     "                         their measured rates) as json, toml or micropython\n"
@@ -51,8 +54,12 @@ static const char help[] =
 
 enum { MODEL_POINT = 0, MODEL_CONSERVATIVE = 1 };
 
+enum { MAX_CAMPAIGNS = 32 };
+
 struct budget_args {
     const char *db, *label, *format;
+    const char *campaigns[MAX_CAMPAIGNS];
+    size_t n_campaigns;
     double target, conf, timeout;
     uint64_t max_attempts, min_runs;
     bool point, json, have_target, have_timeout;
@@ -87,6 +94,7 @@ struct plan {
 
 struct budget {
     const struct budget_args *args;
+    fm_history_test live[MAX_CAMPAIGNS]; /* names of the --campaign tests (no CI runs) */
     fm_history_test *hist;
     size_t n_hist, n_rows, excluded;
     struct row *rows;
@@ -95,6 +103,15 @@ struct budget {
     bool durations_known;
     struct plan plans[2];
 };
+
+static int add_campaign(void *value, const char *text, const char *name)
+{
+    struct budget_args *a = value;
+    if (a->n_campaigns == MAX_CAMPAIGNS)
+        return fm_cli_usage_error("%s: at most %d campaigns", name, MAX_CAMPAIGNS);
+    a->campaigns[a->n_campaigns++] = text;
+    return 0;
+}
 
 static int parse(int argc, char **argv, struct budget_args *a)
 {
@@ -109,6 +126,7 @@ static int parse(int argc, char **argv, struct budget_args *a)
         FM_OPT_COUNT(0, "min-runs", &a->min_runs, 1, FM_STATS_MAX_ATTEMPTS),
         FM_OPT_BOOL(0, "json", &a->json),
         FM_OPT_STRING(0, "format", &a->format),
+        FM_OPT_CALL(0, "campaign", a, add_campaign),
         FM_OPT_END,
     };
     int rc = fm_cli_options(argc, argv, options, help, FM_CLI_NO_OPERANDS);
@@ -292,6 +310,52 @@ static int cmp_rows(const void *x, const void *y)
     return strcmp(a->h->test, b->h->test);
 }
 
+/*
+ * A campaign of `flakemeter run` as a test: its first attempts (start errors left out), its
+ * retry chains (every attempt >= 2 follows a failure of its chain) and its median duration.
+ */
+static int campaign_row(fm_store *store, struct budget *b, size_t i, struct row *r)
+{
+    const struct budget_args *a = b->args;
+    int64_t id, median_ns;
+    fm_store_summary sum;
+    fm_store_status st = fm_store_find_campaign(store, a->campaigns[i], &id, NULL);
+    if (st == FM_STORE_ENOENT)
+        return fm_cli_usage_error("--campaign: no campaign '%s' in %s", a->campaigns[i], a->db);
+    if (st == FM_STORE_OK)
+        st = fm_store_summarize(store, id, &sum);
+    if (st == FM_STORE_OK)
+        st = fm_store_wall_quantile(store, id, 0.5, &median_ns);
+    if (st != FM_STORE_OK)
+        return fm_cli_fail("cannot read %s: %s", a->db, fm_store_errmsg(store));
+    fm_history_test *h = &b->live[i];
+    h->test = (char *)a->campaigns[i];
+    h->label = (char *)(b->n_hist ? b->hist[0].label : a->label ? a->label : "");
+    uint64_t n = (uint64_t)(sum.first - sum.first_by_outcome[FM_OUTCOME_ERROR]);
+    if (n == 0)
+        return fm_cli_usage_error("--campaign: '%s' has no completed run", a->campaigns[i]);
+    double seconds = median_ns >= 0 ? (double)median_ns / 1e9 : NAN;
+    *r = (struct row){.h = h,
+                      .n = n,
+                      .k = n - (uint64_t)sum.first_by_outcome[FM_OUTCOME_PASS],
+                      .nq = (uint64_t)sum.retries,
+                      .kq = (uint64_t)sum.retries_failed,
+                      .timeouts = (uint64_t)sum.first_by_outcome[FM_OUTCOME_TIMEOUT],
+                      .pass_s = seconds,
+                      .fail_s = seconds};
+    if (r->timeouts > 0 && r->timeouts == r->k && a->have_timeout)
+        r->fail_s = a->timeout;
+    return -1;
+}
+
+static bool is_campaign(const struct budget_args *a, const char *test)
+{
+    for (size_t i = 0; i < a->n_campaigns; i++)
+        if (strcmp(a->campaigns[i], test) == 0)
+            return true;
+    return false;
+}
+
 static int load(fm_store *store, struct budget *b)
 {
     const struct budget_args *a = b->args;
@@ -308,12 +372,20 @@ static int load(fm_store *store, struct budget *b)
     filter.label = b->hist[0].label;
     if (fm_history_suite(store, &filter, &b->ci_runs, &b->red_runs) != FM_STORE_OK)
         return fm_cli_fail("cannot read %s: %s", a->db, fm_store_errmsg(store));
-    b->rows = calloc(b->n_hist + 1, sizeof *b->rows);
+    b->rows = calloc(b->n_hist + a->n_campaigns + 1, sizeof *b->rows);
     if (b->rows == NULL)
         return fm_cli_fail("out of memory");
     b->quiet.seconds = NAN;
+    for (size_t i = 0; i < a->n_campaigns; i++) {
+        struct row r;
+        if ((rc = campaign_row(store, b, i, &r)) >= 0)
+            return rc;
+        b->rows[b->n_rows++] = r; /* a row even without failures: it was asked for by name */
+    }
     for (size_t i = 0; i < b->n_hist; i++) {
         struct row r;
+        if (is_campaign(a, b->hist[i].test))
+            continue; /* measured live instead: the two rates are not pooled */
         count_test(&b->hist[i], a, &r);
         if (r.n < a->min_runs || r.n == 0) {
             b->excluded++;

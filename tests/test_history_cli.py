@@ -222,6 +222,36 @@ def test_check(db, stable_db):
     run("check", "--db", stable_db, "--baseline", str(SPLIT), expect=0)
 
 
+def test_campaign(db, hist):
+    """--campaign: a `flakemeter run` campaign joins the suite as a test with its own counts,
+    and replaces a CI test of the same name (not pooled with it)."""
+    name = next(iter(hist))
+    run("run", "--db", db, "-n", "400", "--quiet", "--label", name, "bernoulli", "p=0.3",
+        expect=0)
+    run("run", "--db", db, "-n", "200", "--quiet", "--label", "live::new_test", "bernoulli",
+        "p=0.05", expect=0)
+    shown = {}
+    for label in (name, "live::new_test"):
+        v = json.loads(run("show", "--db", db, "--json", label, expect=0).stdout)
+        shown[label] = v
+    o = json.loads(run("budget", "--db", db, "--target", "0.01", "--json", "--campaign", name,
+                       "--campaign", "live::new_test", expect=0).stdout)
+    tests = {t["test"]: t for t in o["tests"]}
+    for label, v in shown.items():
+        t = tests.get(label)
+        check(t is not None, f"--campaign {label} is a test of the plan")
+        if t is None:
+            continue
+        k, n = v["failed"] + v["crashed"] + v["timed_out"], v["runs"]
+        check(abs(t["estimate"] - k / n) < 1e-12, f"{label}: estimate {t['estimate']} vs {k}/{n}")
+        check(t["attempts"] >= 1, f"{label}: attempts {t['attempts']}")
+    check(sum(1 for t in o["tests"] if t["test"] == name) == 1,
+          "the CI test of the same name is replaced, not listed twice")
+    p = run("budget", "--db", db, "--target", "0.01", "--campaign", "no such campaign")
+    check(p.returncode == 2 and "no campaign 'no such campaign'" in p.stderr,
+          f"unknown campaign: {p.returncode} {p.stderr!r}")
+
+
 def test_bad_input(db):
     for args in (["budget", "--db", db],
                  ["budget", "--db", db, "--target", "2"],
@@ -253,6 +283,7 @@ def main():
         test_budget(db, hist)
         test_check(db, db2)
         test_bad_input(db)
+        test_campaign(db, hist)
     print(f"test_history_cli: {failures} failed")
     return 1 if failures else 0
 
