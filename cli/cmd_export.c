@@ -18,7 +18,7 @@ static const char help[] =
     "usage: flakemeter export [--db PATH] [--format json|csv|junit] [-o FILE] [LABEL]\n"
     "\n"
     "Write every stored attempt of the campaign LABEL (default: all campaigns) out:\n"
-    "  json   {\"schema\": 1, \"campaigns\": [{label, kind, command, ..., \"runs\": [...]}]}\n"
+    "  json   {\"schema\": 2, \"campaigns\": [{label, kind, command, ..., \"runs\": [...]}]}\n"
     "  csv    one row per attempt under a header row (label,run_index,attempt,seed,...)\n"
     "  junit  one <testsuite> per campaign, one <testcase> per run; retries kept as\n"
     "         <flakyFailure> / <rerunFailure> elements, as Maven surefire and nextest do\n"

@@ -1,16 +1,26 @@
 /*
- * cmd_show.c - `flakemeter show`: the verdict of a stored campaign.
+ * cmd_show.c - `flakemeter show`: the verdict of a stored campaign, or (--list) one line per
+ * campaign: its first-attempt failures with the exact interval, as the verdict counts them.
  */
 #include "cli_verdict.h"
 #include "fm_cli.h"
+#include "fm_cond.h"
+#include "fm_stats.h"
 
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 static const char help[] =
     "usage: flakemeter show [--db PATH] [--target T] [--confidence C] [--json] [LABEL]\n"
+    "       flakemeter show --list [--db PATH] [--confidence C] [--json]\n"
     "\n"
-    "The verdict of a campaign in the store (default: the most recent one).\n"
+    "The verdict of a campaign in the store (default: the most recent one), or with --list\n"
+    "every campaign: arch, conditions, runs, failures and the failure probability with its\n"
+    "exact interval (first attempts; start errors left out).\n"
     "\n"
+    "      --list              one line per campaign (JSON: an array of objects)\n"
     "      --db PATH           the store (default flakemeter.db)\n"
     "  -t, --target T          all-fail probability for the retry count (default 1e-6)\n"
     "  -c, --confidence C      confidence level (default 0.95)\n"
@@ -39,12 +49,111 @@ static int show(fm_store *store, const char *db, const char *label, double targe
     return FM_EXIT_OK;
 }
 
+/* One campaign's first-attempt counts as the verdict takes them. */
+typedef struct {
+    fm_campaign_info info;
+    uint64_t runs, failures;
+    fm_interval ci;
+} list_row;
+
+static fm_store_status list_rows(fm_store *store, double conf, list_row **rows, size_t *n)
+{
+    int64_t *ids = NULL;
+    fm_store_status st = fm_store_campaign_list(store, &ids, n);
+    *rows = st == FM_STORE_OK ? calloc(*n + 1, sizeof **rows) : NULL;
+    if (st == FM_STORE_OK && *rows == NULL)
+        st = FM_STORE_ENOMEM;
+    for (size_t i = 0; st == FM_STORE_OK && i < *n; i++) {
+        list_row *r = &(*rows)[i];
+        fm_store_summary sum;
+        st = fm_store_campaign_info(store, ids[i], &r->info);
+        if (st == FM_STORE_OK)
+            st = fm_store_summarize(store, ids[i], &sum);
+        if (st != FM_STORE_OK)
+            break;
+        r->runs = (uint64_t)(sum.first - sum.first_by_outcome[FM_OUTCOME_ERROR]);
+        r->failures = r->runs - (uint64_t)sum.first_by_outcome[FM_OUTCOME_PASS];
+        r->ci = (fm_interval){NAN, NAN, NAN};
+        if (r->runs > 0)
+            fm_stats_interval(r->failures, r->runs, conf, FM_CI_EXACT, FM_CI_TWO_SIDED, &r->ci);
+    }
+    free(ids);
+    return st;
+}
+
+static int print_list_json(const list_row *rows, size_t n)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        const list_row *r = &rows[i];
+        json_t *o = json_object(), *cond = json_loads(r->info.conditions, 0, NULL);
+        json_object_set_new(o, "label", json_string(r->info.label));
+        json_object_set_new(o, "kind", json_string(r->info.kind));
+        json_object_set_new(o, "arch", json_string(r->info.arch));
+        json_object_set_new(o, "conditions", json_is_object(cond) ? cond : json_object());
+        if (!json_is_object(cond))
+            json_decref(cond);
+        json_object_set_new(o, "runs", json_integer((json_int_t)r->runs));
+        json_object_set_new(o, "failures", json_integer((json_int_t)r->failures));
+        json_object_set_new(o, "estimate", fm_cli_json_real(r->ci.estimate));
+        json_object_set_new(o, "lower", fm_cli_json_real(r->ci.lower));
+        json_object_set_new(o, "upper", fm_cli_json_real(r->ci.upper));
+        json_array_append_new(arr, o);
+    }
+    return fm_cli_print_json(arr);
+}
+
+static void print_list_text(const list_row *rows, size_t n, const char *db, double conf)
+{
+    int wl = 5, wa = 4, wc = 10; /* column widths: the longest entry, at least the header */
+    char cond[256];
+    for (size_t i = 0; i < n; i++) {
+        wl = (int)fmax(wl, (double)strlen(rows[i].info.label));
+        wa = (int)fmax(wa, (double)strlen(rows[i].info.arch));
+        fm_cond_describe_json(rows[i].info.conditions, cond, sizeof cond);
+        wc = (int)fmax(wc, (double)strlen(cond));
+    }
+    printf("%zu campaign%s in %s\n", n, n == 1 ? "" : "s", db);
+    printf("%-*s  %-*s  %-*s %8s %8s  failure probability (%.10g%% exact CI)\n", wl, "label", wa,
+           "arch", wc, "conditions", "runs", "failures", conf * 100);
+    for (size_t i = 0; i < n; i++) {
+        const list_row *r = &rows[i];
+        char p[3][32], prob[128] = "-";
+        fm_cond_describe_json(r->info.conditions, cond, sizeof cond);
+        if (r->runs > 0) {
+            double v[3] = {r->ci.estimate, r->ci.lower, r->ci.upper};
+            fm_cli_fmt_probs(v, p, 3);
+            snprintf(prob, sizeof prob, "%s (%s to %s)", p[0], p[1], p[2]);
+        }
+        printf("%-*s  %-*s  %-*s %8llu %8llu  %s\n", wl, r->info.label, wa, r->info.arch, wc,
+               *cond ? cond : "-", (unsigned long long)r->runs, (unsigned long long)r->failures,
+               prob);
+    }
+}
+
+static int show_list(fm_store *store, const char *db, double conf, bool json)
+{
+    list_row *rows = NULL;
+    size_t n = 0;
+    fm_store_status st = list_rows(store, conf, &rows, &n);
+    int rc;
+    if (st != FM_STORE_OK)
+        rc = fm_cli_fail("cannot read %s: %s", db, fm_store_errmsg(store));
+    else if (json)
+        rc = print_list_json(rows, n);
+    else
+        print_list_text(rows, n, db, conf), rc = FM_EXIT_OK;
+    free(rows);
+    return rc;
+}
+
 int cmd_show(int argc, char **argv)
 {
     const char *db = "flakemeter.db", *label = NULL;
     double target = 1e-6, conf = 0.95;
-    bool json = false;
+    bool json = false, list = false;
     const struct fm_opt options[] = {
+        FM_OPT_BOOL(0, "list", &list),
         FM_OPT_STRING(0, "db", &db),
         FM_OPT_REAL('t', "target", &target, 0, 1, FM_OPT_OPEN),
         FM_OPT_REAL('c', "confidence", &conf, 0, 1, FM_OPT_OPEN),
@@ -59,7 +168,10 @@ int cmd_show(int argc, char **argv)
     fm_store *store = NULL;
     if ((rc = fm_cli_open_store(db, false, &store)) != 0)
         return rc;
-    rc = show(store, db, label, target, conf, json);
+    if (list && label != NULL)
+        rc = fm_cli_usage_error("--list lists every campaign: give no LABEL with it");
+    else
+        rc = list ? show_list(store, db, conf, json) : show(store, db, label, target, conf, json);
     fm_store_close(store);
     return rc;
 }

@@ -956,3 +956,17 @@ out:
     sqlite3_finalize(st);
     return status;
 }
+
+fm_store_status fm_store_campaign_list(fm_store *store, int64_t **ids, size_t *n)
+{
+    if (store == NULL || ids == NULL || n == NULL)
+        return FM_STORE_EINVAL;
+    return fm_store__campaign_ids(store, NULL, ids, n);
+}
+
+fm_store_status fm_store_campaign_info(fm_store *store, int64_t id, fm_campaign_info *info)
+{
+    if (store == NULL || info == NULL)
+        return FM_STORE_EINVAL;
+    return fm_store__campaign_by_id(store, id, info);
+}

@@ -81,6 +81,12 @@ fm_store_status fm_store_campaign(fm_store *store, const fm_campaign_info *info,
 /* Look a campaign up by label (FM_STORE_ENOENT if absent).  Strings stay valid until close. */
 fm_store_status fm_store_find_campaign(fm_store *store, const char *label, int64_t *id,
                                        fm_campaign_info *info);
+/*
+ * Every campaign's id, in creation order (malloc'd; *n = 0 and *ids = NULL for none), and one
+ * campaign's row by id (strings valid until close).
+ */
+fm_store_status fm_store_campaign_list(fm_store *store, int64_t **ids, size_t *n);
+fm_store_status fm_store_campaign_info(fm_store *store, int64_t id, fm_campaign_info *info);
 /* The label of the most recently created campaign (for `show` without a label). */
 fm_store_status fm_store_last_campaign(fm_store *store, int64_t *id, fm_campaign_info *info);
 

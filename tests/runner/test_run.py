@@ -271,11 +271,36 @@ def test_bad_input(tmp):
     check(r.returncode == 2 and "label" in r.stderr, f"label conflict: {r.stderr!r}")
 
 
+def test_show_list(tmp):
+    """show --list: one entry per campaign, in creation order, with the counts `show` gives."""
+    db = os.path.join(tmp, "l.db")
+    run("run", "--db", db, "-n", "60", "--quiet", "bernoulli", "p=0.2")
+    run("run", "--db", db, "-n", "7", "--quiet", "--nice", "1", "--", "sh", "-c", "exit 1")
+    r = run("show", "--db", db, "--list", "--json")
+    lst = json.loads(r.stdout) if r.returncode == 0 else []
+    check(len(lst) == 2, f"two campaigns listed: {lst}")
+    for entry in lst:
+        one = json.loads(run("show", "--db", db, "--json", entry["label"]).stdout)
+        check(entry["runs"] == one["runs"] and entry["failures"] == one["failed"] +
+              one["crashed"] + one["timed_out"], f"list agrees with show: {entry} {one}")
+        check(abs(entry["lower"] - one["lower"]) < 1e-15 and abs(entry["upper"] - one["upper"])
+              < 1e-15, f"interval as show's: {entry}")
+    if len(lst) == 2:
+        check(lst[0]["label"] == "bernoulli p=0.2" and lst[1]["conditions"] == {"nice": 1}
+              and lst[1]["failures"] == 7, f"order and conditions: {lst}")
+    text = run("show", "--db", db, "--list").stdout.splitlines()
+    check(len(text) == 4 and text[0].startswith("2 campaigns") and "nice=1" in text[3],
+          f"table: {text}")
+    r = run("show", "--db", db, "--list", "bernoulli p=0.2")
+    check(r.returncode == 2 and "--list" in r.stderr, f"--list with a label: {r.returncode}")
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         for test in (test_bernoulli_counts_and_resume, test_timeout_kills_group,
                      test_crash_and_errors, test_regex_and_keep, test_retries, test_signals,
-                     test_until_decided_and_correlated, test_shards_merge, test_bad_input):
+                     test_until_decided_and_correlated, test_shards_merge, test_bad_input,
+                     test_show_list):
             test(tmp)
     print(f"test_run: {checks} checks, {failures} failed")
     return 1 if failures else 0
