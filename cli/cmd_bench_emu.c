@@ -13,6 +13,7 @@
  */
 #include "fm_bench_emu.h"
 #include "fm_cli.h"
+#include "fm_cond.h"
 #include "fm_plot.h"
 #include "fm_wl.h"
 
@@ -270,18 +271,16 @@ static void describe(emu_result *r, const char *const *args, size_t n)
 
 static int campaign(fm_store *store, const char *db, emu_result *r, bool emulated, int64_t *id)
 {
-    char host[256] = "", conditions[256];
+    char host[256] = "", why[256];
     struct utsname u;
     gethostname(host, sizeof host - 1);
     uname(&u);
-    int len = snprintf(conditions, sizeof conditions, "{");
-    if (emulated)
-        len += snprintf(conditions + len, sizeof conditions - (size_t)len, "\"emulator\":\"%s\"",
-                        r->arch->name);
-    if (r->impl != NULL)
-        len += snprintf(conditions + len, sizeof conditions - (size_t)len, "%s\"impl\":\"%s\"",
-                        emulated ? "," : "", r->impl);
-    snprintf(conditions + len, sizeof conditions - (size_t)len, "}");
+    fm_cond cond = {0};
+    if (emulated && fm_cond_set(&cond, "emulator", r->arch->name, why, sizeof why) != 0)
+        return fm_cli_fail("%s", why);
+    char *conditions = fm_cond_json_extra(&cond, "impl", r->impl);
+    if (conditions == NULL)
+        return fm_cli_fail("out of memory");
     fm_campaign_info info = {.label = emulated ? r->label_emulated : r->label_native,
                              .kind = "workload",
                              .command = r->spec->wl->name,
@@ -292,6 +291,7 @@ static int campaign(fm_store *store, const char *db, emu_result *r, bool emulate
                              .conditions = conditions};
     bool existed;
     fm_store_status st = fm_store_campaign(store, &info, id, &existed);
+    free(conditions);
     if (st == FM_STORE_ECONFLICT)
         return fm_cli_usage_error("--db: campaign '%s' in %s was made with other parameters",
                                   info.label, db);

@@ -203,7 +203,14 @@ static json_t *cond_object(const fm_cond *c)
 
 char *fm_cond_json(const fm_cond *c)
 {
+    return fm_cond_json_extra(c, NULL, NULL);
+}
+
+char *fm_cond_json_extra(const fm_cond *c, const char *key, const char *value)
+{
     json_t *o = cond_object(c);
+    if (key != NULL && value != NULL)
+        json_object_set_new(o, key, json_string(value));
     char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
     json_decref(o);
     return text;

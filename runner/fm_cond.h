@@ -53,6 +53,9 @@ int fm_cond_set(fm_cond *c, const char *name, const char *value, char *err, size
 
 /* The conditions as a compact JSON object (malloc'd; "{}" for none), keys in fixed order. */
 char *fm_cond_json(const fm_cond *c);
+/* The same with one more string member after the conditions (e.g. "impl" for stress_aes's AES
+ * implementation in `bench emu`); key NULL: none. */
+char *fm_cond_json_extra(const fm_cond *c, const char *key, const char *value);
 /* "cpus=1 load=2" (empty for none), for labels and people. */
 const char *fm_cond_describe(const fm_cond *c, char *buf, size_t size);
 /* The same from a stored JSON object ("" for "{}" or anything unreadable). */
