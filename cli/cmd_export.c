@@ -23,7 +23,15 @@ static const char help[] =
     "  junit  one <testsuite> per campaign, one <testcase> per run; retries kept as\n"
     "         <flakyFailure> / <rerunFailure> elements, as Maven surefire and nextest do\n"
     "\n"
+    "\n"
+    "With --history, the CI history that 'flakemeter ingest' stored instead, of the suite\n"
+    "LABEL (default: all suites):\n"
+    "  json   {\"schema\": 2, \"ci_runs\": [{label, run_key, time_ns, ..., \"results\":\n"
+    "         [{test, attempt, outcome, seconds}]}]}\n"
+    "  csv    one row per result (label,run_key,time_ns,host,platform,revision,test,...)\n"
+    "\n"
     "      --db PATH           the store (default flakemeter.db)\n"
+    "      --history           the ingested CI history instead of the campaigns\n"
     "  -f, --format FORMAT     json, csv or junit; default json\n"
     "  -o, --output FILE       write to FILE instead of standard output\n"
     "  -h, --help              show this help\n";
@@ -43,14 +51,24 @@ static int parse_format(void *value, const char *text, const char *name)
     return fm_cli_usage_error("%s: '%s' is not a format; expected json, csv or junit", name, text);
 }
 
+static bool history; /* --history: the CI history instead of the campaigns */
+
 /* A store that cannot be opened: bad input (exit 2) unless the failure is I/O. */
 static int export_status(fm_store *store, fm_store_status st, const char *db, const char *label)
 {
     if (st == FM_STORE_OK)
         return FM_EXIT_OK;
+    if (st == FM_STORE_ENOENT && history)
+        return fm_cli_usage_error("no CI history for suite '%s' in %s", label, db);
     if (st == FM_STORE_ENOENT)
         return fm_cli_usage_error("no campaign '%s' in %s", label, db);
     return fm_cli_fail("cannot export from %s: %s", db, fm_store_errmsg(store));
+}
+
+static fm_store_status export(fm_store *store, const char *label, fm_export_format format, FILE *f)
+{
+    return history ? fm_store_export_history(store, label, format, f)
+                   : fm_store_export(store, label, format, f);
 }
 
 /* Export into a temporary file beside path, renamed over path when complete. */
@@ -70,7 +88,7 @@ static int export_to_file(fm_store *store, const char *db, const char *label,
             close(fd);
         goto out;
     }
-    rc = export_status(store, fm_store_export(store, label, format, f), db, label);
+    rc = export_status(store, export(store, label, format, f), db, label);
     if (fclose(f) != 0 && rc == FM_EXIT_OK)
         rc = fm_cli_fail("-o: cannot write '%s': %s", path, strerror(errno));
     if (rc == FM_EXIT_OK && rename(temp, path) != 0)
@@ -90,6 +108,7 @@ int cmd_export(int argc, char **argv)
         FM_OPT_STRING(0, "db", &db),
         FM_OPT_CALL('f', "format", &format, parse_format),
         FM_OPT_STRING('o', "output", &output),
+        FM_OPT_BOOL(0, "history", &history),
         FM_OPT_END,
     };
     int rc = fm_cli_options(argc, argv, options, help, FM_CLI_OPERANDS);
@@ -97,13 +116,16 @@ int cmd_export(int argc, char **argv)
         rc = fm_cli_optional_operand(argc, argv, &label);
     if (rc >= 0)
         return rc;
+    if (history && format == FM_EXPORT_JUNIT)
+        return fm_cli_usage_error("--history exports as json or csv (the history came from JUnit "
+                                  "reports)");
     fm_store *store = NULL;
     fm_store_status st;
     if ((rc = fm_cli_open_store(db, false, &store)) != 0)
         return rc;
     if (output != NULL)
         rc = export_to_file(store, db, label, format, output);
-    else if ((st = fm_store_export(store, label, format, stdout)) == FM_STORE_EIO && ferror(stdout))
+    else if ((st = export(store, label, format, stdout)) == FM_STORE_EIO && ferror(stdout))
         rc = FM_EXIT_FAIL; /* fm_cli_finish reports the failed write, once */
     else
         rc = export_status(store, st, db, label);

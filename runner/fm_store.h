@@ -170,5 +170,12 @@ typedef enum { FM_EXPORT_JSON, FM_EXPORT_CSV, FM_EXPORT_JUNIT } fm_export_format
 /* Write the runs of one campaign (label) or of all (label NULL) to f. */
 fm_store_status fm_store_export(fm_store *store, const char *label, fm_export_format format,
                                 FILE *f);
+/*
+ * Write the ingested CI history (`flakemeter ingest`) of one suite (NULL: all) to f, as JSON
+ * (one object per CI run with its results) or CSV (one row per result); FM_STORE_EINVAL for
+ * JUnit (the history came from JUnit reports: they are the original).  Layout: docs/store.md.
+ */
+fm_store_status fm_store_export_history(fm_store *store, const char *suite, fm_export_format format,
+                                        FILE *f);
 
 #endif

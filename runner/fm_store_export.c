@@ -58,7 +58,7 @@ static size_t utf8_length(const unsigned char *s)
 }
 
 /* A copy of s that is valid UTF-8 with no control characters but tab and newlines. */
-static char *clean_text(const char *s)
+char *fm_store__clean_text(const char *s)
 {
     size_t n = strlen(s);
     char *out = malloc(n + 1);
@@ -85,11 +85,11 @@ static char *clean_text(const char *s)
 
 /* ---- JSON ----------------------------------------------------------------------------------- */
 
-static json_t *json_text(const char *s)
+json_t *fm_store__json_text(const char *s)
 {
     json_t *v = json_string(s);
     if (v == NULL) {
-        char *clean = clean_text(s);
+        char *clean = fm_store__clean_text(s);
         v = clean != NULL ? json_string(clean) : NULL;
         free(clean);
     }
@@ -109,14 +109,14 @@ static json_t *campaign_json(const fm_campaign_info *c)
         }
     }
     if (command == NULL)
-        command = json_text(c->command);
-    json_object_set_new(o, "label", json_text(c->label));
-    json_object_set_new(o, "kind", json_text(c->kind));
+        command = fm_store__json_text(c->command);
+    json_object_set_new(o, "label", fm_store__json_text(c->label));
+    json_object_set_new(o, "kind", fm_store__json_text(c->kind));
     json_object_set_new(o, "command", command);
-    json_object_set_new(o, "params", json_text(c->params));
-    json_object_set_new(o, "host", json_text(c->host));
-    json_object_set_new(o, "arch", json_text(c->arch));
-    json_object_set_new(o, "version", json_text(c->version));
+    json_object_set_new(o, "params", fm_store__json_text(c->params));
+    json_object_set_new(o, "host", fm_store__json_text(c->host));
+    json_object_set_new(o, "arch", fm_store__json_text(c->arch));
+    json_object_set_new(o, "version", fm_store__json_text(c->version));
     json_t *conditions = json_loads(c->conditions, 0, NULL);
     if (conditions == NULL || !json_is_object(conditions)) {
         json_decref(conditions);
@@ -190,7 +190,7 @@ static fm_store_status export_json(fm_store *store, const int64_t *ids, size_t n
 /* ---- CSV ------------------------------------------------------------------------------------ */
 
 /* RFC 4180: a field with a comma, quote or line break is quoted, quotes doubled. */
-static void csv_field(FILE *f, const char *s)
+void fm_store__csv_field(FILE *f, const char *s)
 {
     if (strpbrk(s, ",\"\r\n") == NULL) {
         fputs(s, f);
@@ -215,7 +215,7 @@ static fm_store_status csv_row(void *ctx, const fm_store__row *row)
 {
     csv_ctx *c = ctx;
     const fm_run_record *r = &row->r;
-    csv_field(c->f, c->label);
+    fm_store__csv_field(c->f, c->label);
     fprintf(c->f, ",%" PRId64 ",%" PRIu32 ",%" PRIu64 ",%s,", r->run_index, r->attempt, r->seed,
             fm_outcome_name(r->outcome));
     if (row->has_exit)
@@ -238,7 +238,7 @@ static fm_store_status export_csv(fm_store *store, const int64_t *ids, size_t n,
         fm_store_status status = fm_store__campaign_by_id(store, ids[i], &info);
         if (status != FM_STORE_OK)
             return status;
-        char *label = clean_text(info.label);
+        char *label = fm_store__clean_text(info.label);
         if (label == NULL)
             return fm_store__fail(store, FM_STORE_ENOMEM, "out of memory");
         csv_ctx ctx = {store, f, label};
@@ -362,7 +362,7 @@ static bool attr(xmlTextWriterPtr w, const char *name, const char *fmt, ...)
 /* An attribute from stored text (cleaned; not limited in length). */
 static bool attr_text(xmlTextWriterPtr w, const char *name, const char *text)
 {
-    char *clean = clean_text(text);
+    char *clean = fm_store__clean_text(text);
     bool ok = clean != NULL && xmlTextWriterWriteAttribute(w, BAD_CAST name, BAD_CAST clean) >= 0;
     free(clean);
     return ok;

@@ -178,6 +178,32 @@ def test_merge(root, first):
     check(rc == 0 and json.loads(shown).get("runs") == 5, f"the campaign came along: {shown[:80]}")
 
 
+def test_export_history(root, outcomes):
+    """export --history: every ingested result comes out, in CI-run order, as JSON and CSV."""
+    db = os.path.join(root, "h.db")
+    rc, out, err = run("export", "--db", db, "--history", "norev")
+    check(rc == 0, f"export --history: {rc} {err}")
+    doc = json.loads(out) if rc == 0 else {"ci_runs": []}
+    runs = doc["ci_runs"]
+    check(len(runs) == 40 and all(r["label"] == "norev" for r in runs), f"{len(runs)} CI runs")
+    token = {"pass": "P", "fail": "F", "error": "E", "timeout": "T"}
+    for name, seq in outcomes.items():
+        got = []
+        for r in runs:
+            first = [x for x in r["results"] if x["test"] == "suite::" + name and x["attempt"] == 1]
+            got.append(token.get(first[0]["outcome"], "?") if first else "-")
+        want = [t[0] for t in seq]  # FF, FP, FFP: the first attempt failed
+        check(got == want, f"{name}: exported first attempts {''.join(got)} vs {''.join(want)}")
+    n_results = sum(len(r["results"]) for r in runs)
+    rc, out, err = run("export", "--db", db, "--history", "--format", "csv", "norev")
+    rows = list(csv.DictReader(out.splitlines())) if rc == 0 else []
+    check(len(rows) == n_results, f"csv rows {len(rows)} == json results {n_results}")
+    rc, out, err = run("export", "--db", db, "--history", "--format", "junit")
+    check(rc == 2 and "json or csv" in err, f"junit refused: {rc} {err!r}")
+    rc, out, err = run("export", "--db", db, "--history", "no-such-suite")
+    check(rc == 2 and out == "" and "no CI history" in err, f"unknown suite: {rc} {err!r}")
+
+
 def test_contract(root):
     db = os.path.join(root, "c.db")
     good1 = os.path.join(root, "good1.xml")
@@ -236,6 +262,7 @@ def main():
     with tempfile.TemporaryDirectory() as root:
         first = test_history(root)
         test_merge(root, first)
+        test_export_history(root, read_outcomes())
         test_contract(root)
     print(f"tests cli: {checks} checks, {failures} failed")
     return 1 if failures else 0
