@@ -116,6 +116,12 @@ int fm_cli_parse_condition(void *cond, const char *text, const char *name);
         FM_OPT_CALL(0, "emulator", cond, fm_cli_parse_condition),                                  \
         FM_OPT_CALL(0, "launch", cond, fm_cli_parse_condition)
 
+/* How each run of `run` and `sweep` is bounded and seeded, filling an fm_run_config. */
+#define FM_OPT_RUN_LIMITS(cfg)                                                                     \
+    FM_OPT_REAL(0, "timeout", &(cfg)->timeout_s, 0, 1e9, FM_OPT_LO_OPEN),                          \
+        FM_OPT_REAL(0, "grace", &(cfg)->grace_s, 0, 3600, FM_OPT_CLOSED),                          \
+        FM_OPT_COUNT(0, "seed", &(cfg)->seed, 0, (double)(UINT64_MAX >> 11))
+
 /* What may follow the options. */
 enum {
     FM_CLI_NO_OPERANDS,    /* nothing: an operand is "unexpected argument" */
