@@ -4,6 +4,7 @@
  * reports armv7l: QEMU's default ARM CPU is an ARMv7 even for an ARMv5 soft-float build).
  */
 #include "fm_cross.h"
+#include "fm_run_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,26 +46,11 @@ const char *fm_cross_dir(const char *source_root)
     return source_root != NULL && *source_root != '\0' ? source_root : ".";
 }
 
-bool fm_cross_which(const char *name, char *out, size_t size)
-{
-    const char *path = getenv("PATH");
-    if (path == NULL || *path == '\0')
-        path = "/usr/local/bin:/usr/bin:/bin";
-    while (*path) {
-        size_t len = strcspn(path, ":");
-        int n = snprintf(out, size, "%.*s/%s", (int)(len ? len : 1), len ? path : ".", name);
-        if (n > 0 && (size_t)n < size && access(out, X_OK) == 0)
-            return true;
-        path += len + (path[len] == ':');
-    }
-    return false;
-}
-
 int fm_cross_locate(const fm_cross_arch *arch, const char *cross_dir, char *qemu_path,
                     size_t qemu_size, char *fm_stress, size_t fm_stress_size, char *why,
                     size_t why_size)
 {
-    if (!fm_cross_which(arch->qemu, qemu_path, qemu_size)) {
+    if (fm_run_which(arch->qemu, qemu_path, qemu_size) != 0) {
         snprintf(why, why_size, "%s not found (apt-get install qemu-user)", arch->qemu);
         return -1;
     }

@@ -26,9 +26,6 @@ const fm_cross_arch *fm_cross_find(const char *name); /* NULL when unknown */
 /* Where the build-cross-ARCH/ folders are: $FM_CROSS_DIR, else source_root, else ".". */
 const char *fm_cross_dir(const char *source_root);
 
-/* The first executable `name` in PATH (as execvp searches), into out. */
-bool fm_cross_which(const char *name, char *out, size_t size);
-
 /*
  * The emulator of arch (in PATH) into qemu_path and CROSS_DIR/build-cross-ARCH/workloads/fm-stress
  * into fm_stress.  0, or -1 with one line in why naming what to install or build.

@@ -63,7 +63,7 @@ typedef struct {
     int64_t t0, next_progress;
     int signals;          /* SIGINT/SIGTERM received */
     bool stop_new;        /* no new chains (limit reached, decided, signal or error) */
-    bool command_checked; /* the command was found (fm_run_resolve_command) */
+    bool command_checked; /* the command was found (fm_run_which) */
     int kept;             /* output files kept */
 } engine;
 
@@ -124,7 +124,8 @@ static int start_attempt(engine *e, slot *s, fm_run_id id)
     int rc = 0;
     s->efd = -1;
     if (c->wl_args.wl == NULL && !e->command_checked) {
-        rc = fm_run_resolve_command(c->argv[0]); /* a missing command: one error, nothing run */
+        char found[4096];
+        rc = fm_run_which(c->argv[0], found, sizeof found); /* missing: one error, nothing run */
         e->command_checked = rc == 0;
     }
     if (rc == 0)

@@ -125,7 +125,7 @@ static int spawn_attrs(posix_spawnattr_t *attr, posix_spawn_file_actions_t *fa, 
     return rc;
 }
 
-int fm_run_resolve_command(const char *name)
+int fm_run_which(const char *name, char *out, size_t size)
 {
     if (name == NULL || *name == '\0')
         return ENOENT;
@@ -133,7 +133,11 @@ int fm_run_resolve_command(const char *name)
     if (strchr(name, '/') != NULL) {
         if (stat(name, &sb) != 0)
             return errno;
-        return S_ISDIR(sb.st_mode) ? EACCES : access(name, X_OK) == 0 ? 0 : errno;
+        if (S_ISDIR(sb.st_mode))
+            return EACCES;
+        if (access(name, X_OK) != 0)
+            return errno;
+        return snprintf(out, size, "%s", name) < (int)size ? 0 : ENAMETOOLONG;
     }
     /* As execvp searches: each PATH entry (an empty one is the current folder). */
     const char *path = getenv("PATH");
@@ -142,11 +146,9 @@ int fm_run_resolve_command(const char *name)
     int found = ENOENT;
     for (const char *p = path;; p++) {
         const char *end = strchrnul(p, ':');
-        char full[4096];
-        int len =
-            snprintf(full, sizeof full, "%.*s%s%s", (int)(end - p), p, end > p ? "/" : "", name);
-        if (len > 0 && (size_t)len < sizeof full && stat(full, &sb) == 0 && !S_ISDIR(sb.st_mode)) {
-            if (access(full, X_OK) == 0)
+        int len = snprintf(out, size, "%.*s%s%s", (int)(end - p), p, end > p ? "/" : "", name);
+        if (len > 0 && (size_t)len < size && stat(out, &sb) == 0 && !S_ISDIR(sb.st_mode)) {
+            if (access(out, X_OK) == 0)
                 return 0;
             found = EACCES;
         }

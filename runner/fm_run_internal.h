@@ -32,8 +32,11 @@ int fm_run_exec_command(char *const *argv, fm_run_id id, const fm_cond_rt *cond,
                         pid_t *pid, int *fd, int *efd);
 /* After the child has ended: 0 when it started its program, else the errno it failed with. */
 int fm_run_setup_status(int efd);
-/* 0 when execvp would find name (a path, or a file in PATH) and may run it, else an errno. */
-int fm_run_resolve_command(const char *name);
+/*
+ * Find name as execvp would (a path, or the first executable file of that name in PATH) and
+ * put its path in out: 0, or an errno (ENOENT, EACCES when found but not executable).
+ */
+int fm_run_which(const char *name, char *out, size_t size);
 
 /* Monotonic and real-time clocks in nanoseconds. */
 int64_t fm_run_now_ns(void);
