@@ -1,6 +1,6 @@
 /*
  * cli_cond.c - the run conditions as command-line options, shared by `run` and `sweep`: the
- * option's long name is the condition's name, and fm_cond_set (runner/fm_cond.c) checks the
+ * option's long name is the condition's name, and fm_cond_set (launch/fm_cond.c) checks the
  * value and says what is wrong with it.
  */
 #include "fm_cli.h"

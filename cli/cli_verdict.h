@@ -6,7 +6,7 @@
 #define CLI_VERDICT_H
 
 #include "fm_run.h"
-#include "fm_run_verdict.h"
+#include "fm_verdict.h"
 
 #include <jansson.h>
 #include <stdbool.h>

@@ -48,7 +48,7 @@ static const char help[] =
     "      --seed S           FLAKEMETER_SEED of every run (default 0: upstream inputs)\n"
     "      --cross-dir DIR    where build-cross-ARCH/ folders are (default $FM_CROSS_DIR, else\n"
     "                         the source tree flakemeter was built from; made by\n"
-    "                         bench/cross/build.sh ARCH)\n"
+    "                         tools/cross/build.sh ARCH)\n"
     "      --native PATH      the native fm-stress (default: the one built with flakemeter)\n"
     "      --db PATH          the store (default flakemeter.db)\n"
     "      --json             one JSON object for programs\n"
@@ -380,7 +380,7 @@ static void note_no_openssl(emu_report *rep, bool native_has, const char *arch)
     if (native_has)
         snprintf(buf, sizeof rep->notes[0],
                  "stress_aes impl=openssl skipped on %s: its cross build has no libcrypto "
-                 "(bench/cross/build.sh --openssl %s)",
+                 "(tools/cross/build.sh --openssl %s)",
                  arch, arch);
     else
         snprintf(buf, sizeof rep->notes[0],
@@ -535,7 +535,7 @@ static void print_text(const emu_report *rep, const struct emu_args *a)
     for (size_t i = 0; i < rep->n_results; i++)
         if (rep->results[i].analysis.machine[0] == '\0')
             printf("note: the emulated fm-stress for %s printed no machine= (an old build? "
-                   "bench/cross/build.sh %s)\n",
+                   "tools/cross/build.sh %s)\n",
                    rep->results[i].arch->name, rep->results[i].arch->name);
     for (size_t i = 0; i < rep->n_notes; i++)
         printf("note: %s\n", rep->notes[i]);

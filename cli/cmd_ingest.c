@@ -1,7 +1,7 @@
 /*
  * cmd_ingest.c - `flakemeter ingest`: JUnit XML reports from CI into the store.
  *
- * The work is runner/fm_ingest.c (one transaction per file, duplicates by content hash); this
+ * The work is history/fm_ingest.c (one transaction per file, duplicates by content hash); this
  * file expands the operands, calls it per file, prints one line per rejected file
  * ("FILE:LINE:COLUMN: what is wrong") and a summary.  Exit: 0 when every file was added or
  * already there; 1 when some were rejected (the others are still ingested) or the store failed;

@@ -2,7 +2,7 @@
  * cmd_merge.c - `flakemeter merge`: combine stores (the shards of one campaign, or campaigns of
  * several machines) into one, without counting a run twice.
  *
- * All the work is fm_store_merge (runner/fm_store_merge.c): campaigns matched by label, runs
+ * All the work is fm_store_merge (store/fm_store_merge.c): campaigns matched by label, runs
  * by (campaign, run_index, attempt), the output written all or nothing.  This file parses
  * and maps statuses: anything wrong with the inputs (missing, not a store, newer schema, a
  * conflicting label) is bad input, exit 2; an I/O failure is exit 1.

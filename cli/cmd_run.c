@@ -2,7 +2,7 @@
  * cmd_run.c - `flakemeter run`: measure how flaky a workload or a command is.
  *
  * Parses the options, opens the store and the campaign, hands everything to the run engine
- * (runner/fm_run.c), then prints the verdict computed from the store, so a resumed campaign
+ * (launch/fm_run.c), then prints the verdict computed from the store, so a resumed campaign
  * reports all its runs.  Exit status: 0 done, 1 the store or the system failed, 2 bad input
  * (including a command that cannot be started), 130/143 after SIGINT/SIGTERM.
  */

@@ -4,7 +4,7 @@
  * Lays out the full factorial of the --vary lists as cells (one campaign each, labelled
  * "BASE [name=value ...]"), checks every cell's conditions before anything runs (a condition
  * that cannot be applied is bad input: exit 2, store untouched), runs them interleaved in
- * rounds (runner/fm_sweep.c), and reports per cell runs, failures and the exact interval, the
+ * rounds (launch/fm_sweep.c), and reports per cell runs, failures and the exact interval, the
  * homogeneity test (exact Fisher-Freeman-Halton, chi-square when the exact walk is too big), the
  * Cochran-Armitage trend when one numeric variable is swept, a one-line conclusion, and
  * optionally a plot.  Counts are first attempts (errors excluded), read back from the store,

@@ -3,7 +3,7 @@
  * probability (exact interval), flip rate and class, sorted by how much of the CI red rate it
  * explains.
  *
- * Reading is runner/fm_history.c, the statistics stats/fm_stats_flaky.c (docs/statistics.md,
+ * Reading is history/fm_history.c, the statistics stats/fm_stats_flaky.c (docs/statistics.md,
  * sec. 8); this file windows, sorts and prints.  A test's share of the red rate is the fraction
  * of its suite's CI runs (in the window) in which its last attempt failed.
  */

@@ -103,7 +103,7 @@ struct fm_opt {
 
 /*
  * The run conditions (--cpus, --pin, --load, --load-nice, --quota, --nice, --emulator, --launch) as
- * option entries filling an fm_cond (runner/fm_cond.h); `run` and `sweep` share them.
+ * option entries filling an fm_cond (launch/fm_cond.h); `run` and `sweep` share them.
  */
 int fm_cli_parse_condition(void *cond, const char *text, const char *name);
 #define FM_OPT_CONDITIONS(cond)                                                                    \

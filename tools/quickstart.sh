@@ -10,14 +10,14 @@
 #
 # Installing needs root or sudo (apt-get); everything else runs as you.  Build folders:
 # build/ (run), build-ci/, build-asan/, build-tsan/, build-cross-aarch64/, build-cross-riscv64/
-# (test); the target libcrypto cache of bench/cross/sysroot.sh in ~/.cache/flakemeter/cross.
+# (test); the target libcrypto cache of tools/cross/sysroot.sh in ~/.cache/flakemeter/cross.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(meson ninja-build pkg-config gcc libc6-dev python3 libgsl-dev libssl-dev
           libsqlite3-dev libjansson-dev libxml2-dev gnuplot-nox)
 # `test` also runs `flakemeter bench emu` under QEMU user mode for aarch64 and riscv64: their
-# cross toolchains, C libraries and the emulators (bench/cross/README.md lists the other arches).
+# cross toolchains, C libraries and the emulators (tools/cross/README.md lists the other arches).
 CROSS_PACKAGES=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-riscv64-linux-gnu
                 libc6-dev-riscv64-cross qemu-user)
 CROSS_ARCHES=(aarch64 riscv64)
@@ -89,10 +89,10 @@ test)
     # fails rather than skips without it: FM_REQUIRE_CROSS).  aarch64 also gets Debian's
     # libcrypto for its stress_aes impl=openssl (a few MB from the mirror; without it, the
     # portable AES only); riscv64's would be built from source (~1 min), so it stays portable.
-    bench/cross/sysroot.sh aarch64 >/dev/null ||
+    tools/cross/sysroot.sh aarch64 >/dev/null ||
         echo "quickstart: no libcrypto for aarch64; its stress_aes is the portable AES only" >&2
     for arch in "${CROSS_ARCHES[@]}"; do
-        bench/cross/build.sh "$arch" >/dev/null
+        tools/cross/build.sh "$arch" >/dev/null
     done
     export FM_REQUIRE_CROSS=1
     configure build-ci -Dwerror=true

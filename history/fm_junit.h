@@ -1,0 +1,68 @@
+/*
+ * fm_junit.h - a streaming reader of JUnit XML test reports (the dialects of pytest, nextest,
+ * Maven surefire/failsafe, CTest --output-junit, Bazel test.xml and go-junit-report), for
+ * `flakemeter ingest`.  Internal to history/ (and its tests): fm_ingest.c stores what it reads.
+ *
+ * The file is read once, through libxml2's xmlTextReader with network access, DTD loading and
+ * entity substitution off and libxml2's size limits on; a DOCTYPE is refused outright.  Memory
+ * stays bounded by the largest single text node (libxml2 caps one at 10 MB), whatever the file
+ * size.  Every testcase is handed to a callback as soon as it ends; the file-level facts
+ * (properties naming the CI run, host, platform, revision; the earliest timestamp) come back at
+ * the end, with the SHA-256 of the bytes read.  Mapping rules: docs/store.md, "Ingest".
+ */
+#ifndef FM_JUNIT_H
+#define FM_JUNIT_H
+
+#include "fm_store.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum {
+    FM_JUNIT_OK = 0,
+    FM_JUNIT_EPARSE, /* not well-formed, not JUnit, refused construct (detail in err) */
+    FM_JUNIT_EIO,    /* read failure */
+    FM_JUNIT_ENOMEM,
+    FM_JUNIT_ECALLBACK, /* the callback asked to stop (its status is the caller's business) */
+} fm_junit_status;
+
+typedef struct {
+    fm_outcome outcome; /* PASS, FAIL (<failure>), ERROR (<error>) or TIMEOUT */
+    double seconds;     /* NaN when the report does not say */
+} fm_junit_attempt;
+
+typedef struct {
+    const char *test; /* "classname::name", or "name" without a class (or when both are equal) */
+    size_t n_attempts;
+    const fm_junit_attempt *attempts; /* in order; the last is the testcase's final result */
+} fm_junit_case;
+
+/* Called for every testcase that ran (skipped ones are only counted); non-zero stops. */
+typedef int (*fm_junit_case_fn)(void *ctx, const fm_junit_case *c);
+
+#define FM_JUNIT_TEXT 256
+typedef struct {
+    /* From <property name=... value=...> (first one seen wins); "" when absent. */
+    char run[FM_JUNIT_TEXT];  /* names the CI run the file belongs to */
+    char host[FM_JUNIT_TEXT]; /* also <testsuite hostname=...> */
+    char platform[FM_JUNIT_TEXT];
+    char revision[FM_JUNIT_TEXT]; /* the commit tested */
+    bool has_time;
+    int64_t time_ns;          /* earliest timestamp= in the file (UTC when it has no zone) */
+    unsigned char sha256[32]; /* of every byte of the file */
+    uint64_t bytes;
+    uint64_t testcases, skipped, attempts, timeouts;
+} fm_junit_info;
+
+/*
+ * Read a report from fd (read to its end; not closed).  name is used in messages only.  On
+ * FM_JUNIT_EPARSE err holds "LINE:COLUMN: what is wrong".
+ */
+fm_junit_status fm_junit_parse_fd(int fd, const char *name, fm_junit_case_fn fn, void *ctx,
+                                  fm_junit_info *info, char *err, size_t errsize);
+
+/* Parse an ISO 8601 timestamp ("2024-05-01T12:00:00[.123][Z|+02:00]"); no zone = UTC. */
+bool fm_junit_parse_time(const char *text, int64_t *ns);
+
+#endif

@@ -1,0 +1,972 @@
+/*
+ * fm_store.c - the results store: opening (with the schema guard), campaigns, buffered run
+ * inserts and the summaries the verdict needs, over one SQLite file in WAL mode.
+ *
+ * Invariants:
+ *  - Nothing is written to a file before it is known to be empty or a flakemeter store of this
+ *    schema: the first 16 bytes are read with read(2) before SQLite sees the file, then
+ *    application_id, user_version and sqlite_master are only read.  A refused file is closed
+ *    without a write (docs/store.md, "Schema guard").
+ *  - Runs go into an open write transaction (BEGIN IMMEDIATE, so the busy timeout applies to
+ *    other writers at the start of a batch, never at its commit).  The batch is committed when it
+ *    holds FM_STORE_BATCH_ROWS rows or is FM_STORE_BATCH_NS old (checked on every add and by
+ *    fm_store_poll), and on flush/close.  A failed commit rolls the batch back: at most one batch
+ *    is lost, as with a SIGKILL.
+ *  - WAL with synchronous=NORMAL: a commit is a write to the WAL (no fsync), so a killed process
+ *    loses nothing committed; a power loss may lose the last commits but never corrupts the file
+ *    (https://www.sqlite.org/wal.html, https://www.sqlite.org/pragma.html#pragma_synchronous).
+ *  - Prepared statements are cached on the handle (prepared once, with SQLITE_PREPARE_PERSISTENT).
+ *  - Campaign rows never change once written, so their strings are cached per id on the handle
+ *    and stay valid until close.
+ * Summaries and quantiles live in fm_store_summary.c; this file tells it about every row it
+ * inserts (fm_store__summary_note) and every batch it loses (fm_store__summary_forget).
+ */
+#include "fm_store_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* The detail of the last failed fm_store_open in this thread (there is no handle to hold it). */
+static _Thread_local char open_errmsg[512];
+
+static const char *const statement_sql[FM_ST_COUNT] = {
+    [FM_ST_BEGIN] = "BEGIN IMMEDIATE",
+    [FM_ST_COMMIT] = "COMMIT",
+    [FM_ST_ROLLBACK] = "ROLLBACK",
+    [FM_ST_INSERT_RUN] =
+        "INSERT INTO runs (campaign, run_index, attempt, seed, outcome, exit_code, signal, "
+        "core_dumped, start_ns, wall_ns, user_us, sys_us, max_rss_kb) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    [FM_ST_FIND_CAMPAIGN] = "SELECT id FROM campaigns WHERE label = ?1",
+    [FM_ST_CAMPAIGN_BY_ID] = "SELECT label, kind, command, params, host, arch, version, "
+                             "conditions, created_ns FROM campaigns WHERE id = ?1",
+    [FM_ST_LAST_CAMPAIGN] = "SELECT id FROM campaigns ORDER BY created_ns DESC, id DESC LIMIT 1",
+    [FM_ST_INSERT_CAMPAIGN] = "INSERT INTO campaigns (label, kind, command, params, host, arch, "
+                              "version, conditions, created_ns) "
+                              "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    [FM_ST_MAX_RUN_INDEX] = "SELECT max(run_index) FROM runs WHERE campaign = ?1",
+    /*
+     * The summary in two scans of the campaign's primary-key range: per-row counts, then per
+     * chain (GROUP BY run_index streams over the key, no sort).  The last attempt's outcome
+     * rides along as max(attempt * 8 + outcome) (outcome < 8).  Two flat queries measured 4x
+     * faster than one GROUP BY carrying every aggregate (docs/store.md, "Numbers").
+     */
+    [FM_ST_SUMMARY_ROWS] =
+        "SELECT count(*), ifnull(sum(outcome = 0), 0), ifnull(sum(outcome = 1), 0), "
+        "ifnull(sum(outcome = 2), 0), ifnull(sum(outcome = 3), 0), ifnull(sum(outcome = 4), 0), "
+        "ifnull(sum(attempt = 1), 0), ifnull(sum(attempt = 1 AND outcome = 0), 0), "
+        "ifnull(sum(attempt = 1 AND outcome = 1), 0), ifnull(sum(attempt = 1 AND outcome = 2), 0), "
+        "ifnull(sum(attempt = 1 AND outcome = 3), 0), ifnull(sum(attempt = 1 AND outcome = 4), 0), "
+        "ifnull(sum(attempt >= 2), 0), ifnull(sum(attempt >= 2 AND outcome <> 0), 0), "
+        "ifnull(max(attempt), 0), ifnull(sum(wall_ns), 0), ifnull(min(start_ns), 0), "
+        "ifnull(max(start_ns + wall_ns), 0) FROM runs WHERE campaign = ?1",
+    [FM_ST_SUMMARY_CHAINS] =
+        "SELECT count(*), ifnull(sum(last % 8 <> 0), 0), "
+        "ifnull(sum(last % 8 = 0 AND last / 8 >= 2), 0) FROM ("
+        "SELECT max(attempt * 8 + outcome) AS last FROM runs WHERE campaign = ?1 "
+        "GROUP BY run_index)",
+    [FM_ST_WALLS] = "SELECT wall_ns FROM runs WHERE campaign = ?1",
+    [FM_ST_DATA_VERSION] = "PRAGMA data_version",
+    [FM_ST_SAME_RUN] = "SELECT seed = ?4 AND outcome = ?5 AND start_ns = ?6 AND wall_ns = ?7 "
+                       "FROM runs WHERE campaign = ?1 AND run_index = ?2 AND attempt = ?3",
+};
+
+/*
+ * Schema 2 (docs/store.md).  Run inside one transaction when a store is created.  A version 1
+ * store is brought to version 2 in place by migrate_sql, also in one transaction.
+ */
+/*
+ * Tables new in version 2 besides the conditions column (created by both paths): the CI
+ * history read from JUnit XML by `flakemeter ingest` (history/fm_ingest.c, docs/store.md).
+ */
+#define SCHEMA_V2_TABLES                                                                           \
+    "CREATE TABLE IF NOT EXISTS ci_runs ("                                                         \
+    " id INTEGER PRIMARY KEY,"                                                                     \
+    " label TEXT NOT NULL,"                                                                        \
+    " run_key TEXT NOT NULL,"                                                                      \
+    " time_ns INTEGER NOT NULL,"                                                                   \
+    " host TEXT NOT NULL DEFAULT '',"                                                              \
+    " platform TEXT NOT NULL DEFAULT '',"                                                          \
+    " revision TEXT NOT NULL DEFAULT '',"                                                          \
+    " UNIQUE (label, run_key));"                                                                   \
+    "CREATE TABLE IF NOT EXISTS ci_files ("                                                        \
+    " sha256 TEXT PRIMARY KEY,"                                                                    \
+    " ci_run INTEGER NOT NULL REFERENCES ci_runs (id),"                                            \
+    " path TEXT NOT NULL,"                                                                         \
+    " bytes INTEGER NOT NULL,"                                                                     \
+    " testcases INTEGER NOT NULL,"                                                                 \
+    " skipped INTEGER NOT NULL,"                                                                   \
+    " ingested_ns INTEGER NOT NULL);"                                                              \
+    "CREATE TABLE IF NOT EXISTS ci_tests ("                                                        \
+    " id INTEGER PRIMARY KEY,"                                                                     \
+    " label TEXT NOT NULL,"                                                                        \
+    " name TEXT NOT NULL,"                                                                         \
+    " UNIQUE (label, name));"                                                                      \
+    "CREATE TABLE IF NOT EXISTS ci_results ("                                                      \
+    " test INTEGER NOT NULL REFERENCES ci_tests (id),"                                             \
+    " ci_run INTEGER NOT NULL REFERENCES ci_runs (id),"                                            \
+    " attempt INTEGER NOT NULL CHECK (attempt >= 1),"                                              \
+    " outcome INTEGER NOT NULL CHECK (outcome BETWEEN 0 AND 4),"                                   \
+    " seconds REAL,"                                                                               \
+    " PRIMARY KEY (test, ci_run, attempt)) WITHOUT ROWID;"                                         \
+    "CREATE INDEX IF NOT EXISTS ci_results_run ON ci_results (ci_run);"
+
+static const char schema_sql[] =
+    "CREATE TABLE IF NOT EXISTS campaigns ("
+    " id INTEGER PRIMARY KEY,"
+    " label TEXT NOT NULL UNIQUE,"
+    " kind TEXT NOT NULL,"
+    " command TEXT NOT NULL,"
+    " params TEXT NOT NULL,"
+    " host TEXT NOT NULL,"
+    " arch TEXT NOT NULL,"
+    " version TEXT NOT NULL,"
+    " created_ns INTEGER NOT NULL,"
+    " conditions TEXT NOT NULL DEFAULT '{}');"
+    "CREATE TABLE IF NOT EXISTS runs ("
+    " campaign INTEGER NOT NULL REFERENCES campaigns (id),"
+    " run_index INTEGER NOT NULL CHECK (run_index >= 0),"
+    " attempt INTEGER NOT NULL CHECK (attempt >= 1),"
+    " seed INTEGER NOT NULL,"
+    " outcome INTEGER NOT NULL CHECK (outcome BETWEEN 0 AND 4),"
+    " exit_code INTEGER,"
+    " signal INTEGER,"
+    " core_dumped INTEGER NOT NULL,"
+    " start_ns INTEGER NOT NULL,"
+    " wall_ns INTEGER NOT NULL,"
+    " user_us INTEGER NOT NULL,"
+    " sys_us INTEGER NOT NULL,"
+    " max_rss_kb INTEGER NOT NULL,"
+    " PRIMARY KEY (campaign, run_index, attempt)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS outcomes (code INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"
+    "INSERT OR IGNORE INTO outcomes VALUES (0, 'pass'), (1, 'fail'), (2, 'crash'),"
+    " (3, 'timeout'), (4, 'error');" SCHEMA_V2_TABLES;
+
+/* Version 1 -> 2: the campaigns' conditions (a v1 campaign ran under none) and the v2 tables. */
+static const char migrate_1_to_2_sql[] =
+    "ALTER TABLE campaigns ADD COLUMN conditions TEXT NOT NULL DEFAULT '{}';" SCHEMA_V2_TABLES;
+
+/* ---- Status and messages -------------------------------------------------------------------- */
+
+const char *fm_store_strerror(fm_store_status status)
+{
+    switch (status) {
+    case FM_STORE_OK:
+        return "success";
+    case FM_STORE_EIO:
+        return "store I/O failure";
+    case FM_STORE_ESCHEMA:
+        return "store has a newer or unknown schema";
+    case FM_STORE_ENOTSTORE:
+        return "not a flakemeter store";
+    case FM_STORE_ENOENT:
+        return "no such store or campaign";
+    case FM_STORE_ECONFLICT:
+        return "conflicting campaign or run";
+    case FM_STORE_EINVAL:
+        return "invalid argument";
+    case FM_STORE_ENOMEM:
+        return "out of memory";
+    }
+    return "unknown status";
+}
+
+const char *fm_outcome_name(fm_outcome outcome)
+{
+    static const char *const names[FM_OUTCOME_COUNT] = {"pass", "fail", "crash", "timeout",
+                                                        "error"};
+    return (unsigned)outcome < FM_OUTCOME_COUNT ? names[outcome] : "unknown";
+}
+
+const char *fm_store_errmsg(const fm_store *store)
+{
+    return store != NULL ? store->errmsg : open_errmsg;
+}
+
+fm_store_status fm_store__fail(fm_store *store, fm_store_status status, const char *fmt, ...)
+{
+    char *buf = store != NULL ? store->errmsg : open_errmsg;
+    size_t size = store != NULL ? sizeof store->errmsg : sizeof open_errmsg;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, size, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+fm_store_status fm_store__sqlite(fm_store *store, int rc, const char *what)
+{
+    const char *detail =
+        store != NULL && store->db != NULL ? sqlite3_errmsg(store->db) : sqlite3_errstr(rc);
+    fm_store_status status = FM_STORE_EIO;
+    if (rc == SQLITE_NOMEM)
+        status = FM_STORE_ENOMEM;
+    else if ((rc & 0xff) == SQLITE_NOTADB)
+        status = FM_STORE_ENOTSTORE;
+    return fm_store__fail(store, status, "%s: %s", what, detail);
+}
+
+static int64_t monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* ---- Statements ----------------------------------------------------------------------------- */
+
+sqlite3_stmt *fm_store__stmt(fm_store *store, fm_store_stmt_id id)
+{
+    sqlite3_stmt *st = store->stmt[id];
+    if (st == NULL) {
+        int rc = sqlite3_prepare_v3(store->db, statement_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+                                    &st, NULL);
+        if (rc != SQLITE_OK) {
+            fm_store__sqlite(store, rc, "cannot prepare a statement");
+            return NULL;
+        }
+        store->stmt[id] = st;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return st;
+}
+
+fm_store_status fm_store__exec(fm_store *store, const char *sql)
+{
+    char *err = NULL;
+    int rc = sqlite3_exec(store->db, sql, NULL, NULL, &err);
+    if (rc == SQLITE_OK)
+        return FM_STORE_OK;
+    fm_store_status status =
+        fm_store__fail(store, rc == SQLITE_NOMEM ? FM_STORE_ENOMEM : FM_STORE_EIO, "%s",
+                       err != NULL ? err : sqlite3_errstr(rc));
+    sqlite3_free(err);
+    return status;
+}
+
+/* Step a statement that returns no rows (BEGIN, COMMIT, INSERT). */
+static int step_done(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+fm_store_status fm_store__query_int(fm_store *store, fm_store_stmt_id id, int64_t arg, int64_t *out,
+                                    bool *null)
+{
+    sqlite3_stmt *st = fm_store__stmt(store, id);
+    if (st == NULL)
+        return FM_STORE_EIO;
+    sqlite3_bind_int64(st, 1, arg);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return fm_store__sqlite(store, rc, "query failed");
+    }
+    *null = sqlite3_column_type(st, 0) == SQLITE_NULL;
+    *out = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return FM_STORE_OK;
+}
+
+/* ---- Opening: probe, guard, create ---------------------------------------------------------- */
+
+typedef enum { FILE_MISSING, FILE_EMPTY, FILE_SQLITE } file_kind;
+
+/* Look at the file with plain read(2) before SQLite touches it. */
+static fm_store_status probe_file(const char *path, file_kind *kind)
+{
+    static const char magic[16] = "SQLite format 3";
+    fm_store_status status = FM_STORE_OK;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT) {
+            *kind = FILE_MISSING;
+            return FM_STORE_OK;
+        }
+        return fm_store__fail(NULL, FM_STORE_EIO, "cannot open: %s", strerror(errno));
+    }
+    struct stat sb;
+    char head[16];
+    ssize_t got;
+    if (fstat(fd, &sb) != 0) {
+        status = fm_store__fail(NULL, FM_STORE_EIO, "cannot stat: %s", strerror(errno));
+        goto out;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        status = fm_store__fail(NULL, FM_STORE_ENOTSTORE, "not a regular file");
+        goto out;
+    }
+    if (sb.st_size == 0) {
+        *kind = FILE_EMPTY;
+        goto out;
+    }
+    got = pread(fd, head, sizeof head, 0);
+    if (got < 0) {
+        status = fm_store__fail(NULL, FM_STORE_EIO, "cannot read: %s", strerror(errno));
+        goto out;
+    }
+    if (got != (ssize_t)sizeof head || memcmp(head, magic, sizeof head) != 0) {
+        status = fm_store__fail(NULL, FM_STORE_ENOTSTORE, "not an SQLite database");
+        goto out;
+    }
+    *kind = FILE_SQLITE;
+out:
+    close(fd);
+    return status;
+}
+
+typedef struct {
+    int64_t app_id, user_version, objects;
+    bool has_campaigns, has_runs;
+} store_shape;
+
+static fm_store_status read_pragma(fm_store *store, const char *sql, int64_t *out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(store->db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            *out = sqlite3_column_int64(st, 0);
+            rc = SQLITE_OK;
+        }
+    }
+    fm_store_status status =
+        rc == SQLITE_OK ? FM_STORE_OK : fm_store__sqlite(store, rc, "cannot read the file");
+    sqlite3_finalize(st);
+    return status;
+}
+
+/* Read-only inspection: what the file holds. */
+static fm_store_status read_shape(fm_store *store, store_shape *shape)
+{
+    int64_t campaigns = 0, runs = 0;
+    fm_store_status status = read_pragma(store, "PRAGMA application_id", &shape->app_id);
+    if (status == FM_STORE_OK)
+        status = read_pragma(store, "PRAGMA user_version", &shape->user_version);
+    if (status == FM_STORE_OK)
+        status = read_pragma(store, "SELECT count(*) FROM sqlite_master", &shape->objects);
+    if (status == FM_STORE_OK)
+        status = read_pragma(store,
+                             "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
+                             "name = 'campaigns'",
+                             &campaigns);
+    if (status == FM_STORE_OK)
+        status = read_pragma(
+            store, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'runs'",
+            &runs);
+    shape->has_campaigns = campaigns > 0;
+    shape->has_runs = runs > 0;
+    return status;
+}
+
+/*
+ * The schema guard.  *fresh is set when the database is empty (a new or zero-length file, or an
+ * SQLite file with no schema objects and no version) and may be initialised.
+ */
+static fm_store_status check_shape(fm_store *store, const store_shape *sh, bool *fresh,
+                                   bool *migrate)
+{
+    *fresh = false;
+    *migrate = false;
+    if (sh->app_id != 0 && sh->app_id != FM_STORE_APP_ID)
+        return fm_store__fail(store, FM_STORE_ENOTSTORE,
+                              "an SQLite file of another application (application_id %#llx)",
+                              (unsigned long long)sh->app_id);
+    if (sh->app_id == 0 && sh->user_version == 0 && sh->objects == 0) {
+        *fresh = true;
+        return FM_STORE_OK;
+    }
+    bool ours = sh->app_id == FM_STORE_APP_ID || (sh->has_campaigns && sh->has_runs);
+    if (!ours)
+        return fm_store__fail(store, FM_STORE_ENOTSTORE,
+                              "an SQLite database without flakemeter's tables");
+    if (sh->user_version > FM_STORE_SCHEMA)
+        return fm_store__fail(store, FM_STORE_ESCHEMA,
+                              "schema version %lld is newer than this flakemeter's (%d)",
+                              (long long)sh->user_version, FM_STORE_SCHEMA);
+    if (sh->user_version != FM_STORE_SCHEMA && sh->user_version != 1)
+        return fm_store__fail(store, FM_STORE_ESCHEMA, "unknown schema version %lld (expected %d)",
+                              (long long)sh->user_version, FM_STORE_SCHEMA);
+    *migrate = sh->user_version == 1;
+    if (!sh->has_campaigns || !sh->has_runs)
+        return fm_store__fail(store, FM_STORE_ENOTSTORE, "a damaged store: table '%s' is missing",
+                              sh->has_campaigns ? "runs" : "campaigns");
+    return FM_STORE_OK;
+}
+
+/* Run ddl and set the version in one transaction: a store is at one version or the other. */
+static fm_store_status upgrade(fm_store *store, const char *ddl, size_t ddl_size)
+{
+    size_t size = ddl_size + 128;
+    char *sql = malloc(size);
+    if (sql == NULL)
+        return fm_store__fail(store, FM_STORE_ENOMEM, "out of memory");
+    snprintf(sql, size,
+             "BEGIN IMMEDIATE;%sPRAGMA application_id = %d;"
+             "PRAGMA user_version = %d;COMMIT;",
+             ddl, FM_STORE_APP_ID, FM_STORE_SCHEMA);
+    fm_store_status status = fm_store__exec(store, sql);
+    free(sql);
+    if (status != FM_STORE_OK && !sqlite3_get_autocommit(store->db))
+        sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
+    return status;
+}
+
+/* Connection settings; only after the guard (journal_mode=WAL writes the file header). */
+static fm_store_status configure(fm_store *store)
+{
+    sqlite3_stmt *st = NULL;
+    fm_store_status status = FM_STORE_OK;
+    int rc = sqlite3_prepare_v2(store->db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *mode = (const char *)sqlite3_column_text(st, 0);
+        if (mode == NULL || strcmp(mode, "wal") != 0)
+            status = fm_store__fail(store, FM_STORE_EIO, "cannot switch to WAL mode (got %s)",
+                                    mode != NULL ? mode : "nothing");
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_OK)
+        return fm_store__sqlite(store, rc, "cannot switch to WAL mode");
+    if (status == FM_STORE_OK)
+        status = fm_store__exec(store, "PRAGMA synchronous = NORMAL");
+    return status;
+}
+
+static fm_store_status open_checked(fm_store *store, const char *path, file_kind kind, bool create)
+{
+    int flags = SQLITE_OPEN_READWRITE | (kind == FILE_MISSING ? SQLITE_OPEN_CREATE : 0);
+    int rc = sqlite3_open_v2(path, &store->db, flags, NULL);
+    if (rc != SQLITE_OK)
+        return fm_store__sqlite(store, rc, kind == FILE_MISSING ? "cannot create" : "cannot open");
+    sqlite3_extended_result_codes(store->db, 1);
+    sqlite3_busy_timeout(store->db, 5000);
+    store_shape shape = {0};
+    bool fresh, migrate;
+    fm_store_status status = read_shape(store, &shape);
+    if (status == FM_STORE_OK)
+        status = check_shape(store, &shape, &fresh, &migrate);
+    if (status != FM_STORE_OK)
+        return status;
+    if (fresh && !create)
+        return fm_store__fail(store, FM_STORE_ENOTSTORE, "an empty file, not a flakemeter store");
+    status = configure(store);
+    if (status == FM_STORE_OK && fresh)
+        status = upgrade(store, schema_sql, sizeof schema_sql);
+    else if (status == FM_STORE_OK && migrate)
+        status = upgrade(store, migrate_1_to_2_sql, sizeof migrate_1_to_2_sql);
+    return status;
+}
+
+static void free_handle(fm_store *store)
+{
+    for (int i = 0; i < FM_ST_COUNT; i++)
+        sqlite3_finalize(store->stmt[i]);
+    if (store->db != NULL)
+        sqlite3_close(store->db);
+    for (size_t i = 0; i < store->n_campaigns; i++)
+        free(store->campaigns[i].strings);
+    free(store->campaigns);
+    free(store->walls.v);
+    free(store);
+}
+
+fm_store_status fm_store_open(const char *path, bool create, fm_store **out)
+{
+    if (out == NULL)
+        return FM_STORE_EINVAL;
+    *out = NULL;
+    if (path == NULL || *path == '\0')
+        return fm_store__fail(NULL, FM_STORE_EINVAL, "no path given");
+    file_kind kind;
+    fm_store_status status = probe_file(path, &kind);
+    if (status != FM_STORE_OK)
+        return status;
+    if (kind == FILE_MISSING && !create)
+        return fm_store__fail(NULL, FM_STORE_ENOENT, "no such file");
+    fm_store *store = calloc(1, sizeof *store);
+    if (store == NULL)
+        return fm_store__fail(NULL, FM_STORE_ENOMEM, "out of memory");
+    status = open_checked(store, path, kind, create);
+    if (status != FM_STORE_OK) {
+        snprintf(open_errmsg, sizeof open_errmsg, "%s", store->errmsg);
+        free_handle(store);
+        return status;
+    }
+    *out = store;
+    return FM_STORE_OK;
+}
+
+/* ---- Batches -------------------------------------------------------------------------------- */
+
+static fm_store_status begin_batch(fm_store *store)
+{
+    sqlite3_stmt *st = fm_store__stmt(store, FM_ST_BEGIN);
+    if (st == NULL)
+        return FM_STORE_EIO;
+    int rc = step_done(st);
+    if (rc != SQLITE_OK)
+        return fm_store__sqlite(store, rc, "cannot begin a transaction");
+    store->in_batch = true;
+    store->pending = 0;
+    store->batch_start_ns = monotonic_ns();
+    return FM_STORE_OK;
+}
+
+/* Forget the batch after SQLite dropped it (or roll it back if it is still open). */
+static void abandon_batch(fm_store *store)
+{
+    if (!sqlite3_get_autocommit(store->db)) {
+        sqlite3_stmt *st = fm_store__stmt(store, FM_ST_ROLLBACK);
+        if (st != NULL)
+            step_done(st);
+    }
+    store->in_batch = false;
+    store->pending = 0;
+    fm_store__summary_forget(store); /* the caches counted rows that are gone */
+}
+
+static fm_store_status commit_batch(fm_store *store)
+{
+    sqlite3_stmt *st = fm_store__stmt(store, FM_ST_COMMIT);
+    int rc = st != NULL ? step_done(st) : SQLITE_ERROR;
+    if (rc == SQLITE_OK) {
+        store->in_batch = false;
+        store->pending = 0;
+        return FM_STORE_OK;
+    }
+    fm_store_status status =
+        st != NULL ? fm_store__sqlite(store, rc, "commit failed") : FM_STORE_EIO;
+    abandon_batch(store);
+    return status;
+}
+
+fm_store_status fm_store_flush(fm_store *store)
+{
+    if (store == NULL)
+        return FM_STORE_EINVAL;
+    return store->in_batch ? commit_batch(store) : FM_STORE_OK;
+}
+
+fm_store_status fm_store_poll(fm_store *store)
+{
+    if (store == NULL)
+        return FM_STORE_EINVAL;
+    if (store->in_batch && monotonic_ns() - store->batch_start_ns >= FM_STORE_BATCH_NS)
+        return commit_batch(store);
+    return FM_STORE_OK;
+}
+
+fm_store_status fm_store_close(fm_store *store)
+{
+    if (store == NULL)
+        return FM_STORE_OK;
+    /* No PRAGMA optimize here: it may write (ANALYZE), and a store that was only read (an
+     * export, a merge input) must stay as it was. */
+    fm_store_status status = fm_store_flush(store);
+    free_handle(store);
+    return status;
+}
+
+/* ---- Campaigns ------------------------------------------------------------------------------ */
+
+static size_t total_length(const char *const *s, int n)
+{
+    size_t len = 0;
+    for (int i = 0; i < n; i++)
+        len += strlen(s[i]) + 1;
+    return len;
+}
+
+/* Copy the 8 strings of a campaign row into one allocation and point info at them. */
+static fm_store_status cache_campaign(fm_store *store, int64_t id, sqlite3_stmt *row,
+                                      fm_campaign_info *info)
+{
+    const char *col[8];
+    for (int i = 0; i < 8; i++) {
+        col[i] = (const char *)sqlite3_column_text(row, i);
+        if (col[i] == NULL)
+            col[i] = "";
+    }
+    if (store->n_campaigns == store->cap_campaigns) {
+        size_t cap = store->cap_campaigns ? 2 * store->cap_campaigns : 8;
+        void *grown = realloc(store->campaigns, cap * sizeof *store->campaigns);
+        if (grown == NULL)
+            return fm_store__fail(store, FM_STORE_ENOMEM, "out of memory");
+        store->campaigns = grown;
+        store->cap_campaigns = cap;
+    }
+    char *buf = malloc(total_length(col, 8));
+    if (buf == NULL)
+        return fm_store__fail(store, FM_STORE_ENOMEM, "out of memory");
+    const char **field[8] = {&info->label, &info->kind, &info->command, &info->params,
+                             &info->host,  &info->arch, &info->version, &info->conditions};
+    char *p = buf;
+    for (int i = 0; i < 8; i++) {
+        size_t len = strlen(col[i]) + 1;
+        memcpy(p, col[i], len);
+        *field[i] = p;
+        p += len;
+    }
+    info->created_ns = sqlite3_column_int64(row, 8);
+    store->campaigns[store->n_campaigns++] = (fm_store_cached_campaign){id, *info, buf};
+    return FM_STORE_OK;
+}
+
+fm_store_status fm_store__campaign_by_id(fm_store *store, int64_t id, fm_campaign_info *info)
+{
+    for (size_t i = 0; i < store->n_campaigns; i++)
+        if (store->campaigns[i].id == id) {
+            *info = store->campaigns[i].info;
+            return FM_STORE_OK;
+        }
+    sqlite3_stmt *st = fm_store__stmt(store, FM_ST_CAMPAIGN_BY_ID);
+    if (st == NULL)
+        return FM_STORE_EIO;
+    sqlite3_bind_int64(st, 1, id);
+    int rc = sqlite3_step(st);
+    fm_store_status status;
+    if (rc == SQLITE_ROW)
+        status = cache_campaign(store, id, st, info);
+    else if (rc == SQLITE_DONE)
+        status = fm_store__fail(store, FM_STORE_ENOENT, "no campaign with id %lld", (long long)id);
+    else
+        status = fm_store__sqlite(store, rc, "cannot read a campaign");
+    sqlite3_reset(st);
+    return status;
+}
+
+/* Look the label up: FM_STORE_OK with *id, or FM_STORE_ENOENT. */
+static fm_store_status find_label(fm_store *store, const char *label, int64_t *id)
+{
+    sqlite3_stmt *st = fm_store__stmt(store, FM_ST_FIND_CAMPAIGN);
+    if (st == NULL)
+        return FM_STORE_EIO;
+    sqlite3_bind_text(st, 1, label, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    fm_store_status status = FM_STORE_OK;
+    if (rc == SQLITE_ROW)
+        *id = sqlite3_column_int64(st, 0);
+    else if (rc == SQLITE_DONE)
+        status = fm_store__fail(store, FM_STORE_ENOENT, "no campaign labelled '%s'", label);
+    else
+        status = fm_store__sqlite(store, rc, "cannot look a campaign up");
+    sqlite3_reset(st);
+    return status;
+}
+
+static const char *or_empty(const char *s)
+{
+    return s != NULL ? s : "";
+}
+
+/* A campaign without conditions ran under none: the empty JSON object. */
+static const char *conditions_of(const fm_campaign_info *info)
+{
+    return info->conditions != NULL && *info->conditions != '\0' ? info->conditions : "{}";
+}
+
+/* Same kind, command, params and conditions (what makes two campaigns one experiment)? */
+static fm_store_status check_same(fm_store *store, int64_t id, const fm_campaign_info *info)
+{
+    fm_campaign_info have;
+    fm_store_status status = fm_store__campaign_by_id(store, id, &have);
+    if (status != FM_STORE_OK)
+        return status;
+    const char *what = strcmp(have.kind, or_empty(info->kind)) != 0         ? "kind"
+                       : strcmp(have.command, or_empty(info->command)) != 0 ? "command"
+                       : strcmp(have.params, or_empty(info->params)) != 0   ? "parameters"
+                       : strcmp(have.conditions, conditions_of(info)) != 0  ? "conditions"
+                                                                            : NULL;
+    if (what == NULL)
+        return FM_STORE_OK;
+    return fm_store__fail(store, FM_STORE_ECONFLICT,
+                          "campaign '%s' exists with another %s (stored: %s %s%s%s)", have.label,
+                          what, have.kind, have.command, *have.params ? " " : "", have.params);
+}
+
+static fm_store_status insert_campaign(fm_store *store, const fm_campaign_info *info, int64_t *id)
+{
+    sqlite3_stmt *st = fm_store__stmt(store, FM_ST_INSERT_CAMPAIGN);
+    if (st == NULL)
+        return FM_STORE_EIO;
+    const char *text[8] = {info->label, info->kind, info->command, info->params,
+                           info->host,  info->arch, info->version, conditions_of(info)};
+    for (int i = 0; i < 8; i++)
+        sqlite3_bind_text(st, i + 1, or_empty(text[i]), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 9, info->created_ns);
+    int rc = step_done(st);
+    if (rc != SQLITE_OK)
+        return fm_store__sqlite(store, rc, "cannot add a campaign");
+    *id = sqlite3_last_insert_rowid(store->db);
+    return FM_STORE_OK;
+}
+
+fm_store_status fm_store__campaign_locked(fm_store *store, const fm_campaign_info *info,
+                                          int64_t *id, bool *existed)
+{
+    fm_store_status status = find_label(store, info->label, id);
+    if (status == FM_STORE_OK) {
+        *existed = true;
+        return check_same(store, *id, info);
+    }
+    if (status != FM_STORE_ENOENT)
+        return status;
+    *existed = false;
+    return insert_campaign(store, info, id);
+}
+
+fm_store_status fm_store_campaign(fm_store *store, const fm_campaign_info *info, int64_t *id,
+                                  bool *existed)
+{
+    if (store == NULL || info == NULL || id == NULL || info->label == NULL ||
+        *info->label == '\0' || info->kind == NULL || info->command == NULL)
+        return store != NULL ? fm_store__fail(store, FM_STORE_EINVAL,
+                                              "a campaign needs a label, a kind and a command")
+                             : FM_STORE_EINVAL;
+    bool dummy;
+    if (existed == NULL)
+        existed = &dummy;
+    /* Inside an open batch the row rides with it; otherwise it is its own transaction. */
+    bool own = !store->in_batch;
+    fm_store_status status = own ? begin_batch(store) : FM_STORE_OK;
+    if (status != FM_STORE_OK)
+        return status;
+    status = fm_store__campaign_locked(store, info, id, existed);
+    if (own) {
+        if (status == FM_STORE_OK)
+            status = commit_batch(store);
+        else
+            abandon_batch(store);
+    }
+    return status;
+}
+
+fm_store_status fm_store_find_campaign(fm_store *store, const char *label, int64_t *id,
+                                       fm_campaign_info *info)
+{
+    if (store == NULL || label == NULL || id == NULL)
+        return FM_STORE_EINVAL;
+    fm_store_status status = find_label(store, label, id);
+    if (status == FM_STORE_OK && info != NULL)
+        status = fm_store__campaign_by_id(store, *id, info);
+    return status;
+}
+
+fm_store_status fm_store_last_campaign(fm_store *store, int64_t *id, fm_campaign_info *info)
+{
+    if (store == NULL || id == NULL)
+        return FM_STORE_EINVAL;
+    sqlite3_stmt *st = fm_store__stmt(store, FM_ST_LAST_CAMPAIGN);
+    if (st == NULL)
+        return FM_STORE_EIO;
+    int rc = sqlite3_step(st);
+    fm_store_status status = FM_STORE_OK;
+    if (rc == SQLITE_ROW)
+        *id = sqlite3_column_int64(st, 0);
+    else if (rc == SQLITE_DONE)
+        status = fm_store__fail(store, FM_STORE_ENOENT, "the store holds no campaign");
+    else
+        status = fm_store__sqlite(store, rc, "cannot list campaigns");
+    sqlite3_reset(st);
+    if (status == FM_STORE_OK && info != NULL)
+        status = fm_store__campaign_by_id(store, *id, info);
+    return status;
+}
+
+/* ---- Runs ----------------------------------------------------------------------------------- */
+
+static void bind_run(sqlite3_stmt *st, int64_t campaign, const fm_run_record *r)
+{
+    sqlite3_bind_int64(st, 1, campaign);
+    sqlite3_bind_int64(st, 2, r->run_index);
+    sqlite3_bind_int64(st, 3, r->attempt);
+    sqlite3_bind_int64(st, 4, (int64_t)r->seed); /* the bits; read back as uint64_t */
+    sqlite3_bind_int(st, 5, (int)r->outcome);
+    /* exit_code and signal are NULL where the outcome makes them meaningless. */
+    if (r->outcome == FM_OUTCOME_PASS || r->outcome == FM_OUTCOME_FAIL)
+        sqlite3_bind_int(st, 6, r->exit_code);
+    if ((r->outcome == FM_OUTCOME_CRASH || r->outcome == FM_OUTCOME_TIMEOUT) && r->signal > 0)
+        sqlite3_bind_int(st, 7, r->signal);
+    sqlite3_bind_int(st, 8, r->core_dumped ? 1 : 0);
+    sqlite3_bind_int64(st, 9, r->start_ns);
+    sqlite3_bind_int64(st, 10, r->wall_ns);
+    sqlite3_bind_int64(st, 11, r->user_us);
+    sqlite3_bind_int64(st, 12, r->sys_us);
+    sqlite3_bind_int64(st, 13, r->max_rss_kb);
+}
+
+/* Insert one row in the open transaction; a duplicate key is ECONFLICT (the batch survives). */
+static fm_store_status insert_run(fm_store *store, int64_t campaign, const fm_run_record *r)
+{
+    sqlite3_stmt *st = fm_store__stmt(store, FM_ST_INSERT_RUN);
+    if (st == NULL)
+        return FM_STORE_EIO;
+    bind_run(st, campaign, r);
+    int rc = step_done(st);
+    if (rc == SQLITE_OK) {
+        fm_store__summary_note(store, campaign, r);
+        return FM_STORE_OK;
+    }
+    if (rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+        return fm_store__fail(store, FM_STORE_ECONFLICT,
+                              "run %lld attempt %u of campaign %lld is already stored",
+                              (long long)r->run_index, r->attempt, (long long)campaign);
+    return fm_store__sqlite(store, rc, "cannot add a run");
+}
+
+fm_store_status fm_store__insert_run(fm_store *store, int64_t campaign, const fm_run_record *r)
+{
+    return insert_run(store, campaign, r);
+}
+
+fm_store_status fm_store_add_run(fm_store *store, int64_t campaign, const fm_run_record *run)
+{
+    if (store == NULL || run == NULL)
+        return FM_STORE_EINVAL;
+    if (run->run_index < 0 || run->attempt < 1 || (unsigned)run->outcome >= FM_OUTCOME_COUNT)
+        return fm_store__fail(store, FM_STORE_EINVAL,
+                              "bad run record (run_index %lld, attempt %u, outcome %d)",
+                              (long long)run->run_index, run->attempt, (int)run->outcome);
+    fm_store_status status = store->in_batch ? FM_STORE_OK : begin_batch(store);
+    if (status != FM_STORE_OK)
+        return status;
+    status = insert_run(store, campaign, run);
+    if (status != FM_STORE_OK) {
+        /* SQLite may have rolled the whole transaction back (I/O error, full disk). */
+        if (sqlite3_get_autocommit(store->db)) {
+            store->in_batch = false;
+            store->pending = 0;
+            fm_store__summary_forget(store);
+        }
+        return status;
+    }
+    store->pending++;
+    if (store->pending >= FM_STORE_BATCH_ROWS ||
+        monotonic_ns() - store->batch_start_ns >= FM_STORE_BATCH_NS)
+        return commit_batch(store);
+    return FM_STORE_OK;
+}
+
+fm_store_status fm_store_max_run_index(fm_store *store, int64_t campaign, int64_t *max)
+{
+    if (store == NULL || max == NULL)
+        return FM_STORE_EINVAL;
+    bool null;
+    fm_store_status status = fm_store__query_int(store, FM_ST_MAX_RUN_INDEX, campaign, max, &null);
+    if (status == FM_STORE_OK && null)
+        *max = -1;
+    return status;
+}
+
+/* The ids of the campaign labelled `label`, or of all (label NULL), in creation order; the
+ * caller frees *ids.  ENOENT when a label is given and absent. */
+fm_store_status fm_store__campaign_ids(fm_store *store, const char *label, int64_t **ids, size_t *n)
+{
+    sqlite3_stmt *st = NULL;
+    fm_store_status status = FM_STORE_OK;
+    size_t cap = 0;
+    *ids = NULL;
+    *n = 0;
+    int rc = sqlite3_prepare_v2(store->db,
+                                "SELECT id FROM campaigns WHERE ?1 IS NULL OR label = ?1 "
+                                "ORDER BY id",
+                                -1, &st, NULL);
+    if (rc == SQLITE_OK && label != NULL)
+        sqlite3_bind_text(st, 1, label, -1, SQLITE_STATIC);
+    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 16;
+            int64_t *grown = realloc(*ids, cap * sizeof **ids);
+            if (grown == NULL) {
+                status = fm_store__fail(store, FM_STORE_ENOMEM, "out of memory");
+                goto out;
+            }
+            *ids = grown;
+        }
+        (*ids)[(*n)++] = sqlite3_column_int64(st, 0);
+        rc = SQLITE_OK;
+    }
+    if (rc != SQLITE_DONE)
+        status = fm_store__sqlite(store, rc, "cannot list campaigns");
+    else if (label != NULL && *n == 0)
+        status = fm_store__fail(store, FM_STORE_ENOENT, "no campaign labelled '%s'", label);
+out:
+    sqlite3_finalize(st);
+    return status;
+}
+
+/* ---- Reading runs back (export, merge) ---- */
+
+static void read_row(sqlite3_stmt *st, fm_store__row *row)
+{
+    fm_run_record *r = &row->r;
+    r->run_index = sqlite3_column_int64(st, 0);
+    r->attempt = (uint32_t)sqlite3_column_int64(st, 1);
+    r->seed = (uint64_t)sqlite3_column_int64(st, 2);
+    r->outcome = (fm_outcome)sqlite3_column_int(st, 3);
+    row->has_exit = sqlite3_column_type(st, 4) != SQLITE_NULL;
+    r->exit_code = sqlite3_column_int(st, 4);
+    row->has_signal = sqlite3_column_type(st, 5) != SQLITE_NULL;
+    r->signal = sqlite3_column_int(st, 5);
+    r->core_dumped = sqlite3_column_int(st, 6) != 0;
+    r->start_ns = sqlite3_column_int64(st, 7);
+    r->wall_ns = sqlite3_column_int64(st, 8);
+    r->user_us = sqlite3_column_int64(st, 9);
+    r->sys_us = sqlite3_column_int64(st, 10);
+    r->max_rss_kb = sqlite3_column_int64(st, 11);
+}
+
+fm_store_status fm_store__for_each_run(fm_store *store, int64_t campaign, fm_store__row_fn fn,
+                                       void *ctx)
+{
+    sqlite3_stmt *st = NULL;
+    fm_store_status status = FM_STORE_OK;
+    int rc = sqlite3_prepare_v2(store->db,
+                                "SELECT run_index, attempt, seed, outcome, exit_code, signal, "
+                                "core_dumped, start_ns, wall_ns, user_us, sys_us, max_rss_kb "
+                                "FROM runs WHERE campaign = ?1 ORDER BY run_index, attempt",
+                                -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        status = fm_store__sqlite(store, rc, "cannot read runs");
+        goto out;
+    }
+    sqlite3_bind_int64(st, 1, campaign);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        fm_store__row row;
+        read_row(st, &row);
+        status = fn(ctx, &row);
+        if (status != FM_STORE_OK)
+            goto out;
+    }
+    if (rc != SQLITE_DONE)
+        status = fm_store__sqlite(store, rc, "cannot read runs");
+out:
+    sqlite3_finalize(st);
+    return status;
+}
+
+fm_store_status fm_store_campaign_list(fm_store *store, int64_t **ids, size_t *n)
+{
+    if (store == NULL || ids == NULL || n == NULL)
+        return FM_STORE_EINVAL;
+    return fm_store__campaign_ids(store, NULL, ids, n);
+}
+
+fm_store_status fm_store_campaign_info(fm_store *store, int64_t id, fm_campaign_info *info)
+{
+    if (store == NULL || info == NULL)
+        return FM_STORE_EINVAL;
+    return fm_store__campaign_by_id(store, id, info);
+}

@@ -1,0 +1,126 @@
+/*
+ * fm_store_internal.h - what the three store files (fm_store.c, fm_store_merge.c,
+ * fm_store_export.c) share: the handle, its cache of prepared statements and the error helpers.
+ * Not a public header: only store/fm_store*.c include it.
+ */
+#ifndef FM_STORE_INTERNAL_H
+#define FM_STORE_INTERNAL_H
+
+#include "fm_store.h"
+
+#include <sqlite3.h>
+#include <stddef.h>
+
+/* PRAGMA application_id of a flakemeter store: "FMtr" (0x464d7472). */
+#define FM_STORE_APP_ID 0x464d7472
+
+/* The cached statements (SQL text in fm_store.c); prepared on first use, kept until close. */
+typedef enum {
+    FM_ST_BEGIN,
+    FM_ST_COMMIT,
+    FM_ST_ROLLBACK,
+    FM_ST_INSERT_RUN,
+    FM_ST_FIND_CAMPAIGN,
+    FM_ST_CAMPAIGN_BY_ID,
+    FM_ST_LAST_CAMPAIGN,
+    FM_ST_INSERT_CAMPAIGN,
+    FM_ST_MAX_RUN_INDEX,
+    FM_ST_SUMMARY_ROWS,
+    FM_ST_SUMMARY_CHAINS,
+    FM_ST_WALLS,
+    FM_ST_DATA_VERSION,
+    FM_ST_SAME_RUN,
+    FM_ST_COUNT
+} fm_store_stmt_id;
+
+/* A campaign row as cached on the handle, so that the strings handed out stay valid. */
+typedef struct {
+    int64_t id;
+    fm_campaign_info info;
+    char *strings; /* one allocation holding label, kind, command, ... */
+} fm_store_cached_campaign;
+
+/*
+ * The summary of one campaign as last computed in SQL, kept up to date by the rows this handle
+ * adds, and valid while no other connection has committed (PRAGMA data_version unchanged).
+ */
+typedef struct {
+    bool valid;
+    int64_t campaign, data_version;
+    fm_store_summary s;
+} fm_store_summary_cache;
+
+/* The sorted wall times of one campaign, valid for one generation of this handle's rows. */
+typedef struct {
+    bool valid;
+    int64_t campaign, data_version;
+    uint64_t generation;
+    int64_t *v;
+    size_t n;
+} fm_store_walls_cache;
+
+struct fm_store {
+    sqlite3 *db;
+    sqlite3_stmt *stmt[FM_ST_COUNT];
+    bool in_batch;          /* a write transaction is open (runs pending) */
+    int pending;            /* rows added in the open batch */
+    int64_t batch_start_ns; /* CLOCK_MONOTONIC when the batch began */
+    fm_store_cached_campaign *campaigns;
+    size_t n_campaigns, cap_campaigns;
+    uint64_t generation; /* bumped by every row added or batch lost on this handle */
+    fm_store_summary_cache sum;
+    fm_store_walls_cache walls;
+    char errmsg[512];
+};
+
+/* Record a detail message on the handle (for fm_store_errmsg); returns status. */
+fm_store_status fm_store__fail(fm_store *store, fm_store_status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Map an SQLite result code to a status, recording "what: sqlite message". */
+fm_store_status fm_store__sqlite(fm_store *store, int rc, const char *what);
+/* The cached statement, reset and with its bindings cleared; NULL on failure (errmsg set). */
+sqlite3_stmt *fm_store__stmt(fm_store *store, fm_store_stmt_id id);
+/* Run a single-integer query with arg bound to ?1 (if it has one); *null if it was NULL. */
+fm_store_status fm_store__query_int(fm_store *store, fm_store_stmt_id id, int64_t arg, int64_t *out,
+                                    bool *null);
+/* A row was inserted (update the caches) / rows were lost (drop them). */
+void fm_store__summary_note(fm_store *store, int64_t campaign, const fm_run_record *r);
+void fm_store__summary_forget(fm_store *store);
+/* Run SQL that returns no rows. */
+fm_store_status fm_store__exec(fm_store *store, const char *sql);
+/* Insert one run in the caller's transaction; a duplicate key is FM_STORE_ECONFLICT. */
+fm_store_status fm_store__insert_run(fm_store *store, int64_t campaign, const fm_run_record *r);
+/* Find or create a campaign inside the caller's transaction (see fm_store_campaign). */
+fm_store_status fm_store__campaign_locked(fm_store *store, const fm_campaign_info *info,
+                                          int64_t *id, bool *existed);
+/* The cached info of campaign id (loaded on first use). */
+fm_store_status fm_store__campaign_by_id(fm_store *store, int64_t id, fm_campaign_info *info);
+
+/* The ids of the campaign labelled `label`, or of all (label NULL), in creation order; the
+ * caller frees *ids.  ENOENT when a label is given and absent. */
+/* Export helpers (fm_store_export.c): text made valid UTF-8 without control characters (malloc'd),
+ * a JSON string of it, and an RFC 4180 CSV field. */
+char *fm_store__clean_text(const char *s);
+struct json_t;
+struct json_t *fm_store__json_text(const char *s);
+void fm_store__csv_field(FILE *f, const char *s);
+
+/* Copy the ingested CI history of src into dst (fm_store_merge_ci.c); inside both transactions. */
+fm_store_status fm_store__merge_ci(fm_store *src, fm_store *dst);
+fm_store_status fm_store__campaign_ids(fm_store *store, const char *label, int64_t **ids,
+                                       size_t *n);
+
+/* One stored attempt as read back; exit code and signal may be NULL in the store. */
+typedef struct {
+    fm_run_record r;
+    bool has_exit, has_signal;
+} fm_store__row;
+
+typedef fm_store_status (*fm_store__row_fn)(void *ctx, const fm_store__row *row);
+
+/* Call fn for every run of the campaign, in (run_index, attempt) order; stops at the first
+ * status fn returns that is not FM_STORE_OK and returns it. */
+fm_store_status fm_store__for_each_run(fm_store *store, int64_t campaign, fm_store__row_fn fn,
+                                       void *ctx);
+
+#endif

@@ -1,0 +1,41 @@
+/*
+ * fm_verdict.c - the verdict of a campaign, from the store's summary and the statistics
+ * core.  Pure computation on what the store returns; printing is the CLI's job.
+ */
+#include "fm_verdict.h"
+
+#include <string.h>
+
+static const double quantiles[4] = {0.50, 0.90, 0.99, 1.0};
+
+fm_store_status fm_verdict_compute(fm_store *store, int64_t campaign, double target,
+                                   double confidence, fm_verdict *out)
+{
+    memset(out, 0, sizeof *out);
+    out->target = target;
+    out->confidence = confidence;
+    fm_store_status st = fm_store_summarize(store, campaign, &out->sum);
+    for (int i = 0; i < 4 && st == FM_STORE_OK; i++)
+        st = fm_store_wall_quantile(store, campaign, quantiles[i], &out->durations_ns[i]);
+    if (st != FM_STORE_OK)
+        return st;
+    const fm_store_summary *s = &out->sum;
+    out->n = s->first - s->first_by_outcome[FM_OUTCOME_ERROR];
+    out->k = out->n - s->first_by_outcome[FM_OUTCOME_PASS];
+    out->have_retries = s->max_attempt >= 2;
+    if (out->n == 0)
+        return FM_STORE_OK;
+    if (fm_stats_interval((uint64_t)out->k, (uint64_t)out->n, confidence, FM_CI_EXACT,
+                          FM_CI_TWO_SIDED, &out->ci) != FM_STATS_OK ||
+        fm_stats_attempts_from_counts((uint64_t)out->k, (uint64_t)out->n, confidence, 0.5, 0.5,
+                                      target, &out->attempts) != FM_STATS_OK)
+        return FM_STORE_EINVAL;
+    if (!out->have_retries)
+        return FM_STORE_OK;
+    if (fm_stats_chain((uint64_t)out->k, (uint64_t)out->n, (uint64_t)s->retries_failed,
+                       (uint64_t)s->retries, confidence, target, &out->chain) != FM_STATS_OK ||
+        fm_stats_interval((uint64_t)s->chains_failed, (uint64_t)s->chains, confidence, FM_CI_EXACT,
+                          FM_CI_TWO_SIDED, &out->chain_fail) != FM_STATS_OK)
+        return FM_STORE_EINVAL;
+    return FM_STORE_OK;
+}
