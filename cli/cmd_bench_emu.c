@@ -271,10 +271,7 @@ static void describe(emu_result *r, const char *const *args, size_t n)
 
 static int campaign(fm_store *store, const char *db, emu_result *r, bool emulated, int64_t *id)
 {
-    char host[256] = "", why[256];
-    struct utsname u;
-    gethostname(host, sizeof host - 1);
-    uname(&u);
+    char why[256];
     fm_cond cond = {0};
     if (emulated && fm_cond_set(&cond, "emulator", r->arch->name, why, sizeof why) != 0)
         return fm_cli_fail("%s", why);
@@ -285,9 +282,7 @@ static int campaign(fm_store *store, const char *db, emu_result *r, bool emulate
                              .kind = "workload",
                              .command = r->spec->wl->name,
                              .params = r->params,
-                             .host = host,
-                             .arch = emulated ? r->arch->name : u.machine,
-                             .version = FM_VERSION,
+                             .arch = emulated ? r->arch->name : NULL, /* NULL: the host's */
                              .conditions = conditions};
     bool existed;
     fm_store_status st = fm_store_campaign(store, &info, id, &existed);

@@ -331,13 +331,13 @@ static int campaign_row(fm_store *store, struct budget *b, size_t i, struct row 
     fm_history_test *h = &b->live[i];
     h->test = (char *)a->campaigns[i];
     h->label = (char *)(b->n_hist ? b->hist[0].label : a->label ? a->label : "");
-    uint64_t n = (uint64_t)(sum.first - sum.first_by_outcome[FM_OUTCOME_ERROR]);
+    uint64_t n = (uint64_t)fm_store_summary_trials(&sum);
     if (n == 0)
         return fm_cli_usage_error("--campaign: '%s' has no completed run", a->campaigns[i]);
     double seconds = median_ns >= 0 ? (double)median_ns / 1e9 : NAN;
     *r = (struct row){.h = h,
                       .n = n,
-                      .k = n - (uint64_t)sum.first_by_outcome[FM_OUTCOME_PASS],
+                      .k = (uint64_t)fm_store_summary_failures(&sum),
                       .nq = (uint64_t)sum.retries,
                       .kq = (uint64_t)sum.retries_failed,
                       .timeouts = (uint64_t)sum.first_by_outcome[FM_OUTCOME_TIMEOUT],

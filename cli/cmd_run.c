@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
 static const char help[] =
@@ -200,20 +199,12 @@ static int open_campaign(struct run_args *a, fm_store **store)
     int rc = fm_cli_open_store(a->db, true, store);
     if (rc != 0)
         return rc;
-    struct utsname u;
-    char host[256] = "";
-    gethostname(host, sizeof host - 1);
-    uname(&u);
     bool wl = a->cfg.wl_args.wl != NULL;
     fm_campaign_info info = {.label = a->label ? a->label : a->label_buf,
                              .kind = wl ? "workload" : "command",
                              .command = wl ? a->cfg.wl_args.wl->name : a->command_json,
                              .params = wl ? a->params : "",
-                             .host = host,
-                             .arch = u.machine,
-                             .version = FM_VERSION,
-                             .conditions = a->conditions,
-                             .created_ns = 0};
+                             .conditions = a->conditions};
     bool existed;
     fm_store_status st = fm_store_campaign(*store, &info, &a->cfg.campaign, &existed);
     if (st == FM_STORE_ECONFLICT)

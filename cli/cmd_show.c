@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const char help[] =
     "usage: flakemeter show [--db PATH] [--target T] [--confidence C] [--json] [LABEL]\n"
@@ -54,7 +55,17 @@ typedef struct {
     fm_campaign_info info;
     uint64_t runs, failures;
     fm_interval ci;
+    char created[24]; /* UTC, "2026-11-26T14:35:07Z"; "" for a campaign of a wave-one store */
 } list_row;
+
+static void format_created(int64_t ns, char *buf, size_t size)
+{
+    time_t t = (time_t)(ns / 1000000000);
+    struct tm tm;
+    buf[0] = '\0';
+    if (ns > 0 && gmtime_r(&t, &tm) != NULL)
+        strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
 
 static fm_store_status list_rows(fm_store *store, double conf, list_row **rows, size_t *n)
 {
@@ -71,8 +82,9 @@ static fm_store_status list_rows(fm_store *store, double conf, list_row **rows, 
             st = fm_store_summarize(store, ids[i], &sum);
         if (st != FM_STORE_OK)
             break;
-        r->runs = (uint64_t)(sum.first - sum.first_by_outcome[FM_OUTCOME_ERROR]);
-        r->failures = r->runs - (uint64_t)sum.first_by_outcome[FM_OUTCOME_PASS];
+        format_created(r->info.created_ns, r->created, sizeof r->created);
+        r->runs = (uint64_t)fm_store_summary_trials(&sum);
+        r->failures = (uint64_t)fm_store_summary_failures(&sum);
         r->ci = (fm_interval){NAN, NAN, NAN};
         if (r->runs > 0)
             fm_stats_interval(r->failures, r->runs, conf, FM_CI_EXACT, FM_CI_TWO_SIDED, &r->ci);
@@ -90,6 +102,7 @@ static int print_list_json(const list_row *rows, size_t n)
         json_object_set_new(o, "label", json_string(r->info.label));
         json_object_set_new(o, "kind", json_string(r->info.kind));
         json_object_set_new(o, "arch", json_string(r->info.arch));
+        json_object_set_new(o, "created", *r->created ? json_string(r->created) : json_null());
         json_object_set_new(o, "conditions", json_is_object(cond) ? cond : json_object());
         if (!json_is_object(cond))
             json_decref(cond);
@@ -114,8 +127,8 @@ static void print_list_text(const list_row *rows, size_t n, const char *db, doub
         wc = (int)fmax(wc, (double)strlen(cond));
     }
     printf("%zu campaign%s in %s\n", n, n == 1 ? "" : "s", db);
-    printf("%-*s  %-*s  %-*s %8s %8s  failure probability (%.10g%% exact CI)\n", wl, "label", wa,
-           "arch", wc, "conditions", "runs", "failures", conf * 100);
+    printf("%-*s  %-20s  %-*s  %-*s %8s %8s  failure probability (%.10g%% exact CI)\n", wl,
+           "label", "created (UTC)", wa, "arch", wc, "conditions", "runs", "failures", conf * 100);
     for (size_t i = 0; i < n; i++) {
         const list_row *r = &rows[i];
         char p[3][32], prob[128] = "-";
@@ -125,7 +138,8 @@ static void print_list_text(const list_row *rows, size_t n, const char *db, doub
             fm_cli_fmt_probs(v, p, 3);
             snprintf(prob, sizeof prob, "%s (%s to %s)", p[0], p[1], p[2]);
         }
-        printf("%-*s  %-*s  %-*s %8llu %8llu  %s\n", wl, r->info.label, wa, r->info.arch, wc,
+        printf("%-*s  %-20s  %-*s  %-*s %8llu %8llu  %s\n", wl, r->info.label,
+               *r->created ? r->created : "-", wa, r->info.arch, wc,
                *cond ? cond : "-", (unsigned long long)r->runs, (unsigned long long)r->failures,
                prob);
     }

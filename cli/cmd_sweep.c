@@ -25,7 +25,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
 static const char help[] =
@@ -353,10 +352,6 @@ static void free_cells(struct sweep_args *a)
 /* Create (or find) every cell's campaign. */
 static int open_campaigns(struct sweep_args *a, fm_store *store, fm_sweep_cell *sc)
 {
-    struct utsname u;
-    char host[256] = "";
-    gethostname(host, sizeof host - 1);
-    uname(&u);
     for (size_t i = 0; i < a->n_cells; i++) {
         char *cond = fm_cond_json(&a->cells[i].cond);
         bool wl = a->wl_words != NULL, existed;
@@ -364,9 +359,6 @@ static int open_campaigns(struct sweep_args *a, fm_store *store, fm_sweep_cell *
                                  .kind = wl ? "workload" : "command",
                                  .command = wl ? a->wl_words[0] : a->command_json,
                                  .params = wl ? a->cells[i].params : "",
-                                 .host = host,
-                                 .arch = u.machine,
-                                 .version = FM_VERSION,
                                  .conditions = cond};
         fm_store_status st =
             cond ? fm_store_campaign(store, &info, &sc[i].campaign, &existed) : FM_STORE_ENOMEM;
@@ -428,8 +420,8 @@ static int collect(struct sweep_args *a, fm_store *store, const fm_sweep_cell *s
         fm_store_summary s;
         if (fm_store_summarize(store, sc[i].campaign, &s) != FM_STORE_OK)
             return fm_cli_fail("cannot read the results: %s", fm_store_errmsg(store));
-        c->runs = (uint64_t)(s.first - s.first_by_outcome[FM_OUTCOME_ERROR]);
-        c->failures = c->runs - (uint64_t)s.first_by_outcome[FM_OUTCOME_PASS];
+        c->runs = (uint64_t)fm_store_summary_trials(&s);
+        c->failures = (uint64_t)fm_store_summary_failures(&s);
         c->ci = (fm_interval){NAN, 0, 1};
         if (c->runs > 0)
             fm_stats_interval(c->failures, c->runs, a->cfg.confidence, FM_CI_EXACT, FM_CI_TWO_SIDED,

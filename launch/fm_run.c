@@ -560,8 +560,8 @@ static fm_run_status resume(engine *e)
     }
     fm_run_counts *n = &e->rep->counts;
     memcpy(n->by_outcome, sum.first_by_outcome, sizeof n->by_outcome);
-    n->first_counted = sum.first - sum.first_by_outcome[FM_OUTCOME_ERROR];
-    n->first_fail = n->first_counted - sum.first_by_outcome[FM_OUTCOME_PASS];
+    n->first_counted = fm_store_summary_trials(&sum);
+    n->first_fail = fm_store_summary_failures(&sum);
     n->attempts = sum.attempts;
     n->retries = sum.retries;
     n->retries_failed = sum.retries_failed;

@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -738,6 +739,28 @@ fm_store_status fm_store_campaign(fm_store *store, const fm_campaign_info *info,
     bool dummy;
     if (existed == NULL)
         existed = &dummy;
+    /* What the caller leaves out is this machine's: one place fills it for every command. */
+    fm_campaign_info full = *info;
+    struct utsname u;
+    char host[256] = "";
+    if (full.host == NULL || full.arch == NULL) {
+        if (gethostname(host, sizeof host - 1) != 0)
+            host[0] = '\0';
+        if (uname(&u) != 0)
+            snprintf(u.machine, sizeof u.machine, "unknown");
+    }
+    if (full.host == NULL)
+        full.host = host;
+    if (full.arch == NULL)
+        full.arch = u.machine;
+    if (full.version == NULL)
+        full.version = FM_VERSION;
+    if (full.created_ns == 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        full.created_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    }
+    info = &full;
     /* Inside an open batch the row rides with it; otherwise it is its own transaction. */
     bool own = !store->in_batch;
     fm_store_status status = own ? begin_batch(store) : FM_STORE_OK;

@@ -60,21 +60,23 @@ typedef struct {
     const char *kind;    /* "workload" or "command" */
     const char *command; /* workload name, or the command line as a JSON array of strings */
     const char *params;  /* "key=value ..." for a workload, "" for a command */
-    const char *host;    /* hostname */
-    const char *arch;    /* uname -m */
-    const char *version; /* flakemeter version */
+    const char *host;    /* hostname (NULL: this machine's, filled by fm_store_campaign) */
+    const char *arch;    /* uname -m, or the emulated arch (NULL: this machine's) */
+    const char *version; /* flakemeter version (NULL: this build's) */
     /*
      * The conditions the runs ran under, as a compact JSON object with keys in a fixed order
      * ({"cpus":1,"load":2} ...; docs/store.md); NULL or "" means none, stored as "{}".
      */
     const char *conditions;
-    int64_t created_ns; /* CLOCK_REALTIME */
+    int64_t created_ns; /* CLOCK_REALTIME when created (0: now, filled by fm_store_campaign) */
 } fm_campaign_info;
 
 /*
- * Find the campaign with info->label, or create it.  An existing label must have the same kind,
- * command, params and conditions (else FM_STORE_ECONFLICT); host/arch/version may differ
- * (shards).
+ * Find the campaign with info->label, or create it: the one open-or-create of every command
+ * (run, sweep, bench emu).  Fields left NULL or 0 are filled here: host (gethostname), arch
+ * (uname -m), version (this build's) and created_ns (now).  An existing label must have the
+ * same kind, command, params and conditions (else FM_STORE_ECONFLICT); host/arch/version may
+ * differ (shards) and the stored row keeps its first values.
  */
 fm_store_status fm_store_campaign(fm_store *store, const fm_campaign_info *info, int64_t *id,
                                   bool *existed);
@@ -149,6 +151,14 @@ typedef struct {
     int64_t wall_ns_total;
     int64_t first_start_ns, last_end_ns; /* span of the campaign (realtime) */
 } fm_store_summary;
+
+/*
+ * The counted attempts rule, in one place: the first attempts that ran (errors, runs that
+ * could not start, excluded) are the trials of the failure probability, and those of them that
+ * did not pass are its failures.
+ */
+int64_t fm_store_summary_trials(const fm_store_summary *s);
+int64_t fm_store_summary_failures(const fm_store_summary *s);
 
 /* A "failure" is any outcome other than pass; errors count apart in by_outcome. */
 fm_store_status fm_store_summarize(fm_store *store, int64_t campaign, fm_store_summary *out);

@@ -205,3 +205,13 @@ fm_store_status fm_store_wall_quantile(fm_store *store, int64_t campaign, double
     *ns = w->n == 0 ? -1 : w->v[nearest_rank(q, w->n) - 1];
     return FM_STORE_OK;
 }
+
+int64_t fm_store_summary_trials(const fm_store_summary *s)
+{
+    return s->first - s->first_by_outcome[FM_OUTCOME_ERROR];
+}
+
+int64_t fm_store_summary_failures(const fm_store_summary *s)
+{
+    return fm_store_summary_trials(s) - s->first_by_outcome[FM_OUTCOME_PASS];
+}

@@ -20,8 +20,8 @@ fm_store_status fm_verdict_compute(fm_store *store, int64_t campaign, double tar
     if (st != FM_STORE_OK)
         return st;
     const fm_store_summary *s = &out->sum;
-    out->n = s->first - s->first_by_outcome[FM_OUTCOME_ERROR];
-    out->k = out->n - s->first_by_outcome[FM_OUTCOME_PASS];
+    out->n = fm_store_summary_trials(s);
+    out->k = fm_store_summary_failures(s);
     out->have_retries = s->max_attempt >= 2;
     if (out->n == 0)
         return FM_STORE_OK;

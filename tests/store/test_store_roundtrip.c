@@ -9,7 +9,15 @@
  * parameters under the same label is ECONFLICT naming the label, host/arch/version may differ;
  * a duplicate (run_index, attempt) is ECONFLICT and leaves the batch intact; lookups by label
  * and "last campaign" work and their strings stay valid; an empty campaign summarizes to zero.
+ * A campaign opened without host, arch, version or creation time gets this machine's hostname
+ * and uname -m, this build's version and a creation time between the clock read before and
+ * after; given values are kept; and a continued campaign keeps its first creation time.
+ * The counted-attempts rule: trials are first attempts minus errors, failures those not passed.
  */
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "store_util.h"
 
 static int cmp_i64(const void *a, const void *b)
@@ -202,6 +210,57 @@ static void test_lookup(void)
     CHECK(fm_store_close(s) == FM_STORE_OK, "close");
 }
 
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void test_filled(void)
+{
+    const char *path = su_path("filled.db");
+    fm_store *s;
+    CHECK(fm_store_open(path, true, &s) == FM_STORE_OK, "open");
+    fm_campaign_info c = {.label = "f", .kind = "command", .command = "[\"true\"]", .params = ""};
+    int64_t id, id2, before = now_ns();
+    bool existed;
+    CHECK(fm_store_campaign(s, &c, &id, &existed) == FM_STORE_OK && !existed, "create");
+    int64_t after = now_ns();
+    fm_campaign_info got;
+    CHECK(fm_store_campaign_info(s, id, &got) == FM_STORE_OK, "info");
+    char host[256] = "";
+    struct utsname u;
+    gethostname(host, sizeof host - 1);
+    uname(&u);
+    CHECK(strcmp(got.host, host) == 0, "host %s, expected %s", got.host, host);
+    CHECK(strcmp(got.arch, u.machine) == 0, "arch %s, expected %s", got.arch, u.machine);
+    CHECK(strcmp(got.version, FM_VERSION) == 0, "version %s", got.version);
+    CHECK(got.created_ns >= before && got.created_ns <= after, "created %lld not in [%lld, %lld]",
+          (long long)got.created_ns, (long long)before, (long long)after);
+    int64_t first = got.created_ns;
+    CHECK(fm_store_campaign(s, &c, &id2, &existed) == FM_STORE_OK && existed && id2 == id,
+          "continue");
+    CHECK(fm_store_campaign_info(s, id, &got) == FM_STORE_OK && got.created_ns == first,
+          "a continued campaign keeps its creation time");
+    fm_campaign_info given = {.label = "g", .kind = "command", .command = "[\"true\"]",
+                              .params = "", .host = "h1", .arch = "riscv64", .version = "9.9",
+                              .created_ns = 12345};
+    CHECK(fm_store_campaign(s, &given, &id, &existed) == FM_STORE_OK, "create given");
+    CHECK(fm_store_campaign_info(s, id, &got) == FM_STORE_OK && strcmp(got.host, "h1") == 0 &&
+              strcmp(got.arch, "riscv64") == 0 && strcmp(got.version, "9.9") == 0 &&
+              got.created_ns == 12345,
+          "given values are kept");
+    fm_store_summary sum = {.first = 10};
+    sum.first_by_outcome[FM_OUTCOME_PASS] = 5;
+    sum.first_by_outcome[FM_OUTCOME_FAIL] = 2;
+    sum.first_by_outcome[FM_OUTCOME_ERROR] = 3;
+    CHECK(fm_store_summary_trials(&sum) == 7 && fm_store_summary_failures(&sum) == 2,
+          "trials %lld failures %lld", (long long)fm_store_summary_trials(&sum),
+          (long long)fm_store_summary_failures(&sum));
+    CHECK(fm_store_close(s) == FM_STORE_OK, "close");
+}
+
 int main(void)
 {
     su_mkdir();
@@ -209,6 +268,7 @@ int main(void)
     test_roundtrip();
     test_resume();
     test_lookup();
+    test_filled();
     su_rmdir();
     return fm_test_report("store_roundtrip");
 }
