@@ -398,20 +398,43 @@ static void record_start_error(engine *e, fm_run_id id, int err, bool counted)
 
 /* ---- deciding ------------------------------------------------------------------------------ */
 
+/*
+ * --until-decided with runs in flight.  Runs start in index order, so the first attempts
+ * started so far (stored ones of a resumed campaign included) are the first m of the campaign's
+ * sequence: k failures among the finished ones, u still running.  The counts of finished runs
+ * alone are not a prefix of that sequence when failures take longer than passes (timeouts,
+ * hangs, slow crashes): the runs in flight are then mostly failures.  So the decision is taken
+ * only when it is the same for every outcome of the runs in flight: the sequence decides the
+ * same count at (k, m) and at (k + u, m), hence (its bounds being monotone in k) at every
+ * k' in between, among them the true one.  The confidence sequence holds at every m at once,
+ * so the decision stays anytime-valid for any -j and any law of durations
+ * (docs/statistics.md §5).
+ */
+static bool decide_at(uint64_t k, uint64_t m, const fm_run_config *c, fm_cs_decision *d)
+{
+    return fm_stats_cs_decide(k, m, c->confidence, c->target, FM_STATS_CS_PRIOR_A,
+                              FM_STATS_CS_PRIOR_B, d) == FM_STATS_OK &&
+           d->decided;
+}
+
 static void check_decided(engine *e)
 {
     const fm_run_config *c = e->cfg;
     const fm_run_counts *n = &e->rep->counts;
     if (!c->until_decided || e->stop_new || n->first_counted < 1)
         return;
-    fm_cs_decision d;
-    if (fm_stats_cs_decide((uint64_t)n->first_fail, (uint64_t)n->first_counted, c->confidence,
-                           c->target, FM_STATS_CS_PRIOR_A, FM_STATS_CS_PRIOR_B,
-                           &d) == FM_STATS_OK &&
-        d.decided) {
+    uint64_t u = 0; /* first attempts still running */
+    for (int i = 0; i < e->n_slots; i++)
+        u += e->slots[i].pid != 0 && e->slots[i].id.attempt == 1;
+    uint64_t k = (uint64_t)n->first_fail, m = (uint64_t)n->first_counted + u;
+    fm_cs_decision lo, hi;
+    if (decide_at(k, m, c, &lo) && decide_at(k + u, m, c, &hi) &&
+        lo.attempts.reachable == hi.attempts.reachable &&
+        lo.attempts.attempts == hi.attempts.attempts) {
         e->rep->decided = true;
-        e->rep->decided_attempts = d.attempts.attempts;
-        e->rep->decided_reachable = d.attempts.reachable;
+        e->rep->decided_attempts = lo.attempts.attempts;
+        e->rep->decided_reachable = lo.attempts.reachable;
+        e->rep->decided_pending = u;
         e->rep->stop = FM_STOP_DECIDED;
         e->stop_new = true;
     }

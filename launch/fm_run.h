@@ -124,6 +124,8 @@ typedef struct {
     bool decided;  /* with until_decided: the attempt count is pinned down */
     uint64_t decided_attempts;
     bool decided_reachable; /* false: decided that no attempt count reaches the target */
+    /* first attempts still running when it decided: the decision holds whatever they give */
+    uint64_t decided_pending;
     char error[256];        /* one line when status != OK or stop == FM_STOP_ERROR */
 } fm_run_report;
 

@@ -7,11 +7,18 @@
  * before, first attempts (attempt 1) are independent Bernoulli(p) across runs, and a retry is
  * a fresh independent draw with the same p.  No threads: this is ground truth for the
  * statistics, not a stress test.
+ *
+ * fail_ms makes a failing attempt sleep that long before it fails, as timeouts, hangs and slow
+ * crashes do: with several runs in flight the failures then finish last, the setting in which a
+ * decision taken on the runs finished so far would lean towards passing (docs/statistics.md §5).
+ * The outcome does not depend on it.
  */
 #include "fm_wl_internal.h"
 
 static const struct fm_wl_param params[] = {
     {"p", FM_WL_REAL, 0.1, 0, 1, NULL, "failure probability of every attempt"},
+    {"fail_ms", FM_WL_REAL, 0, 0, 3.6e6, NULL,
+     "milliseconds a failing attempt takes before it fails"},
 };
 
 static int bernoulli_run(const struct fm_wl_args *args, struct fm_wl_result *res)
@@ -19,6 +26,8 @@ static int bernoulli_run(const struct fm_wl_args *args, struct fm_wl_result *res
     double p = fm_wl_args_get(args, "p");
     double u = fm_wl_unit(fm_wl_hash3(args->seed, args->run, args->attempt));
     res->work = 1;
+    if (u < p && fm_wl_args_get(args, "fail_ms") > 0)
+        fm_wl_sleep_ns((uint64_t)(fm_wl_args_get(args, "fail_ms") * 1e6));
     if (u < p)
         fm_wl_fail(res, "drew u=%.6f < p=%g (run %llu, attempt %llu)", u, p,
                    (unsigned long long)args->run, (unsigned long long)args->attempt);
