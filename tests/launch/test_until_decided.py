@@ -4,7 +4,7 @@
 The audit's repro (issue 12): p = 0.3, target 0.2, so the right count is 2 (0.3^1 > 0.2 >=
 0.3^2); failures take far longer than passes, and 16 run at once.  A decision on the finished
 runs alone saw mostly passes (the failures were still running) and decided 1 in 19 of 20
-campaigns.  Here the calibration workload `bernoulli p=0.3 fail_ms=150` gives exactly that law
+campaigns.  Here the calibration workload `slow_fail p=0.3 fail_ms=150` gives exactly that law
 (outcomes fixed by the seed, each failure sleeping 150 ms, passes instant) at -j 16, over 40
 campaigns with seeds 1..40.
 
@@ -34,7 +34,7 @@ def main():
             db = os.path.join(tmp, f"c{seed}.db")
             r = subprocess.run([exe, "run", "--db", db, "--until-decided", "--target", "0.2",
                                 "-j", str(JOBS), "-n", "3000", "--seed", str(seed), "--json",
-                                "bernoulli", "p=0.3", "fail_ms=150"],
+                                "slow_fail", "p=0.3", "fail_ms=150"],
                                capture_output=True, text=True, timeout=600)
             if r.returncode != 0:
                 print(f"seed {seed}: exit {r.returncode}: {r.stderr.strip()}")
