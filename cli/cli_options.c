@@ -91,13 +91,11 @@ static void pad_to(FILE *out, int *pos, int col)
  */
 static void print_wrapped(FILE *out, const char *text, int pos, int indent)
 {
-    bool line_empty = true;
-    pad_to(out, &pos, indent);
+    bool line_empty = true; /* nothing of text on this line yet; padded when a word comes */
     for (const char *p = text; *p != '\0';) {
         if (*p == '\n') {
             fputc('\n', out);
             pos = 0, line_empty = true, p++;
-            pad_to(out, &pos, indent);
             continue;
         }
         int gap = (int)strspn(p, " ");
@@ -109,11 +107,12 @@ static void print_wrapped(FILE *out, const char *text, int pos, int indent)
         }
         if (!line_empty && pos + gap + len > FM_OPT_HELP_WIDTH) {
             fputc('\n', out);
-            pos = 0;
-            pad_to(out, &pos, indent);
-        } else if (!line_empty) {
-            pos += fprintf(out, "%*s", gap, "");
+            pos = 0, line_empty = true;
         }
+        if (line_empty)
+            pad_to(out, &pos, indent);
+        else
+            pos += fprintf(out, "%*s", gap, "");
         pos += fprintf(out, "%.*s", len, word);
         line_empty = false;
         p = word + len;

@@ -126,6 +126,12 @@ static void test_wrapping(void)
     CHECK(strstr(words, "twenty|after a break|") != NULL, "'\\n' breaks the line: %s", words);
     CHECK(n == 4, "%d lines:\n%s", n, text);
     free(text);
+
+    /* A missing help leaves no trailing spaces (test_cli.py then reports the option). */
+    const struct fm_opt bare[] = {FM_OPT_BOOL('q', "quiet", &q, ""), FM_OPT_END};
+    text = generate(bare);
+    CHECK(strcmp(line(text, 0), "  -q, --quiet") == 0, "'%s'", line(text, 0));
+    free(text);
 }
 
 static void test_groups(void)
