@@ -48,7 +48,7 @@ int fm_cli_fail(const char *fmt, ...)
 int fm_cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts)
 {
     /* A leading ':' makes getopt tell a missing value (':') from an unknown option ('?'). */
-    char spec[64];
+    char spec[128];
     if (shortopts[0] == '+') /* '+' (stop at the first operand) must come before ':' */
         snprintf(spec, sizeof spec, "+:%s", shortopts + 1);
     else
@@ -112,12 +112,6 @@ int fm_cli_parse_count(const char *opt, const char *text, uint64_t lo, uint64_t 
                                   (unsigned long long)lo, (unsigned long long)hi);
     *out = (uint64_t)x;
     return 0;
-}
-
-int fm_cli_help(const char *text)
-{
-    fputs(text, stdout);
-    return FM_EXIT_OK;
 }
 
 int fm_cli_print_json(json_t *value)

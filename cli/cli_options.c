@@ -1,12 +1,14 @@
 /*
  * cli_options.c - declarative option tables for the subcommands, after git's parse-options:
- * each command lists its options next to the variables they fill (FM_OPT_REAL(...), ...), and
- * one loop turns the table into getopt_long's arguments, parses, range-checks and reports.
+ * each command lists its options next to the variables they fill (FM_OPT_REAL(...), ...), each
+ * with its help line, and one loop turns the table into getopt_long's arguments, parses,
+ * range-checks and reports.  The options part of --help is generated from the same table.
  *
  * Invariant: fm_cli_options either fills the variables and returns -1 with optind at the first
  * operand, or prints exactly one line (an unknown option, a missing value, a value out of
  * range: each named) and returns FM_EXIT_USAGE; --help prints the command's help and returns
- * FM_EXIT_OK.  An option given twice keeps its last value.
+ * FM_EXIT_OK.  An option given twice keeps its last value.  Every option in the table is listed
+ * by --help, and every option listed is accepted.
  */
 #include "fm_cli.h"
 
@@ -49,27 +51,136 @@ static int apply(const struct fm_opt *o, const char *arg)
     return FM_EXIT_USAGE;
 }
 
-/* Build getopt_long's short string and long table from opts; returns the count. */
+/* Build getopt_long's short string and long table from opts; returns the count of entries. */
 static size_t build(const struct fm_opt *opts, bool stop_at_operand, char *shortopts,
                     struct option *longopts)
 {
-    size_t n = 0, s = 0;
+    size_t n = 0, s = 0, l = 0;
     if (stop_at_operand)
         shortopts[s++] = '+';
     for (; opts[n].kind != 0 && n < MAX_OPTIONS; n++) {
         const struct fm_opt *o = &opts[n];
+        if (o->kind == FM_OPT_KIND_GROUP)
+            continue;
         int has_arg = o->kind == FM_OPT_KIND_BOOL ? no_argument : required_argument;
         if (o->short_name != 0) {
             shortopts[s++] = (char)o->short_name;
             if (has_arg)
                 shortopts[s++] = ':';
         }
-        longopts[n] = (struct option){o->long_name, has_arg, NULL, 256 + (int)n};
+        if (o->long_name != NULL)
+            longopts[l++] = (struct option){o->long_name, has_arg, NULL, 256 + (int)n};
     }
     strcpy(shortopts + s, "h");
-    longopts[n] = (struct option){"help", no_argument, NULL, 'h'};
-    longopts[n + 1] = (struct option){NULL, 0, NULL, 0};
+    longopts[l] = (struct option){"help", no_argument, NULL, 'h'};
+    longopts[l + 1] = (struct option){NULL, 0, NULL, 0};
     return n;
+}
+
+/* Pad from column *pos to column col. */
+static void pad_to(FILE *out, int *pos, int col)
+{
+    for (; *pos < col; (*pos)++)
+        fputc(' ', out);
+}
+
+/*
+ * text from column *pos, its lines starting at column indent and broken between words before
+ * column FM_OPT_HELP_WIDTH (a longer word stays whole) and at each '\n'.  Spaces between words
+ * on one line are kept as written ("done.  Next").
+ */
+static void print_wrapped(FILE *out, const char *text, int pos, int indent)
+{
+    bool line_empty = true; /* nothing of text on this line yet; padded when a word comes */
+    for (const char *p = text; *p != '\0';) {
+        if (*p == '\n') {
+            fputc('\n', out);
+            pos = 0, line_empty = true, p++;
+            continue;
+        }
+        int gap = (int)strspn(p, " ");
+        const char *word = p + gap;
+        int len = (int)strcspn(word, " \n");
+        if (len == 0) { /* spaces before a '\n' or the end */
+            p = word;
+            continue;
+        }
+        if (!line_empty && pos + gap + len > FM_OPT_HELP_WIDTH) {
+            fputc('\n', out);
+            pos = 0, line_empty = true;
+        }
+        if (line_empty)
+            pad_to(out, &pos, indent);
+        else
+            pos += fprintf(out, "%*s", gap, "");
+        pos += fprintf(out, "%.*s", len, word);
+        line_empty = false;
+        p = word + len;
+    }
+    fputc('\n', out);
+}
+
+/* "  -c, --confidence C": the option part of a help line, written to buf. */
+static int option_part(char *buf, size_t size, int short_name, const char *long_name,
+                       const char *argh)
+{
+    char s[8] = "    ";
+    if (short_name != 0)
+        snprintf(s, sizeof s, "-%c%s", short_name, long_name != NULL ? ", " : "");
+    return snprintf(buf, size, "  %s%s%s%s%s", s, long_name != NULL ? "--" : "",
+                    long_name != NULL ? long_name : "", argh != NULL ? " " : "",
+                    argh != NULL ? argh : "");
+}
+
+static const char *argh_of(const struct fm_opt *o)
+{
+    return o->kind == FM_OPT_KIND_BOOL ? NULL : o->argh;
+}
+
+/* The option part, then the help from column col (on the next line when the part is longer). */
+static void print_option(FILE *out, int col, int short_name, const char *long_name,
+                         const char *argh, const char *help)
+{
+    char part[128];
+    int pos = option_part(part, sizeof part, short_name, long_name, argh);
+    fputs(part, out);
+    if (pos > col - 2) { /* at least two spaces before the help */
+        fputc('\n', out);
+        pos = 0;
+    }
+    print_wrapped(out, help != NULL ? help : "", pos, col);
+}
+
+void fm_cli_print_options(FILE *out, const struct fm_opt *opts)
+{
+    /* The help column: two spaces after the longest option part that fits before the cap. */
+    char part[128];
+    int widest = option_part(part, sizeof part, 'h', "help", NULL);
+    for (size_t i = 0; opts[i].kind != 0 && i < MAX_OPTIONS; i++) {
+        const struct fm_opt *o = &opts[i];
+        int w = o->kind == FM_OPT_KIND_GROUP
+                    ? 0
+                    : option_part(part, sizeof part, o->short_name, o->long_name, argh_of(o));
+        if (w > widest && w <= FM_OPT_HELP_MAX_COLUMN - 2)
+            widest = w;
+    }
+    int col = widest + 2;
+    for (size_t i = 0; opts[i].kind != 0 && i < MAX_OPTIONS; i++) {
+        const struct fm_opt *o = &opts[i];
+        if (o->kind == FM_OPT_KIND_GROUP)
+            fprintf(out, "\n%s%s", o->help, o->help[0] != '\0' ? "\n" : "");
+        else
+            print_option(out, col, o->short_name, o->long_name, argh_of(o), o->help);
+    }
+    print_option(out, col, 'h', "help", NULL, "show this help");
+}
+
+static int print_help(const char *text, const struct fm_opt *opts)
+{
+    fputs(text, stdout);
+    fputc('\n', stdout);
+    fm_cli_print_options(stdout, opts);
+    return FM_EXIT_OK;
 }
 
 int fm_cli_options(int argc, char **argv, const struct fm_opt *opts, const char *help, int operands)
@@ -80,14 +191,14 @@ int fm_cli_options(int argc, char **argv, const struct fm_opt *opts, const char 
     int c;
     while ((c = fm_cli_getopt(argc, argv, shortopts, longopts)) != -1) {
         if (c == 'h')
-            return fm_cli_help(help);
+            return print_help(help, opts);
         if (c == '?')
             return FM_EXIT_USAGE;
         const struct fm_opt *o = NULL;
         if (c >= 256 && (size_t)(c - 256) < n)
             o = &opts[c - 256];
         for (size_t i = 0; o == NULL && i < n; i++)
-            if (opts[i].short_name == c)
+            if (opts[i].kind != FM_OPT_KIND_GROUP && opts[i].short_name == c)
                 o = &opts[i];
         if (o == NULL)
             return FM_EXIT_USAGE;

@@ -32,29 +32,7 @@ static const char help[] =
     "Run each workload natively and under QEMU user mode (qemu-ARCH running the static\n"
     "cross-built fm-stress), alternating one run at a time after a warm-up, and report the\n"
     "slowdown with a 95% interval, CPU time, and for CI timeouts the chance that an emulated\n"
-    "run exceeds them. Every run goes into the store (two campaigns per workload and arch).\n"
-    "\n"
-    "      --arch LIST        aarch64,armhf,armel,riscv64,mipsel,mips (default: all)\n"
-    "      --workload LIST    NAME[:key=value...],... (default: the seven ports); stress_aes\n"
-    "                         without impl= is measured with both AES implementations\n"
-    "  -n, --reps N           counted native/emulated pairs (default 10)\n"
-    "      --warmup N         pairs run first and not counted (default 1)\n"
-    "      --timeout S[,S..]  CI timeouts to judge (repeatable; e.g. 30,90,120,180,200)\n"
-    "  -t, --target T         keep P(emulated run exceeds the timeout) below T (default 0.001)\n"
-    "      --attempts A       the retry policy to cost: A attempts per CI job (default 3)\n"
-    "  -c, --confidence C     of every interval (default 0.95)\n"
-    "      --limit S          kill a run after S seconds (default: the largest --timeout, else\n"
-    "                         600)\n"
-    "      --seed S           FLAKEMETER_SEED of every run (default 0: upstream inputs)\n"
-    "      --cross-dir DIR    where build-cross-ARCH/ folders are (default $FM_CROSS_DIR, else\n"
-    "                         the source tree flakemeter was built from; made by\n"
-    "                         tools/cross/build.sh ARCH)\n"
-    "      --native PATH      the native fm-stress (default: the one built with flakemeter)\n"
-    "      --db PATH          the store (default flakemeter.db)\n"
-    "      --json             one JSON object for programs\n"
-    "      --plot FILE        slowdown per workload and arch with intervals (.png or .svg)\n"
-    "  -q, --quiet            no progress on stderr\n"
-    "  -h, --help             show this help\n";
+    "run exceeds them. Every run goes into the store (two campaigns per workload and arch).\n";
 
 #define MAX_TIMEOUTS 16
 #define MAX_SPECS    32
@@ -212,22 +190,38 @@ static void default_native(struct emu_args *a)
 static int parse(int argc, char **argv, struct emu_args *a)
 {
     const struct fm_opt options[] = {
-        FM_OPT_STRING(0, "arch", &a->arch_list),
-        FM_OPT_STRING(0, "workload", &a->workload_list),
-        FM_OPT_COUNT('n', "reps", &a->reps, 1, 1e6),
-        FM_OPT_COUNT(0, "warmup", &a->warmup, 0, 1000),
-        FM_OPT_CALL(0, "timeout", a, parse_timeouts),
-        FM_OPT_REAL('t', "target", &a->target, 0, 1, FM_OPT_OPEN),
-        FM_OPT_COUNT(0, "attempts", &a->attempts, 1, 1000),
-        FM_OPT_REAL('c', "confidence", &a->confidence, 0, 1, FM_OPT_OPEN),
-        FM_OPT_REAL(0, "limit", &a->limit, 0, 1e7, FM_OPT_LO_OPEN, .seen = &a->limit_given),
-        FM_OPT_COUNT(0, "seed", &a->seed, 0, (double)(UINT64_MAX >> 11)),
-        FM_OPT_STRING(0, "cross-dir", &a->cross_dir),
-        FM_OPT_STRING(0, "native", &a->native),
-        FM_OPT_STRING(0, "db", &a->db),
-        FM_OPT_BOOL(0, "json", &a->json),
-        FM_OPT_STRING(0, "plot", &a->plot),
-        FM_OPT_BOOL('q', "quiet", &a->quiet),
+        FM_OPT_STRING(0, "arch", &a->arch_list, "LIST",
+                      "aarch64,armhf,armel,riscv64,mipsel,mips (default: all)"),
+        FM_OPT_STRING(0, "workload", &a->workload_list, "LIST",
+                      "NAME[:key=value...],... (default: the seven ports); stress_aes without "
+                      "impl= is measured with both AES implementations"),
+        FM_OPT_COUNT('n', "reps", &a->reps, 1, 1e6, "N",
+                     "counted native/emulated pairs (default 10)"),
+        FM_OPT_COUNT(0, "warmup", &a->warmup, 0, 1000, "N",
+                     "pairs run first and not counted (default 1)"),
+        FM_OPT_CALL(0, "timeout", a, parse_timeouts, "S[,S..]",
+                    "CI timeouts to judge (repeatable; e.g. 30,90,120,180,200)"),
+        FM_OPT_REAL('t', "target", &a->target, 0, 1, FM_OPT_OPEN, "T",
+                    "keep P(emulated run exceeds the timeout) below T (default 0.001)"),
+        FM_OPT_COUNT(0, "attempts", &a->attempts, 1, 1000, "A",
+                     "the retry policy to cost: A attempts per CI job (default 3)"),
+        FM_OPT_REAL('c', "confidence", &a->confidence, 0, 1, FM_OPT_OPEN, "C",
+                    "of every interval (default 0.95)"),
+        FM_OPT_REAL(0, "limit", &a->limit, 0, 1e7, FM_OPT_LO_OPEN, "S",
+                    "kill a run after S seconds (default: the largest --timeout, else 600)",
+                    .seen = &a->limit_given),
+        FM_OPT_COUNT(0, "seed", &a->seed, 0, (double)(UINT64_MAX >> 11), "S",
+                     "FLAKEMETER_SEED of every run (default 0: upstream inputs)"),
+        FM_OPT_STRING(0, "cross-dir", &a->cross_dir, "DIR",
+                      "where build-cross-ARCH/ folders are (default $FM_CROSS_DIR, else the source "
+                      "tree flakemeter was built from; made by tools/cross/build.sh ARCH)"),
+        FM_OPT_STRING(0, "native", &a->native, "PATH",
+                      "the native fm-stress (default: the one built with flakemeter)"),
+        FM_OPT_STRING(0, "db", &a->db, "PATH", "the store (default flakemeter.db)"),
+        FM_OPT_BOOL(0, "json", &a->json, "one JSON object for programs"),
+        FM_OPT_STRING(0, "plot", &a->plot, "FILE",
+                      "slowdown per workload and arch with intervals (.png or .svg)"),
+        FM_OPT_BOOL('q', "quiet", &a->quiet, "no progress on stderr"),
         FM_OPT_END,
     };
     int rc = fm_cli_options(argc, argv, options, help, FM_CLI_NO_OPERANDS);

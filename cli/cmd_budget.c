@@ -34,23 +34,7 @@ static const char help[] =
     "below T with the least expected added CI time, from the CI history in the store\n"
     "(flakemeter ingest).  A failed attempt costs its measured duration, a timeout the full\n"
     "timeout.  By default every failure rate is its one-sided exact upper bound at C\n"
-    "(conservative); the point-estimate plan is shown beside it.\n"
-    "\n"
-    "  -t, --target T         red-rate target per CI run, in (0, 1), e.g. 0.01\n"
-    "      --db PATH          the store (default flakemeter.db)\n"
-    "      --label SUITE      the suite (needed when the store holds several)\n"
-    "      --point            plan with the point estimates k/n instead\n"
-    "      --timeout S        a timed-out attempt costs S seconds (default: its measured time)\n"
-    "      --max-attempts N   at most N attempts per test, 1..64 (default 10)\n"
-    "  -c, --confidence C     level of the upper bounds, in (0, 1) (default 0.95)\n"
-    "      --min-runs N       leave out tests with fewer than N CI runs (default 1)\n"
-    "      --campaign LABEL   add a campaign measured with 'flakemeter run' as a test of the\n"
-    "                         suite, named LABEL (its first attempts, retry chains and median\n"
-    "                         duration); it replaces a CI test of the same name (repeatable)\n"
-    "      --json             print one JSON object\n"
-    "      --format F         print the allowlist (tests given more than one attempt, with\n"
-    "                         their measured rates) as json, toml or micropython\n"
-    "  -h, --help             show this help\n";
+    "(conservative); the point-estimate plan is shown beside it.\n";
 
 enum { MODEL_POINT = 0, MODEL_CONSERVATIVE = 1 };
 
@@ -116,17 +100,29 @@ static int add_campaign(void *value, const char *text, const char *name)
 static int parse(int argc, char **argv, struct budget_args *a)
 {
     const struct fm_opt options[] = {
-        FM_OPT_REAL('t', "target", &a->target, 0, 1, FM_OPT_OPEN, .seen = &a->have_target),
-        FM_OPT_STRING(0, "db", &a->db),
-        FM_OPT_STRING(0, "label", &a->label),
-        FM_OPT_BOOL(0, "point", &a->point),
-        FM_OPT_REAL(0, "timeout", &a->timeout, 0, 1e9, FM_OPT_LO_OPEN, .seen = &a->have_timeout),
-        FM_OPT_COUNT(0, "max-attempts", &a->max_attempts, 1, 64),
-        FM_OPT_REAL('c', "confidence", &a->conf, 0, 1, FM_OPT_OPEN),
-        FM_OPT_COUNT(0, "min-runs", &a->min_runs, 1, FM_STATS_MAX_ATTEMPTS),
-        FM_OPT_BOOL(0, "json", &a->json),
-        FM_OPT_STRING(0, "format", &a->format),
-        FM_OPT_CALL(0, "campaign", a, add_campaign),
+        FM_OPT_REAL('t', "target", &a->target, 0, 1, FM_OPT_OPEN, "T",
+                    "red-rate target per CI run, in (0, 1), e.g. 0.01", .seen = &a->have_target),
+        FM_OPT_STRING(0, "db", &a->db, "PATH", "the store (default flakemeter.db)"),
+        FM_OPT_STRING(0, "label", &a->label, "SUITE",
+                      "the suite (needed when the store holds several)"),
+        FM_OPT_BOOL(0, "point", &a->point, "plan with the point estimates k/n instead"),
+        FM_OPT_REAL(0, "timeout", &a->timeout, 0, 1e9, FM_OPT_LO_OPEN, "S",
+                    "a timed-out attempt costs S seconds (default: its measured time)",
+                    .seen = &a->have_timeout),
+        FM_OPT_COUNT(0, "max-attempts", &a->max_attempts, 1, 64, "N",
+                     "at most N attempts per test, 1..64 (default 10)"),
+        FM_OPT_REAL('c', "confidence", &a->conf, 0, 1, FM_OPT_OPEN, "C",
+                    "level of the upper bounds, in (0, 1) (default 0.95)"),
+        FM_OPT_COUNT(0, "min-runs", &a->min_runs, 1, FM_STATS_MAX_ATTEMPTS, "N",
+                     "leave out tests with fewer than N CI runs (default 1)"),
+        FM_OPT_CALL(0, "campaign", a, add_campaign, "LABEL",
+                    "add a campaign measured with 'flakemeter run' as a test of the suite, named "
+                    "LABEL (its first attempts, retry chains and median duration); it replaces a "
+                    "CI test of the same name (repeatable)"),
+        FM_OPT_BOOL(0, "json", &a->json, "print one JSON object"),
+        FM_OPT_STRING(0, "format", &a->format, "F",
+                      "print the allowlist (tests given more than one attempt, with their measured "
+                      "rates) as json, toml or micropython"),
         FM_OPT_END,
     };
     int rc = fm_cli_options(argc, argv, options, help, FM_CLI_NO_OPERANDS);

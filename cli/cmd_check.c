@@ -26,17 +26,7 @@ static const char help[] =
     "Did a test get worse?  Compares each test's first-attempt failure rate after a split point\n"
     "with its rate before it: one-sided Fisher exact test per test, Holm's correction across\n"
     "tests, so that the chance of flagging any test whose rate did not rise is at most A.\n"
-    "Exit status 1 when a test is flagged, 0 when none is.\n"
-    "\n"
-    "  -b, --baseline X       a date (YYYY-MM-DD or ISO 8601 date and time; CI runs before it\n"
-    "                         are the baseline) or a number RUNS (the suite's first RUNS CI\n"
-    "                         runs are the baseline)\n"
-    "      --db PATH          the store (default flakemeter.db)\n"
-    "      --label SUITE      only this suite\n"
-    "  -a, --alpha A          family-wise false-alarm level, in (0, 1) (default 0.05)\n"
-    "  -c, --confidence C     level of the reported intervals (default 0.95)\n"
-    "      --json             print one JSON object\n"
-    "  -h, --help             show this help\n";
+    "Exit status 1 when a test is flagged, 0 when none is.\n";
 
 struct check_args {
     const char *db, *label, *baseline;
@@ -135,12 +125,17 @@ static int parse_baseline(struct check_args *a)
 static int parse(int argc, char **argv, struct check_args *a)
 {
     const struct fm_opt options[] = {
-        FM_OPT_STRING('b', "baseline", &a->baseline),
-        FM_OPT_STRING(0, "db", &a->db),
-        FM_OPT_STRING(0, "label", &a->label),
-        FM_OPT_REAL('a', "alpha", &a->alpha, 0, 1, FM_OPT_OPEN),
-        FM_OPT_REAL('c', "confidence", &a->conf, 0, 1, FM_OPT_OPEN),
-        FM_OPT_BOOL(0, "json", &a->json),
+        FM_OPT_STRING(
+            'b', "baseline", &a->baseline, "X",
+            "a date (YYYY-MM-DD or ISO 8601 date and time; CI runs before it are the baseline) or "
+            "a number RUNS (the suite's first RUNS CI runs are the baseline)"),
+        FM_OPT_STRING(0, "db", &a->db, "PATH", "the store (default flakemeter.db)"),
+        FM_OPT_STRING(0, "label", &a->label, "SUITE", "only this suite"),
+        FM_OPT_REAL('a', "alpha", &a->alpha, 0, 1, FM_OPT_OPEN, "A",
+                    "family-wise false-alarm level, in (0, 1) (default 0.05)"),
+        FM_OPT_REAL('c', "confidence", &a->conf, 0, 1, FM_OPT_OPEN, "C",
+                    "level of the reported intervals (default 0.95)"),
+        FM_OPT_BOOL(0, "json", &a->json, "print one JSON object"),
         FM_OPT_END,
     };
     int rc = fm_cli_options(argc, argv, options, help, FM_CLI_NO_OPERANDS);

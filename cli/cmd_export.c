@@ -28,13 +28,7 @@ static const char help[] =
     "LABEL (default: all suites):\n"
     "  json   {\"schema\": 2, \"ci_runs\": [{label, run_key, time_ns, ..., \"results\":\n"
     "         [{test, attempt, outcome, seconds}]}]}\n"
-    "  csv    one row per result (label,run_key,time_ns,host,platform,revision,test,...)\n"
-    "\n"
-    "      --db PATH           the store (default flakemeter.db)\n"
-    "      --history           the ingested CI history instead of the campaigns\n"
-    "  -f, --format FORMAT     json, csv or junit; default json\n"
-    "  -o, --output FILE       write to FILE instead of standard output\n"
-    "  -h, --help              show this help\n";
+    "  csv    one row per result (label,run_key,time_ns,host,platform,revision,test,...)\n";
 
 static int parse_format(void *value, const char *text, const char *name)
 {
@@ -105,10 +99,11 @@ int cmd_export(int argc, char **argv)
     const char *db = "flakemeter.db", *output = NULL, *label = NULL;
     fm_export_format format = FM_EXPORT_JSON;
     const struct fm_opt options[] = {
-        FM_OPT_STRING(0, "db", &db),
-        FM_OPT_CALL('f', "format", &format, parse_format),
-        FM_OPT_STRING('o', "output", &output),
-        FM_OPT_BOOL(0, "history", &history),
+        FM_OPT_STRING(0, "db", &db, "PATH", "the store (default flakemeter.db)"),
+        FM_OPT_BOOL(0, "history", &history, "the ingested CI history instead of the campaigns"),
+        FM_OPT_CALL('f', "format", &format, parse_format, "FORMAT",
+                    "json, csv or junit; default json"),
+        FM_OPT_STRING('o', "output", &output, "FILE", "write to FILE instead of standard output"),
         FM_OPT_END,
     };
     int rc = fm_cli_options(argc, argv, options, help, FM_CLI_OPERANDS);

@@ -22,13 +22,7 @@ static const char help[] =
     "searched for *.xml files.  Each file is one CI run, unless a property in it names the\n"
     "run (ci_run, build_id, github_run_id, ...) or --run names it.  A file already ingested\n"
     "(same bytes) adds nothing.  A malformed file is reported with its line and column and\n"
-    "skipped; the others are still ingested, and the exit status is 1.\n"
-    "\n"
-    "      --db PATH           the store (default flakemeter.db; created if missing)\n"
-    "  -l, --label SUITE       the suite the results belong to (default ci)\n"
-    "      --run ID            all these files are one CI run, named ID\n"
-    "      --json              print the outcome of every file as JSON\n"
-    "  -h, --help              show this help\n";
+    "skipped; the others are still ingested, and the exit status is 1.\n";
 
 typedef struct {
     size_t added, duplicates, rejected;
@@ -118,10 +112,12 @@ int cmd_ingest(int argc, char **argv)
     const char *db = "flakemeter.db", *label = FM_INGEST_DEFAULT_LABEL, *run = NULL;
     bool json = false;
     const struct fm_opt options[] = {
-        FM_OPT_STRING(0, "db", &db),
-        FM_OPT_STRING('l', "label", &label),
-        FM_OPT_STRING(0, "run", &run),
-        FM_OPT_BOOL(0, "json", &json),
+        FM_OPT_STRING(0, "db", &db, "PATH",
+                      "the store (default flakemeter.db; created if missing)"),
+        FM_OPT_STRING('l', "label", &label, "SUITE",
+                      "the suite the results belong to (default ci)"),
+        FM_OPT_STRING(0, "run", &run, "ID", "all these files are one CI run, named ID"),
+        FM_OPT_BOOL(0, "json", &json, "print the outcome of every file as JSON"),
         FM_OPT_END,
     };
     int rc = fm_cli_options(argc, argv, options, help, FM_CLI_OPERANDS);

@@ -19,16 +19,13 @@ static const char help[] =
     "Campaigns are matched by label and must have the same kind, command and parameters;\n"
     "a run (run index, attempt) already in OUT.db is not added again, so merging the shards\n"
     "of `flakemeter run --shard I/N` gives the unsharded campaign, and merging twice adds\n"
-    "nothing.  OUT.db is written all or nothing: on any error it is left as it was.\n"
-    "\n"
-    "  -o, --output OUT.db     the store to merge into (required)\n"
-    "  -h, --help              show this help\n";
+    "nothing.  OUT.db is written all or nothing: on any error it is left as it was.\n";
 
 int cmd_merge(int argc, char **argv)
 {
     const char *out = NULL;
     const struct fm_opt options[] = {
-        FM_OPT_STRING('o', "output", &out),
+        FM_OPT_STRING('o', "output", &out, "OUT.db", "the store to merge into (required)"),
         FM_OPT_END,
     };
     int rc = fm_cli_options(argc, argv, options, help, FM_CLI_OPERANDS);

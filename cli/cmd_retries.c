@@ -19,23 +19,7 @@ static const char help[] =
     "all of them fail with probability at most T.  From K failures in N runs it gives three\n"
     "answers: point (p = K/N), conservative (p = the one-sided exact upper bound at level C:\n"
     "with probability >= C the true all-fail rate is <= T) and bayes (E[p^A] <= T under the\n"
-    "Beta posterior).\n"
-    "\n"
-    "  -p, --p P              failure probability of one attempt, in [0, 1]\n"
-    "  -q, --after-failure Q  failure probability of a retry after a failure, in [0, 1]\n"
-    "                         (correlated failures; default: Q = P)\n"
-    "  -k, --failures K       failures seen (0 <= K <= N)\n"
-    "  -n, --runs N           runs made (N >= 1)\n"
-    "  -t, --target T         all-fail probability to reach, in (0, 1), e.g. 1e-6\n"
-    "  -c, --confidence C     level of the conservative answer, in (0, 1); default 0.95\n"
-    "      --prior NAME       jeffreys (Beta(1/2, 1/2), default) or uniform (Beta(1, 1))\n"
-    "COST (optional; both durations together):\n"
-    "      --pass-seconds S   mean duration of a passing attempt\n"
-    "      --fail-seconds S   mean duration of a failing attempt (a timeout: its full length)\n"
-    "  -a, --attempts A       also evaluate a policy of A attempts (e.g. 6 for Wine's\n"
-    "                         LOOP_ON_FLAKY_TESTS(6), 3 for MicroPython's 2 re-runs)\n"
-    "      --json             print a JSON object\n"
-    "  -h, --help             show this help\n";
+    "Beta posterior).\n";
 
 struct retries_args {
     double p, q, target, c, prior_a, prior_b, pass_s, fail_s;
@@ -71,17 +55,33 @@ static int parse_prior(void *value, const char *text, const char *name)
 static int parse(int argc, char **argv, struct retries_args *a)
 {
     const struct fm_opt options[] = {
-        FM_OPT_REAL('p', "p", &a->p, 0, 1, FM_OPT_CLOSED, .seen = &a->have_p),
-        FM_OPT_REAL('q', "after-failure", &a->q, 0, 1, FM_OPT_CLOSED, .seen = &a->have_q),
-        FM_OPT_COUNT('k', "failures", &a->k, 0, FM_STATS_MAX_ATTEMPTS, .seen = &a->have_k),
-        FM_OPT_COUNT('n', "runs", &a->n, 1, FM_STATS_MAX_ATTEMPTS, .seen = &a->have_n),
-        FM_OPT_REAL('t', "target", &a->target, 0, 1, FM_OPT_OPEN, .seen = &a->have_target),
-        FM_OPT_REAL('c', "confidence", &a->c, 0, 1, FM_OPT_OPEN),
-        FM_OPT_COUNT('a', "attempts", &a->policy, 1, FM_STATS_MAX_ATTEMPTS),
-        FM_OPT_CALL(0, "prior", a, parse_prior),
-        FM_OPT_REAL(0, "pass-seconds", &a->pass_s, 0, 1e300, FM_OPT_CLOSED, .seen = &a->have_pass),
-        FM_OPT_REAL(0, "fail-seconds", &a->fail_s, 0, 1e300, FM_OPT_CLOSED, .seen = &a->have_fail),
-        FM_OPT_BOOL(0, "json", &a->json),
+        FM_OPT_REAL('p', "p", &a->p, 0, 1, FM_OPT_CLOSED, "P",
+                    "failure probability of one attempt, in [0, 1]", .seen = &a->have_p),
+        FM_OPT_REAL('q', "after-failure", &a->q, 0, 1, FM_OPT_CLOSED, "Q",
+                    "failure probability of a retry after a failure, in [0, 1] (correlated "
+                    "failures; default: Q = P)",
+                    .seen = &a->have_q),
+        FM_OPT_COUNT('k', "failures", &a->k, 0, FM_STATS_MAX_ATTEMPTS, "K",
+                     "failures seen (0 <= K <= N)", .seen = &a->have_k),
+        FM_OPT_COUNT('n', "runs", &a->n, 1, FM_STATS_MAX_ATTEMPTS, "N", "runs made (N >= 1)",
+                     .seen = &a->have_n),
+        FM_OPT_REAL('t', "target", &a->target, 0, 1, FM_OPT_OPEN, "T",
+                    "all-fail probability to reach, in (0, 1), e.g. 1e-6", .seen = &a->have_target),
+        FM_OPT_REAL('c', "confidence", &a->c, 0, 1, FM_OPT_OPEN, "C",
+                    "level of the conservative answer, in (0, 1); default 0.95"),
+        FM_OPT_CALL(0, "prior", a, parse_prior, "NAME",
+                    "jeffreys (Beta(1/2, 1/2), default) or uniform (Beta(1, 1))"),
+        FM_OPT_GROUP("COST (optional; both durations together):"),
+        FM_OPT_REAL(0, "pass-seconds", &a->pass_s, 0, 1e300, FM_OPT_CLOSED, "S",
+                    "mean duration of a passing attempt", .seen = &a->have_pass),
+        FM_OPT_REAL(0, "fail-seconds", &a->fail_s, 0, 1e300, FM_OPT_CLOSED, "S",
+                    "mean duration of a failing attempt (a timeout: its full length)",
+                    .seen = &a->have_fail),
+        FM_OPT_COUNT('a', "attempts", &a->policy, 1, FM_STATS_MAX_ATTEMPTS, "A",
+                     "also evaluate a policy of A attempts (e.g. 6 for Wine's "
+                     "LOOP_ON_FLAKY_TESTS(6), 3 for MicroPython's 2 re-runs)"),
+        FM_OPT_GROUP(""),
+        FM_OPT_BOOL(0, "json", &a->json, "print a JSON object"),
         FM_OPT_END,
     };
     int rc = fm_cli_options(argc, argv, options, help, FM_CLI_NO_OPERANDS);

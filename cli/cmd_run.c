@@ -23,42 +23,7 @@ static const char help[] =
     "       flakemeter run [OPTIONS] -- COMMAND [ARG ...]\n"
     "\n"
     "Run a built-in workload ('flakemeter list') or any command many times, in parallel, record\n"
-    "every run in a SQLite store, and report the failure probability and the retry count.\n"
-    "\n"
-    "  -n, --runs N            runs to make (default: until --duration, decided or Ctrl-C)\n"
-    "      --duration S        stop starting runs after S seconds\n"
-    "  -j, --jobs N            runs in parallel (default: number of CPUs)\n"
-    "      --timeout S         per attempt; SIGTERM to its process group, SIGKILL after --grace\n"
-    "      --grace S           seconds between SIGTERM and SIGKILL (default 2)\n"
-    "      --seed S            base seed (FLAKEMETER_SEED; default 0 = upstream inputs)\n"
-    "      --retries R         after a failure retry at once, up to R more attempts\n"
-    "      --until-decided     stop when the attempt count for --target is pinned down\n"
-    "  -t, --target T          all-fail probability for the retry count (default 1e-6)\n"
-    "  -c, --confidence C      confidence level (default 0.95)\n"
-    "      --fail-regex RE     count a failure only if the output matches RE\n"
-    "      --ignore-regex RE   do not count a failure whose output matches RE\n"
-    "      --keep-output DIR   keep the output of failing attempts (at most 100 files)\n"
-    "      --shard I/N         run only run indices = I mod N (combine with 'merge')\n"
-    "\n"
-    "Run conditions (stored with the campaign; 'flakemeter sweep' varies them):\n"
-    "      --cpus N            each run may use only the first N CPUs of this machine\n"
-    "      --pin LIST          each run may use only these CPUs (0,2-3)\n"
-    "      --load N            N busy-loop processes compete with the runs\n"
-    "      --load-nice K       nice value of those processes\n"
-    "      --quota F           the runs get F CPUs of bandwidth (cgroup cpu.max; 0.5 = half a "
-    "CPU)\n"
-    "      --nice K            nice value of the runs\n"
-    "      --emulator ARCH     run the workload's cross-built fm-stress under qemu-ARCH\n"
-    "      --launch HOW        fork (default: flakemeter does not wait for the run to start,\n"
-    "                          as a shell) or spawn (it wakes when the run has started, as\n"
-    "                          posix_spawn, vfork and Python's subprocess); start-up races\n"
-    "                          can depend on it (docs/design.md, \"Launching\")\n"
-    "\n"
-    "      --db PATH           the store (default flakemeter.db)\n"
-    "      --label NAME        campaign name (default: from the workload or command)\n"
-    "      --json              print the verdict as one JSON object\n"
-    "  -q, --quiet             no progress line\n"
-    "  -h, --help              show this help\n";
+    "every run in a SQLite store, and report the failure probability and the retry count.\n";
 
 struct run_args {
     fm_run_config cfg;
@@ -111,23 +76,37 @@ static int parse_options(int argc, char **argv, struct run_args *a)
     fm_run_config *c = &a->cfg;
     uint64_t runs = (uint64_t)c->runs, jobs = (uint64_t)c->jobs, retries = c->retries;
     const struct fm_opt options[] = {
-        FM_OPT_COUNT('n', "runs", &runs, 1, INT64_MAX / 2),
-        FM_OPT_REAL(0, "duration", &c->duration_s, 0, 1e9, FM_OPT_LO_OPEN),
-        FM_OPT_COUNT('j', "jobs", &jobs, 1, 4096),
+        FM_OPT_COUNT('n', "runs", &runs, 1, INT64_MAX / 2, "N",
+                     "runs to make (default: until --duration, decided or Ctrl-C)"),
+        FM_OPT_REAL(0, "duration", &c->duration_s, 0, 1e9, FM_OPT_LO_OPEN, "S",
+                    "stop starting runs after S seconds"),
+        FM_OPT_COUNT('j', "jobs", &jobs, 1, 4096, "N",
+                     "runs in parallel (default: number of CPUs)"),
         FM_OPT_RUN_LIMITS(c),
-        FM_OPT_COUNT(0, "retries", &retries, 0, 1000),
-        FM_OPT_BOOL(0, "until-decided", &c->until_decided),
-        FM_OPT_REAL('t', "target", &c->target, 0, 1, FM_OPT_OPEN),
-        FM_OPT_REAL('c', "confidence", &c->confidence, 0, 1, FM_OPT_OPEN),
-        FM_OPT_CALL(0, "fail-regex", &a->fail_re, parse_regex),
-        FM_OPT_CALL(0, "ignore-regex", &a->ignore_re, parse_regex),
-        FM_OPT_STRING(0, "keep-output", &c->keep_dir),
-        FM_OPT_CALL(0, "shard", c, parse_shard),
-        FM_OPT_STRING(0, "db", &a->db),
-        FM_OPT_STRING(0, "label", &a->label),
-        FM_OPT_BOOL(0, "json", &a->json),
+        FM_OPT_COUNT(0, "retries", &retries, 0, 1000, "R",
+                     "after a failure retry at once, up to R more attempts"),
+        FM_OPT_BOOL(0, "until-decided", &c->until_decided,
+                    "stop when the attempt count for --target is pinned down"),
+        FM_OPT_REAL('t', "target", &c->target, 0, 1, FM_OPT_OPEN, "T",
+                    "all-fail probability for the retry count (default 1e-6)"),
+        FM_OPT_REAL('c', "confidence", &c->confidence, 0, 1, FM_OPT_OPEN, "C",
+                    "confidence level (default 0.95)"),
+        FM_OPT_CALL(0, "fail-regex", &a->fail_re, parse_regex, "RE",
+                    "count a failure only if the output matches RE"),
+        FM_OPT_CALL(0, "ignore-regex", &a->ignore_re, parse_regex, "RE",
+                    "do not count a failure whose output matches RE"),
+        FM_OPT_STRING(0, "keep-output", &c->keep_dir, "DIR",
+                      "keep the output of failing attempts (at most 100 files)"),
+        FM_OPT_CALL(0, "shard", c, parse_shard, "I/N",
+                    "run only run indices = I mod N (combine with 'merge')"),
+        FM_OPT_GROUP("Run conditions (stored with the campaign; 'flakemeter sweep' varies them):"),
         FM_OPT_CONDITIONS(&a->cond),
-        FM_OPT_BOOL('q', "quiet", &a->quiet),
+        FM_OPT_GROUP(""),
+        FM_OPT_STRING(0, "db", &a->db, "PATH", "the store (default flakemeter.db)"),
+        FM_OPT_STRING(0, "label", &a->label, "NAME",
+                      "campaign name (default: from the workload or command)"),
+        FM_OPT_BOOL(0, "json", &a->json, "print the verdict as one JSON object"),
+        FM_OPT_BOOL('q', "quiet", &a->quiet, "no progress line"),
         FM_OPT_END,
     };
     int rc = fm_cli_options(argc, argv, options, help, FM_CLI_COMMAND_FOLLOWS);

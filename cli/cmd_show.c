@@ -19,14 +19,7 @@ static const char help[] =
     "\n"
     "The verdict of a campaign in the store (default: the most recent one), or with --list\n"
     "every campaign: arch, conditions, runs, failures and the failure probability with its\n"
-    "exact interval (first attempts; start errors left out).\n"
-    "\n"
-    "      --list              one line per campaign (JSON: an array of objects)\n"
-    "      --db PATH           the store (default flakemeter.db)\n"
-    "  -t, --target T          all-fail probability for the retry count (default 1e-6)\n"
-    "  -c, --confidence C      confidence level (default 0.95)\n"
-    "      --json              print the verdict as one JSON object\n"
-    "  -h, --help              show this help\n";
+    "exact interval (first attempts; start errors left out).\n";
 
 static int show(fm_store *store, const char *db, const char *label, double target, double conf,
                 bool json)
@@ -167,11 +160,13 @@ int cmd_show(int argc, char **argv)
     double target = 1e-6, conf = 0.95;
     bool json = false, list = false;
     const struct fm_opt options[] = {
-        FM_OPT_BOOL(0, "list", &list),
-        FM_OPT_STRING(0, "db", &db),
-        FM_OPT_REAL('t', "target", &target, 0, 1, FM_OPT_OPEN),
-        FM_OPT_REAL('c', "confidence", &conf, 0, 1, FM_OPT_OPEN),
-        FM_OPT_BOOL(0, "json", &json),
+        FM_OPT_BOOL(0, "list", &list, "one line per campaign (JSON: an array of objects)"),
+        FM_OPT_STRING(0, "db", &db, "PATH", "the store (default flakemeter.db)"),
+        FM_OPT_REAL('t', "target", &target, 0, 1, FM_OPT_OPEN, "T",
+                    "all-fail probability for the retry count (default 1e-6)"),
+        FM_OPT_REAL('c', "confidence", &conf, 0, 1, FM_OPT_OPEN, "C",
+                    "confidence level (default 0.95)"),
+        FM_OPT_BOOL(0, "json", &json, "print the verdict as one JSON object"),
         FM_OPT_END,
     };
     int rc = fm_cli_options(argc, argv, options, help, FM_CLI_OPERANDS);

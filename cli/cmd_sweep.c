@@ -36,24 +36,7 @@ static const char help[] =
     "parameters), interleaved in rounds, and say whether and how the failure probability\n"
     "depends on them.  NAME is a run condition (cpus, pin, load, load_nice, quota, nice,\n"
     "emulator, launch; see 'flakemeter run --help') or a parameter of the workload.  Values are\n"
-    "separated by commas, or by semicolons when a value holds a comma (--vary 'pin=0;0,1').\n"
-    "\n"
-    "  -n, --runs N            runs per combination (default 100)\n"
-    "      --rounds R          interleave in R rounds (default 10)\n"
-    "  -j, --jobs N            runs in parallel (default: number of CPUs)\n"
-    "      --timeout S         per attempt; SIGTERM to its process group, SIGKILL after --grace\n"
-    "      --grace S           seconds between SIGTERM and SIGKILL (default 2)\n"
-    "      --seed S            base seed (default 0 = upstream inputs)\n"
-    "  -c, --confidence C      confidence level of the intervals (default 0.95)\n"
-    "      --cpus N, --pin LIST, --load N, --load-nice K, --quota F, --nice K, --emulator ARCH,\n"
-    "      --launch HOW\n"
-    "                          conditions for every combination (as for 'run')\n"
-    "      --plot FILE         draw the failure probabilities with their intervals (.png, .svg)\n"
-    "      --db PATH           the store (default flakemeter.db)\n"
-    "      --label NAME        base of the campaigns' names (default: the workload or command)\n"
-    "      --json              print the result as one JSON object\n"
-    "  -q, --quiet             no progress line\n"
-    "  -h, --help              show this help\n";
+    "separated by commas, or by semicolons when a value holds a comma (--vary 'pin=0;0,1').\n";
 
 enum { MAX_VARY = 8, MAX_VALUES = 64, MAX_CELLS = 1024, MAX_WORDS = 64 };
 
@@ -137,18 +120,27 @@ static int parse_options(int argc, char **argv, struct sweep_args *a)
     fm_run_config *c = &a->cfg;
     uint64_t runs = (uint64_t)a->runs, rounds = (uint64_t)a->rounds, jobs = (uint64_t)c->jobs;
     const struct fm_opt options[] = {
-        FM_OPT_COUNT('n', "runs", &runs, 1, INT64_MAX / 2),
-        FM_OPT_COUNT(0, "rounds", &rounds, 1, 100000),
-        FM_OPT_COUNT('j', "jobs", &jobs, 1, 4096),
+        FM_OPT_CALL(0, "vary", a, parse_vary, "NAME=V1,V2,...",
+                    "a condition or workload parameter and the values it takes (repeatable: every "
+                    "combination is run)"),
+        FM_OPT_COUNT('n', "runs", &runs, 1, INT64_MAX / 2, "N",
+                     "runs per combination (default 100)"),
+        FM_OPT_COUNT(0, "rounds", &rounds, 1, 100000, "R", "interleave in R rounds (default 10)"),
+        FM_OPT_COUNT('j', "jobs", &jobs, 1, 4096, "N",
+                     "runs in parallel (default: number of CPUs)"),
         FM_OPT_RUN_LIMITS(c),
-        FM_OPT_REAL('c', "confidence", &c->confidence, 0, 1, FM_OPT_OPEN),
-        FM_OPT_CALL(0, "vary", a, parse_vary),
-        FM_OPT_STRING(0, "plot", &a->plot),
-        FM_OPT_STRING(0, "db", &a->db),
-        FM_OPT_STRING(0, "label", &a->label),
-        FM_OPT_BOOL(0, "json", &a->json),
+        FM_OPT_REAL('c', "confidence", &c->confidence, 0, 1, FM_OPT_OPEN, "C",
+                    "confidence level of the intervals (default 0.95)"),
+        FM_OPT_GROUP("Conditions for every combination (as for 'run'; --vary overrides them):"),
         FM_OPT_CONDITIONS(&a->fixed),
-        FM_OPT_BOOL('q', "quiet", &a->quiet),
+        FM_OPT_GROUP(""),
+        FM_OPT_STRING(0, "plot", &a->plot, "FILE",
+                      "draw the failure probabilities with their intervals (.png, .svg)"),
+        FM_OPT_STRING(0, "db", &a->db, "PATH", "the store (default flakemeter.db)"),
+        FM_OPT_STRING(0, "label", &a->label, "NAME",
+                      "base of the campaigns' names (default: the workload or command)"),
+        FM_OPT_BOOL(0, "json", &a->json, "print the result as one JSON object"),
+        FM_OPT_BOOL('q', "quiet", &a->quiet, "no progress line"),
         FM_OPT_END,
     };
     int rc = fm_cli_options(argc, argv, options, help, FM_CLI_COMMAND_FOLLOWS);

@@ -24,16 +24,7 @@ static const char help[] =
     "Every test of the CI history read by `flakemeter ingest`: CI runs, first-attempt\n"
     "failures, passes on retry, failure probability with its exact confidence interval, flip\n"
     "rate (how often consecutive runs differ) and class (stable, flaky or failing) with the\n"
-    "evidence.  Sorted by the share of CI runs each test turned red.\n"
-    "\n"
-    "      --db PATH           the store (default flakemeter.db)\n"
-    "  -l, --label SUITE       only this suite (default: every suite)\n"
-    "      --last N            only the last N CI runs of each suite\n"
-    "      --since DATE        only CI runs at or after DATE (YYYY-MM-DD or ISO 8601, UTC)\n"
-    "      --until DATE        only CI runs before DATE\n"
-    "  -c, --confidence C      confidence level of the intervals (default 0.95)\n"
-    "      --json              print an array of objects, one per test\n"
-    "  -h, --help              show this help\n";
+    "evidence.  Sorted by the share of CI runs each test turned red.\n";
 
 typedef struct {
     const fm_history_test *h;
@@ -273,13 +264,16 @@ int cmd_tests(int argc, char **argv)
     double conf = 0.95;
     bool json = false;
     const struct fm_opt options[] = {
-        FM_OPT_STRING(0, "db", &db),
-        FM_OPT_STRING('l', "label", &filter.label),
-        FM_OPT_COUNT(0, "last", &last, 1, 1e12),
-        FM_OPT_CALL(0, "since", &filter.since_ns, parse_date),
-        FM_OPT_CALL(0, "until", &filter.until_ns, parse_date),
-        FM_OPT_REAL('c', "confidence", &conf, 0, 1, FM_OPT_OPEN),
-        FM_OPT_BOOL(0, "json", &json),
+        FM_OPT_STRING(0, "db", &db, "PATH", "the store (default flakemeter.db)"),
+        FM_OPT_STRING('l', "label", &filter.label, "SUITE",
+                      "only this suite (default: every suite)"),
+        FM_OPT_COUNT(0, "last", &last, 1, 1e12, "N", "only the last N CI runs of each suite"),
+        FM_OPT_CALL(0, "since", &filter.since_ns, parse_date, "DATE",
+                    "only CI runs at or after DATE (YYYY-MM-DD or ISO 8601, UTC)"),
+        FM_OPT_CALL(0, "until", &filter.until_ns, parse_date, "DATE", "only CI runs before DATE"),
+        FM_OPT_REAL('c', "confidence", &conf, 0, 1, FM_OPT_OPEN, "C",
+                    "confidence level of the intervals (default 0.95)"),
+        FM_OPT_BOOL(0, "json", &json, "print an array of objects, one per test"),
         FM_OPT_END,
     };
     int rc = fm_cli_options(argc, argv, options, help, FM_CLI_NO_OPERANDS);

@@ -2,10 +2,11 @@
  * fm_cli.h - what the subcommands of the flakemeter tool share.
  *
  * The tool is a thin front over the libraries: each subcommand lives in its own cmd_*.c file
- * with its option table and help text (like git's builtin/), parses its arguments with the
- * helpers below, calls a library, and prints.  Only this layer prints and picks exit statuses:
- *   0  success;  1  the work failed (numerical failure, write error);  2  bad input.
- * Every bad-input message is one line on stderr naming the argument and what is accepted.
+ * with its usage text and its option table, each option with its help line (like git's
+ * builtin/), parses its arguments with the helpers below, calls a library, and prints.  Only this
+ * layer prints and picks exit statuses: 0  success;  1  the work failed (numerical failure, write
+ * error);  2  bad input. Every bad-input message is one line on stderr naming the argument and what
+ * is accepted.
  */
 #ifndef FM_CLI_H
 #define FM_CLI_H
@@ -15,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 enum { FM_EXIT_OK = 0, FM_EXIT_FAIL = 1, FM_EXIT_USAGE = 2 };
 
@@ -57,21 +59,27 @@ int fm_cli_getopt(int argc, char **argv, const char *shortopts, const struct opt
 
 /*
  * Option tables (cli_options.c), after git's parse-options: a command lists its options next
- * to the variables they fill, ended by FM_OPT_END; -h/--help is always there.
- *   FM_OPT_BOOL('j', "json", &json)                    a flag
- *   FM_OPT_STRING('o', "output", &path)                a string (argv's own)
- *   FM_OPT_REAL('c', "confidence", &c, 0, 1, FM_OPT_OPEN)  a real number in a range
- *   FM_OPT_COUNT('n', "runs", &n, 1, 1e12)             a whole number in [lo, hi]
- *   FM_OPT_CALL('m', "method", &method, parse_method)  fn(value, text, "--method")
+ * to the variables they fill, each with its help line, ended by FM_OPT_END.  The same table
+ * drives parsing and the options part of `--help`, so the two cannot drift.  Every entry ends
+ * with the value's name in the help (ARGH: "C", "LIST"; none for a flag) and the help text:
+ *   FM_OPT_BOOL('j', "json", &json, HELP)                          a flag
+ *   FM_OPT_STRING('o', "output", &path, "FILE", HELP)               a string (argv's own)
+ *   FM_OPT_REAL('c', "confidence", &c, 0, 1, FM_OPT_OPEN, "C", HELP) a real number in a range
+ *   FM_OPT_COUNT('n', "runs", &n, 1, 1e12, "N", HELP)               a whole number in [lo, hi]
+ *   FM_OPT_CALL('m', "method", &method, parse_method, "M", HELP)    fn(value, text, "--method")
+ *   FM_OPT_GROUP("Run conditions:")     a blank line and this header before the options after
+ *                                       it; FM_OPT_GROUP("") only the blank line
  * A trailing `.seen = &flag` sets flag when the option is given.  A short name of 0 means a
- * long option only.
+ * long option only.  HELP is one text, wrapped by the generator (a '\n' in it breaks the line);
+ * -h/--help is always there and always listed last.
  */
 enum {
     FM_OPT_KIND_BOOL = 1,
     FM_OPT_KIND_STRING,
     FM_OPT_KIND_REAL,
     FM_OPT_KIND_COUNT,
-    FM_OPT_KIND_CALL
+    FM_OPT_KIND_CALL,
+    FM_OPT_KIND_GROUP
 };
 enum { FM_OPT_CLOSED = 0, FM_OPT_LO_OPEN = 1, FM_OPT_HI_OPEN = 2, FM_OPT_OPEN = 3 };
 struct fm_opt {
@@ -79,27 +87,42 @@ struct fm_opt {
     int short_name;
     const char *long_name;
     void *value;
-    double lo, hi; /* REAL and COUNT */
-    int open;      /* REAL: FM_OPT_LO_OPEN | FM_OPT_HI_OPEN */
+    const char *argh; /* the value's name in --help ("C", "LIST"); NULL for a flag */
+    const char *help; /* the help text; GROUP: the header */
+    double lo, hi;    /* REAL and COUNT */
+    int open;         /* REAL: FM_OPT_LO_OPEN | FM_OPT_HI_OPEN */
     int (*fn)(void *value, const char *text, const char *name); /* CALL: 0 or an exit status */
     bool *seen;
 };
-#define FM_OPT_ENTRY(k, s, l, v, ...)                                                              \
+#define FM_OPT_ENTRY(k, s, l, v, a, h, ...)                                                        \
     {                                                                                              \
-        .kind = (k), .short_name = (s), .long_name = (l), .value = (v), __VA_ARGS__                \
+        .kind = (k), .short_name = (s), .long_name = (l), .value = (v), .argh = (a), .help = (h),  \
+        __VA_ARGS__                                                                                \
     }
-#define FM_OPT_BOOL(s, l, v, ...)   FM_OPT_ENTRY(FM_OPT_KIND_BOOL, s, l, v, __VA_ARGS__)
-#define FM_OPT_STRING(s, l, v, ...) FM_OPT_ENTRY(FM_OPT_KIND_STRING, s, l, v, __VA_ARGS__)
-#define FM_OPT_REAL(s, l, v, lo_, hi_, open_, ...)                                                 \
-    FM_OPT_ENTRY(FM_OPT_KIND_REAL, s, l, v, .lo = (lo_), .hi = (hi_), .open = (open_), __VA_ARGS__)
-#define FM_OPT_COUNT(s, l, v, lo_, hi_, ...)                                                       \
-    FM_OPT_ENTRY(FM_OPT_KIND_COUNT, s, l, v, .lo = (lo_), .hi = (hi_), __VA_ARGS__)
-#define FM_OPT_CALL(s, l, v, fn_, ...)                                                             \
-    FM_OPT_ENTRY(FM_OPT_KIND_CALL, s, l, v, .fn = (fn_), __VA_ARGS__)
+#define FM_OPT_BOOL(s, l, v, h, ...) FM_OPT_ENTRY(FM_OPT_KIND_BOOL, s, l, v, NULL, h, __VA_ARGS__)
+#define FM_OPT_STRING(s, l, v, a, h, ...)                                                          \
+    FM_OPT_ENTRY(FM_OPT_KIND_STRING, s, l, v, a, h, __VA_ARGS__)
+#define FM_OPT_REAL(s, l, v, lo_, hi_, open_, a, h, ...)                                           \
+    FM_OPT_ENTRY(FM_OPT_KIND_REAL, s, l, v, a, h, .lo = (lo_), .hi = (hi_), .open = (open_),       \
+                 __VA_ARGS__)
+#define FM_OPT_COUNT(s, l, v, lo_, hi_, a, h, ...)                                                 \
+    FM_OPT_ENTRY(FM_OPT_KIND_COUNT, s, l, v, a, h, .lo = (lo_), .hi = (hi_), __VA_ARGS__)
+#define FM_OPT_CALL(s, l, v, fn_, a, h, ...)                                                       \
+    FM_OPT_ENTRY(FM_OPT_KIND_CALL, s, l, v, a, h, .fn = (fn_), __VA_ARGS__)
+#define FM_OPT_GROUP(h) FM_OPT_ENTRY(FM_OPT_KIND_GROUP, 0, NULL, NULL, NULL, h, )
 #define FM_OPT_END                                                                                 \
     {                                                                                              \
         0                                                                                          \
     }
+
+/*
+ * The options part of a command's --help, from its table: one entry per line as
+ * "  -c, --confidence C   help", then -h/--help.  The help column is two spaces after the longest
+ * option, at most FM_OPT_HELP_MAX_COLUMN (a longer option has its help on the next line); help
+ * is wrapped before column FM_OPT_HELP_WIDTH.
+ */
+enum { FM_OPT_HELP_MAX_COLUMN = 26, FM_OPT_HELP_WIDTH = 92 };
+void fm_cli_print_options(FILE *out, const struct fm_opt *opts);
 
 /*
  * The run conditions (--cpus, --pin, --load, --load-nice, --quota, --nice, --emulator, --launch) as
@@ -107,20 +130,33 @@ struct fm_opt {
  */
 int fm_cli_parse_condition(void *cond, const char *text, const char *name);
 #define FM_OPT_CONDITIONS(cond)                                                                    \
-    FM_OPT_CALL(0, "cpus", cond, fm_cli_parse_condition),                                          \
-        FM_OPT_CALL(0, "pin", cond, fm_cli_parse_condition),                                       \
-        FM_OPT_CALL(0, "load", cond, fm_cli_parse_condition),                                      \
-        FM_OPT_CALL(0, "load-nice", cond, fm_cli_parse_condition),                                 \
-        FM_OPT_CALL(0, "quota", cond, fm_cli_parse_condition),                                     \
-        FM_OPT_CALL(0, "nice", cond, fm_cli_parse_condition),                                      \
-        FM_OPT_CALL(0, "emulator", cond, fm_cli_parse_condition),                                  \
-        FM_OPT_CALL(0, "launch", cond, fm_cli_parse_condition)
+    FM_OPT_CALL(0, "cpus", cond, fm_cli_parse_condition, "N",                                      \
+                "each run may use only the first N CPUs of this machine"),                         \
+        FM_OPT_CALL(0, "pin", cond, fm_cli_parse_condition, "LIST",                                \
+                    "each run may use only these CPUs (0,2-3)"),                                   \
+        FM_OPT_CALL(0, "load", cond, fm_cli_parse_condition, "N",                                  \
+                    "N busy-loop processes compete with the runs"),                                \
+        FM_OPT_CALL(0, "load-nice", cond, fm_cli_parse_condition, "K",                             \
+                    "nice value of those processes"),                                              \
+        FM_OPT_CALL(0, "quota", cond, fm_cli_parse_condition, "F",                                 \
+                    "the runs get F CPUs of bandwidth (cgroup cpu.max; 0.5 = half a CPU)"),        \
+        FM_OPT_CALL(0, "nice", cond, fm_cli_parse_condition, "K", "nice value of the runs"),       \
+        FM_OPT_CALL(0, "emulator", cond, fm_cli_parse_condition, "ARCH",                           \
+                    "run the workload's cross-built fm-stress under qemu-ARCH"),                   \
+        FM_OPT_CALL(0, "launch", cond, fm_cli_parse_condition, "HOW",                              \
+                    "fork (default: flakemeter does not wait for the run to start, as a shell) "   \
+                    "or spawn (it wakes when the run has started, as posix_spawn, vfork and "      \
+                    "Python's subprocess); start-up races can depend on it (docs/design.md, "      \
+                    "\"Launching\")")
 
 /* How each run of `run` and `sweep` is bounded and seeded, filling an fm_run_config. */
 #define FM_OPT_RUN_LIMITS(cfg)                                                                     \
-    FM_OPT_REAL(0, "timeout", &(cfg)->timeout_s, 0, 1e9, FM_OPT_LO_OPEN),                          \
-        FM_OPT_REAL(0, "grace", &(cfg)->grace_s, 0, 3600, FM_OPT_CLOSED),                          \
-        FM_OPT_COUNT(0, "seed", &(cfg)->seed, 0, (double)(UINT64_MAX >> 11))
+    FM_OPT_REAL(0, "timeout", &(cfg)->timeout_s, 0, 1e9, FM_OPT_LO_OPEN, "S",                      \
+                "per attempt; SIGTERM to its process group, SIGKILL after --grace"),               \
+        FM_OPT_REAL(0, "grace", &(cfg)->grace_s, 0, 3600, FM_OPT_CLOSED, "S",                      \
+                    "seconds between SIGTERM and SIGKILL (default 2)"),                            \
+        FM_OPT_COUNT(0, "seed", &(cfg)->seed, 0, (double)(UINT64_MAX >> 11), "S",                  \
+                     "base seed (FLAKEMETER_SEED; default 0 = upstream inputs)")
 
 /* What may follow the options. */
 enum {
@@ -130,7 +166,8 @@ enum {
 };
 /*
  * Parse argv[1..] against opts.  Returns -1 with optind at the first operand, FM_EXIT_OK after
- * --help, or FM_EXIT_USAGE after printing one line.
+ * --help, or FM_EXIT_USAGE after printing one line.  --help prints help (the usage lines and a
+ * description, hand-written), a blank line, and the options generated from opts.
  */
 int fm_cli_options(int argc, char **argv, const struct fm_opt *opts, const char *help,
                    int operands);
@@ -162,9 +199,6 @@ int fm_cli_what_to_run(int argc, char **argv, bool *command);
  */
 int fm_cli_describe_command(char **argv, char *label, size_t label_size, char *json,
                             size_t json_size);
-
-/* Print a help text on stdout and return FM_EXIT_OK. */
-int fm_cli_help(const char *text);
 
 /* Dump a JSON value (consumes the reference) to stdout with a newline. */
 int fm_cli_print_json(json_t *value);
