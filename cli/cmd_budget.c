@@ -1,18 +1,14 @@
 /*
  * cmd_budget.c - `flakemeter budget`: per-test attempt counts for a whole suite from its CI
  * history, so that a CI run goes red at most a target fraction of the time with the least
- * expected added CI time, and the allowlist that carries them into the CI configuration.
- *
- * The inputs and both plans (conservative, point; --point makes the point plan the main one)
- * are history/fm_hist_budget.c; this file parses, calls fm_hist_budget_compute and prints.
+ * expected added CI time, and the allowlist that carries them into the CI configuration.  The
+ * inputs and both plans are history/fm_hist_budget.c; this file parses, calls it and prints.
  */
 #include "fm_cli.h"
 #include "fm_hist_budget.h"
 #include "fm_stats.h"
 
-#include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 static const char help[] =
@@ -101,107 +97,74 @@ static int parse(int argc, char **argv, struct budget_args *a)
 
 /* ---- output ---------------------------------------------------------------------------------- */
 
-static double row_extra(const fm_hist_budget_test *r, int m, int plan)
-{
-    return r->cost[m][r->attempts[plan] - 1];
-}
+enum { POINT = FM_HIST_MODEL_POINT, CONS = FM_HIST_MODEL_CONSERVATIVE };
 
-static double observed(const struct budget *b)
-{
-    return b->h.ci_runs > 0 ? (double)b->h.red_runs / (double)b->h.ci_runs : NAN;
-}
+static const char *const model_names[] = {[POINT] = "point", [CONS] = "conservative"};
 
 static json_t *plan_json(const struct budget *b, int m)
 {
     const fm_hist_budget_plan *p = &b->h.plans[m];
-    json_t *o = json_object();
-    json_object_set_new(o, "feasible", json_boolean(p->plan.feasible));
-    json_object_set_new(o, "predicted_red_rate", fm_cli_json_real(p->plan.red_rate));
-    json_object_set_new(o, "current_red_rate", fm_cli_json_real(p->current));
-    json_object_set_new(o, "expected_extra_seconds", fm_cli_json_real(p->plan.cost));
-    json_object_set_new(o, "optimality_gap_seconds", fm_cli_json_real(p->plan.gap));
-    json_object_set_new(o, "other_tests_attempts", json_integer(b->h.others.attempts[m]));
-    return o;
+    return json_pack(
+        "{s:b, s:o, s:o, s:o, s:o, s:i}", "feasible", p->plan.feasible, "predicted_red_rate",
+        fm_cli_json_real(p->plan.red_rate), "current_red_rate", fm_cli_json_real(p->current),
+        "expected_extra_seconds", fm_cli_json_real(p->plan.cost), "optimality_gap_seconds",
+        fm_cli_json_real(p->plan.gap), "other_tests_attempts", (int)b->h.others.attempts[m]);
 }
 
 static json_t *row_json(const struct budget *b, const fm_hist_budget_test *r, int m)
 {
-    json_t *o = json_object();
-    json_object_set_new(o, "test", json_string(r->test));
-    json_object_set_new(o, "runs", json_integer((json_int_t)r->n));
-    json_object_set_new(o, "failures", json_integer((json_int_t)r->k));
-    json_object_set_new(o, "timeouts", json_integer((json_int_t)r->timeouts));
-    json_object_set_new(o, "retries", json_integer((json_int_t)r->nq));
-    json_object_set_new(o, "retry_failures", json_integer((json_int_t)r->kq));
-    json_object_set_new(o, "estimate", json_real(r->ci.estimate));
-    json_object_set_new(o, "lower", json_real(r->ci.lower));
-    json_object_set_new(o, "upper", json_real(r->p[FM_HIST_MODEL_CONSERVATIVE]));
-    json_object_set_new(o, "after_failure",
-                        r->nq ? json_real((double)r->kq / (double)r->nq) : json_null());
-    json_object_set_new(o, "after_failure_upper",
-                        r->nq ? json_real(r->q[FM_HIST_MODEL_CONSERVATIVE]) : json_null());
-    json_object_set_new(o, "attempts", json_integer(r->attempts[m]));
-    json_object_set_new(o, "attempts_conservative", json_integer(r->attempts[FM_HIST_MODEL_CONSERVATIVE]));
-    json_object_set_new(o, "attempts_point", json_integer(r->attempts[FM_HIST_MODEL_POINT]));
-    json_object_set_new(o, "all_fail_probability",
-                        fm_cli_json_real(r->fail[m][r->attempts[m] - 1]));
-    json_object_set_new(o, "expected_extra_seconds", fm_cli_json_real(row_extra(r, m, m)));
-    json_object_set_new(o, "pass_seconds", b->h.durations_known ? json_real(r->pass_s) : json_null());
-    json_object_set_new(o, "fail_seconds", b->h.durations_known ? json_real(r->fail_s) : json_null());
-    return o;
+    bool d = b->h.durations_known;
+    return json_pack(
+        "{s:s, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:o, s:o, s:i, s:i, s:i, s:o, "
+        "s:o, s:o, s:o}",
+        "test", r->test, "runs", (json_int_t)r->n, "failures", (json_int_t)r->k, "timeouts",
+        (json_int_t)r->timeouts, "retries", (json_int_t)r->nq, "retry_failures", (json_int_t)r->kq,
+        "estimate", r->ci.estimate, "lower", r->ci.lower, "upper", r->p[CONS], "after_failure",
+        r->nq ? json_real(r->q[POINT]) : json_null(), "after_failure_upper",
+        r->nq ? json_real(r->q[CONS]) : json_null(), "attempts", (int)r->attempts[m],
+        "attempts_conservative", (int)r->attempts[CONS], "attempts_point", (int)r->attempts[POINT],
+        "all_fail_probability", fm_cli_json_real(r->all_fail[m]), "expected_extra_seconds",
+        fm_cli_json_real(r->extra[m]), "pass_seconds", d ? json_real(r->pass_s) : json_null(),
+        "fail_seconds", d ? json_real(r->fail_s) : json_null());
 }
 
 static int print_json(const struct budget *b)
 {
     const struct budget_args *a = b->args;
-    int m = a->point ? FM_HIST_MODEL_POINT : FM_HIST_MODEL_CONSERVATIVE;
+    const fm_hist_budget_pool *g = &b->h.others;
+    int m = a->point ? POINT : CONS;
     const fm_hist_budget_plan *p = &b->h.plans[m];
-    json_t *o = json_object();
-    json_object_set_new(o, "suite", json_string(b->h.suite));
-    json_object_set_new(o, "target", json_real(a->target));
-    json_object_set_new(o, "model", json_string(m == FM_HIST_MODEL_POINT ? "point" : "conservative"));
-    json_object_set_new(o, "confidence", json_real(a->conf));
-    json_object_set_new(o, "feasible", json_boolean(p->plan.feasible));
-    json_object_set_new(o, "predicted_red_rate", fm_cli_json_real(p->plan.red_rate));
-    json_object_set_new(o, "current_red_rate", fm_cli_json_real(p->current));
-    json_object_set_new(o, "observed_red_rate", fm_cli_json_real(observed(b)));
-    json_object_set_new(o, "ci_runs", json_integer(b->h.ci_runs));
-    json_object_set_new(o, "red_runs", json_integer(b->h.red_runs));
-    json_object_set_new(o, "expected_extra_seconds", fm_cli_json_real(p->plan.cost));
-    json_object_set_new(o, "durations_known", json_boolean(b->h.durations_known));
-    json_object_set_new(o, "conservative", plan_json(b, FM_HIST_MODEL_CONSERVATIVE));
-    json_object_set_new(o, "point", plan_json(b, FM_HIST_MODEL_POINT));
-    json_t *q = json_object();
-    json_object_set_new(q, "tests", json_integer((json_int_t)b->h.others.tests));
-    json_object_set_new(q, "fewest_runs",
-                        b->h.others.tests ? json_integer((json_int_t)b->h.others.fewest) : json_null());
-    json_object_set_new(q, "attempts", json_integer(b->h.others.attempts[m]));
-    json_object_set_new(q, "upper",
-                        b->h.others.tests ? fm_cli_json_real(b->h.others.fail[FM_HIST_MODEL_CONSERVATIVE][0])
-                                       : json_null());
-    json_object_set_new(o, "other_tests", q);
-    json_object_set_new(o, "excluded_tests", json_integer((json_int_t)b->h.excluded));
     json_t *tests = json_array();
     for (size_t i = 0; i < b->h.n_tests; i++)
         json_array_append_new(tests, row_json(b, &b->h.tests[i], m));
-    json_object_set_new(o, "tests", tests);
-    return fm_cli_print_json(o);
+    return fm_cli_print_json(json_pack(
+        "{s:s, s:f, s:s, s:f, s:b, s:o, s:o, s:o, s:I, s:I, s:o, s:b, s:o, s:o, "
+        "s:{s:I, s:o, s:i, s:o}, s:I, s:o}",
+        "suite", b->h.suite, "target", a->target, "model", model_names[m], "confidence", a->conf,
+        "feasible", p->plan.feasible, "predicted_red_rate", fm_cli_json_real(p->plan.red_rate),
+        "current_red_rate", fm_cli_json_real(p->current), "observed_red_rate",
+        fm_cli_json_real(b->h.observed), "ci_runs", (json_int_t)b->h.ci_runs, "red_runs",
+        (json_int_t)b->h.red_runs, "expected_extra_seconds", fm_cli_json_real(p->plan.cost),
+        "durations_known", b->h.durations_known, "conservative", plan_json(b, CONS), "point",
+        plan_json(b, POINT), "other_tests", "tests", (json_int_t)g->tests, "fewest_runs",
+        g->tests ? json_integer((json_int_t)g->fewest) : json_null(), "attempts",
+        (int)g->attempts[m], "upper", g->tests ? fm_cli_json_real(g->fail[CONS][0]) : json_null(),
+        "excluded_tests", (json_int_t)b->h.excluded, "tests", tests));
 }
 
-/* "failed 40 of 575 first attempts (6.96%, 95% upper 9.40%)" */
+/* "failed 40 of 575 first attempts (6.96%, 95% upper 9.40%); 3 of 9 retries failed" */
 static void reason(const struct budget *b, const fm_hist_budget_test *r, char *buf, size_t size)
 {
-    char est[32], up[32];
-    fm_cli_fmt_prob(r->ci.estimate, est, sizeof est);
-    fm_cli_fmt_prob(r->p[FM_HIST_MODEL_CONSERVATIVE], up, sizeof up);
-    int len =
-        snprintf(buf, size, "failed %llu of %llu first attempts (%s, %.10g%% upper %s)",
-                 (unsigned long long)r->k, (unsigned long long)r->n, est, b->args->conf * 100, up);
-    if (r->nq > 0 && len > 0 && (size_t)len < size)
-        len += snprintf(buf + len, size - (size_t)len, "; %llu of %llu retries failed",
-                        (unsigned long long)r->kq, (unsigned long long)r->nq);
-    if (r->timeouts > 0 && len > 0 && (size_t)len < size)
-        snprintf(buf + len, size - (size_t)len, "; %llu timeouts", (unsigned long long)r->timeouts);
+    char est[32], up[32], retries[80] = "", timeouts[40] = "";
+    if (r->nq > 0)
+        snprintf(retries, sizeof retries, "; %llu of %llu retries failed",
+                 (unsigned long long)r->kq, (unsigned long long)r->nq);
+    if (r->timeouts > 0)
+        snprintf(timeouts, sizeof timeouts, "; %llu timeouts", (unsigned long long)r->timeouts);
+    snprintf(buf, size, "failed %llu of %llu first attempts (%s, %.10g%% upper %s)%s%s",
+             (unsigned long long)r->k, (unsigned long long)r->n,
+             fm_cli_fmt_prob(r->ci.estimate, est, sizeof est), b->args->conf * 100,
+             fm_cli_fmt_prob(r->p[CONS], up, sizeof up), retries, timeouts);
 }
 
 /* A string as a JSON/TOML/Python double-quoted literal (all three accept these escapes). */
@@ -223,37 +186,28 @@ static void put_quoted(const char *s)
 static int print_allowlist(const struct budget *b)
 {
     const struct budget_args *a = b->args;
-    int m = a->point ? FM_HIST_MODEL_POINT : FM_HIST_MODEL_CONSERVATIVE;
-    const char *fmt = a->format;
-    char why[256];
-    if (strcmp(fmt, "json") == 0) {
-        json_t *o = json_object(), *list = json_array();
-        json_object_set_new(o, "suite", json_string(b->h.suite));
-        json_object_set_new(o, "target", json_real(a->target));
-        json_object_set_new(o, "model", json_string(m == FM_HIST_MODEL_POINT ? "point" : "conservative"));
-        json_object_set_new(o, "feasible", json_boolean(b->h.plans[m].plan.feasible));
-        json_object_set_new(o, "other_tests_attempts", json_integer(b->h.others.attempts[m]));
+    int m = a->point ? POINT : CONS;
+    char why[256], red[32];
+    if (strcmp(a->format, "json") == 0) {
+        json_t *list = json_array();
         for (size_t i = 0; i < b->h.n_tests; i++) {
             const fm_hist_budget_test *r = &b->h.tests[i];
             if (r->attempts[m] < 2)
                 continue;
             reason(b, r, why, sizeof why);
-            json_t *e = json_object();
-            json_object_set_new(e, "test", json_string(r->test));
-            json_object_set_new(e, "attempts", json_integer(r->attempts[m]));
-            json_object_set_new(e, "rate", json_real(r->ci.estimate));
-            json_object_set_new(e, "upper", json_real(r->p[FM_HIST_MODEL_CONSERVATIVE]));
-            json_object_set_new(e, "reason", json_string(why));
-            json_array_append_new(list, e);
+            json_array_append_new(list,
+                                  json_pack("{s:s, s:i, s:f, s:f, s:s}", "test", r->test,
+                                            "attempts", (int)r->attempts[m], "rate", r->ci.estimate,
+                                            "upper", r->p[CONS], "reason", why));
         }
-        json_object_set_new(o, "allowlist", list);
-        return fm_cli_print_json(o);
+        return fm_cli_print_json(json_pack("{s:s, s:f, s:s, s:b, s:i, s:o}", "suite", b->h.suite,
+                                           "target", a->target, "model", model_names[m], "feasible",
+                                           b->h.plans[m].plan.feasible, "other_tests_attempts",
+                                           (int)b->h.others.attempts[m], "allowlist", list));
     }
-    bool toml = strcmp(fmt, "toml") == 0;
-    printf("# flakemeter budget --target %.10g (%s plan) for suite ", a->target,
-           m == FM_HIST_MODEL_POINT ? "point" : "conservative");
+    bool toml = strcmp(a->format, "toml") == 0;
+    printf("# flakemeter budget --target %.10g (%s plan) for suite ", a->target, model_names[m]);
     put_quoted(b->h.suite);
-    char red[32];
     printf(": %lld CI runs.\n# Predicted red rate after the plan: %s (%s the target); every other "
            "test: %u attempt%s.\n",
            (long long)b->h.ci_runs, fm_cli_fmt_prob(b->h.plans[m].plan.red_rate, red, sizeof red),
@@ -271,7 +225,7 @@ static int print_allowlist(const struct budget *b)
             printf("\n[[flaky]]\ntest = ");
             put_quoted(r->test);
             printf("\nattempts = %u\nrate = %.6g\nupper = %.6g\nreason = ", r->attempts[m],
-                   r->ci.estimate, r->p[FM_HIST_MODEL_CONSERVATIVE]);
+                   r->ci.estimate, r->p[CONS]);
             put_quoted(why);
             putchar('\n');
         } else {
@@ -300,20 +254,20 @@ static void print_plan_line(const struct budget *b, int m, const char *name)
                (unsigned long long)b->args->max_attempts);
 }
 
-static void print_table(const struct budget *b)
+static int print_table(const struct budget *b)
 {
     const struct budget_args *a = b->args;
-    int m = a->point ? FM_HIST_MODEL_POINT : FM_HIST_MODEL_CONSERVATIVE, other = 1 - m;
+    int m = a->point ? POINT : CONS, other = 1 - m;
     char obs[32], tgt[32];
     printf("Retry budget for suite '%s': target red rate %s per CI run\n", b->h.suite,
            fm_cli_fmt_prob(a->target, tgt, sizeof tgt));
     printf("observed red rate %s (%lld of %lld CI runs)\n",
-           fm_cli_fmt_prob(observed(b), obs, sizeof obs), (long long)b->h.red_runs,
+           fm_cli_fmt_prob(b->h.observed, obs, sizeof obs), (long long)b->h.red_runs,
            (long long)b->h.ci_runs);
-    print_plan_line(b, FM_HIST_MODEL_CONSERVATIVE, "conservative");
-    print_plan_line(b, FM_HIST_MODEL_POINT, "point");
+    print_plan_line(b, CONS, "conservative");
+    print_plan_line(b, POINT, "point");
     printf("\n%-36s %6s %5s  %-28s %8s %6s %9s\n", "test", "runs", "fail", "p (exact CI)",
-           "attempts", m == FM_HIST_MODEL_POINT ? "cons." : "point", "extra s");
+           "attempts", m == POINT ? "cons." : "point", "extra s");
     for (size_t i = 0; i < b->h.n_tests; i++) {
         const fm_hist_budget_test *r = &b->h.tests[i];
         double v[3] = {r->ci.estimate, r->ci.lower, r->ci.upper};
@@ -321,16 +275,15 @@ static void print_table(const struct budget *b)
         fm_cli_fmt_probs(v, t, 3);
         snprintf(ci, sizeof ci, "%s (%s..%s)", t[0], t[1], t[2]);
         printf("%-36s %6llu %5llu  %-28s %8u %6u %9.4g\n", r->test, (unsigned long long)r->n,
-               (unsigned long long)r->k, ci, r->attempts[m], r->attempts[other],
-               row_extra(r, m, m));
+               (unsigned long long)r->k, ci, r->attempts[m], r->attempts[other], r->extra[m]);
     }
     if (b->h.others.tests > 0) {
         char up[32];
         printf("%zu other test%s never failed: %u attempt%s each (%s plan); together at most %s "
                "(%.10g%% bound from the fewest runs, %llu: %s)\n",
                b->h.others.tests, b->h.others.tests == 1 ? "" : "s", b->h.others.attempts[m],
-               b->h.others.attempts[m] == 1 ? "" : "s", m == FM_HIST_MODEL_POINT ? "point" : "conservative",
-               fm_cli_fmt_prob(b->h.others.fail[FM_HIST_MODEL_CONSERVATIVE][0], up, sizeof up), a->conf * 100,
+               b->h.others.attempts[m] == 1 ? "" : "s", model_names[m],
+               fm_cli_fmt_prob(b->h.others.fail[CONS][0], up, sizeof up), a->conf * 100,
                (unsigned long long)b->h.others.fewest, b->h.others.fewest_test);
     }
     if (b->h.excluded > 0)
@@ -338,6 +291,7 @@ static void print_table(const struct budget *b)
                b->h.excluded == 1 ? "" : "s", (unsigned long long)a->min_runs);
     if (!b->h.durations_known)
         printf("(the history has no durations: costs are in attempts)\n");
+    return FM_EXIT_OK;
 }
 
 static int fail(const struct budget_args *a, fm_store *store, const fm_hist_budget *b,
@@ -352,10 +306,9 @@ static int fail(const struct budget_args *a, fm_store *store, const fm_hist_budg
                                   a->db, b->suite, b->other_suite);
     if (st == FM_HIST_ENOENT)
         return fm_cli_usage_error("--campaign: no campaign '%s' in %s", campaign, a->db);
-    if (st == FM_HIST_ENODATA && campaign != NULL)
-        return fm_cli_usage_error("--campaign: '%s' has no completed run", campaign);
     if (st == FM_HIST_ENODATA)
-        return a->label
+        return campaign ? fm_cli_usage_error("--campaign: '%s' has no completed run", campaign)
+               : a->label
                    ? fm_cli_usage_error("no CI history for suite '%s' in %s", a->label, a->db)
                    : fm_cli_usage_error("%s holds no CI history (see 'flakemeter ingest')", a->db);
     if (st == FM_HIST_ESTATS && b->stats == FM_STATS_ENOMEM)
@@ -376,21 +329,18 @@ int cmd_budget(int argc, char **argv)
     fm_store *store = NULL;
     if ((rc = fm_cli_open_store(a.db, false, &store)) != 0)
         return rc;
-    fm_hist_budget_options opt = {a.label,      a.campaigns,  a.n_campaigns,
-                                  a.target,     a.conf,       a.have_timeout,
-                                  a.timeout,    (uint32_t)a.max_attempts, a.min_runs};
+    fm_hist_budget_options opt = {
+        a.label,   a.campaigns,    a.n_campaigns, a.target,
+        a.conf,    a.have_timeout, a.timeout,     (uint32_t)a.max_attempts,
+        a.min_runs};
     struct budget b = {.args = &a};
     fm_hist_status st = fm_hist_budget_compute(store, &opt, &b.h);
     if (st != FM_HIST_OK)
         rc = fail(&a, store, &b.h, st);
     else if (a.format != NULL)
         rc = print_allowlist(&b);
-    else if (a.json)
-        rc = print_json(&b);
-    else {
-        print_table(&b);
-        rc = FM_EXIT_OK;
-    }
+    else
+        rc = a.json ? print_json(&b) : print_table(&b);
     fm_hist_budget_free(&b.h);
     fm_store_close(store);
     return rc;

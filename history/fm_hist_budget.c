@@ -154,8 +154,12 @@ static fm_stats_status plan_model(fm_hist_budget *b, const fm_hist_budget_option
         st = fm_stats_budget_optimize(items, n, a->target, att, &b->plans[m].plan);
     if (st == FM_STATS_OK) {
         b->plans[m].current = -expm1(log_keep);
-        for (size_t i = 0; i < b->n_tests; i++)
-            b->tests[i].attempts[m] = att[i];
+        for (size_t i = 0; i < b->n_tests; i++) {
+            fm_hist_budget_test *r = &b->tests[i];
+            r->attempts[m] = att[i];
+            r->all_fail[m] = r->fail[m][att[i] - 1];
+            r->extra[m] = r->cost[m][att[i] - 1];
+        }
         b->others.attempts[m] = b->others.tests > 0 ? att[b->n_tests] : 1;
     }
     free(items);
@@ -253,6 +257,7 @@ static fm_hist_status load(fm_store *store, const fm_hist_budget_options *a, fm_
     filter.label = b->suite;
     if ((st = fm_history_suite(store, &filter, &b->ci_runs, &b->red_runs)) != FM_HIST_OK)
         return st;
+    b->observed = b->ci_runs > 0 ? (double)b->red_runs / (double)b->ci_runs : NAN;
     b->tests = calloc(b->n_history_ + a->n_campaigns + 1, sizeof *b->tests);
     if (b->tests == NULL)
         return FM_HIST_ENOMEM;

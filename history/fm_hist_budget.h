@@ -47,6 +47,8 @@ typedef struct {
     double p[2], q[2];               /* by model */
     double fail[2][FM_HIST_BUDGET_MAX_ATTEMPTS], cost[2][FM_HIST_BUDGET_MAX_ATTEMPTS];
     uint32_t attempts[2]; /* by plan (= model) */
+    double all_fail[2];   /* by plan: the chance that all its attempts fail */
+    double extra[2];      /* by plan: the expected seconds its retries add to a CI run */
 } fm_hist_budget_test;
 
 /* The tests never seen failing, pooled. */
@@ -72,6 +74,7 @@ typedef struct {
     size_t excluded; /* tests left out for fewer than min_runs CI runs */
     fm_hist_budget_pool others;
     int64_t ci_runs, red_runs; /* the suite's CI runs and the red ones */
+    double observed;           /* red_runs / ci_runs (NaN without CI runs) */
     bool durations_known;      /* else costs are in attempts (every attempt 1 s) */
     fm_hist_budget_plan plans[2];
     /* After a failure: */
