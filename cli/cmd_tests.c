@@ -268,7 +268,7 @@ static int report(fm_store *store, const fm_history_filter *filter, double conf,
 int cmd_tests(int argc, char **argv)
 {
     const char *db = "flakemeter.db";
-    fm_history_filter filter = {0};
+    fm_history_filter filter = {.until_ns = -1}; /* -1: --until not given */
     uint64_t last = 0;
     double conf = 0.95;
     bool json = false;
@@ -286,6 +286,10 @@ int cmd_tests(int argc, char **argv)
     if (rc >= 0)
         return rc;
     filter.last_runs = (size_t)last;
+    /* 0 means "no bound" to the filter; --until 1970-01-01 means "nothing". */
+    filter.until_ns = filter.until_ns == -1  ? 0
+                      : filter.until_ns == 0 ? INT64_MIN
+                                             : filter.until_ns;
     fm_store *store = NULL;
     if ((rc = fm_cli_open_store(db, false, &store)) != 0)
         return rc;

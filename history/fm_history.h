@@ -41,7 +41,7 @@ typedef struct {
 typedef struct {
     const char *label; /* only this suite; NULL = every suite */
     int64_t since_ns;  /* only CI runs at or after this time; 0 = no bound */
-    int64_t until_ns;  /* only CI runs before this time; 0 = no bound */
+    int64_t until_ns;  /* only CI runs before this time; 0 = no bound; INT64_MIN = none */
     size_t last_runs;  /* only the last N CI runs (per suite); 0 = all */
 } fm_history_filter;
 
