@@ -71,8 +71,8 @@ static int ingest_all(fm_store *store, const char *db, char **files, size_t n,
     json_t *list = json ? json_array() : NULL;
     for (size_t i = 0; i < n; i++) {
         fm_ingest_result r;
-        fm_store_status st = fm_ingest_file(store, files[i], opt, &r);
-        if (st != FM_STORE_OK) {
+        fm_hist_status st = fm_ingest_file(store, files[i], opt, &r);
+        if (st != FM_HIST_OK) {
             json_decref(list);
             return fm_cli_fail("%s: cannot write %s: %s (this file not ingested, %zu before it "
                                "were)",
@@ -132,7 +132,7 @@ int cmd_ingest(int argc, char **argv)
     char **files = NULL;
     size_t n = 0;
     if (fm_ingest_list((const char *const *)argv + optind, (size_t)(argc - optind), &files, &n) !=
-        FM_STORE_OK)
+        FM_HIST_OK)
         return fm_cli_fail("out of memory listing the files");
     fm_store *store = NULL;
     rc = fm_cli_open_store(db, true, &store);

@@ -8,8 +8,8 @@
  * of its suite's CI runs (in the window) in which its last attempt failed.
  */
 #include "fm_cli.h"
+#include "fm_hist.h"
 #include "fm_history.h"
-#include "fm_junit.h"
 #include "fm_stats.h"
 
 #include <math.h>
@@ -34,17 +34,17 @@ typedef struct {
     double red_share;
 } row;
 
+/* The grammar of fm_hist_parse_time, as `check --baseline` reads it. */
 static int parse_date(void *value, const char *text, const char *name)
 {
-    char buf[64];
     int64_t ns;
-    bool ok = strlen(text) == 10
-                  ? (snprintf(buf, sizeof buf, "%sT00:00:00Z", text), fm_junit_parse_time(buf, &ns))
-                  : fm_junit_parse_time(text, &ns);
-    if (!ok || ns <= 0)
-        return fm_cli_usage_error("%s: '%s' is not a date; expected YYYY-MM-DD or "
-                                  "YYYY-MM-DDTHH:MM:SS[Z|+HH:MM] after 1970",
-                                  name, text);
+    fm_hist_status st = fm_hist_parse_time(text, &ns);
+    if (st == FM_HIST_ERANGE)
+        return fm_cli_usage_error("%s: '%s' is outside 1970-01-01 .. 2261-12-31 (UTC)", name,
+                                  text);
+    if (st != FM_HIST_OK)
+        return fm_cli_usage_error("%s: '%s' is not a date; expected " FM_HIST_TIME_GRAMMAR, name,
+                                  text);
     *(int64_t *)value = ns;
     return 0;
 }
@@ -185,7 +185,7 @@ static int suite_runs(fm_store *store, const fm_history_filter *base, row *rows,
         fm_history_filter f = *base;
         f.label = rows[i].h->label;
         int64_t runs = 0, red = 0;
-        if (fm_history_suite(store, &f, &runs, &red) != FM_STORE_OK)
+        if (fm_history_suite(store, &f, &runs, &red) != FM_HIST_OK)
             return fm_cli_fail("cannot read the CI history: %s", fm_store_errmsg(store));
         rows[i].suite_runs = runs;
         if (print) {
@@ -225,7 +225,7 @@ static int report(fm_store *store, const fm_history_filter *filter, double conf,
     size_t n = 0;
     row *rows = NULL;
     int rc = 0;
-    if (fm_history_load(store, filter, &tests, &n) != FM_STORE_OK)
+    if (fm_history_load(store, filter, &tests, &n) != FM_HIST_OK)
         return fm_cli_fail("cannot read the CI history: %s", fm_store_errmsg(store));
     if (n > 0 && (rows = calloc(n, sizeof *rows)) == NULL)
         rc = fm_cli_fail("out of memory");
@@ -259,7 +259,7 @@ static int report(fm_store *store, const fm_history_filter *filter, double conf,
 int cmd_tests(int argc, char **argv)
 {
     const char *db = "flakemeter.db";
-    fm_history_filter filter = {0};
+    fm_history_filter filter = {.until_ns = -1}; /* -1: --until not given */
     uint64_t last = 0;
     double conf = 0.95;
     bool json = false;
@@ -280,6 +280,10 @@ int cmd_tests(int argc, char **argv)
     if (rc >= 0)
         return rc;
     filter.last_runs = (size_t)last;
+    /* 0 means "no bound" to the filter; --until 1970-01-01 means "nothing". */
+    filter.until_ns = filter.until_ns == -1  ? 0
+                      : filter.until_ns == 0 ? INT64_MIN
+                                             : filter.until_ns;
     fm_store *store = NULL;
     if ((rc = fm_cli_open_store(db, false, &store)) != 0)
         return rc;

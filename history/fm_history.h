@@ -6,11 +6,12 @@
  * of its last attempt (after retries, e.g. pytest-rerunfailures, nextest, surefire's
  * flakyFailure/rerunFailure) and how many attempts it made.  Skipped tests have no entry for
  * that CI run.  The reader lives in history/ (libfmhist), never prints, and returns
- * fm_store_status like every store function.
+ * fm_hist_status (FM_HIST_ESTORE on a store failure, detail in fm_store_errmsg).
  */
 #ifndef FM_HISTORY_H
 #define FM_HISTORY_H
 
+#include "fm_hist.h"
 #include "fm_store.h"
 
 #include <stddef.h>
@@ -40,7 +41,7 @@ typedef struct {
 typedef struct {
     const char *label; /* only this suite; NULL = every suite */
     int64_t since_ns;  /* only CI runs at or after this time; 0 = no bound */
-    int64_t until_ns;  /* only CI runs before this time; 0 = no bound */
+    int64_t until_ns;  /* only CI runs before this time; 0 = no bound; INT64_MIN = none */
     size_t last_runs;  /* only the last N CI runs (per suite); 0 = all */
 } fm_history_filter;
 
@@ -48,15 +49,15 @@ typedef struct {
  * Load the histories that pass the filter (NULL = everything), sorted by (label, test).  On
  * success *tests is an array of *n_tests entries to be released with fm_history_free.
  */
-fm_store_status fm_history_load(fm_store *store, const fm_history_filter *filter,
-                                fm_history_test **tests, size_t *n_tests);
+fm_hist_status fm_history_load(fm_store *store, const fm_history_filter *filter,
+                               fm_history_test **tests, size_t *n_tests);
 void fm_history_free(fm_history_test *tests, size_t n_tests);
 
 /*
  * The CI runs that pass the filter, and how many of them were red: a CI run is red when some
  * test's last attempt in it was not a pass.  The observed red rate is red_runs / ci_runs.
  */
-fm_store_status fm_history_suite(fm_store *store, const fm_history_filter *filter, int64_t *ci_runs,
-                                 int64_t *red_runs);
+fm_hist_status fm_history_suite(fm_store *store, const fm_history_filter *filter, int64_t *ci_runs,
+                                int64_t *red_runs);
 
 #endif
