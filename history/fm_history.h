@@ -12,6 +12,7 @@
 #define FM_HISTORY_H
 
 #include "fm_hist.h"
+#include "fm_stats.h"
 #include "fm_store.h"
 
 #include <stddef.h>
@@ -59,5 +60,26 @@ void fm_history_free(fm_history_test *tests, size_t n_tests);
  */
 fm_hist_status fm_history_suite(fm_store *store, const fm_history_filter *filter, int64_t *ci_runs,
                                 int64_t *red_runs);
+
+/*
+ * `flakemeter tests` as one call (history/fm_hist_flaky.c): for each of the n tests of tests
+ * (fm_history_load with the same filter), fm_stats_flaky at confidence conf, its first-attempt
+ * timeouts, its suite's CI runs and red runs in the window, and its share of the red rate
+ * (CI runs in which its last attempt failed / its suite's CI runs).  *rows: n entries, sorted by
+ * red share, then estimate (both descending), then label and test; free() them; they point into
+ * tests.  FM_HIST_ESTATS when a test's statistics failed (*failed: that test's index in tests,
+ * *why: the fm_stats_status; both may be NULL), FM_HIST_ESTORE on a store failure.
+ */
+typedef struct {
+    const fm_history_test *test;
+    fm_flaky_report report;
+    uint64_t timeouts;             /* first attempts that timed out */
+    int64_t suite_runs, suite_red; /* the suite's CI runs in the window, and the red ones */
+    double red_share;
+} fm_history_flaky;
+
+fm_hist_status fm_history_flakiness(fm_store *store, const fm_history_filter *filter,
+                                    const fm_history_test *tests, size_t n, double conf,
+                                    fm_history_flaky **rows, size_t *failed, fm_stats_status *why);
 
 #endif
