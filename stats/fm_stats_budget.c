@@ -473,8 +473,8 @@ fm_stats_status fm_stats_budget_optimize(const fm_budget_item *items, size_t n_i
  */
 static const double pool_y[] = {0.999, 0.97, 0.9, 0.75, 0.55, 0.4, 0.28,
                                 0.2,   0.14, 0.1, 0.07, 0.05, 0.03};
-static const double pool_w[] = {0.30,  0.20,  0.15, 0.10,  0.07,   0.05,  0.04,
-                                0.03,  0.025, 0.02, 0.015, 0.0125, 0.0125};
+static const double pool_w[] = {0.30, 0.20, 0.15,  0.10, 0.07, 0.05, 0.04,
+                                0.03, 0.02, 0.015, 0.01, 0.01, 0.005}; /* sum 1 */
 #define POOL_NODES (sizeof pool_y / sizeof *pool_y)
 
 /* log sum_j w_j exp(lambda_j s + logk_j) (log-sum-exp), where logk_j = -lambda_j H_j. */
