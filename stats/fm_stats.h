@@ -376,6 +376,52 @@ fm_stats_status fm_stats_budget_optimize(const fm_budget_item *items, size_t n_i
 fm_stats_status fm_stats_budget_greedy(const fm_budget_item *items, size_t n_items, double target,
                                        uint32_t *attempts, fm_budget_plan *out);
 
+/* ---- The tests never seen failing: a bound that allows for their selection ----------------- */
+
+/*
+ * An upper confidence bound for the tests of a suite that never failed.  The pool is chosen by
+ * the data (the tests that happened to show no failure), so a bound computed as if it had been
+ * fixed in advance does not hold; this one does (docs/statistics.md, sec. 9).  Model: test i
+ * fails each of its n_i runs independently with p_i, the tests independently of each other, and
+ * the n_i do not depend on the outcomes.  With u_i = -log(1 - p_i) and Q = {i : k_i = 0}, the
+ * bound B satisfies P(sum_{i in Q} u_i <= B) >= c for every p_1 .. p_m; so, with the same
+ * probability, every subset of Q together fails a CI run (at least one of them fails its one
+ * attempt) with 1 - prod (1 - p_i) = 1 - exp(-sum u_i) <= rate = 1 - exp(-B), and has
+ * sum p_i <= B.
+ *
+ * B is the root of sum_j w_j exp(lambda_j (B - H_j)) = 1 / (1 - c) over a fixed mixture of
+ * lambda_j = y_j n_min (y_j in (0, 1), n_min the fewest runs of the m tests) with
+ * H_j = sum_{i : k_i >= 1} -log(1 - (lambda_j / n_i)^(k_i)) / lambda_j: every test that failed
+ * exactly once or twice raises the bound (a Good-Turing-like "the tests seen failing rarely say
+ * how many more fail unseen"), a test that failed often barely does, a test never seen failing
+ * does not at all.
+ */
+typedef struct {
+    size_t tests;         /* never failed (k_i = 0) */
+    uint64_t fewest_runs; /* n_min over all m tests: it sets the scale of every lambda_j */
+    double sum_bound;     /* B >= sum_{k_i = 0} -log(1 - p_i), at confidence c */
+    double rate;          /* 1 - exp(-B): their chance that some one fails a CI run */
+} fm_pool_bound;
+
+/*
+ * The bound from failures[i] of runs[i] first attempts of EVERY test i = 0 .. m-1 of the suite
+ * (the tests seen failing too: how many failed once or twice is part of the bound; m = 0 gives
+ * B = 0), at confidence c in (0, 1).  Every runs[i] >= 1 and failures[i] <= runs[i]; a test left
+ * out by its number of runs alone (never by its outcomes) is simply not covered.
+ */
+fm_stats_status fm_stats_pool_bound(const uint64_t *failures, const uint64_t *runs, size_t m,
+                                    double c, fm_pool_bound *out);
+
+/*
+ * The pool as one budget item, valid on the same event as the bound (each p_i <= P =
+ * 1 - exp(-B), sum p_i <= B): with A attempts each, the chance that some test of the pool fails
+ * all of them is at most fail[A-1] = min(P, B P^(A-1)), and the attempts after the first add at
+ * most cost[A-1] = B (1 - P^(A-1)) / (1 - P) * seconds (seconds: the longest mean duration in the
+ * pool, >= 0) to a CI run; A = 1 .. max_attempts.
+ */
+fm_stats_status fm_stats_pool_tables(const fm_pool_bound *bound, double seconds,
+                                     uint32_t max_attempts, double *fail, double *cost);
+
 /* ---- Regression alarm ---------------------------------------------------------------------- */
 
 /*
