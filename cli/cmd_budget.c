@@ -276,11 +276,11 @@ static int print_table(const struct budget *b)
     if (b->h.others.tests > 0) {
         char up[32];
         printf("%zu other test%s never failed: %u attempt%s each (%s plan); together at most %s "
-               "(%.10g%% bound from the fewest runs, %llu: %s)\n",
+               "(%.10g%% bound over all %zu tests, valid for the tests the history chose)\n",
                b->h.others.tests, b->h.others.tests == 1 ? "" : "s", b->h.others.attempts[m],
                b->h.others.attempts[m] == 1 ? "" : "s", model_names[m],
-               fm_cli_fmt_prob(b->h.others.fail[CONS][0], up, sizeof up), a->conf * 100,
-               (unsigned long long)b->h.others.fewest, b->h.others.fewest_test);
+               fm_cli_fmt_prob(b->h.others.bound.rate, up, sizeof up), a->conf * 100,
+               b->h.others.suite_tests);
     }
     if (b->h.excluded > 0)
         printf("%zu test%s with fewer than %llu runs left out\n", b->h.excluded,

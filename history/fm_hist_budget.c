@@ -8,11 +8,12 @@
  * as the timeout when one is given: the full timeout is what it costs).  A test without
  * durations gets the suite's mean pass time; a history without any, 1 s ("attempts").
  *
- * The pool of quiet tests: with u_i = -log(1 - p_i), the chance that none of them ever failed is
- * prod_i (1 - p_i)^(n_i) <= exp(-n_min sum_i u_i), so at level C sum_i u_i <= s =
- * log(1/(1-C)) / n_min: one attempt each fails together with at most 1 - e^-s, A >= 2 attempts
- * with at most sum p_i^A <= s^A; a retry of one of them costs at most the longest mean duration
- * and they reach a retry with at most sum p_i <= s.  Point model: they never fail.
+ * The pool of quiet tests (never seen failing): the data chose them, so a bound computed as if
+ * they had been named in advance does not hold (the old one, from the fewest runs alone, covered
+ * 0 % in the audit's cases).  fm_stats_pool_bound bounds the sum of -log(1 - p_i) over every
+ * never-failed test of the suite at once from the counts of all its tests, which survives any
+ * choice of the pool (docs/statistics.md sec. 9); fm_stats_pool_tables turns it into the
+ * pool's fail and cost tables.  Point model: they never fail.
  *
  * Invariants: every test in tests[] has n >= max(1, min_runs) or is a campaign asked for by
  * name; a campaign replaces the CI test of the same name (the two rates are never pooled);
@@ -114,22 +115,21 @@ static fm_stats_status model_test(const fm_hist_budget_options *a, fm_hist_budge
 }
 
 /* The pooled quiet tests (the bound in this file's opening comment). */
-static fm_stats_status model_pool(const fm_hist_budget_options *a, fm_hist_budget_pool *g)
+static fm_stats_status model_pool(const fm_hist_budget_options *a, fm_hist_budget *b)
 {
     enum { P = FM_HIST_MODEL_POINT, C = FM_HIST_MODEL_CONSERVATIVE };
-    uint32_t cap = a->max_attempts;
+    fm_hist_budget_pool *g = &b->others;
     g->options[P] = 1;
     g->fail[P][0] = g->cost[P][0] = 0.0;
-    g->options[C] = cap;
-    double s = -log1p(-a->confidence) / (double)g->fewest, s1 = fmin(s, 1.0);
-    for (uint32_t k = 1; k <= cap; k++) {
-        double *f = &g->fail[C][k - 1], *c = &g->cost[C][k - 1];
-        *f = k == 1 ? -expm1(-s) : fmin(1.0, pow(s, (double)k));
-        fm_stats_status st = fm_stats_retry_extra_seconds(s1, s1, k, g->seconds, g->seconds, c);
-        if (st != FM_STATS_OK)
-            return st;
-    }
-    return FM_STATS_OK;
+    g->options[C] = a->max_attempts;
+    g->suite_tests = b->n_all_;
+    fm_stats_status st =
+        fm_stats_pool_bound(b->all_k_, b->all_n_, b->n_all_, a->confidence, &g->bound);
+    if (st == FM_STATS_OK)
+        g->fewest = g->bound.fewest_runs;
+    return st != FM_STATS_OK ? st
+                             : fm_stats_pool_tables(&g->bound, g->seconds, a->max_attempts,
+                                                    g->fail[C], g->cost[C]);
 }
 
 /* Run the optimiser for one model; attempts go back into the tests and the pool. */
@@ -228,7 +228,11 @@ static void add_history_test(fm_hist_budget *b, const fm_hist_budget_options *a,
     count_test(h, a, &r);
     if (r.n < a->min_runs || r.n == 0) {
         b->excluded++;
-    } else if (r.k > 0 || r.kq > 0) {
+        return;
+    }
+    b->all_k_[b->n_all_] = r.k;
+    b->all_n_[b->n_all_++] = r.n;
+    if (r.k > 0 || r.kq > 0) {
         b->tests[b->n_tests++] = r;
     } else {
         fm_hist_budget_pool *g = &b->others;
@@ -259,7 +263,9 @@ static fm_hist_status load(fm_store *store, const fm_hist_budget_options *a, fm_
         return st;
     b->observed = b->ci_runs > 0 ? (double)b->red_runs / (double)b->ci_runs : NAN;
     b->tests = calloc(b->n_history_ + a->n_campaigns + 1, sizeof *b->tests);
-    if (b->tests == NULL)
+    b->all_k_ = calloc(b->n_history_ + a->n_campaigns + 1, sizeof *b->all_k_);
+    b->all_n_ = calloc(b->n_history_ + a->n_campaigns + 1, sizeof *b->all_n_);
+    if (b->tests == NULL || b->all_k_ == NULL || b->all_n_ == NULL)
         return FM_HIST_ENOMEM;
     b->others.seconds = NAN;
     for (size_t i = 0; i < a->n_campaigns; i++) {
@@ -269,6 +275,8 @@ static fm_hist_status load(fm_store *store, const fm_hist_budget_options *a, fm_
             return st;
         }
         b->tests[b->n_tests++] = r; /* a test even without failures: it was asked for by name */
+        b->all_k_[b->n_all_] = r.k; /* and its counts belong to the pool's bound */
+        b->all_n_[b->n_all_++] = r.n;
     }
     for (size_t i = 0; i < b->n_history_; i++)
         if (!is_campaign(a, h[i].test)) /* else measured live instead */
@@ -293,7 +301,7 @@ fm_hist_status fm_hist_budget_compute(fm_store *store, const fm_hist_budget_opti
     for (size_t i = 0; st == FM_STATS_OK && i < out->n_tests; i++)
         st = model_test(opt, &out->tests[i]);
     if (st == FM_STATS_OK && out->others.tests > 0)
-        st = model_pool(opt, &out->others);
+        st = model_pool(opt, out);
     if (st == FM_STATS_OK)
         qsort(out->tests, out->n_tests, sizeof *out->tests, cmp_tests);
     for (int m = 0; m < 2 && st == FM_STATS_OK; m++)
@@ -307,6 +315,8 @@ void fm_hist_budget_free(fm_hist_budget *b)
     if (b == NULL)
         return;
     free(b->tests);
+    free(b->all_k_);
+    free(b->all_n_);
     fm_history_free(b->history_, b->n_history_);
     *b = (fm_hist_budget){.campaign = SIZE_MAX};
 }

@@ -51,11 +51,17 @@ typedef struct {
     double extra[2];      /* by plan: the expected seconds its retries add to a CI run */
 } fm_hist_budget_test;
 
-/* The tests never seen failing, pooled. */
+/*
+ * The tests never seen failing, pooled.  Their bound (fm_stats_pool_bound) takes the counts of
+ * every test of the suite that was not left out by its number of runs, the ones seen failing
+ * too: the data chose the pool, and only a bound over all tests at once survives that choice.
+ */
 typedef struct {
     size_t tests;
-    uint64_t fewest;         /* the fewest CI runs among them */
-    const char *fewest_test; /* ... of this test */
+    uint64_t fewest;         /* the fewest CI runs among the suite's tests (the bound's scale) */
+    const char *fewest_test; /* the pool's test with the fewest runs */
+    size_t suite_tests;      /* tests whose counts went into the bound */
+    fm_pool_bound bound;     /* conservative: sum of -log(1 - p_i) <= B, together <= rate */
     double seconds;          /* the longest mean duration among them: a retry costs at most that */
     double fail[2][FM_HIST_BUDGET_MAX_ATTEMPTS], cost[2][FM_HIST_BUDGET_MAX_ATTEMPTS];
     uint32_t options[2];
@@ -82,6 +88,8 @@ typedef struct {
     size_t campaign;       /* FM_HIST_ENOENT, or ENODATA for a campaign: its index; else SIZE_MAX */
     fm_stats_status stats; /* FM_HIST_ESTATS: what libfmstats said (ENOMEM: too large a plan) */
     /* Owned. */
+    uint64_t *all_k_, *all_n_; /* first-attempt failures and runs of every counted test */
+    size_t n_all_;
     fm_history_test *history_;
     size_t n_history_;
 } fm_hist_budget;
