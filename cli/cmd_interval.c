@@ -10,7 +10,7 @@
 
 static const char help[] =
     "usage: flakemeter interval --failures K --runs N [--confidence C]\n"
-    "                           [--method exact|wilson|jeffreys|agresti-coull|wald]\n"
+    "                           [--method exact|wilson|jeffreys|agresti-coull|wald|blaker]\n"
     "                           [--sided two|upper] [--json]\n"
     "\n"
     "Confidence interval for the failure probability after K failures in N runs.\n"
@@ -19,7 +19,8 @@ static const char help[] =
     "  -n, --runs N         runs made (1 <= N <= 2^53; 1e12 is accepted)\n"
     "  -c, --confidence C   confidence level in (0, 1); default 0.95\n"
     "  -m, --method M       exact (Clopper-Pearson, default), wilson, jeffreys,\n"
-    "                       agresti-coull, or wald (a known bad example, for comparison)\n"
+    "                       agresti-coull, wald (a known bad example, for comparison), or\n"
+    "                       blaker (exact, inside Clopper-Pearson; two-sided needs C >= 0.5)\n"
     "      --sided S        two (default) or upper: a one-sided upper bound at level C\n"
     "      --json           print a JSON object: failures, runs, confidence, method, sided,\n"
     "                       estimate, lower, upper\n"
@@ -38,7 +39,7 @@ static int parse_method(void *value, const char *text, const char *name)
     if (fm_stats_method_parse(text, value) == FM_STATS_OK)
         return 0;
     return fm_cli_usage_error("%s: unknown method '%s'; expected exact, wilson, jeffreys, "
-                              "agresti-coull or wald",
+                              "agresti-coull, wald or blaker",
                               name, text);
 }
 

@@ -35,6 +35,11 @@ typedef enum {
     FM_CI_JEFFREYS,      /* equal-tailed Beta(k+1/2, n-k+1/2), lower 0 at k=0, upper 1 at k=n */
     FM_CI_AGRESTI_COULL, /* "add z^2/2 successes and failures", then Wald */
     FM_CI_WALD,          /* p +- z*sqrt(p(1-p)/n): a known bad example, kept for comparison */
+    FM_CI_BLAKER,        /* Blaker (2000): inverts the exact test whose p-value is the
+                            acceptability; two-sided, coverage >= c, inside Clopper-Pearson.
+                            Two-sided needs c >= 1/2 (EDOM below) and min(k, n-k) <= 1e11
+                            (ETOOBIG above); FM_CI_UPPER gives the Clopper-Pearson bound,
+                            which is Blaker's construction with one tail */
 } fm_ci_method;
 
 typedef enum {
@@ -48,7 +53,7 @@ typedef struct {
     double upper;
 } fm_interval;
 
-/* Name <-> method ("exact", "wilson", "jeffreys", "agresti-coull", "wald"). */
+/* Name <-> method ("exact", "wilson", "jeffreys", "agresti-coull", "wald", "blaker"). */
 const char *fm_stats_method_name(fm_ci_method method);
 fm_stats_status fm_stats_method_parse(const char *name, fm_ci_method *method);
 
