@@ -10,7 +10,7 @@
 
 static const char help[] =
     "usage: flakemeter interval --failures K --runs N [--confidence C]\n"
-    "                           [--method exact|wilson|jeffreys|agresti-coull|wald]\n"
+    "                           [--method exact|wilson|jeffreys|agresti-coull|wald|blaker]\n"
     "                           [--sided two|upper] [--json]\n"
     "\n"
     "Confidence interval for the failure probability after K failures in N runs.\n";
@@ -28,7 +28,7 @@ static int parse_method(void *value, const char *text, const char *name)
     if (fm_stats_method_parse(text, value) == FM_STATS_OK)
         return 0;
     return fm_cli_usage_error("%s: unknown method '%s'; expected exact, wilson, jeffreys, "
-                              "agresti-coull or wald",
+                              "agresti-coull, wald or blaker",
                               name, text);
 }
 
@@ -55,8 +55,9 @@ static int parse(int argc, char **argv, struct interval_args *a)
         FM_OPT_REAL('c', "confidence", &a->c, 0, 1, FM_OPT_OPEN, "C",
                     "confidence level in (0, 1); default 0.95"),
         FM_OPT_CALL('m', "method", &a->method, parse_method, "M",
-                    "exact (Clopper-Pearson, default), wilson, jeffreys, agresti-coull, or wald (a "
-                    "known bad example, for comparison)"),
+                    "exact (Clopper-Pearson, default), wilson, jeffreys, agresti-coull, wald (a "
+                    "known bad example, for comparison), or blaker (exact, inside "
+                    "Clopper-Pearson; two-sided needs C >= 0.5)"),
         FM_OPT_CALL(0, "sided", &a->sided, parse_sided, "S",
                     "two (default) or upper: a one-sided upper bound at level C"),
         FM_OPT_BOOL(0, "json", &a->json,

@@ -35,6 +35,11 @@ typedef enum {
     FM_CI_JEFFREYS,      /* equal-tailed Beta(k+1/2, n-k+1/2), lower 0 at k=0, upper 1 at k=n */
     FM_CI_AGRESTI_COULL, /* "add z^2/2 successes and failures", then Wald */
     FM_CI_WALD,          /* p +- z*sqrt(p(1-p)/n): a known bad example, kept for comparison */
+    FM_CI_BLAKER,        /* Blaker (2000): inverts the exact test whose p-value is the
+                            acceptability; two-sided, coverage >= c, inside Clopper-Pearson.
+                            Two-sided needs c >= 1/2 (EDOM below) and min(k, n-k) <= 1e11
+                            (ETOOBIG above); FM_CI_UPPER gives the Clopper-Pearson bound,
+                            which is Blaker's construction with one tail */
 } fm_ci_method;
 
 typedef enum {
@@ -48,7 +53,7 @@ typedef struct {
     double upper;
 } fm_interval;
 
-/* Name <-> method ("exact", "wilson", "jeffreys", "agresti-coull", "wald"). */
+/* Name <-> method ("exact", "wilson", "jeffreys", "agresti-coull", "wald", "blaker"). */
 const char *fm_stats_method_name(fm_ci_method method);
 fm_stats_status fm_stats_method_parse(const char *name, fm_ci_method *method);
 
@@ -214,6 +219,22 @@ fm_stats_status fm_stats_cs_decide(uint64_t k, uint64_t n, double c, double targ
 fm_stats_status fm_stats_fisher_exact(uint64_t a, uint64_t b, uint64_t c, uint64_t d,
                                       double *p_value);
 
+/*
+ * Two-sided Boschloo test (Boschloo 1970) of p1 = p2 for two independent binomials, rows
+ * [a, b] and [c, d] of the 2x2 table (a of a+b, c of c+d): the p-value is
+ *     sup over p in [0, 1] of P_p(Fisher's two-sided p-value of the table <= the observed one's),
+ * the tables drawn as Binomial(a+b, p) x Binomial(c+d, p).  It is exact (size <= alpha for
+ * every p) and never above Fisher's p-value, so it is uniformly more powerful than Fisher.  The
+ * sup is taken on a grid in arcsine scale refined by golden-section search around its three
+ * best points.  FM_STATS_ETOOBIG when (a+b+1)(c+d+1) > max_tables (the work is linear in it);
+ * 1 when a row is empty.  docs/statistics.md, sec. 6.
+ */
+fm_stats_status fm_stats_boschloo(uint64_t a, uint64_t b, uint64_t c, uint64_t d,
+                                  uint64_t max_tables, double *p_value);
+
+/* fm_stats_chain's limit for Boschloo's test; larger tables fall back to Fisher's. */
+#define FM_STATS_CHAIN_MAX_TABLES ((uint64_t)1 << 20)
+
 typedef struct {
     fm_interval p1;           /* first attempts: k1/n1, exact two-sided interval at c */
     fm_interval q;            /* retries after a failure: kq/nq, exact two-sided at c;
@@ -225,6 +246,10 @@ typedef struct {
     fm_attempts point;        /* fm_stats_attempts_correlated at (k1/n1, kq/nq) */
     fm_attempts conservative; /* ... at (p1_upper, q_upper): with probability >= c the true
                                  all-fail rate of that many attempts is <= target */
+    double independence_p;    /* the independence test to report: Boschloo's (fm_stats_boschloo),
+                                 or Fisher's when the table is above FM_STATS_CHAIN_MAX_TABLES;
+                                 both have size <= alpha, Boschloo is more powerful (sec. 6) */
+    const char *independence_test; /* "boschloo" or "fisher" */
 } fm_chain_stats;
 
 /*
