@@ -26,14 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum {
-    FM_BENCH_OK = 0,
-    FM_BENCH_EINVAL,       /* bad argument */
-    FM_BENCH_EUNAVAILABLE, /* the arch cannot be measured here (message says what to install) */
-    FM_BENCH_ESYSTEM,      /* a run could not be started, or was interrupted */
-    FM_BENCH_ESTORE,       /* the store failed */
-    FM_BENCH_ENOMEM,
-} fm_bench_status;
+/* Every function that can fail returns an fm_run_status (fm_run_status.h): FM_RUN_EUNAVAILABLE
+ * when an arch cannot be measured here, FM_RUN_ESYSTEM when a run could not start. */
 
 /* ---- Targets ------------------------------------------------------------------------------- */
 
@@ -53,9 +47,9 @@ typedef struct {
 
 /*
  * Find qemu-ARCH in PATH and CROSS_DIR/build-cross-ARCH/workloads/fm-stress.  When either is
- * missing: FM_BENCH_EUNAVAILABLE and one line in why naming what to install or build.
+ * missing: FM_RUN_EUNAVAILABLE and one line in why naming what to install or build.
  */
-fm_bench_status fm_bench_locate(const fm_bench_arch *arch, const char *cross_dir,
+fm_run_status fm_bench_locate(const fm_bench_arch *arch, const char *cross_dir,
                                 fm_bench_target *out, char *why, size_t why_size);
 
 /*
@@ -99,11 +93,11 @@ typedef struct {
 
 /*
  * Measure one pair: warm-up, then reps alternating native and emulated.  out->rep is
- * allocated (fm_bench_pair_free).  FM_BENCH_ESYSTEM when a run cannot be started (detail in
- * error); an interruption through *stop returns FM_BENCH_OK with out->interrupted set and the
+ * allocated (fm_bench_pair_free).  FM_RUN_ESYSTEM when a run cannot be started (detail in
+ * error); an interruption through *stop returns FM_RUN_OK with out->interrupted set and the
  * reps made so far.
  */
-fm_bench_status fm_bench_measure(const fm_bench_pair_config *cfg, fm_bench_pair *out, char *error,
+fm_run_status fm_bench_measure(const fm_bench_pair_config *cfg, fm_bench_pair *out, char *error,
                                  size_t error_size);
 void fm_bench_pair_free(fm_bench_pair *pair);
 
@@ -154,7 +148,7 @@ typedef struct {
     uint64_t attempts; /* the retry policy to cost (MicroPython's proposal: 3) */
 } fm_bench_analysis_options;
 
-fm_bench_status fm_bench_analyze(const fm_bench_pair *pair, const fm_bench_analysis_options *opt,
+fm_run_status fm_bench_analyze(const fm_bench_pair *pair, const fm_bench_analysis_options *opt,
                                  fm_bench_analysis *out);
 void fm_bench_analysis_free(fm_bench_analysis *analysis);
 
