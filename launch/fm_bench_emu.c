@@ -40,7 +40,7 @@ const fm_bench_arch *fm_bench_arch_find(const char *name)
 }
 
 fm_run_status fm_bench_locate(const fm_bench_arch *arch, const char *cross_dir,
-                                fm_bench_target *out, char *why, size_t why_size)
+                              fm_bench_target *out, char *why, size_t why_size)
 {
     if (arch == NULL || cross_dir == NULL || out == NULL)
         return FM_RUN_EINVAL;
@@ -133,8 +133,8 @@ static fm_run_status store_rep(const fm_bench_pair_config *cfg, const fm_bench_r
 
 /* One run of one side; FM_RUN_ESYSTEM when it could not start or was interrupted. */
 static fm_run_status run_side(const fm_bench_pair_config *cfg, char **argv, int64_t index,
-                                fm_run_record *rec, char *output, size_t output_size, char *error,
-                                size_t error_size)
+                              fm_run_record *rec, char *output, size_t output_size, char *error,
+                              size_t error_size)
 {
     fm_run_once_config once;
     fm_run_once_config_init(&once);
@@ -160,10 +160,10 @@ typedef struct {
 
 /* Rep i (warm-ups first): native, then emulated. */
 static fm_run_status one_rep(const fm_bench_pair_config *cfg, pair_argv *pa, int64_t index,
-                               fm_bench_rep *rep, char *error, size_t error_size)
+                             fm_bench_rep *rep, char *error, size_t error_size)
 {
-    fm_run_status st = run_side(cfg, pa->native, index, &rep->native, pa->output,
-                                  sizeof pa->output, error, error_size);
+    fm_run_status st = run_side(cfg, pa->native, index, &rep->native, pa->output, sizeof pa->output,
+                                error, error_size);
     if (st == FM_RUN_OK)
         st = run_side(cfg, pa->emulated, index, &rep->emulated, pa->output, sizeof pa->output,
                       error, error_size);
@@ -183,7 +183,7 @@ static void note_failure(fm_bench_pair *out, const fm_bench_rep *rep, const char
 }
 
 static fm_run_status measure_loop(const fm_bench_pair_config *cfg, pair_argv *pa,
-                                    fm_bench_pair *out, char *error, size_t error_size)
+                                  fm_bench_pair *out, char *error, size_t error_size)
 {
     int64_t base;
     fm_run_status st = first_index(cfg, &base);
@@ -213,7 +213,7 @@ static fm_run_status measure_loop(const fm_bench_pair_config *cfg, pair_argv *pa
 }
 
 fm_run_status fm_bench_measure(const fm_bench_pair_config *cfg, fm_bench_pair *out, char *error,
-                                 size_t error_size)
+                               size_t error_size)
 {
     *out = (fm_bench_pair){0};
     if (cfg == NULL || cfg->target == NULL || cfg->native_fm_stress == NULL ||

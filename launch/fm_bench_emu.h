@@ -50,7 +50,7 @@ typedef struct {
  * missing: FM_RUN_EUNAVAILABLE and one line in why naming what to install or build.
  */
 fm_run_status fm_bench_locate(const fm_bench_arch *arch, const char *cross_dir,
-                                fm_bench_target *out, char *why, size_t why_size);
+                              fm_bench_target *out, char *why, size_t why_size);
 
 /*
  * Was this fm-stress (under qemu when qemu is not NULL) built with libcrypto, so that
@@ -98,7 +98,7 @@ typedef struct {
  * reps made so far.
  */
 fm_run_status fm_bench_measure(const fm_bench_pair_config *cfg, fm_bench_pair *out, char *error,
-                                 size_t error_size);
+                               size_t error_size);
 void fm_bench_pair_free(fm_bench_pair *pair);
 
 /* ---- Analysis ------------------------------------------------------------------------------ */
@@ -149,7 +149,7 @@ typedef struct {
 } fm_bench_analysis_options;
 
 fm_run_status fm_bench_analyze(const fm_bench_pair *pair, const fm_bench_analysis_options *opt,
-                                 fm_bench_analysis *out);
+                               fm_bench_analysis *out);
 void fm_bench_analysis_free(fm_bench_analysis *analysis);
 
 #endif

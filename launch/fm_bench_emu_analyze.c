@@ -195,7 +195,7 @@ static fm_stats_status timeouts(const fm_bench_pair *pair, columns *c,
 }
 
 fm_run_status fm_bench_analyze(const fm_bench_pair *pair, const fm_bench_analysis_options *opt,
-                                 fm_bench_analysis *out)
+                               fm_bench_analysis *out)
 {
     if (pair == NULL || opt == NULL || out == NULL || (opt->n_timeouts && !opt->timeouts_s) ||
         !(opt->confidence > 0 && opt->confidence < 1) || !(opt->target > 0 && opt->target < 1) ||

@@ -4,9 +4,9 @@
  *
  * Invariants:
  *  - fm_cond_json is the one place the stored conditions string is made: keys in the order of
- *    fm_cond_names (cpus, pin, load, load_nice, quota, nice, emulator, launch; docs/store.md), only the
- *    conditions that were given, values normalised (a CPU list as "0,2-3", a quota with at most
- *    12 significant digits), so equal conditions are equal strings.
+ *    fm_cond_names (all 8: cpus, pin, load, load_nice, quota, nice, emulator, launch;
+ *    docs/store.md), only the conditions that were given, values normalised (a CPU list as
+ *    "0,2-3", a quota with at most 12 significant digits), so equal conditions are equal strings.
  *  - fm_cond_check changes nothing: it reads /proc, /sys and PATH and, for a negative nice
  *    value, asks a throw-away child whether setpriority is allowed.
  * The application (cgroup, spinners, the child's part) is in fm_cond_apply.c.
@@ -177,8 +177,7 @@ static int set_one(fm_cond *c, const char *name, const char *value, char *err, s
                 name);
 }
 
-fm_run_status fm_cond_set(fm_cond *c, const char *name, const char *value, char *err,
-                          size_t size)
+fm_run_status fm_cond_set(fm_cond *c, const char *name, const char *value, char *err, size_t size)
 {
     return set_one(c, name, value, err, size) == 0 ? FM_RUN_OK : FM_RUN_EINVAL;
 }

@@ -47,8 +47,8 @@ const char *fm_cross_dir(const char *source_root)
 }
 
 fm_run_status fm_cross_locate(const fm_cross_arch *arch, const char *cross_dir, char *qemu_path,
-                    size_t qemu_size, char *fm_stress, size_t fm_stress_size, char *why,
-                    size_t why_size)
+                              size_t qemu_size, char *fm_stress, size_t fm_stress_size, char *why,
+                              size_t why_size)
 {
     if (fm_run_which(arch->qemu, qemu_path, qemu_size) != 0) {
         snprintf(why, why_size, "%s not found (apt-get install qemu-user)", arch->qemu);

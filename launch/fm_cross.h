@@ -34,7 +34,7 @@ const char *fm_cross_dir(const char *source_root);
  * or build.
  */
 fm_run_status fm_cross_locate(const fm_cross_arch *arch, const char *cross_dir, char *qemu_path,
-                    size_t qemu_size, char *fm_stress, size_t fm_stress_size, char *why,
-                    size_t why_size);
+                              size_t qemu_size, char *fm_stress, size_t fm_stress_size, char *why,
+                              size_t why_size);
 
 #endif
