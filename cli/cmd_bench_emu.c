@@ -337,15 +337,15 @@ static int measure_one(struct emu_args *a, fm_store *store, const fm_bench_targe
     if (rc != 0)
         return rc;
     char err[512];
-    fm_bench_status st = fm_bench_measure(&cfg, &r->pair, err, sizeof err);
-    if (st != FM_BENCH_OK)
+    fm_run_status st = fm_bench_measure(&cfg, &r->pair, err, sizeof err);
+    if (st != FM_RUN_OK)
         return fm_cli_fail("%s on %s: %s", r->spec->wl->name, r->arch->name, err);
     fm_bench_analysis_options opt = {.timeouts_s = a->timeouts,
                                      .n_timeouts = a->n_timeouts,
                                      .target = a->target,
                                      .confidence = a->confidence,
                                      .attempts = a->attempts};
-    if (fm_bench_analyze(&r->pair, &opt, &r->analysis) != FM_BENCH_OK)
+    if (fm_bench_analyze(&r->pair, &opt, &r->analysis) != FM_RUN_OK)
         return fm_cli_fail("%s on %s: the analysis failed", r->spec->wl->name, r->arch->name);
     return 0;
 }
@@ -411,9 +411,9 @@ static int measure_all(struct emu_args *a, fm_store *store, emu_report *rep)
     bool ok[8] = {0}, openssl[8][2] = {{0}};
     bool native_openssl = fm_bench_have_openssl(NULL, a->native);
     for (size_t i = 0; i < a->n_arches; i++) {
-        fm_bench_status st = fm_bench_locate(a->arches[i], a->cross_dir, &targets[i],
+        fm_run_status st = fm_bench_locate(a->arches[i], a->cross_dir, &targets[i],
                                              rep->skipped[rep->n_skipped], sizeof rep->skipped[0]);
-        if (st != FM_BENCH_OK) {
+        if (st != FM_RUN_OK) {
             fprintf(stderr, "flakemeter bench emu: %s\n", rep->skipped[rep->n_skipped++]);
             continue;
         }
