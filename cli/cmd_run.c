@@ -249,11 +249,11 @@ static int setup_conditions(struct run_args *a)
     size_t len = strlen(a->label_buf);
     if (*fm_cond_describe(&a->cond, text, sizeof text)) /* default label: "bernoulli [cpus=1]" */
         snprintf(a->label_buf + len, sizeof a->label_buf - len, " [%s]", text);
-    if (fm_cond_check(&a->cond, FM_SOURCE_ROOT, &a->cond_rt, err, sizeof err) != 0)
+    if (fm_cond_check(&a->cond, FM_SOURCE_ROOT, &a->cond_rt, err, sizeof err) != FM_RUN_OK)
         return fm_cli_usage_error("--%s", err);
     if (a->cond.have_emulator && emulator_argv(a) != 0)
         return FM_EXIT_FAIL;
-    if (fm_cond_start(&a->cond_rt, err, sizeof err) != 0)
+    if (fm_cond_start(&a->cond_rt, err, sizeof err) != FM_RUN_OK)
         return fm_cli_fail("%s", err);
     a->cond_started = true;
     a->cfg.cond = &a->cond_rt;

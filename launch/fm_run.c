@@ -19,6 +19,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,8 @@ typedef struct {
     slot *slots;
     int n_slots, active;
     pending_retry *retries; /* a stack: at most one pending retry per slot */
+    struct pollfd *fds;     /* n_slots + 1: the signalfd, then the busy slots' pipes */
+    slot **owner;           /* the slot of each fds[i], i >= 1 */
     int n_retries;
     int sigfd;
     int64_t next_run; /* next new chain index (≡ shard_index mod shard_count) */
@@ -86,9 +89,14 @@ static int64_t seconds_ns(double s)
     return s <= 0 ? 0 : (int64_t)(s * 1e9);
 }
 
-static void set_error(engine *e, const char *fmt, const char *detail)
+static void set_error(engine *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void set_error(engine *e, const char *fmt, ...)
 {
-    snprintf(e->rep->error, sizeof e->rep->error, fmt, detail);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->rep->error, sizeof e->rep->error, fmt, ap);
+    va_end(ap);
 }
 
 /* ---- starting ------------------------------------------------------------------------------ */
@@ -499,8 +507,8 @@ static int poll_timeout_ms(engine *e, int64_t now)
 
 static fm_run_status wait_and_handle(engine *e)
 {
-    struct pollfd fds[e->n_slots + 1];
-    slot *owner[e->n_slots + 1];
+    struct pollfd *fds = e->fds;
+    slot **owner = e->owner;
     int n = 0;
     fds[n++] = (struct pollfd){.fd = e->sigfd, .events = POLLIN};
     for (int i = 0; i < e->n_slots; i++)
@@ -602,14 +610,16 @@ static fm_run_status setup(engine *e, sigset_t *old_mask)
     e->n_slots = c->jobs;
     e->slots = calloc((size_t)e->n_slots, sizeof *e->slots);
     e->retries = calloc((size_t)e->n_slots + 1, sizeof *e->retries);
-    if (e->slots == NULL || e->retries == NULL)
-        return set_error(e, "%s", strerror(ENOMEM)), FM_RUN_ESYSTEM;
+    e->fds = calloc((size_t)e->n_slots + 1, sizeof *e->fds); /* sized by --jobs: not a VLA */
+    e->owner = calloc((size_t)e->n_slots + 1, sizeof *e->owner);
+    if (e->slots == NULL || e->retries == NULL || e->fds == NULL || e->owner == NULL)
+        return set_error(e, "%s", strerror(ENOMEM)), FM_RUN_ENOMEM;
     for (int i = 0; i < e->n_slots; i++) /* before anything can fail: teardown closes these */
         e->slots[i].fd = e->slots[i].efd = -1;
     for (int i = 0; i < e->n_slots; i++) {
         e->slots[i].out = malloc(c->output_cap + 1);
         if (e->slots[i].out == NULL)
-            return set_error(e, "%s", strerror(ENOMEM)), FM_RUN_ESYSTEM;
+            return set_error(e, "%s", strerror(ENOMEM)), FM_RUN_ENOMEM;
     }
     sigset_t mask;
     sigemptyset(&mask);
@@ -638,6 +648,8 @@ static void teardown(engine *e, const sigset_t *old_mask)
         e->active--;
     free(e->slots);
     free(e->retries);
+    free(e->fds);
+    free(e->owner);
     if (e->sigfd >= 0)
         close(e->sigfd);
     /* SIGINT/SIGTERM were consumed through the signalfd; the caller learns of them from

@@ -32,13 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum {
-    FM_RUN_OK = 0,
-    FM_RUN_EINVAL,  /* bad configuration */
-    FM_RUN_ESTART,  /* the command could not be started (detail in error) */
-    FM_RUN_ESYSTEM, /* pipe/fork/poll/signalfd failed (detail in error) */
-    FM_RUN_ESTORE,  /* the store failed (detail in error) */
-} fm_run_status;
+/* fm_run_status and fm_run_strerror: fm_run_status.h (through fm_cond.h). */
 
 /* Why the loop stopped. */
 typedef enum {
