@@ -70,7 +70,9 @@ static json_t *correlated_json(const fm_chain_stats *c)
     json_t *o = json_object();
     json_object_set_new(o, "p1", interval_json(&c->p1));
     json_object_set_new(o, "q", interval_json(&c->q));
-    json_object_set_new(o, "independence_p", json_real(c->fisher_p));
+    json_object_set_new(o, "independence_p", json_real(c->independence_p));
+    json_object_set_new(o, "independence_test", json_string(c->independence_test));
+    json_object_set_new(o, "fisher_p", json_real(c->fisher_p));
     json_object_set_new(o, "point", count_json(&c->point));
     json_object_set_new(o, "conservative", count_json(&c->conservative));
     json_object_set_new(o, "reachable", json_boolean(c->conservative.reachable));
@@ -131,6 +133,9 @@ json_t *fm_cli_verdict_json(const fm_verdict *v, const fm_verdict_context *ctx)
                             r->decided && r->decided_reachable
                                 ? json_integer((json_int_t)r->decided_attempts)
                                 : json_null());
+        json_object_set_new(o, "decided_in_flight",
+                            r->decided ? json_integer((json_int_t)r->decided_pending)
+                                       : json_null());
     }
     json_object_set_new(o, "durations", durations_json(v));
     double span = (double)(v->sum.last_end_ns - v->sum.first_start_ns) / 1e9;
@@ -190,8 +195,9 @@ static void print_chains(const fm_verdict *v)
     if (s->retries > 0) {
         fm_cli_fmt_probs(vals, q, 3);
         printf("  a retry after a failure fails with q = %s (CI %s to %s) against p1 = %s; "
-               "independence p = %.3g\n",
-               q[0], q[1], q[2], fm_cli_fmt_prob(c->p1.estimate, p1, sizeof p1), c->fisher_p);
+               "independence p = %.3g (%s)\n",
+               q[0], q[1], q[2], fm_cli_fmt_prob(c->p1.estimate, p1, sizeof p1), c->independence_p,
+               c->independence_test);
     }
     printf("  correlated model p1 q^(A-1): ");
     if (c->conservative.reachable)
@@ -233,10 +239,14 @@ void fm_cli_verdict_print(const fm_verdict *v, const fm_verdict_context *ctx)
         print_chains(v);
     if (ctx->until_decided && ctx->report) {
         const fm_run_report *r = ctx->report;
+        char flight[96] = "";
+        if (r->decided && r->decided_pending > 0)
+            snprintf(flight, sizeof flight, " (and whatever the %llu runs then in flight gave)",
+                     (unsigned long long)r->decided_pending);
         if (r->decided && r->decided_reachable)
             printf("  decided: %llu attempts, for every failure probability the confidence "
-                   "sequence still allows\n",
-                   (unsigned long long)r->decided_attempts);
+                   "sequence still allows%s\n",
+                   (unsigned long long)r->decided_attempts, flight);
         else if (r->decided)
             printf("  decided: no attempt count reaches the target\n");
         else
