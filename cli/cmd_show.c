@@ -43,13 +43,7 @@ static int show(fm_store *store, const char *db, const char *label, double targe
     return FM_EXIT_OK;
 }
 
-/* One campaign's first-attempt counts as the verdict takes them. */
-typedef struct {
-    fm_campaign_info info;
-    uint64_t runs, failures;
-    fm_interval ci;
-    char created[24]; /* UTC, "2026-11-26T14:35:07Z"; "" for a campaign of a wave-one store */
-} list_row;
+typedef fm_verdict_row list_row;
 
 static void format_created(int64_t ns, char *buf, size_t size)
 {
@@ -58,32 +52,6 @@ static void format_created(int64_t ns, char *buf, size_t size)
     buf[0] = '\0';
     if (ns > 0 && gmtime_r(&t, &tm) != NULL)
         strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static fm_store_status list_rows(fm_store *store, double conf, list_row **rows, size_t *n)
-{
-    int64_t *ids = NULL;
-    fm_store_status st = fm_store_campaign_list(store, &ids, n);
-    *rows = st == FM_STORE_OK ? calloc(*n + 1, sizeof **rows) : NULL;
-    if (st == FM_STORE_OK && *rows == NULL)
-        st = FM_STORE_ENOMEM;
-    for (size_t i = 0; st == FM_STORE_OK && i < *n; i++) {
-        list_row *r = &(*rows)[i];
-        fm_store_summary sum;
-        st = fm_store_campaign_info(store, ids[i], &r->info);
-        if (st == FM_STORE_OK)
-            st = fm_store_summarize(store, ids[i], &sum);
-        if (st != FM_STORE_OK)
-            break;
-        format_created(r->info.created_ns, r->created, sizeof r->created);
-        r->runs = (uint64_t)fm_store_summary_trials(&sum);
-        r->failures = (uint64_t)fm_store_summary_failures(&sum);
-        r->ci = (fm_interval){NAN, NAN, NAN};
-        if (r->runs > 0)
-            fm_stats_interval(r->failures, r->runs, conf, FM_CI_EXACT, FM_CI_TWO_SIDED, &r->ci);
-    }
-    free(ids);
-    return st;
 }
 
 static int print_list_json(const list_row *rows, size_t n)
@@ -95,7 +63,9 @@ static int print_list_json(const list_row *rows, size_t n)
         json_object_set_new(o, "label", json_string(r->info.label));
         json_object_set_new(o, "kind", json_string(r->info.kind));
         json_object_set_new(o, "arch", json_string(r->info.arch));
-        json_object_set_new(o, "created", *r->created ? json_string(r->created) : json_null());
+        char created[24];
+        format_created(r->info.created_ns, created, sizeof created);
+        json_object_set_new(o, "created", *created ? json_string(created) : json_null());
         json_object_set_new(o, "conditions", json_is_object(cond) ? cond : json_object());
         if (!json_is_object(cond))
             json_decref(cond);
@@ -120,21 +90,21 @@ static void print_list_text(const list_row *rows, size_t n, const char *db, doub
         wc = (int)fmax(wc, (double)strlen(cond));
     }
     printf("%zu campaign%s in %s\n", n, n == 1 ? "" : "s", db);
-    printf("%-*s  %-20s  %-*s  %-*s %8s %8s  failure probability (%.10g%% exact CI)\n", wl,
-           "label", "created (UTC)", wa, "arch", wc, "conditions", "runs", "failures", conf * 100);
+    printf("%-*s  %-20s  %-*s  %-*s %8s %8s  failure probability (%.10g%% exact CI)\n", wl, "label",
+           "created (UTC)", wa, "arch", wc, "conditions", "runs", "failures", conf * 100);
     for (size_t i = 0; i < n; i++) {
         const list_row *r = &rows[i];
-        char p[3][32], prob[128] = "-";
+        char p[3][32], prob[128] = "-", created[24];
         fm_cond_describe_json(r->info.conditions, cond, sizeof cond);
+        format_created(r->info.created_ns, created, sizeof created);
         if (r->runs > 0) {
             double v[3] = {r->ci.estimate, r->ci.lower, r->ci.upper};
             fm_cli_fmt_probs(v, p, 3);
             snprintf(prob, sizeof prob, "%s (%s to %s)", p[0], p[1], p[2]);
         }
         printf("%-*s  %-20s  %-*s  %-*s %8llu %8llu  %s\n", wl, r->info.label,
-               *r->created ? r->created : "-", wa, r->info.arch, wc,
-               *cond ? cond : "-", (unsigned long long)r->runs, (unsigned long long)r->failures,
-               prob);
+               *created ? created : "-", wa, r->info.arch, wc, *cond ? cond : "-",
+               (unsigned long long)r->runs, (unsigned long long)r->failures, prob);
     }
 }
 
@@ -142,7 +112,7 @@ static int show_list(fm_store *store, const char *db, double conf, bool json)
 {
     list_row *rows = NULL;
     size_t n = 0;
-    fm_store_status st = list_rows(store, conf, &rows, &n);
+    fm_store_status st = fm_verdict_list(store, conf, &rows, &n);
     int rc;
     if (st != FM_STORE_OK)
         rc = fm_cli_fail("cannot read %s: %s", db, fm_store_errmsg(store));
