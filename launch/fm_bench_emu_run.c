@@ -11,37 +11,12 @@
  */
 #include "fm_bench_emu.h"
 
+#include "fm_run_internal.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static fm_run_status fail(fm_run_status st, char *err, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static fm_run_status fail(fm_run_status st, char *err, size_t size, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, size, fmt, ap);
-    va_end(ap);
-    return st;
-}
-
-/* Append to buf (size bytes, *used written); stops at the end of the buffer. */
-static void append(char *buf, size_t size, size_t *used, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void append(char *buf, size_t size, size_t *used, const char *fmt, ...)
-{
-    if (*used >= size)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf + *used, size - *used, fmt, ap);
-    va_end(ap);
-    *used = n < 0 ? size : *used + (size_t)n;
-}
 
 fm_run_status fm_bench_spec_parse(const char *text, fm_bench_spec *s, char *err, size_t size)
 {
@@ -50,8 +25,8 @@ fm_run_status fm_bench_spec_parse(const char *text, fm_bench_spec *s, char *err,
     char *save, *name = strtok_r(s->buf, ":", &save);
     s->wl = name ? fm_wl_find(name) : NULL;
     if (s->wl == NULL)
-        return fail(FM_RUN_EINVAL, err, size, "unknown workload '%s' (see 'flakemeter list')",
-                    name ? name : text);
+        return fm_run__fail(FM_RUN_EINVAL, err, size,
+                            "unknown workload '%s' (see 'flakemeter list')", name ? name : text);
     struct fm_wl_args args;
     fm_wl_args_init(&args, s->wl);
     for (char *tok = strtok_r(NULL, ":", &save); tok; tok = strtok_r(NULL, ":", &save)) {
@@ -62,7 +37,7 @@ fm_run_status fm_bench_spec_parse(const char *text, fm_bench_spec *s, char *err,
             return FM_RUN_EINVAL;
         }
         if (s->n_assign == FM_BENCH_MAX_ARGS - 2)
-            return fail(FM_RUN_EINVAL, err, size, "too many parameters for %s", name);
+            return fm_run__fail(FM_RUN_EINVAL, err, size, "too many parameters for %s", name);
         s->assign[s->n_assign++] = tok;
         s->has_impl |= strncmp(tok, "impl=", 5) == 0;
     }
@@ -74,7 +49,7 @@ static void describe(fm_bench_result *r, const char *const *args, size_t n)
     size_t used = 0;
     r->params[0] = '\0';
     for (size_t i = 0; i < n; i++)
-        append(r->params, sizeof r->params, &used, "%s%s", i ? " " : "", args[i]);
+        fm_run__append(r->params, sizeof r->params, &used, "%s%s", i ? " " : "", args[i]);
     snprintf(r->label_native, sizeof r->label_native, "emu %s native: %s%s%s", r->arch->name,
              r->spec->wl->name, n ? " " : "", r->params);
     snprintf(r->label_emulated, sizeof r->label_emulated, "emu %s %s: %s%s%s", r->arch->name,
@@ -89,7 +64,7 @@ static fm_run_status campaign(fm_store *store, fm_bench_result *r, bool emulated
         return FM_RUN_EINVAL;
     char *conditions = fm_cond_json_extra(&cond, "impl", r->impl);
     if (conditions == NULL)
-        return fail(FM_RUN_ENOMEM, err, size, "out of memory");
+        return fm_run__fail(FM_RUN_ENOMEM, err, size, "out of memory");
     fm_campaign_info info = {.label = emulated ? r->label_emulated : r->label_native,
                              .kind = "workload",
                              .command = r->spec->wl->name,
@@ -100,10 +75,10 @@ static fm_run_status campaign(fm_store *store, fm_bench_result *r, bool emulated
     fm_store_status st = fm_store_campaign(store, &info, id, &existed);
     free(conditions);
     if (st == FM_STORE_ECONFLICT)
-        return fail(FM_RUN_ECONFLICT, err, size, "%s", info.label);
+        return fm_run__fail(FM_RUN_ECONFLICT, err, size, "%s", info.label);
     if (st != FM_STORE_OK)
-        return fail(FM_RUN_ESTORE, err, size, "cannot create the campaign: %s",
-                    fm_store_errmsg(store));
+        return fm_run__fail(FM_RUN_ESTORE, err, size, "cannot create the campaign: %s",
+                            fm_store_errmsg(store));
     return FM_RUN_OK;
 }
 
@@ -153,10 +128,10 @@ static fm_run_status measure_one(const fm_bench_config *c, const fm_bench_target
     char why[512];
     st = fm_bench_measure(&cfg, &r->pair, why, sizeof why);
     if (st != FM_RUN_OK)
-        return fail(st, err, size, "%s on %s: %s", r->spec->wl->name, r->arch->name, why);
+        return fm_run__fail(st, err, size, "%s on %s: %s", r->spec->wl->name, r->arch->name, why);
     if (fm_bench_analyze(&r->pair, &c->analysis, &r->analysis) != FM_RUN_OK)
-        return fail(FM_RUN_ENUMERIC, err, size, "%s on %s: the analysis failed", r->spec->wl->name,
-                    r->arch->name);
+        return fm_run__fail(FM_RUN_ENUMERIC, err, size, "%s on %s: the analysis failed",
+                            r->spec->wl->name, r->arch->name);
     return FM_RUN_OK;
 }
 
@@ -213,7 +188,7 @@ static fm_run_status measure_spec(const fm_bench_config *c, const fm_bench_targe
         }
         fm_bench_result *r = add_result(rep, s, t->arch, impls[k]);
         if (r == NULL)
-            return fail(FM_RUN_ENOMEM, err, size, "out of memory");
+            return fm_run__fail(FM_RUN_ENOMEM, err, size, "out of memory");
         fm_run_status st = measure_one(c, t, r, err, size);
         if (st != FM_RUN_OK)
             return st;
@@ -225,7 +200,7 @@ fm_run_status fm_bench_run(const fm_bench_config *c, fm_bench_report *rep, char 
 {
     memset(rep, 0, sizeof *rep);
     if (c->n_arches > 8 || c->store == NULL)
-        return fail(FM_RUN_EINVAL, err, size, "at most 8 archs, and a store");
+        return fm_run__fail(FM_RUN_EINVAL, err, size, "at most 8 archs, and a store");
     fm_bench_target targets[8];
     bool ok[8] = {0}, openssl[8][2] = {{0}};
     bool native_openssl = fm_bench_have_openssl(NULL, c->native_fm_stress);

@@ -5,7 +5,7 @@
  * trend, the extremes).  The schedule that runs the cells is fm_sweep.c.
  *
  * Invariants:
- *  - Every text is built with clamped appends (append() stops at the end of its buffer and
+ *  - Every text is built with clamped appends (fm_run__append() stops at the end of its buffer and
  *    reports the truncation), never `len += snprintf` past the end; a label or a combination
  *    that does not fit is bad input, so two cells can never share a truncated label.
  *  - A cell's conditions are checked (fm_cond_check) before any store is touched.
@@ -14,43 +14,13 @@
  */
 #include "fm_sweep.h"
 
+#include "fm_run_internal.h"
 #include <math.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static fm_run_status fail(fm_run_status st, char *err, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static fm_run_status fail(fm_run_status st, char *err, size_t size, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, size, fmt, ap);
-    va_end(ap);
-    return st;
-}
-
-/* Append to buf (size bytes, *used of them written); false once the text no longer fits. */
-static bool append(char *buf, size_t size, size_t *used, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static bool append(char *buf, size_t size, size_t *used, const char *fmt, ...)
-{
-    if (*used >= size)
-        return false;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf + *used, size - *used, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= size - *used) {
-        *used = size;
-        return false;
-    }
-    *used += (size_t)n;
-    return true;
-}
 
 /* "name=value", malloc'd. */
 static char *assignment(const char *name, const char *value)
@@ -78,13 +48,13 @@ static fm_run_status check_words(const fm_sweep_spec *s, fm_sweep *sw, char *err
     size_t used = 0;
     sw->base_label[0] = '\0';
     if (s->wl_words == NULL)
-        return append(sw->base_label, sizeof sw->base_label, &used, "%s",
-                      s->command_label ? s->command_label : "")
+        return fm_run__append(sw->base_label, sizeof sw->base_label, &used, "%s",
+                              s->command_label ? s->command_label : "")
                    ? FM_RUN_OK
-                   : fail(FM_RUN_EINVAL, err, size, "the command is too long for a label");
+                   : fm_run__fail(FM_RUN_EINVAL, err, size, "the command is too long for a label");
     const struct fm_wl_desc *wl = fm_wl_find(s->wl_words[0]);
     if (wl == NULL || s->wl_n > FM_SWEEP_MAX_WORDS - FM_SWEEP_MAX_VARY)
-        return fail(FM_RUN_EINVAL, err, size, "unknown workload or too many parameters");
+        return fm_run__fail(FM_RUN_EINVAL, err, size, "unknown workload or too many parameters");
     for (int i = 0; i < s->wl_n; i++) {
         struct fm_wl_args probe;
         const struct fm_wl_param *bad = NULL;
@@ -92,11 +62,11 @@ static fm_run_status check_words(const fm_sweep_spec *s, fm_sweep *sw, char *err
         fm_wl_args_init(&probe, wl);
         int st = i ? fm_wl_args_set(&probe, s->wl_words[i], &bad) : FM_WL_OK;
         if (st != FM_WL_OK)
-            return fail(FM_RUN_EINVAL, err, size, "%s",
-                        fm_wl_args_explain(wl, s->wl_words[i], st, bad, why, sizeof why));
-        if (!append(sw->base_label, sizeof sw->base_label, &used, "%s%s", i ? " " : "",
-                    s->wl_words[i]))
-            return fail(FM_RUN_EINVAL, err, size, "the workload's parameters are too long");
+            return fm_run__fail(FM_RUN_EINVAL, err, size, "%s",
+                                fm_wl_args_explain(wl, s->wl_words[i], st, bad, why, sizeof why));
+        if (!fm_run__append(sw->base_label, sizeof sw->base_label, &used, "%s%s", i ? " " : "",
+                            s->wl_words[i]))
+            return fm_run__fail(FM_RUN_EINVAL, err, size, "the workload's parameters are too long");
     }
     return FM_RUN_OK;
 }
@@ -109,34 +79,35 @@ static fm_run_status check_vars(const fm_sweep_spec *s, char *err, size_t size)
         fm_sweep_var *v = &s->vars[i];
         v->is_condition = fm_cond_is_name(v->name);
         if (v->is_condition && cond_given(&s->fixed, v->name))
-            return fail(FM_RUN_EINVAL, err, size, "--vary %s: also given as --%s", v->name,
-                        v->name);
+            return fm_run__fail(FM_RUN_EINVAL, err, size, "--vary %s: also given as --%s", v->name,
+                                v->name);
         if (!v->is_condition && wl == NULL)
-            return fail(FM_RUN_EINVAL, err, size,
-                        "--vary %s: not a run condition (cpus, pin, load, load_nice, quota, "
-                        "nice, emulator, launch)",
-                        v->name);
+            return fm_run__fail(
+                FM_RUN_EINVAL, err, size,
+                "--vary %s: not a run condition (cpus, pin, load, load_nice, quota, "
+                "nice, emulator, launch)",
+                v->name);
         v->numeric = true;
         for (int j = 0; j < v->n_values; j++) {
             char why[256], *end;
             if (v->is_condition) {
                 fm_cond probe = {0};
                 if (fm_cond_set(&probe, v->name, v->values[j], why, sizeof why) != FM_RUN_OK)
-                    return fail(FM_RUN_EINVAL, err, size, "--vary %s", why);
+                    return fm_run__fail(FM_RUN_EINVAL, err, size, "--vary %s", why);
             } else {
                 struct fm_wl_args probe;
                 const struct fm_wl_param *bad = NULL;
                 char *a = assignment(v->name, v->values[j]);
                 if (a == NULL)
-                    return fail(FM_RUN_ENOMEM, err, size, "out of memory");
+                    return fm_run__fail(FM_RUN_ENOMEM, err, size, "out of memory");
                 fm_wl_args_init(&probe, wl);
                 int st = fm_wl_args_set(&probe, a, &bad);
                 if (st != FM_WL_OK)
                     fm_wl_args_explain(wl, a, st, bad, why, sizeof why);
                 free(a);
                 if (st != FM_WL_OK)
-                    return fail(FM_RUN_EINVAL, err, size, "--vary: %s (not a run condition either)",
-                                why);
+                    return fm_run__fail(FM_RUN_EINVAL, err, size,
+                                        "--vary: %s (not a run condition either)", why);
             }
             v->score[j] = strtod(v->values[j], &end);
             v->numeric &= end != v->values[j] && *end == '\0' && isfinite(v->score[j]);
@@ -156,7 +127,7 @@ static fm_run_status cell_workload(const fm_sweep_spec *s, fm_sweep_cell *c, cha
         if (!s->vars[i].is_condition) {
             char *w = assignment(s->vars[i].name, s->vars[i].values[c->level[i]]);
             if (w == NULL)
-                return fail(FM_RUN_ENOMEM, err, size, "out of memory");
+                return fm_run__fail(FM_RUN_ENOMEM, err, size, "out of memory");
             c->owned[n_owned++] = w;
             words[n++] = w;
         }
@@ -166,7 +137,7 @@ static fm_run_status cell_workload(const fm_sweep_spec *s, fm_sweep_cell *c, cha
     for (int i = 1; i < n; i++) {
         const struct fm_wl_param *bad;
         if (fm_wl_args_set(&args, words[i], &bad) != FM_WL_OK)
-            return fail(FM_RUN_EINVAL, err, size, "cannot set '%s'", words[i]);
+            return fm_run__fail(FM_RUN_EINVAL, err, size, "cannot set '%s'", words[i]);
     }
     fm_wl_args_format(&args, c->params, sizeof c->params);
     bool emu = c->cond_set.have_emulator;
@@ -197,22 +168,22 @@ static fm_run_status make_cell(const fm_sweep_spec *s, fm_sweep *sw, size_t inde
         const fm_sweep_var *v = &s->vars[i];
         if (v->is_condition)
             fm_cond_set(&c->cond_set, v->name, v->values[c->level[i]], why, sizeof why);
-        if (!append(c->what, sizeof c->what, &used, "%s%s=%s", i ? " " : "", v->name,
-                    v->values[c->level[i]]))
-            return fail(FM_RUN_EINVAL, err, size,
-                        "--vary: the names and values of one combination are too long (at "
-                        "most %zu characters)",
-                        sizeof c->what - 1);
+        if (!fm_run__append(c->what, sizeof c->what, &used, "%s%s=%s", i ? " " : "", v->name,
+                            v->values[c->level[i]]))
+            return fm_run__fail(FM_RUN_EINVAL, err, size,
+                                "--vary: the names and values of one combination are too long (at "
+                                "most %zu characters)",
+                                sizeof c->what - 1);
     }
     char fixed[256];
     fm_cond_describe(&s->fixed, fixed, sizeof fixed);
     used = 0;
-    if (!append(c->label_buf, sizeof c->label_buf, &used, "%s [%s%s%s]",
-                s->label ? s->label : sw->base_label, c->what, *fixed ? " " : "", fixed))
-        return fail(FM_RUN_EINVAL, err, size, "--label: the campaign names are too long");
+    if (!fm_run__append(c->label_buf, sizeof c->label_buf, &used, "%s [%s%s%s]",
+                        s->label ? s->label : sw->base_label, c->what, *fixed ? " " : "", fixed))
+        return fm_run__fail(FM_RUN_EINVAL, err, size, "--label: the campaign names are too long");
     c->label = c->label_buf;
     if (fm_cond_check(&c->cond_set, s->source_root, &c->rt, why, sizeof why) != FM_RUN_OK)
-        return fail(FM_RUN_EINVAL, err, size, "%s: --%s", c->what, why);
+        return fm_run__fail(FM_RUN_EINVAL, err, size, "%s: --%s", c->what, why);
     c->cond = &c->rt;
     if (s->wl_words == NULL) {
         c->argv = s->argv;
@@ -226,11 +197,12 @@ fm_run_status fm_sweep_layout(const fm_sweep_spec *s, fm_sweep *sw, char *err, s
     memset(sw, 0, sizeof *sw);
     sw->spec = s;
     if (s->n_vars < 1 || s->n_vars > FM_SWEEP_MAX_VARY)
-        return fail(FM_RUN_EINVAL, err, size, "--vary: give 1 to %d variables", FM_SWEEP_MAX_VARY);
+        return fm_run__fail(FM_RUN_EINVAL, err, size, "--vary: give 1 to %d variables",
+                            FM_SWEEP_MAX_VARY);
     for (int i = 0; i < s->n_vars; i++)
         if (s->vars[i].n_values < 1 || s->vars[i].n_values > FM_SWEEP_MAX_VALUES)
-            return fail(FM_RUN_EINVAL, err, size, "--vary %s: give 1 to %d values", s->vars[i].name,
-                        FM_SWEEP_MAX_VALUES);
+            return fm_run__fail(FM_RUN_EINVAL, err, size, "--vary %s: give 1 to %d values",
+                                s->vars[i].name, FM_SWEEP_MAX_VALUES);
     fm_run_status st = check_words(s, sw, err, size);
     if (st == FM_RUN_OK)
         st = check_vars(s, err, size);
@@ -240,11 +212,11 @@ fm_run_status fm_sweep_layout(const fm_sweep_spec *s, fm_sweep *sw, char *err, s
     for (int i = 0; i < s->n_vars && n <= FM_SWEEP_MAX_CELLS; i++)
         n *= (size_t)s->vars[i].n_values;
     if (n > FM_SWEEP_MAX_CELLS)
-        return fail(FM_RUN_EINVAL, err, size, "--vary: more than %d combinations",
-                    FM_SWEEP_MAX_CELLS);
+        return fm_run__fail(FM_RUN_EINVAL, err, size, "--vary: more than %d combinations",
+                            FM_SWEEP_MAX_CELLS);
     sw->cells = calloc(n, sizeof *sw->cells);
     if (sw->cells == NULL)
-        return fail(FM_RUN_ENOMEM, err, size, "out of memory");
+        return fm_run__fail(FM_RUN_ENOMEM, err, size, "out of memory");
     sw->n_cells = n;
     for (size_t i = 0; i < n && st == FM_RUN_OK; i++)
         st = make_cell(s, sw, i, err, size);
@@ -277,9 +249,9 @@ fm_run_status fm_sweep_campaigns(fm_sweep *sw, fm_store *store, char *err, size_
             cond ? fm_store_campaign(store, &info, &c->campaign, &existed) : FM_STORE_ENOMEM;
         free(cond);
         if (st == FM_STORE_ECONFLICT)
-            return fail(FM_RUN_ECONFLICT, err, size, "%s", c->label);
+            return fm_run__fail(FM_RUN_ECONFLICT, err, size, "%s", c->label);
         if (st != FM_STORE_OK)
-            return fail(FM_RUN_ESTORE, err, size, "%s", fm_store_errmsg(store));
+            return fm_run__fail(FM_RUN_ESTORE, err, size, "%s", fm_store_errmsg(store));
     }
     return FM_RUN_OK;
 }
@@ -292,8 +264,8 @@ static fm_run_status count(fm_sweep *sw, fm_store *store, double confidence, fm_
         fm_sweep_cell *c = &sw->cells[i];
         fm_store_summary s;
         if (fm_store_summarize(store, c->campaign, &s) != FM_STORE_OK)
-            return fail(FM_RUN_ESTORE, err, size, "cannot read the results: %s",
-                        fm_store_errmsg(store));
+            return fm_run__fail(FM_RUN_ESTORE, err, size, "cannot read the results: %s",
+                                fm_store_errmsg(store));
         c->runs = (uint64_t)fm_store_summary_trials(&s);
         c->failures = (uint64_t)fm_store_summary_failures(&s);
         c->ci = (fm_interval){NAN, 0, 1};
@@ -323,7 +295,7 @@ fm_run_status fm_sweep_analyze(fm_sweep *sw, fm_store *store, double confidence,
     double *score = calloc(n, sizeof *score);
     const fm_sweep_spec *s = sw->spec;
     if (k == NULL || trials == NULL || score == NULL) {
-        rs = fail(FM_RUN_ENOMEM, err, size, "out of memory");
+        rs = fm_run__fail(FM_RUN_ENOMEM, err, size, "out of memory");
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
@@ -341,13 +313,14 @@ fm_run_status fm_sweep_analyze(fm_sweep *sw, fm_store *store, double confidence,
         st = fm_stats_chisq_homogeneity(k, trials, n, &x2, &df, &r->homog_p);
     }
     if (st != FM_STATS_OK) {
-        rs = fail(FM_RUN_ENUMERIC, err, size, "homogeneity test: %s", fm_stats_strerror(st));
+        rs =
+            fm_run__fail(FM_RUN_ENUMERIC, err, size, "homogeneity test: %s", fm_stats_strerror(st));
         goto out;
     }
     r->have_trend = s->n_vars == 1 && s->vars[0].numeric && n >= 2;
     if (r->have_trend &&
         fm_stats_trend(k, trials, score, n, &r->trend_z, &r->trend_p) != FM_STATS_OK)
-        rs = fail(FM_RUN_ENUMERIC, err, size, "trend test failed");
+        rs = fm_run__fail(FM_RUN_ENUMERIC, err, size, "trend test failed");
 out:
     free(k);
     free(trials);
