@@ -145,7 +145,7 @@ int fm_cli_print_json(json_t *value)
 
 json_t *fm_cli_json_real(double x)
 {
-    return isfinite(x) ? json_real(x) : json_null();
+    return isfinite(x) ? json_real(x == 0.0 ? 0.0 : x) : json_null(); /* never -0.0 */
 }
 
 /* extra: digits beyond the usual three significant ones. */
