@@ -8,6 +8,7 @@
 #include "fm_cli.h"
 
 #include <errno.h>
+#include <float.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
@@ -68,16 +69,27 @@ int fm_cli_getopt(int argc, char **argv, const char *shortopts, const struct opt
     return '?';
 }
 
-/* strtod over the whole text, rejecting empty text, trailing junk, NaN and overflow. */
-static bool parse_double(const char *text, double *out)
+/*
+ * strtod over the whole text: PARSED, NOT_A_NUMBER (empty text, trailing junk, NaN, infinity,
+ * overflow) or TOO_SMALL (a non-zero number below the smallest subnormal double, 4.9e-324,
+ * that strtod rounds to 0).  Subnormal values (1e-320) are numbers like any other: strtod gives
+ * them with ERANGE, and the caller's range check decides (README, "Standards").
+ */
+enum parsed { PARSED, NOT_A_NUMBER, TOO_SMALL };
+
+static enum parsed parse_double(const char *text, double *out)
 {
     char *end;
     errno = 0;
     double x = strtod(text, &end);
-    if (end == text || *end != '\0' || isnan(x) || isinf(x) || errno == ERANGE)
-        return false;
+    if (end == text || *end != '\0' || isnan(x) || isinf(x))
+        return NOT_A_NUMBER;
+    if (errno == ERANGE && x == 0.0)
+        return TOO_SMALL;
+    if (errno == ERANGE && fabs(x) >= DBL_MIN) /* overflow (strtod gave HUGE_VAL: inf above) */
+        return NOT_A_NUMBER;
     *out = x;
-    return true;
+    return PARSED;
 }
 
 static void describe_range(char *buf, size_t size, double lo, bool lo_open, double hi, bool hi_open)
@@ -91,7 +103,12 @@ int fm_cli_parse_real(const char *opt, const char *text, double lo, bool lo_open
     double x;
     char range[96];
     describe_range(range, sizeof range, lo, lo_open, hi, hi_open);
-    if (!parse_double(text, &x))
+    enum parsed how = parse_double(text, &x);
+    if (how == TOO_SMALL)
+        return fm_cli_usage_error("%s: %s is too small for a double (the smallest positive one is "
+                                  "%.2g); expected a number in %s",
+                                  opt, text, 4.9406564584124654e-324, range);
+    if (how != PARSED)
         return fm_cli_usage_error("%s: '%s' is not a number; expected a number in %s", opt, text,
                                   range);
     if (x < lo || (lo_open && x == lo) || x > hi || (hi_open && x == hi))
@@ -104,7 +121,7 @@ int fm_cli_parse_real(const char *opt, const char *text, double lo, bool lo_open
 int fm_cli_parse_count(const char *opt, const char *text, uint64_t lo, uint64_t hi, uint64_t *out)
 {
     double x;
-    if (!parse_double(text, &x) || x != floor(x))
+    if (parse_double(text, &x) != PARSED || x != floor(x))
         return fm_cli_usage_error("%s: '%s' is not a whole number; expected %llu to %llu", opt,
                                   text, (unsigned long long)lo, (unsigned long long)hi);
     if (x < (double)lo || x > (double)hi)
@@ -128,18 +145,50 @@ int fm_cli_print_json(json_t *value)
 
 json_t *fm_cli_json_real(double x)
 {
-    return isfinite(x) ? json_real(x) : json_null();
+    return isfinite(x) ? json_real(x == 0.0 ? 0.0 : x) : json_null(); /* never -0.0 */
 }
 
 /* extra: digits beyond the usual three significant ones. */
 static void fmt_prob_digits(double p, int extra, char *buf, size_t size)
 {
-    if (p == 0.0 || p == 1.0)
+    if (p == 0.0)
+        p = 0.0; /* never "-0%": -expm1(0) and 0 * -1 are negative zeros */
+    if (p == 0.0 || p == 1.0) {
         snprintf(buf, size, "%g%%", p * 100.0);
-    else if (p >= 1e-4)
-        snprintf(buf, size, "%.*f%%", (p >= 0.1 ? 1 : p >= 0.01 ? 2 : 3) + extra, p * 100.0);
-    else
+    } else if (p >= 1e-4) {
+        int digits = (p >= 0.1 ? 1 : p >= 0.01 ? 2 : 3) + extra;
+        snprintf(buf, size, "%.*f%%", digits, p * 100.0);
+        /* Below 1 but printed as 100: as many digits as it takes (99.999999999999986%). */
+        while (p < 1.0 && strncmp(buf, "100", 3) == 0 && digits < 20)
+            snprintf(buf, size, "%.*f%%", ++digits, p * 100.0);
+    } else
         snprintf(buf, size, "%.*g", 2 + extra, p);
+}
+
+bool fm_cli_astronomic(uint64_t attempts)
+{
+    return attempts > FM_CLI_ASTRONOMIC_ATTEMPTS;
+}
+
+const char *fm_cli_fmt_attempts(bool reachable, uint64_t attempts, char *buf, size_t size)
+{
+    if (!reachable)
+        snprintf(buf, size, "unreachable");
+    else if (fm_cli_astronomic(attempts))
+        snprintf(buf, size, "more than 10^6: fix the test");
+    else
+        snprintf(buf, size, "%llu", (unsigned long long)attempts);
+    return buf;
+}
+
+const char *fm_cli_fmt_exact(double x, char *buf, size_t size)
+{
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, size, "%.*g", prec, x);
+        if (strtod(buf, NULL) == x)
+            break;
+    }
+    return buf;
 }
 
 const char *fm_cli_fmt_prob(double p, char *buf, size_t size)

@@ -1,16 +1,29 @@
 /*
- * cli_report.h - the printers of `sweep` (cli_sweep.c) and `bench emu` (cli_bench_emu.c): text
+ * cli_report.h - the printers of `sweep` (cli_sweep.c), `bench emu` (cli_bench_emu.c) and an
+ * infeasible `budget` (cli_budget.c): text
  * for people, JSON for programs, plots.  The commands compute through libfmrun and call these.
  */
 #ifndef CLI_REPORT_H
 #define CLI_REPORT_H
 
 #include "fm_bench_emu.h"
+#include "fm_hist_budget.h"
 #include "fm_sweep.h"
 
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
+
+/*
+ * `budget`, plan m infeasible (cli_budget.c): one line per test (or the never-failed pool) that
+ * makes it so, with its bound and the passing runs or retries that would fix it; the same as a
+ * JSON array.
+ */
+void fm_cli_budget_why_print(const fm_hist_budget *b, int m, uint32_t max_attempts, FILE *out);
+json_t *fm_cli_budget_why_json(const fm_hist_budget *b, int m, uint32_t max_attempts);
+/* s as a JSON/TOML/Python double-quoted literal on stdout (the allowlists). */
+void fm_cli_put_quoted(const char *s);
 
 /* `bench emu`: the options the report repeats. */
 typedef struct {

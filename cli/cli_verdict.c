@@ -167,14 +167,17 @@ static void print_attempts(const fm_verdict *v)
     const char *names[3] = {"point", "conservative", "bayes"};
     printf("  attempts for CI to fail at most %.3g of the time:", v->target);
     for (int i = 0; i < 3; i++) {
-        if (a[i]->attempts.reachable)
-            printf(" %s %llu%s", names[i], (unsigned long long)a[i]->attempts.attempts,
-                   i < 2 ? "," : "");
-        else
-            printf(" %s unreachable%s", names[i], i < 2 ? "," : "");
+        char n[48];
+        printf(" %s %s%s", names[i],
+               fm_cli_fmt_attempts(a[i]->attempts.reachable, a[i]->attempts.attempts, n, sizeof n),
+               i < 2 ? "," : "");
     }
     printf("\n");
-    if (a[1]->attempts.reachable)
+    if (a[1]->attempts.reachable && fm_cli_astronomic(a[1]->attempts.attempts))
+        printf("  (conservative: with %.10g%% confidence, more than 10^6 attempts would be needed: "
+               "retrying cannot hide this test)\n",
+               v->confidence * 100);
+    else if (a[1]->attempts.reachable)
         printf("  (conservative: with %.10g%% confidence, %llu attempts keep the red rate at "
                "or below the target)\n",
                v->confidence * 100, (unsigned long long)a[1]->attempts.attempts);

@@ -4,6 +4,7 @@
  * expected added CI time, and the allowlist that carries them into the CI configuration.  The
  * inputs and both plans are history/fm_hist_budget.c; this file parses, calls it and prints.
  */
+#include "cli_report.h"
 #include "fm_cli.h"
 #include "fm_hist_budget.h"
 #include "fm_stats.h"
@@ -100,11 +101,15 @@ static const char *const model_names[] = {[POINT] = "point", [CONS] = "conservat
 static json_t *plan_json(const struct budget *b, int m)
 {
     const fm_hist_budget_plan *p = &b->h.plans[m];
-    return json_pack(
+    json_t *o = json_pack(
         "{s:b, s:o, s:o, s:o, s:o, s:i}", "feasible", p->plan.feasible, "predicted_red_rate",
         fm_cli_json_real(p->plan.red_rate), "current_red_rate", fm_cli_json_real(p->current),
         "expected_extra_seconds", fm_cli_json_real(p->plan.cost), "optimality_gap_seconds",
         fm_cli_json_real(p->plan.gap), "other_tests_attempts", (int)b->h.others.attempts[m]);
+    if (o != NULL && !p->plan.feasible) /* only then: the tests that make it so */
+        json_object_set_new(o, "infeasible_because",
+                            fm_cli_budget_why_json(&b->h, m, (uint32_t)b->args->max_attempts));
+    return o;
 }
 
 static json_t *row_json(const struct budget *b, const fm_hist_budget_test *r, int m)
@@ -163,27 +168,18 @@ static void reason(const struct budget *b, const fm_hist_budget_test *r, char *b
              fm_cli_fmt_prob(r->p[CONS], up, sizeof up), retries, timeouts);
 }
 
-/* A string as a JSON/TOML/Python double-quoted literal (all three accept these escapes). */
-static void put_quoted(const char *s)
-{
-    putchar('"');
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            printf("\\%c", c);
-        else if (c < 0x20)
-            printf("\\u%04x", c);
-        else
-            putchar(c);
-    }
-    putchar('"');
-}
-
 static int print_allowlist(const struct budget *b)
 {
     const struct budget_args *a = b->args;
     int m = a->point ? POINT : CONS;
     char why[256], red[32];
+    if (!b->h.plans[m].plan.feasible) { /* no allowlist that looks like a working plan */
+        fm_cli_fail("the target %.10g is unreachable within %llu attempts (%s plan); no allowlist "
+                    "written:",
+                    a->target, (unsigned long long)a->max_attempts, model_names[m]);
+        fm_cli_budget_why_print(&b->h, m, (uint32_t)a->max_attempts, stderr);
+        return FM_EXIT_FAIL;
+    }
     if (strcmp(a->format, "json") == 0) {
         json_t *list = json_array();
         for (size_t i = 0; i < b->h.n_tests; i++) {
@@ -203,7 +199,7 @@ static int print_allowlist(const struct budget *b)
     }
     bool toml = strcmp(a->format, "toml") == 0;
     printf("# flakemeter budget --target %.10g (%s plan) for suite ", a->target, model_names[m]);
-    put_quoted(b->h.suite);
+    fm_cli_put_quoted(b->h.suite);
     printf(": %lld CI runs.\n# Predicted red rate after the plan: %s (%s the target); every other "
            "test: %u attempt%s.\n",
            (long long)b->h.ci_runs, fm_cli_fmt_prob(b->h.plans[m].plan.red_rate, red, sizeof red),
@@ -219,14 +215,14 @@ static int print_allowlist(const struct budget *b)
         reason(b, r, why, sizeof why);
         if (toml) {
             printf("\n[[flaky]]\ntest = ");
-            put_quoted(r->test);
+            fm_cli_put_quoted(r->test);
             printf("\nattempts = %u\nrate = %.6g\nupper = %.6g\nreason = ", r->attempts[m],
                    r->ci.estimate, r->p[CONS]);
-            put_quoted(why);
+            fm_cli_put_quoted(why);
             putchar('\n');
         } else {
             printf("    ");
-            put_quoted(r->test);
+            fm_cli_put_quoted(r->test);
             printf(": %u,  # %s\n", r->attempts[m], why);
         }
     }
@@ -248,6 +244,8 @@ static void print_plan_line(const struct budget *b, int m, const char *name)
     else
         printf("the target is UNREACHABLE within %llu attempts\n",
                (unsigned long long)b->args->max_attempts);
+    if (!p->plan.feasible)
+        fm_cli_budget_why_print(&b->h, m, (uint32_t)b->args->max_attempts, stdout);
 }
 
 static int print_table(const struct budget *b)

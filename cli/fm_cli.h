@@ -212,6 +212,21 @@ const char *fm_cli_fmt_prob(double p, char *buf, size_t size);
 void fm_cli_fmt_probs(const double *p, char (*bufs)[32], int n);
 
 /*
+ * Attempt counts above this are printed as what they mean ("more than 10^6: fix the test"), not
+ * as digits: no CI retries a test a million times.  JSON keeps the exact count.
+ */
+#define FM_CLI_ASTRONOMIC_ATTEMPTS 1000000u
+
+/* True when a count of attempts is above FM_CLI_ASTRONOMIC_ATTEMPTS. */
+bool fm_cli_astronomic(uint64_t attempts);
+
+/* "4", "more than 10^6: fix the test" or "unreachable", into buf. */
+const char *fm_cli_fmt_attempts(bool reachable, uint64_t attempts, char *buf, size_t size);
+
+/* The shortest decimal that reads back as x ("9.999999999995e-07", "1e-06"). */
+const char *fm_cli_fmt_exact(double x, char *buf, size_t size);
+
+/*
  * Open the results store at path (create: make it if missing).  Returns 0, or the exit status
  * after printing one line naming the path and what is wrong with it.
  */

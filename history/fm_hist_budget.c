@@ -167,6 +167,84 @@ static fm_stats_status plan_model(fm_hist_budget *b, const fm_hist_budget_option
     return st;
 }
 
+/* ---- why a plan is infeasible ------------------------------------------------------------- */
+
+/* The all-fail rate at max_attempts of test r in model m with x more passing observations. */
+static double fail_with_more(const fm_hist_budget_options *a, const fm_hist_budget_test *r, int m,
+                             uint64_t x)
+{
+    double p1, q;
+    if (r->nq > 0 && m == FM_HIST_MODEL_CONSERVATIVE) {
+        fm_chain_stats cs;
+        if (fm_stats_chain(r->k, r->n, r->kq, r->nq + x, a->confidence, 0.5, &cs))
+            return NAN;
+        p1 = cs.p1_upper, q = cs.q_upper;
+    } else if (r->nq > 0) {
+        p1 = r->p[m], q = (double)r->kq / (double)(r->nq + x);
+    } else if (m == FM_HIST_MODEL_CONSERVATIVE) {
+        fm_interval up;
+        if (fm_stats_interval(r->k, r->n + x, a->confidence, FM_CI_EXACT, FM_CI_UPPER, &up))
+            return NAN;
+        p1 = q = up.upper;
+    } else {
+        p1 = q = (double)r->k / (double)(r->n + x);
+    }
+    return p1 * pow(q, (double)a->max_attempts - 1.0);
+}
+
+/* Smallest x >= 1 with fail_with_more(x) <= allowed, or 0 when none up to 2^40. */
+static uint64_t more_needed(const fm_hist_budget_options *a, const fm_hist_budget_test *r, int m,
+                            double allowed)
+{
+    uint64_t lo = 0, hi = 1;
+    while (!(fail_with_more(a, r, m, hi) <= allowed)) {
+        if (hi >= (uint64_t)1 << 40)
+            return 0;
+        lo = hi, hi *= 2;
+    }
+    while (hi - lo > 1) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (fail_with_more(a, r, m, mid) <= allowed)
+            hi = mid;
+        else
+            lo = mid;
+    }
+    return hi;
+}
+
+/* Mark the tests (and the pool) an infeasible plan cannot do without, and what would fix each. */
+static void explain_infeasible(fm_hist_budget *b, const fm_hist_budget_options *a, int m)
+{
+    size_t n = b->n_tests + (b->others.tests > 0);
+    double *u = calloc(n + 1, sizeof *u), rest = 0, budget = -log1p(-a->target);
+    bool *out = calloc(n + 1, sizeof *out);
+    if (u == NULL || out == NULL)
+        goto done;
+    for (size_t i = 0; i < b->n_tests; i++)
+        rest += u[i] = -log1p(-b->tests[i].fail[m][a->max_attempts - 1]);
+    if (b->others.tests > 0)
+        rest += u[n - 1] = -log1p(-b->others.fail[m][b->others.options[m] - 1]);
+    size_t blockers = 0;
+    while (rest > budget) { /* take out the largest until the rest meets the target */
+        size_t best = n;
+        for (size_t i = 0; i < n; i++)
+            if (!out[i] && (best == n || u[i] > u[best]))
+                best = i;
+        if (best == n)
+            break;
+        out[best] = true, rest -= u[best], blockers++;
+    }
+    double allowed = blockers ? -expm1(-(budget - fmax(rest, 0.0)) / (double)blockers) : 0;
+    for (size_t i = 0; i < b->n_tests; i++)
+        if ((b->tests[i].blocking[m] = out[i]))
+            b->tests[i].more[m] = more_needed(a, &b->tests[i], m, allowed);
+    if (b->others.tests > 0)
+        b->others.blocking[m] = out[n - 1];
+done:
+    free(u);
+    free(out);
+}
+
 static int cmp_tests(const void *x, const void *y)
 {
     const fm_hist_budget_test *a = x, *b = y;
@@ -306,6 +384,9 @@ fm_hist_status fm_hist_budget_compute(fm_store *store, const fm_hist_budget_opti
         qsort(out->tests, out->n_tests, sizeof *out->tests, cmp_tests);
     for (int m = 0; m < 2 && st == FM_STATS_OK; m++)
         st = plan_model(out, opt, m);
+    for (int m = 0; m < 2 && st == FM_STATS_OK; m++)
+        if (!out->plans[m].plan.feasible)
+            explain_infeasible(out, opt, m);
     out->stats = st;
     return st == FM_STATS_OK ? FM_HIST_OK : FM_HIST_ESTATS;
 }

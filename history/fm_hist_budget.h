@@ -49,6 +49,15 @@ typedef struct {
     uint32_t attempts[2]; /* by plan (= model) */
     double all_fail[2];   /* by plan: the chance that all its attempts fail */
     double extra[2];      /* by plan: the expected seconds its retries add to a CI run */
+    /*
+     * By plan, when it is infeasible: this test is one of those that make it so (the fewest,
+     * largest all-fail rates at max_attempts without which the rest meets the target), and
+     * `more` passing observations (retries when retries were seen, else first attempts), all
+     * passing, at which its bound would fit an equal share of what the rest leaves; 0: none
+     * up to 2^40.
+     */
+    bool blocking[2];
+    uint64_t more[2];
 } fm_hist_budget_test;
 
 /*
@@ -66,6 +75,7 @@ typedef struct {
     double fail[2][FM_HIST_BUDGET_MAX_ATTEMPTS], cost[2][FM_HIST_BUDGET_MAX_ATTEMPTS];
     uint32_t options[2];
     uint32_t attempts[2];
+    bool blocking[2]; /* as for a test (no `more`: the bound depends on every test's runs) */
 } fm_hist_budget_pool;
 
 typedef struct {

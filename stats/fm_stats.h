@@ -91,8 +91,9 @@ typedef struct {
 
 /*
  * Smallest A >= 1 with p^A <= target, p in [0, 1], target in (0, 1).  Unreachable when p = 1.
- * Ties are decided as the decimals people type mean them: an all-fail probability within a
- * relative 1e-12 of the target meets it (p = 0.1, target = 1e-6 gives 6).
+ * Exact for the binary values; a power equal to the target in the decimals typed meets it
+ * (p = 0.1, target = 1e-6 gives 6), and rounding only ever makes the count larger
+ * (p = 0.1, target = 9.999999999995e-7 gives 7; docs/statistics.md sec. 2).
  */
 fm_stats_status fm_stats_attempts_independent(double p, double target, fm_attempts *out);
 
