@@ -121,9 +121,7 @@ static int parse_workload(int argc, char **argv, struct run_args *a)
 {
     const struct fm_wl_desc *wl = fm_wl_find(argv[0]);
     if (wl == NULL)
-        return fm_cli_usage_error("unknown workload '%s' (see 'flakemeter list'; a command "
-                                  "goes after '--')",
-                                  argv[0]);
+        return fm_cli_unknown_workload(argv[0], true);
     fm_wl_args_init(&a->cfg.wl_args, wl);
     int len = snprintf(a->label_buf, sizeof a->label_buf, "%s", wl->name);
     for (int i = 1; i < argc; i++) {

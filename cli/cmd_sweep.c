@@ -135,9 +135,7 @@ static int parse_target(int argc, char **argv, struct sweep_args *a, bool dashda
                                        sizeof a->command_json);
     }
     if (fm_wl_find(argv[0]) == NULL)
-        return fm_cli_usage_error("unknown workload '%s' (see 'flakemeter list'; a command "
-                                  "goes after '--')",
-                                  argv[0]);
+        return fm_cli_unknown_workload(argv[0], true);
     if (argc > MAX_WORDS - FM_SWEEP_MAX_VARY)
         return fm_cli_usage_error("too many workload parameters");
     a->wl_words = argv;
