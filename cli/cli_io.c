@@ -5,6 +5,7 @@
  * "did you mean" from libfmwl's registry.
  */
 #include "fm_cli.h"
+#include "fm_plot.h"
 #include "fm_wl.h"
 
 #include <errno.h>
@@ -92,4 +93,20 @@ int fm_cli_unknown_workload(const char *name, bool command_hint)
     free(names);
     return fm_cli_usage_error("unknown workload '%s'%s (see 'flakemeter list'%s)", name, mean,
                               command_hint ? "; a command goes after '--'" : "");
+}
+
+int fm_cli_check_plot(const char *path)
+{
+    if (path == NULL)
+        return 0;
+    if (fm_cli_is_stdio(path))
+        return fm_cli_usage_error("--plot: a picture does not go to standard output (it has the "
+                                  "text); give a FILE.png or FILE.svg");
+    char err[512];
+    fm_plot_status st = fm_plot_check(path, err, sizeof err);
+    if (st == FM_PLOT_OK)
+        return 0;
+    if (st == FM_PLOT_EINVAL)
+        return fm_cli_usage_error("--plot: %s", err);
+    return fm_cli_fail("--plot: %s", err); /* gnuplot missing: this machine, not the input */
 }

@@ -182,11 +182,8 @@ static int parse(int argc, char **argv, struct emu_args *a)
         return rc;
     if ((rc = parse_arches(a)) || (rc = parse_specs(a)))
         return rc;
-    if (a->plot != NULL) {
-        const char *dot = strrchr(a->plot, '.');
-        if (dot == NULL || (strcmp(dot, ".png") != 0 && strcmp(dot, ".svg") != 0))
-            return fm_cli_usage_error("--plot: '%s' should end in .png or .svg", a->plot);
-    }
+    if ((rc = fm_cli_check_plot(a->plot)) != 0) /* before anything runs */
+        return rc;
     if (a->native == NULL)
         default_native(a);
     else if (access(a->native, X_OK) != 0)

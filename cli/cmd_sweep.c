@@ -155,6 +155,8 @@ static int parse(int argc, char **argv, struct sweep_args *a)
         return fm_cli_usage_error("--vary: give at least one NAME=V1,V2,... to sweep over");
     if ((rc = parse_target(argc - optind, argv + optind, a, dashdash)) != 0)
         return rc;
+    if ((rc = fm_cli_check_plot(a->plot)) != 0) /* before any run, not after the sweep */
+        return rc;
     return -1;
 }
 

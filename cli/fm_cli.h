@@ -99,6 +99,12 @@ typedef struct {
 int fm_cli_output_open(fm_cli_output *out, const char *opt, const char *path);
 int fm_cli_output_close(fm_cli_output *out, bool failed);
 
+/*
+ * --plot FILE checked before any run: 0; or one line and 2 (not .png/.svg, "-", a folder that
+ * is missing or not writable) or 1 (gnuplot not installed).
+ */
+int fm_cli_check_plot(const char *path);
+
 /* Print "flakemeter CMD: <message>" on stderr and return FM_EXIT_USAGE. */
 int fm_cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print "flakemeter CMD: <message>" on stderr and return FM_EXIT_FAIL. */
