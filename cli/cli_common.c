@@ -278,6 +278,8 @@ int fm_cli_finish(int status)
 int fm_cli_what_to_run(int argc, char **argv, bool *command)
 {
     *command = optind > 1 && strcmp(argv[optind - 1], "--") == 0;
+    if (optind < argc && *command && argv[optind][0] == '\0')
+        return fm_cli_usage_error("the command after '--' is empty");
     if (optind < argc)
         return -1;
     return fm_cli_usage_error("nothing to run: give a workload or '-- COMMAND' (see "

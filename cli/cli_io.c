@@ -110,3 +110,20 @@ int fm_cli_check_plot(const char *path)
         return fm_cli_usage_error("--plot: %s", err);
     return fm_cli_fail("--plot: %s", err); /* gnuplot missing: this machine, not the input */
 }
+
+int fm_cli_start_error(int err, const char *message)
+{
+    switch (err) {
+    case ENOENT:
+    case EACCES:
+    case ENOEXEC:
+    case ENOTDIR:
+    case EISDIR:
+    case ELOOP:
+    case ENAMETOOLONG:
+    case EPERM:
+        return fm_cli_usage_error("%s", message); /* the command named is wrong */
+    default:
+        return fm_cli_fail("%s", message); /* a limit of this machine: not the input */
+    }
+}

@@ -41,7 +41,9 @@ static int apply(const struct fm_opt *o, const char *arg)
     case FM_OPT_KIND_BOOL:
         *(bool *)o->value = true;
         return 0;
-    case FM_OPT_KIND_STRING:
+    case FM_OPT_KIND_STRING: /* a name, a path, a date: never empty */
+        if (*arg == '\0')
+            return fm_cli_usage_error("%s: the value must not be empty", name);
         *(const char **)o->value = arg;
         return 0;
     case FM_OPT_KIND_REAL:

@@ -64,7 +64,9 @@ static int parse_shard(void *value, const char *text, const char *name)
     fm_run_config *c = value;
     unsigned i, n;
     char end;
-    if (sscanf(text, "%u/%u%c", &i, &n, &end) != 2 || n < 1 || i >= n)
+    /* %u would take "-1" as UINT_MAX: digits only */
+    if (strspn(text, "0123456789/") != strlen(text) ||
+        sscanf(text, "%u/%u%c", &i, &n, &end) != 2 || n < 1 || i >= n)
         return fm_cli_usage_error("%s: '%s' is not I/N with 0 <= I < N", name, text);
     c->shard_index = i;
     c->shard_count = n;
@@ -290,7 +292,8 @@ int cmd_run(int argc, char **argv)
     /* Nothing but start errors (one per parallel slot at most): the command cannot run here. */
     bool only_errors = rep.counts.attempts == rep.counts.by_outcome[FM_OUTCOME_ERROR];
     if (rep.stop == FM_STOP_ERROR && only_errors && rep.error[0]) {
-        rc = fm_cli_usage_error("%s", rep.error); /* e.g. the command does not exist */
+        /* a command that does not exist: 2; a system limit (EMFILE, EAGAIN, ENOMEM): 1 */
+        rc = fm_cli_start_error(rep.start_errno, rep.error);
         goto out;
     }
     if (rep.stop == FM_STOP_ERROR)

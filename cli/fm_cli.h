@@ -105,6 +105,12 @@ int fm_cli_output_close(fm_cli_output *out, bool failed);
  */
 int fm_cli_check_plot(const char *path);
 
+/*
+ * A command that could not be started (errno err, message one line): 2 when the command named
+ * is wrong (ENOENT, EACCES, ENOEXEC, ...), 1 for a limit of this machine (EMFILE, EAGAIN, ENOMEM).
+ */
+int fm_cli_start_error(int err, const char *message);
+
 /* Print "flakemeter CMD: <message>" on stderr and return FM_EXIT_USAGE. */
 int fm_cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print "flakemeter CMD: <message>" on stderr and return FM_EXIT_FAIL. */
