@@ -240,8 +240,8 @@ static void fmt_prob_digits(double p, int extra, char *buf, size_t size)
         snprintf(buf, size, "%g%%", p * 100.0);
     else if (p >= 1e-4)
         snprintf(buf, size, "%.*f%%", (p >= 0.1 ? 1 : p >= 0.01 ? 2 : 3) + extra, p * 100.0);
-    else
-        snprintf(buf, size, "%.*g", 2 + extra, p);
+    else /* still a percentage, never a bare fraction beside percentages: "0.0025%" */
+        snprintf(buf, size, "%.*g%%", 2 + extra, p * 100.0);
 }
 
 const char *fm_cli_fmt_prob(double p, char *buf, size_t size)

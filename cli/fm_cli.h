@@ -270,7 +270,8 @@ int fm_cli_print_json(json_t *value);
 /* A JSON real, or null when x is not finite. */
 json_t *fm_cli_json_real(double x);
 
-/* Format a probability for people: "6.0%", "0.35%", "2.5e-07" (as a fraction below 1e-4). */
+/* Format a probability for people, always as a percentage: "6.0%", "0.35%", "0.0025%",
+ * "2.5e-05%" (below 1e-6, %g's exponent). */
 const char *fm_cli_fmt_prob(double p, char *buf, size_t size);
 /* Format n probabilities alike, with as many digits as it takes for different values to print
  * differently (an interval at n = 1e12 is narrow). */
