@@ -3,8 +3,9 @@
  *
  * Parses the options, opens the store and the campaign, hands everything to the run engine
  * (launch/fm_run.c), then prints the verdict computed from the store, so a resumed campaign
- * reports all its runs.  Exit status: 0 done, 1 the store or the system failed, 2 bad input
- * (including a command that cannot be started), 130/143 after SIGINT/SIGTERM.
+ * reports all its runs.  Exit status: 0 done, 1 the store or the system failed (or
+ * --require-below was not shown), 2 bad input (including a command that cannot be started),
+ * 130/143 after SIGINT/SIGTERM.
  */
 #include "cli_verdict.h"
 #include "fm_cli.h"
@@ -36,6 +37,7 @@ struct run_args {
     char *conditions; /* fm_cond_json */
     const char *db, *label;
     bool json, quiet;
+    double require_below; /* --require-below P0; 0: not given */
     struct run_regex {
         regex_t re;
         bool have;
@@ -109,6 +111,9 @@ static int parse_options(int argc, char **argv, struct run_args *a)
                       "campaign name (default: from the workload or command)"),
         FM_OPT_BOOL(0, "json", &a->json, "print the verdict as one JSON object"),
         FM_OPT_BOOL('q', "quiet", &a->quiet, "no progress line"),
+        FM_OPT_REAL(0, "require-below", &a->require_below, 0, 1, FM_OPT_OPEN, "P0",
+                    "exit 0 only if the test is shown fixed: the exact one-sided upper bound at "
+                    "--confidence is below P0 (as 'flakemeter plan'); else exit 1"),
         FM_OPT_END,
     };
     int rc = fm_cli_options(argc, argv, options, help, FM_CLI_COMMAND_FOLLOWS);
@@ -260,6 +265,44 @@ static int setup_conditions(struct run_args *a)
     return 0;
 }
 
+/*
+ * --require-below P0, the gate: 0 when the campaign's k failures in n counted runs put the exact
+ * one-sided upper bound at --confidence below P0 (what 'flakemeter plan --p0 P0' plans for),
+ * else 1, with one line saying which and, when not shown, how many clean runs would show it.
+ */
+static int require_below(struct run_args *a, fm_store *store)
+{
+    fm_verdict v;
+    if (fm_verdict_compute(store, a->cfg.campaign, a->cfg.target, a->cfg.confidence, &v) !=
+        FM_STORE_OK)
+        return fm_cli_fail("cannot read the results: %s", fm_store_errmsg(store));
+    fm_interval up = {0};
+    if (v.n <= 0 || fm_stats_interval((uint64_t)v.k, (uint64_t)v.n, a->cfg.confidence, FM_CI_EXACT,
+                                      FM_CI_UPPER, &up) != FM_STATS_OK)
+        return fm_cli_fail("--require-below: no counted runs, nothing shown");
+    double vals[2] = {up.upper, a->require_below};
+    char txt[2][32], *ub = txt[0], *p0 = txt[1];
+    fm_cli_fmt_probs(vals, txt, 2); /* as many digits as it takes to tell them apart */
+    FILE *out = a->json ? stderr : stdout; /* JSON output stays one object */
+    if (up.upper < a->require_below) {
+        fprintf(out, "  shown fixed: %lld failures in %lld runs, upper bound %s (%.10g%%, "
+                     "one-sided exact) is below --require-below %s\n",
+                (long long)v.k, (long long)v.n, ub, a->cfg.confidence * 100, p0);
+        return FM_EXIT_OK;
+    }
+    uint64_t need = 0;
+    bool planned = fm_stats_plan_runs(a->require_below, (uint64_t)v.k, a->cfg.confidence,
+                                      &need) == FM_STATS_OK;
+    fprintf(out, "  NOT shown fixed: upper bound %s (%.10g%%, one-sided exact) is not below "
+                 "--require-below %s",
+            ub, a->cfg.confidence * 100, p0);
+    if (planned && need > (uint64_t)v.n)
+        fprintf(out, "; with %lld failures it takes %llu runs in all ('flakemeter plan')",
+                (long long)v.k, (unsigned long long)need);
+    fputc('\n', out);
+    return FM_EXIT_FAIL;
+}
+
 int cmd_run(int argc, char **argv)
 {
     struct run_args a = {.db = "flakemeter.db"};
@@ -299,6 +342,8 @@ int cmd_run(int argc, char **argv)
     if (rep.stop == FM_STOP_ERROR)
         fm_cli_fail("%s", rep.error);
     rc = exit_status(&rep, report(&a, store, &rep));
+    if (rc == FM_EXIT_OK && a.require_below > 0)
+        rc = require_below(&a, store);
     if (rep.stop == FM_STOP_ERROR && rc == FM_EXIT_OK)
         rc = FM_EXIT_FAIL;
 out:
