@@ -107,7 +107,7 @@ static int parse_options(int argc, char **argv, struct run_args *a)
         FM_OPT_CONDITIONS(&a->cond),
         FM_OPT_GROUP(""),
         FM_OPT_STRING(0, "db", &a->db, "PATH", "the store (default flakemeter.db)"),
-        FM_OPT_STRING(0, "label", &a->label, "NAME",
+        FM_OPT_STRING('l', "label", &a->label, "NAME",
                       "campaign name (default: from the workload or command)"),
         FM_OPT_BOOL(0, "json", &a->json, "print the verdict as one JSON object"),
         FM_OPT_BOOL('q', "quiet", &a->quiet, "no progress line"),

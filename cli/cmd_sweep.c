@@ -111,7 +111,7 @@ static int parse_options(int argc, char **argv, struct sweep_args *a)
         FM_OPT_STRING(0, "plot", &a->plot, "FILE",
                       "draw the failure probabilities with their intervals (.png, .svg)"),
         FM_OPT_STRING(0, "db", &a->db, "PATH", "the store (default flakemeter.db)"),
-        FM_OPT_STRING(0, "label", &a->label, "NAME",
+        FM_OPT_STRING('l', "label", &a->label, "NAME",
                       "base of the campaigns' names (default: the workload or command)"),
         FM_OPT_BOOL(0, "json", &a->json, "print the result as one JSON object"),
         FM_OPT_BOOL('q', "quiet", &a->quiet, "no progress line"),
