@@ -265,44 +265,6 @@ static int setup_conditions(struct run_args *a)
     return 0;
 }
 
-/*
- * --require-below P0, the gate: 0 when the campaign's k failures in n counted runs put the exact
- * one-sided upper bound at --confidence below P0 (what 'flakemeter plan --p0 P0' plans for),
- * else 1, with one line saying which and, when not shown, how many clean runs would show it.
- */
-static int require_below(struct run_args *a, fm_store *store)
-{
-    fm_verdict v;
-    if (fm_verdict_compute(store, a->cfg.campaign, a->cfg.target, a->cfg.confidence, &v) !=
-        FM_STORE_OK)
-        return fm_cli_fail("cannot read the results: %s", fm_store_errmsg(store));
-    fm_interval up = {0};
-    if (v.n <= 0 || fm_stats_interval((uint64_t)v.k, (uint64_t)v.n, a->cfg.confidence, FM_CI_EXACT,
-                                      FM_CI_UPPER, &up) != FM_STATS_OK)
-        return fm_cli_fail("--require-below: no counted runs, nothing shown");
-    double vals[2] = {up.upper, a->require_below};
-    char txt[2][32], *ub = txt[0], *p0 = txt[1];
-    fm_cli_fmt_probs(vals, txt, 2); /* as many digits as it takes to tell them apart */
-    FILE *out = a->json ? stderr : stdout; /* JSON output stays one object */
-    if (up.upper < a->require_below) {
-        fprintf(out, "  shown fixed: %lld failures in %lld runs, upper bound %s (%.10g%%, "
-                     "one-sided exact) is below --require-below %s\n",
-                (long long)v.k, (long long)v.n, ub, a->cfg.confidence * 100, p0);
-        return FM_EXIT_OK;
-    }
-    uint64_t need = 0;
-    bool planned = fm_stats_plan_runs(a->require_below, (uint64_t)v.k, a->cfg.confidence,
-                                      &need) == FM_STATS_OK;
-    fprintf(out, "  NOT shown fixed: upper bound %s (%.10g%%, one-sided exact) is not below "
-                 "--require-below %s",
-            ub, a->cfg.confidence * 100, p0);
-    if (planned && need > (uint64_t)v.n)
-        fprintf(out, "; with %lld failures it takes %llu runs in all ('flakemeter plan')",
-                (long long)v.k, (unsigned long long)need);
-    fputc('\n', out);
-    return FM_EXIT_FAIL;
-}
-
 int cmd_run(int argc, char **argv)
 {
     struct run_args a = {.db = "flakemeter.db"};
@@ -343,7 +305,8 @@ int cmd_run(int argc, char **argv)
         fm_cli_fail("%s", rep.error);
     rc = exit_status(&rep, report(&a, store, &rep));
     if (rc == FM_EXIT_OK && a.require_below > 0)
-        rc = require_below(&a, store);
+        rc = fm_cli_require_below(store, a.cfg.campaign, a.cfg.confidence, a.require_below,
+                                  a.json);
     if (rep.stop == FM_STOP_ERROR && rc == FM_EXIT_OK)
         rc = FM_EXIT_FAIL;
 out:

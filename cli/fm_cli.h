@@ -284,6 +284,14 @@ void fm_cli_fmt_probs(const double *p, char (*bufs)[32], int n);
 struct fm_store;
 int fm_cli_open_store(const char *path, bool create, struct fm_store **out);
 
+/*
+ * run --require-below P0: 0 when the campaign's exact one-sided upper bound at conf is below
+ * p0 (shown fixed), else 1; one line either way (on stderr with json, so stdout stays one
+ * object), with the runs `plan` asks for when not shown.
+ */
+int fm_cli_require_below(struct fm_store *store, int64_t campaign, double conf, double p0,
+                         bool json);
+
 /* Flush stdout and report a failed write; returns the status to exit with. */
 int fm_cli_finish(int status);
 
