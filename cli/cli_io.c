@@ -51,9 +51,8 @@ int fm_cli_output_open(fm_cli_output *out, const char *opt, const char *path)
         free(out->temp);
         out->temp = NULL;
         /* A directory that does not exist or cannot be written: the path given is wrong. */
-        int rc = err == ENOENT || err == ENOTDIR || err == EACCES || err == EROFS
-                     ? FM_EXIT_USAGE
-                     : FM_EXIT_FAIL;
+        int rc = err == ENOENT || err == ENOTDIR || err == EACCES || err == EROFS ? FM_EXIT_USAGE
+                                                                                  : FM_EXIT_FAIL;
         (rc == FM_EXIT_USAGE ? fm_cli_usage_error : fm_cli_fail)(
             "%s: cannot create a file beside '%s': %s", opt, path, strerror(err));
         return rc;

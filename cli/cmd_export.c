@@ -89,7 +89,8 @@ int cmd_export(int argc, char **argv)
         FM_OPT_BOOL(0, "history", &history, "the ingested CI history instead of the campaigns"),
         FM_OPT_CALL('f', "format", &format, parse_format, "FORMAT",
                     "json, csv or junit; default json"),
-        FM_OPT_STRING('o', "output", &output, "FILE", "write to FILE instead of standard output (- is standard output)"),
+        FM_OPT_STRING('o', "output", &output, "FILE",
+                      "write to FILE instead of standard output (- is standard output)"),
         FM_OPT_END,
     };
     int rc = fm_cli_options(argc, argv, options, help, FM_CLI_OPERANDS);

@@ -69,7 +69,8 @@ static void count(totals *t, const fm_ingest_result *r)
     }
 }
 
-/* "-": standard input copied into an anonymous file (ingest hashes, then parses: it reads twice). */
+/* "-": standard input copied into an anonymous file (ingest hashes, then parses: it reads twice).
+ */
 static fm_hist_status ingest_stdin(fm_store *store, const fm_ingest_options *opt,
                                    fm_ingest_result *r)
 {
@@ -164,7 +165,8 @@ int cmd_ingest(int argc, char **argv)
     for (int i = optind; i < argc; i++)
         dashes += fm_cli_is_stdio(argv[i]);
     if (dashes > 1)
-        return fm_cli_usage_error("'-' (standard input) given %d times; it can be read once", dashes);
+        return fm_cli_usage_error("'-' (standard input) given %d times; it can be read once",
+                                  dashes);
     char **files = NULL;
     size_t n = 0;
     if (fm_ingest_list((const char *const *)argv + optind, (size_t)(argc - optind), &files, &n) !=

@@ -52,6 +52,6 @@ int cmd_merge(int argc, char **argv)
         return fm_cli_fail("%s", err);
     default: /* a damaged store is the environment's failure (cli_store.c), not bad input */
         return strstr(err, "a damaged store") != NULL ? fm_cli_fail("%s", err)
-                                                        : fm_cli_usage_error("%s", err);
+                                                      : fm_cli_usage_error("%s", err);
     }
 }

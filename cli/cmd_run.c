@@ -67,8 +67,8 @@ static int parse_shard(void *value, const char *text, const char *name)
     unsigned i, n;
     char end;
     /* %u would take "-1" as UINT_MAX: digits only */
-    if (strspn(text, "0123456789/") != strlen(text) ||
-        sscanf(text, "%u/%u%c", &i, &n, &end) != 2 || n < 1 || i >= n)
+    if (strspn(text, "0123456789/") != strlen(text) || sscanf(text, "%u/%u%c", &i, &n, &end) != 2 ||
+        n < 1 || i >= n)
         return fm_cli_usage_error("%s: '%s' is not I/N with 0 <= I < N", name, text);
     c->shard_index = i;
     c->shard_count = n;
@@ -305,8 +305,7 @@ int cmd_run(int argc, char **argv)
         fm_cli_fail("%s", rep.error);
     rc = exit_status(&rep, report(&a, store, &rep));
     if (rc == FM_EXIT_OK && a.require_below > 0)
-        rc = fm_cli_require_below(store, a.cfg.campaign, a.cfg.confidence, a.require_below,
-                                  a.json);
+        rc = fm_cli_require_below(store, a.cfg.campaign, a.cfg.confidence, a.require_below, a.json);
     if (rep.stop == FM_STOP_ERROR && rc == FM_EXIT_OK)
         rc = FM_EXIT_FAIL;
 out:

@@ -168,8 +168,8 @@ static void print_suites(const fm_history_test *tests, const row *rows, size_t n
                 continue;
             char pct[32], esc[512];
             int64_t runs = rows[j].suite_runs, red = rows[j].suite_red;
-            printf("suite %s: %lld CI runs, %lld red (%s)\n", fm_cli_esc(tests[i].label, esc, sizeof esc), (long long)runs,
-                   (long long)red,
+            printf("suite %s: %lld CI runs, %lld red (%s)\n",
+                   fm_cli_esc(tests[i].label, esc, sizeof esc), (long long)runs, (long long)red,
                    fm_cli_fmt_prob(runs ? (double)red / (double)runs : 0, pct, sizeof pct));
             break;
         }

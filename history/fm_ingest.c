@@ -318,8 +318,8 @@ fm_hist_status fm_ingest_file(fm_store *store, const char *path, const fm_ingest
     return ingest_fd(store, fd, path, opt, res);
 }
 
-fm_hist_status fm_ingest_fd(fm_store *store, int fd, const char *name,
-                            const fm_ingest_options *opt, fm_ingest_result *res)
+fm_hist_status fm_ingest_fd(fm_store *store, int fd, const char *name, const fm_ingest_options *opt,
+                            fm_ingest_result *res)
 {
     if (store == NULL || name == NULL || res == NULL || fd < 0)
         return FM_HIST_EINVAL;
