@@ -18,14 +18,97 @@
 
 const char *fm_cli_cmd = "flakemeter";
 
+size_t fm_cli_escape(const char *text, char *buf, size_t size)
+{
+    size_t len = 0;
+    for (const unsigned char *p = (const unsigned char *)text; *p != '\0'; p++) {
+        char one[8];
+        if (*p == '\n')
+            strcpy(one, "\\n");
+        else if (*p == '\t')
+            strcpy(one, "\\t");
+        else if (*p == '\r')
+            strcpy(one, "\\r");
+        else if (*p < 0x20 || *p == 0x7f)
+            snprintf(one, sizeof one, "\\x%02x", *p);
+        else
+            one[0] = (char)*p, one[1] = '\0';
+        size_t n = strlen(one);
+        if (size > 0 && len + n < size)
+            memcpy(buf + len, one, n + 1);
+        else if (size > 0)
+            buf[len < size ? len : size - 1] = '\0', size = 0; /* cut: stop writing */
+        len += n;
+    }
+    if (size > 0 && len < size)
+        buf[len] = '\0';
+    return len;
+}
+
+const char *fm_cli_esc(const char *text, char *buf, size_t size)
+{
+    fm_cli_escape(text != NULL ? text : "", buf, size);
+    return buf;
+}
+
+/*
+ * "flakemeter CMD: message", one line: the message is formatted first and its control
+ * characters escaped (a newline or an escape sequence the user typed comes back as \n, \x1b).
+ */
 static void vmessage(const char *fmt, va_list ap)
 {
+    char msg[2048], esc[4096];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    fm_cli_escape(msg, esc, sizeof esc);
     if (strcmp(fm_cli_cmd, "flakemeter") == 0)
-        fputs("flakemeter: ", stderr);
+        fprintf(stderr, "flakemeter: %s\n", esc);
     else
-        fprintf(stderr, "flakemeter %s: ", fm_cli_cmd);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+        fprintf(stderr, "flakemeter %s: %s\n", fm_cli_cmd, esc);
+}
+
+/* Damerau-Levenshtein distance (optimal string alignment) of a and b, capped at 9. */
+static int edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 62 || lb > 62)
+        return 9;
+    int d[64][64];
+    for (size_t i = 0; i <= la; i++)
+        d[i][0] = (int)i;
+    for (size_t j = 0; j <= lb; j++)
+        d[0][j] = (int)j;
+    for (size_t i = 1; i <= la; i++)
+        for (size_t j = 1; j <= lb; j++) {
+            int cost = a[i - 1] != b[j - 1];
+            int v = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < v)
+                v = d[i][j - 1] + 1;
+            if (d[i - 1][j - 1] + cost < v)
+                v = d[i - 1][j - 1] + cost;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                d[i - 2][j - 2] + 1 < v)
+                v = d[i - 2][j - 2] + 1;
+            d[i][j] = v;
+        }
+    return d[la][lb] < 9 ? d[la][lb] : 9;
+}
+
+const char *fm_cli_suggest(const char *word, const char *const *names, size_t n)
+{
+    const char *best = NULL;
+    int best_d = FM_CLI_SUGGEST_MAX + 1;
+    size_t len = strlen(word);
+    for (size_t i = 0; i < n; i++) {
+        if (names[i] == NULL)
+            continue;
+        int d = edit_distance(word, names[i]);
+        /* A one-letter word is one edit from every other one-letter name: say nothing. */
+        if (d < best_d && (size_t)d < len) {
+            best = names[i];
+            best_d = d;
+        }
+    }
+    return best;
 }
 
 int fm_cli_usage_error(const char *fmt, ...)
@@ -44,6 +127,25 @@ int fm_cli_fail(const char *fmt, ...)
     vmessage(fmt, ap);
     va_end(ap);
     return FM_EXIT_FAIL;
+}
+
+/* "unknown option '--timout'; did you mean '--timeout'?" */
+static void unknown_long_option(const char *word, const struct option *longopts)
+{
+    const char *names[128];
+    size_t n = 0;
+    for (; longopts[n].name != NULL && n < 128; n++)
+        names[n] = longopts[n].name;
+    char name[256];
+    snprintf(name, sizeof name, "%s", word + 2);
+    name[strcspn(name, "=")] = '\0'; /* --timout=5 */
+    const char *near = fm_cli_suggest(name, names, n);
+    if (near != NULL)
+        fm_cli_usage_error("unknown option '%s'; did you mean '--%s'? (see 'flakemeter %s "
+                           "--help')",
+                           word, near, fm_cli_cmd);
+    else
+        fm_cli_usage_error("unknown option '%s' (see 'flakemeter %s --help')", word, fm_cli_cmd);
 }
 
 int fm_cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts)
@@ -65,7 +167,7 @@ int fm_cli_getopt(int argc, char **argv, const char *shortopts, const struct opt
     else if (optopt && strncmp(word, "--", 2) != 0)
         fm_cli_usage_error("unknown option '-%c' (see 'flakemeter %s --help')", optopt, fm_cli_cmd);
     else
-        fm_cli_usage_error("unknown option '%s' (see 'flakemeter %s --help')", word, fm_cli_cmd);
+        unknown_long_option(word, longopts);
     return '?';
 }
 
@@ -161,8 +263,9 @@ static void fmt_prob_digits(double p, int extra, char *buf, size_t size)
         /* Below 1 but printed as 100: as many digits as it takes (99.999999999999986%). */
         while (p < 1.0 && strncmp(buf, "100", 3) == 0 && digits < 20)
             snprintf(buf, size, "%.*f%%", ++digits, p * 100.0);
-    } else
-        snprintf(buf, size, "%.*g", 2 + extra, p);
+    } else { /* still a percentage, never a bare fraction beside percentages: "0.0025%" */
+        snprintf(buf, size, "%.*g%%", 2 + extra, p * 100.0);
+    }
 }
 
 bool fm_cli_astronomic(uint64_t attempts)
@@ -225,6 +328,8 @@ int fm_cli_finish(int status)
 int fm_cli_what_to_run(int argc, char **argv, bool *command)
 {
     *command = optind > 1 && strcmp(argv[optind - 1], "--") == 0;
+    if (optind < argc && *command && argv[optind][0] == '\0')
+        return fm_cli_usage_error("the command after '--' is empty");
     if (optind < argc)
         return -1;
     return fm_cli_usage_error("nothing to run: give a workload or '-- COMMAND' (see "

@@ -165,7 +165,9 @@ static void print_attempts(const fm_verdict *v)
     const fm_attempts_answer *a[3] = {&v->attempts.point, &v->attempts.conservative,
                                       &v->attempts.bayes};
     const char *names[3] = {"point", "conservative", "bayes"};
-    printf("  attempts for CI to fail at most %.3g of the time:", v->target);
+    char target[32];
+    printf("  attempts for CI to fail at most %s of the time:",
+           fm_cli_fmt_prob(v->target, target, sizeof target));
     for (int i = 0; i < 3; i++) {
         char n[48];
         printf(" %s %s%s", names[i],

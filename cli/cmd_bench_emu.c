@@ -148,7 +148,7 @@ static int parse(int argc, char **argv, struct emu_args *a)
         FM_OPT_STRING(0, "workload", &a->workload_list, "LIST",
                       "NAME[:key=value...],... (default: the seven ports); stress_aes without "
                       "impl= is measured with both AES implementations"),
-        FM_OPT_COUNT('n', "reps", &a->reps, 1, 1e6, "N",
+        FM_OPT_COUNT('n', "runs", &a->reps, 1, 1e6, "N",
                      "counted native/emulated pairs (default 10)"),
         FM_OPT_COUNT(0, "warmup", &a->warmup, 0, 1000, "N",
                      "pairs run first and not counted (default 1)"),
@@ -156,7 +156,7 @@ static int parse(int argc, char **argv, struct emu_args *a)
                     "CI timeouts to judge (repeatable; e.g. 30,90,120,180,200)"),
         FM_OPT_REAL('t', "target", &a->target, 0, 1, FM_OPT_OPEN, "T",
                     "keep P(emulated run exceeds the timeout) below T (default 0.001)"),
-        FM_OPT_COUNT(0, "attempts", &a->attempts, 1, 1000, "A",
+        FM_OPT_COUNT('a', "attempts", &a->attempts, 1, 1000, "A",
                      "the retry policy to cost: A attempts per CI job (default 3)"),
         FM_OPT_REAL('c', "confidence", &a->confidence, 0, 1, FM_OPT_OPEN, "C",
                     "of every interval (default 0.95)"),
@@ -182,11 +182,8 @@ static int parse(int argc, char **argv, struct emu_args *a)
         return rc;
     if ((rc = parse_arches(a)) || (rc = parse_specs(a)))
         return rc;
-    if (a->plot != NULL) {
-        const char *dot = strrchr(a->plot, '.');
-        if (dot == NULL || (strcmp(dot, ".png") != 0 && strcmp(dot, ".svg") != 0))
-            return fm_cli_usage_error("--plot: '%s' should end in .png or .svg", a->plot);
-    }
+    if ((rc = fm_cli_check_plot(a->plot)) != 0) /* before anything runs */
+        return rc;
     if (a->native == NULL)
         default_native(a);
     else if (access(a->native, X_OK) != 0)

@@ -54,7 +54,7 @@ static int parse(int argc, char **argv, struct budget_args *a)
         FM_OPT_REAL('t', "target", &a->target, 0, 1, FM_OPT_OPEN, "T",
                     "red-rate target per CI run, in (0, 1), e.g. 0.01", .seen = &a->have_target),
         FM_OPT_STRING(0, "db", &a->db, "PATH", "the store (default flakemeter.db)"),
-        FM_OPT_STRING(0, "label", &a->label, "SUITE",
+        FM_OPT_STRING('l', "label", &a->label, "SUITE",
                       "the suite (needed when the store holds several)"),
         FM_OPT_BOOL(0, "point", &a->point, "plan with the point estimates k/n instead"),
         FM_OPT_REAL(0, "timeout", &a->timeout, 0, 1e9, FM_OPT_LO_OPEN, "S",
@@ -71,7 +71,7 @@ static int parse(int argc, char **argv, struct budget_args *a)
                     "LABEL (its first attempts, retry chains and median duration); it replaces a "
                     "CI test of the same name (repeatable)"),
         FM_OPT_BOOL(0, "json", &a->json, "print one JSON object"),
-        FM_OPT_STRING(0, "format", &a->format, "F",
+        FM_OPT_STRING('f', "format", &a->format, "F",
                       "print the allowlist (tests given more than one attempt, with their measured "
                       "rates) as json, toml or micropython"),
         FM_OPT_END,

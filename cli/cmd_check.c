@@ -27,7 +27,10 @@ static const char help[] =
     "Did a test get worse?  Compares each test's first-attempt failure rate after a split point\n"
     "with its rate before it: one-sided Fisher exact test per test, Holm's correction across\n"
     "tests, so that the chance of flagging any test whose rate did not rise is at most A.\n"
-    "Exit status 1 when a test is flagged, 0 when none is.\n";
+    "Tests with recent failures that cannot be flagged yet (too few runs on either side for\n"
+    "a rise to be significant at A) are listed as not judged.  Exit status 1 when a test is\n"
+    "flagged, 0 when none is, 2 when the split leaves nothing to compare (no test has CI runs\n"
+    "on both sides of it).\n";
 
 struct check_args {
     const char *db, *label, *baseline;
@@ -63,8 +66,8 @@ static int parse(int argc, char **argv, struct check_args *a)
             "a date (YYYY-MM-DD or ISO 8601 date and time; CI runs before it are the baseline) or "
             "a number RUNS (the suite's first RUNS CI runs are the baseline)"),
         FM_OPT_STRING(0, "db", &a->db, "PATH", "the store (default flakemeter.db)"),
-        FM_OPT_STRING(0, "label", &a->label, "SUITE", "only this suite"),
-        FM_OPT_REAL('a', "alpha", &a->alpha, 0, 1, FM_OPT_OPEN, "A",
+        FM_OPT_STRING('l', "label", &a->label, "SUITE", "only this suite"),
+        FM_OPT_REAL(0, "alpha", &a->alpha, 0, 1, FM_OPT_OPEN, "A",
                     "family-wise false-alarm level, in (0, 1) (default 0.05)"),
         FM_OPT_REAL('c', "confidence", &a->conf, 0, 1, FM_OPT_OPEN, "C",
                     "level of the reported intervals (default 0.95)"),
@@ -122,6 +125,50 @@ static void print_period(uint64_t k, uint64_t n, const fm_interval *ci)
     printf("%-30s", buf);
 }
 
+/* A test outside the family (its margins cannot show a rise at alpha) that failed recently. */
+static bool not_judged(const fm_hist_check_result *res, size_t i)
+{
+    return !res->results[i].tested && res->counts[i].k_recent > 0;
+}
+
+static size_t count_not_judged(const fm_hist_check_result *res)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < res->n; i++)
+        k += not_judged(res, i);
+    return k;
+}
+
+static const char *why_not_judged(const fm_alarm_counts *c)
+{
+    if (c->n_base == 0)
+        return "no baseline runs";
+    if (c->k_base >= c->n_base)
+        return "failed every baseline run";
+    return "too few runs to show a rise";
+}
+
+static void print_not_judged(const fm_hist_check_result *res)
+{
+    size_t k = count_not_judged(res);
+    if (k == 0)
+        return;
+    printf("\nnot judged yet: %zu test%s failed recently but cannot be flagged at this alpha "
+           "(run longer, or move the split)\n",
+           k, k == 1 ? "" : "s");
+    for (size_t i = 0; i < res->n; i++) {
+        if (!not_judged(res, i))
+            continue;
+        const fm_alarm_counts *c = &res->counts[i];
+        char esc[512];
+        printf("%-36s ", fm_cli_esc(res->tests[i].test, esc, sizeof esc));
+        print_period(c->k_base, c->n_base, &res->results[i].baseline);
+        printf(" ");
+        print_period(c->k_recent, c->n_recent, &res->results[i].recent);
+        printf("  %s\n", why_not_judged(c));
+    }
+}
+
 static void print_text(const struct check_args *a, const fm_hist_check_result *res)
 {
     const fm_history_test *h = res->tests;
@@ -135,19 +182,23 @@ static void print_text(const struct check_args *a, const fm_hist_check_result *r
     printf("%zu tests; %zu could show a rise at family-wise alpha %.10g; %zu rose "
            "(one-sided Fisher, Holm)\n",
            n, family, a->alpha, regressed);
-    if (family == 0)
+    if (family == 0) {
+        print_not_judged(res);
         return;
+    }
     char head[40];
     snprintf(head, sizeof head, "baseline (%.10g%% CI)", a->conf * 100);
     printf("\n%-36s %-30s %-30s %10s %10s\n", "test", head, "recent", "p", "Holm p");
     for (size_t j = 0; j < family; j++) {
         size_t i = res->order[j];
-        printf("%-36s ", h[i].test);
+        char esc[512];
+        printf("%-36s ", fm_cli_esc(h[i].test, esc, sizeof esc));
         print_period(c[i].k_base, c[i].n_base, &r[i].baseline);
         printf(" ");
         print_period(c[i].k_recent, c[i].n_recent, &r[i].recent);
         printf(" %10.3g %10.3g%s\n", r[i].p_value, r[i].adjusted, r[i].regressed ? "  ROSE" : "");
     }
+    print_not_judged(res);
 }
 
 static int report(const struct check_args *a, const fm_hist_check_result *res)
@@ -167,12 +218,53 @@ static int report(const struct check_args *a, const fm_hist_check_result *res)
                                   test_json(&res->tests[i], &res->counts[i], &res->results[i]));
         }
         json_object_set_new(o, "tests", tests);
+        json_t *nj = json_array();
+        for (size_t i = 0; i < res->n; i++) {
+            if (!not_judged(res, i))
+                continue;
+            json_t *t = test_json(&res->tests[i], &res->counts[i], &res->results[i]);
+            json_object_set_new(t, "reason", json_string(why_not_judged(&res->counts[i])));
+            json_array_append_new(nj, t);
+        }
+        json_object_set_new(o, "not_judged", nj);
         rc = fm_cli_print_json(o);
     } else {
         print_text(a, res);
         rc = FM_EXIT_OK;
     }
     return rc == FM_EXIT_OK && res->regressed > 0 ? FM_EXIT_FAIL : rc;
+}
+
+/* Some test has CI runs on both sides of the split. */
+static bool comparable(const fm_hist_check_result *res)
+{
+    for (size_t i = 0; i < res->n; i++)
+        if (res->counts[i].n_base > 0 && res->counts[i].n_recent > 0)
+            return true;
+    return false;
+}
+
+/* A gate must not pass when it compared nothing: one line, exit 2. */
+static int nothing_to_compare(const struct check_args *a, const fm_hist_check_result *res)
+{
+    uint64_t most = 0; /* the most CI runs of any test */
+    bool any_recent = false;
+    for (size_t i = 0; i < res->n; i++) {
+        uint64_t n = res->counts[i].n_base + res->counts[i].n_recent;
+        most = n > most ? n : most;
+        any_recent |= res->counts[i].n_recent > 0;
+    }
+    if (!any_recent && !a->split.by_date)
+        return fm_cli_usage_error("--baseline %s: the baseline takes every CI run (a test has at "
+                                  "most %llu); nothing recent to compare, give fewer runs",
+                                  a->baseline, (unsigned long long)most);
+    if (!any_recent)
+        return fm_cli_usage_error("--baseline %s: no CI run at or after it; nothing recent to "
+                                  "compare, give an earlier date",
+                                  a->baseline);
+    return fm_cli_usage_error("--baseline %s: no CI run before it; no baseline to compare with, "
+                              "give a later date",
+                              a->baseline);
 }
 
 int cmd_check(int argc, char **argv)
@@ -187,7 +279,9 @@ int cmd_check(int argc, char **argv)
     fm_hist_check_options opt = {a.label, a.split, a.alpha, a.conf};
     fm_hist_check_result res;
     fm_hist_status st = fm_hist_check(store, &opt, &res);
-    if (st == FM_HIST_OK)
+    if (st == FM_HIST_OK && !comparable(&res))
+        rc = nothing_to_compare(&a, &res);
+    else if (st == FM_HIST_OK)
         rc = report(&a, &res);
     else if (st == FM_HIST_ESTORE)
         rc = fm_cli_fail("cannot read %s: %s", a.db, fm_store_errmsg(store));

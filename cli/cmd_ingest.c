@@ -12,7 +12,11 @@
 #include "fm_store.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 static const char help[] =
     "usage: flakemeter ingest [--db PATH] [--label SUITE] [--run ID] [--json] FILE|DIR ...\n"
@@ -20,7 +24,8 @@ static const char help[] =
     "Read JUnit XML reports (pytest, nextest, Maven surefire/failsafe, CTest --output-junit,\n"
     "Bazel test.xml, go-junit-report) into the store, for `flakemeter tests`.  A directory is\n"
     "searched for *.xml files.  Each file is one CI run, unless a property in it names the\n"
-    "run (ci_run, build_id, github_run_id, ...) or --run names it.  A file already ingested\n"
+    "run (ci_run, build_id, github_run_id, ...) or --run names it.  '-' reads one report from\n"
+    "standard input.  A file already ingested\n"
     "(same bytes) adds nothing.  A malformed file is reported with its line and column and\n"
     "skipped; the others are still ingested, and the exit status is 1.\n";
 
@@ -64,6 +69,32 @@ static void count(totals *t, const fm_ingest_result *r)
     }
 }
 
+/* "-": standard input copied into an anonymous file (ingest hashes, then parses: it reads twice).
+ */
+static fm_hist_status ingest_stdin(fm_store *store, const fm_ingest_options *opt,
+                                   fm_ingest_result *r)
+{
+    int fd = memfd_create("flakemeter-stdin", MFD_CLOEXEC);
+    char buf[65536];
+    ssize_t got = 0;
+    while (fd >= 0 && (got = read(STDIN_FILENO, buf, sizeof buf)) != 0) {
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0 || write(fd, buf, (size_t)got) != got)
+            break;
+    }
+    if (fd < 0 || got != 0) {
+        int err = errno;
+        if (fd >= 0)
+            close(fd);
+        memset(r, 0, sizeof *r);
+        r->verdict = FM_INGEST_REJECTED;
+        snprintf(r->error, sizeof r->error, "cannot read standard input: %s", strerror(err));
+        return FM_HIST_OK;
+    }
+    return fm_ingest_fd(store, fd, "-", opt, r);
+}
+
 static int ingest_all(fm_store *store, const char *db, char **files, size_t n,
                       const fm_ingest_options *opt, bool json)
 {
@@ -71,7 +102,8 @@ static int ingest_all(fm_store *store, const char *db, char **files, size_t n,
     json_t *list = json ? json_array() : NULL;
     for (size_t i = 0; i < n; i++) {
         fm_ingest_result r;
-        fm_hist_status st = fm_ingest_file(store, files[i], opt, &r);
+        fm_hist_status st = fm_cli_is_stdio(files[i]) ? ingest_stdin(store, opt, &r)
+                                                      : fm_ingest_file(store, files[i], opt, &r);
         if (st != FM_HIST_OK) {
             json_decref(list);
             return fm_cli_fail("%s: cannot write %s: %s (this file not ingested, %zu before it "
@@ -129,6 +161,12 @@ int cmd_ingest(int argc, char **argv)
         return fm_cli_usage_error("--label: the suite name must not be empty");
     if (run != NULL && *run == '\0')
         return fm_cli_usage_error("--run: the CI run's name must not be empty");
+    int dashes = 0;
+    for (int i = optind; i < argc; i++)
+        dashes += fm_cli_is_stdio(argv[i]);
+    if (dashes > 1)
+        return fm_cli_usage_error("'-' (standard input) given %d times; it can be read once",
+                                  dashes);
     char **files = NULL;
     size_t n = 0;
     if (fm_ingest_list((const char *const *)argv + optind, (size_t)(argc - optind), &files, &n) !=

@@ -111,8 +111,7 @@ int cmd_list(int argc, char **argv)
     for (size_t i = 0; i < n_sel && rc == FM_EXIT_OK; i++) {
         sel[i] = optind < argc ? fm_wl_find(argv[optind + (int)i]) : fm_wl_at(i);
         if (sel[i] == NULL)
-            rc = fm_cli_usage_error("unknown workload '%s' (see 'flakemeter list')",
-                                    argv[optind + (int)i]);
+            rc = fm_cli_unknown_workload(argv[optind + (int)i], false);
     }
     if (rc == FM_EXIT_OK && json) {
         json_t *array = json_array();

@@ -57,7 +57,7 @@ static int parse(int argc, char **argv, struct retries_args *a)
     const struct fm_opt options[] = {
         FM_OPT_REAL('p', "p", &a->p, 0, 1, FM_OPT_CLOSED, "P",
                     "failure probability of one attempt, in [0, 1]", .seen = &a->have_p),
-        FM_OPT_REAL('q', "after-failure", &a->q, 0, 1, FM_OPT_CLOSED, "Q",
+        FM_OPT_REAL(0, "after-failure", &a->q, 0, 1, FM_OPT_CLOSED, "Q",
                     "failure probability of a retry after a failure, in [0, 1] (correlated "
                     "failures; default: Q = P)",
                     .seen = &a->have_q),

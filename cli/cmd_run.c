@@ -3,8 +3,9 @@
  *
  * Parses the options, opens the store and the campaign, hands everything to the run engine
  * (launch/fm_run.c), then prints the verdict computed from the store, so a resumed campaign
- * reports all its runs.  Exit status: 0 done, 1 the store or the system failed, 2 bad input
- * (including a command that cannot be started), 130/143 after SIGINT/SIGTERM.
+ * reports all its runs.  Exit status: 0 done, 1 the store or the system failed (or
+ * --require-below was not shown), 2 bad input (including a command that cannot be started),
+ * 130/143 after SIGINT/SIGTERM.
  */
 #include "cli_verdict.h"
 #include "fm_cli.h"
@@ -36,6 +37,7 @@ struct run_args {
     char *conditions; /* fm_cond_json */
     const char *db, *label;
     bool json, quiet;
+    double require_below; /* --require-below P0; 0: not given */
     struct run_regex {
         regex_t re;
         bool have;
@@ -64,7 +66,9 @@ static int parse_shard(void *value, const char *text, const char *name)
     fm_run_config *c = value;
     unsigned i, n;
     char end;
-    if (sscanf(text, "%u/%u%c", &i, &n, &end) != 2 || n < 1 || i >= n)
+    /* %u would take "-1" as UINT_MAX: digits only */
+    if (strspn(text, "0123456789/") != strlen(text) || sscanf(text, "%u/%u%c", &i, &n, &end) != 2 ||
+        n < 1 || i >= n)
         return fm_cli_usage_error("%s: '%s' is not I/N with 0 <= I < N", name, text);
     c->shard_index = i;
     c->shard_count = n;
@@ -103,10 +107,13 @@ static int parse_options(int argc, char **argv, struct run_args *a)
         FM_OPT_CONDITIONS(&a->cond),
         FM_OPT_GROUP(""),
         FM_OPT_STRING(0, "db", &a->db, "PATH", "the store (default flakemeter.db)"),
-        FM_OPT_STRING(0, "label", &a->label, "NAME",
+        FM_OPT_STRING('l', "label", &a->label, "NAME",
                       "campaign name (default: from the workload or command)"),
         FM_OPT_BOOL(0, "json", &a->json, "print the verdict as one JSON object"),
         FM_OPT_BOOL('q', "quiet", &a->quiet, "no progress line"),
+        FM_OPT_REAL(0, "require-below", &a->require_below, 0, 1, FM_OPT_OPEN, "P0",
+                    "exit 0 only if the test is shown fixed: the exact one-sided upper bound at "
+                    "--confidence is below P0 (as 'flakemeter plan'); else exit 1"),
         FM_OPT_END,
     };
     int rc = fm_cli_options(argc, argv, options, help, FM_CLI_COMMAND_FOLLOWS);
@@ -121,9 +128,7 @@ static int parse_workload(int argc, char **argv, struct run_args *a)
 {
     const struct fm_wl_desc *wl = fm_wl_find(argv[0]);
     if (wl == NULL)
-        return fm_cli_usage_error("unknown workload '%s' (see 'flakemeter list'; a command "
-                                  "goes after '--')",
-                                  argv[0]);
+        return fm_cli_unknown_workload(argv[0], true);
     fm_wl_args_init(&a->cfg.wl_args, wl);
     int len = snprintf(a->label_buf, sizeof a->label_buf, "%s", wl->name);
     for (int i = 1; i < argc; i++) {
@@ -292,12 +297,15 @@ int cmd_run(int argc, char **argv)
     /* Nothing but start errors (one per parallel slot at most): the command cannot run here. */
     bool only_errors = rep.counts.attempts == rep.counts.by_outcome[FM_OUTCOME_ERROR];
     if (rep.stop == FM_STOP_ERROR && only_errors && rep.error[0]) {
-        rc = fm_cli_usage_error("%s", rep.error); /* e.g. the command does not exist */
+        /* a command that does not exist: 2; a system limit (EMFILE, EAGAIN, ENOMEM): 1 */
+        rc = fm_cli_start_error(rep.start_errno, rep.error);
         goto out;
     }
     if (rep.stop == FM_STOP_ERROR)
         fm_cli_fail("%s", rep.error);
     rc = exit_status(&rep, report(&a, store, &rep));
+    if (rc == FM_EXIT_OK && a.require_below > 0)
+        rc = fm_cli_require_below(store, a.cfg.campaign, a.cfg.confidence, a.require_below, a.json);
     if (rep.stop == FM_STOP_ERROR && rc == FM_EXIT_OK)
         rc = FM_EXIT_FAIL;
 out:

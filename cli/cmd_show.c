@@ -84,7 +84,7 @@ static void print_list_text(const list_row *rows, size_t n, const char *db, doub
     int wl = 5, wa = 4, wc = 10; /* column widths: the longest entry, at least the header */
     char cond[256];
     for (size_t i = 0; i < n; i++) {
-        wl = (int)fmax(wl, (double)strlen(rows[i].info.label));
+        wl = (int)fmax(wl, (double)fm_cli_escape(rows[i].info.label, NULL, 0));
         wa = (int)fmax(wa, (double)strlen(rows[i].info.arch));
         fm_cond_describe_json(rows[i].info.conditions, cond, sizeof cond);
         wc = (int)fmax(wc, (double)strlen(cond));
@@ -94,7 +94,7 @@ static void print_list_text(const list_row *rows, size_t n, const char *db, doub
            "created (UTC)", wa, "arch", wc, "conditions", "runs", "failures", conf * 100);
     for (size_t i = 0; i < n; i++) {
         const list_row *r = &rows[i];
-        char p[3][32], prob[128] = "-", created[24];
+        char p[3][32], prob[128] = "-", created[24], label[1024];
         fm_cond_describe_json(r->info.conditions, cond, sizeof cond);
         format_created(r->info.created_ns, created, sizeof created);
         if (r->runs > 0) {
@@ -102,7 +102,8 @@ static void print_list_text(const list_row *rows, size_t n, const char *db, doub
             fm_cli_fmt_probs(v, p, 3);
             snprintf(prob, sizeof prob, "%s (%s to %s)", p[0], p[1], p[2]);
         }
-        printf("%-*s  %-20s  %-*s  %-*s %8llu %8llu  %s\n", wl, r->info.label,
+        printf("%-*s  %-20s  %-*s  %-*s %8llu %8llu  %s\n", wl,
+               fm_cli_esc(r->info.label, label, sizeof label), /* control characters escaped */
                *created ? created : "-", wa, r->info.arch, wc, *cond ? cond : "-",
                (unsigned long long)r->runs, (unsigned long long)r->failures, prob);
     }

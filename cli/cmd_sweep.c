@@ -111,7 +111,7 @@ static int parse_options(int argc, char **argv, struct sweep_args *a)
         FM_OPT_STRING(0, "plot", &a->plot, "FILE",
                       "draw the failure probabilities with their intervals (.png, .svg)"),
         FM_OPT_STRING(0, "db", &a->db, "PATH", "the store (default flakemeter.db)"),
-        FM_OPT_STRING(0, "label", &a->label, "NAME",
+        FM_OPT_STRING('l', "label", &a->label, "NAME",
                       "base of the campaigns' names (default: the workload or command)"),
         FM_OPT_BOOL(0, "json", &a->json, "print the result as one JSON object"),
         FM_OPT_BOOL('q', "quiet", &a->quiet, "no progress line"),
@@ -135,9 +135,7 @@ static int parse_target(int argc, char **argv, struct sweep_args *a, bool dashda
                                        sizeof a->command_json);
     }
     if (fm_wl_find(argv[0]) == NULL)
-        return fm_cli_usage_error("unknown workload '%s' (see 'flakemeter list'; a command "
-                                  "goes after '--')",
-                                  argv[0]);
+        return fm_cli_unknown_workload(argv[0], true);
     if (argc > MAX_WORDS - FM_SWEEP_MAX_VARY)
         return fm_cli_usage_error("too many workload parameters");
     a->wl_words = argv;
@@ -156,6 +154,8 @@ static int parse(int argc, char **argv, struct sweep_args *a)
     if (a->n_vary == 0)
         return fm_cli_usage_error("--vary: give at least one NAME=V1,V2,... to sweep over");
     if ((rc = parse_target(argc - optind, argv + optind, a, dashdash)) != 0)
+        return rc;
+    if ((rc = fm_cli_check_plot(a->plot)) != 0) /* before any run, not after the sweep */
         return rc;
     return -1;
 }

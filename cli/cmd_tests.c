@@ -119,8 +119,8 @@ static size_t name_width(const row *rows, size_t n, bool with_label)
 {
     size_t w = 4;
     for (size_t i = 0; i < n; i++) {
-        size_t len =
-            strlen(rows[i].test->test) + (with_label ? strlen(rows[i].test->label) + 2 : 0);
+        size_t len = fm_cli_escape(rows[i].test->test, NULL, 0) +
+                     (with_label ? fm_cli_escape(rows[i].test->label, NULL, 0) + 2 : 0);
         if (len > w)
             w = len;
     }
@@ -137,7 +137,7 @@ static void print_table(const row *rows, size_t n, double conf, bool with_label)
     for (size_t i = 0; i < n; i++) {
         const fm_flaky_report *r = &rows[i].report;
         double p[3] = {r->interval.estimate, r->interval.lower, r->interval.upper};
-        char b[3][32], name[512], ci[72], flip[16], ev[160];
+        char b[3][32], name[1024], ci[72], flip[16], ev[160], e1[512], e2[512];
         fm_cli_fmt_probs(p, b, 3);
         snprintf(ci, sizeof ci, "%s-%s", b[1], b[2]);
         if (isnan(r->flip_rate))
@@ -145,9 +145,10 @@ static void print_table(const row *rows, size_t n, double conf, bool with_label)
         else
             snprintf(flip, sizeof flip, "%.2f", r->flip_rate);
         if (with_label)
-            snprintf(name, sizeof name, "%s: %s", rows[i].test->label, rows[i].test->test);
-        else
-            snprintf(name, sizeof name, "%s", rows[i].test->test);
+            snprintf(name, sizeof name, "%s: %s", fm_cli_esc(rows[i].test->label, e1, sizeof e1),
+                     fm_cli_esc(rows[i].test->test, e2, sizeof e2));
+        else /* a newline or an escape sequence in a name must not break the table */
+            fm_cli_esc(rows[i].test->test, name, sizeof name);
         evidence_text(&rows[i], ev, sizeof ev);
         printf("%-*s %6llu %6llu %6llu %6llu  %-8s %-19s %5s  %-7s  %s\n", w, name,
                (unsigned long long)r->runs, (unsigned long long)r->failures,
@@ -165,10 +166,10 @@ static void print_suites(const fm_history_test *tests, const row *rows, size_t n
         for (size_t j = 0; j < n; j++) {
             if (strcmp(rows[j].test->label, tests[i].label) != 0)
                 continue;
-            char pct[32];
+            char pct[32], esc[512];
             int64_t runs = rows[j].suite_runs, red = rows[j].suite_red;
-            printf("suite %s: %lld CI runs, %lld red (%s)\n", tests[i].label, (long long)runs,
-                   (long long)red,
+            printf("suite %s: %lld CI runs, %lld red (%s)\n",
+                   fm_cli_esc(tests[i].label, esc, sizeof esc), (long long)runs, (long long)red,
                    fm_cli_fmt_prob(runs ? (double)red / (double)runs : 0, pct, sizeof pct));
             break;
         }
@@ -208,6 +209,25 @@ static int report(fm_store *store, const fm_history_filter *filter, double conf,
     return rc;
 }
 
+/* No CI history at all (or none for --label): bad input, exit 2, as budget and check. */
+static int check_suite(fm_store *store, const char *db, const char *label)
+{
+    fm_history_filter all = {.label = label};
+    fm_history_test *tests = NULL;
+    size_t n = 0;
+    fm_hist_status st = fm_history_load(store, &all, &tests, &n);
+    fm_history_free(tests, n);
+    if (st == FM_HIST_ESTORE)
+        return fm_cli_fail("cannot read the CI history: %s", fm_store_errmsg(store));
+    if (st != FM_HIST_OK)
+        return fm_cli_fail("cannot read the CI history: %s", fm_hist_strerror(st));
+    if (n > 0)
+        return 0;
+    if (label != NULL)
+        return fm_cli_usage_error("no CI history for suite '%s' in %s", label, db);
+    return fm_cli_usage_error("%s holds no CI history (see 'flakemeter ingest')", db);
+}
+
 int cmd_tests(int argc, char **argv)
 {
     const char *db = "flakemeter.db";
@@ -239,7 +259,9 @@ int cmd_tests(int argc, char **argv)
     fm_store *store = NULL;
     if ((rc = fm_cli_open_store(db, false, &store)) != 0)
         return rc;
-    rc = report(store, &filter, conf, json);
+    rc = check_suite(store, db, filter.label);
+    if (rc == 0)
+        rc = report(store, &filter, conf, json);
     fm_store_close(store);
     return rc;
 }

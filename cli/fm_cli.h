@@ -4,9 +4,10 @@
  * The tool is a thin front over the libraries: each subcommand lives in its own cmd_*.c file
  * with its usage text and its option table, each option with its help line (like git's
  * builtin/), parses its arguments with the helpers below, calls a library, and prints.  Only this
- * layer prints and picks exit statuses: 0  success;  1  the work failed (numerical failure, write
- * error);  2  bad input. Every bad-input message is one line on stderr naming the argument and what
- * is accepted.
+ * layer prints and picks exit statuses: 0  success;  1  the work or the environment failed
+ * (numerical failure, write error, a damaged store, a system limit);  2  bad input only (an
+ * option, operand or named file that is wrong). Every message is one line on stderr naming the
+ * argument and what is accepted, its control characters escaped.
  */
 #ifndef FM_CLI_H
 #define FM_CLI_H
@@ -45,6 +46,70 @@ int cmd_bench_emu(int argc, char **argv);
 
 /* Name of the running subcommand, for messages ("flakemeter interval: ..."). */
 extern const char *fm_cli_cmd;
+
+/*
+ * Escape control characters of text into buf ("\n", "\t", "\x1b"): the text a user typed,
+ * printed inside one line or one table cell.  Returns the length the escaped text needs (as
+ * snprintf); buf is always terminated when size > 0.
+ */
+size_t fm_cli_escape(const char *text, char *buf, size_t size);
+/* The same, returning buf (NULL text prints as ""). */
+const char *fm_cli_esc(const char *text, char *buf, size_t size);
+
+/*
+ * The name among names[0..n) nearest to word (Damerau-Levenshtein distance at most
+ * FM_CLI_SUGGEST_MAX and less than word's length), for "did you mean"; NULL when none is near.
+ */
+enum { FM_CLI_SUGGEST_MAX = 2 };
+const char *fm_cli_suggest(const char *word, const char *const *names, size_t n);
+/* "unknown workload 'bernouli'; did you mean 'bernoulli'? (see 'flakemeter list'...)": one line,
+ * FM_EXIT_USAGE.  The names are libfmwl's registry. */
+int fm_cli_unknown_workload(const char *name, bool command_hint);
+
+/*
+ * What --help prints.  The hidden commands `flakemeter _man` and `_completion` (flakemeter.c)
+ * switch it and call each command with --help, so man pages and completion come from the same
+ * option tables as --help.
+ */
+struct fm_opt;
+enum { FM_HELP_TEXT, FM_HELP_MAN, FM_HELP_WORDS, FM_HELP_TABLE };
+extern int fm_cli_help_mode;
+/* The running command's one-line summary (from the command table), for the man page's NAME. */
+extern const char *fm_cli_summary;
+/* The man page of a command from its help text and option table (FM_HELP_MAN). */
+void fm_cli_print_man(FILE *out, const char *help, const struct fm_opt *opts);
+
+/*
+ * "-" as a file operand or option value: standard input or output.  fm_cli_is_stdio(path) is
+ * true for "-".
+ */
+bool fm_cli_is_stdio(const char *path);
+/*
+ * Write the output to path atomically: a temporary file beside it (mode 0666 & ~umask, as
+ * open(2) would create it), renamed over path once complete.  "-" is standard output.
+ * fm_cli_output_open returns the stream, or NULL after one line (status in *rc); _close
+ * returns 0 or the exit status after one line (the temporary file removed), and with
+ * failed set just removes it.
+ */
+typedef struct {
+    FILE *f;
+    char *temp;
+    const char *path, *opt;
+} fm_cli_output;
+int fm_cli_output_open(fm_cli_output *out, const char *opt, const char *path);
+int fm_cli_output_close(fm_cli_output *out, bool failed);
+
+/*
+ * --plot FILE checked before any run: 0; or one line and 2 (not .png/.svg, "-", a folder that
+ * is missing or not writable) or 1 (gnuplot not installed).
+ */
+int fm_cli_check_plot(const char *path);
+
+/*
+ * A command that could not be started (errno err, message one line): 2 when the command named
+ * is wrong (ENOENT, EACCES, ENOEXEC, ...), 1 for a limit of this machine (EMFILE, EAGAIN, ENOMEM).
+ */
+int fm_cli_start_error(int err, const char *message);
 
 /* Print "flakemeter CMD: <message>" on stderr and return FM_EXIT_USAGE. */
 int fm_cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -205,7 +270,8 @@ int fm_cli_print_json(json_t *value);
 /* A JSON real, or null when x is not finite. */
 json_t *fm_cli_json_real(double x);
 
-/* Format a probability for people: "6.0%", "0.35%", "2.5e-07" (as a fraction below 1e-4). */
+/* Format a probability for people, always as a percentage: "6.0%", "0.35%", "0.0025%",
+ * "2.5e-05%" (below 1e-6, %g's exponent). */
 const char *fm_cli_fmt_prob(double p, char *buf, size_t size);
 /* Format n probabilities alike, with as many digits as it takes for different values to print
  * differently (an interval at n = 1e12 is narrow). */
@@ -232,6 +298,14 @@ const char *fm_cli_fmt_exact(double x, char *buf, size_t size);
  */
 struct fm_store;
 int fm_cli_open_store(const char *path, bool create, struct fm_store **out);
+
+/*
+ * run --require-below P0: 0 when the campaign's exact one-sided upper bound at conf is below
+ * p0 (shown fixed), else 1; one line either way (on stderr with json, so stdout stays one
+ * object), with the runs `plan` asks for when not shown.
+ */
+int fm_cli_require_below(struct fm_store *store, int64_t campaign, double conf, double p0,
+                         bool json);
 
 /* Flush stdout and report a failed write; returns the status to exit with. */
 int fm_cli_finish(int status);

@@ -294,25 +294,53 @@ static fm_store_status ingest_locked(fm_store *store, int fd, const char *path,
     return status;
 }
 
+static fm_hist_status ingest_fd(fm_store *store, int fd, const char *path,
+                                const fm_ingest_options *opt, fm_ingest_result *res);
+
+static void result_init(fm_ingest_result *res, const fm_ingest_options *opt)
+{
+    memset(res, 0, sizeof *res);
+    snprintf(res->label, sizeof res->label, "%s",
+             opt != NULL && opt->label != NULL ? opt->label : FM_INGEST_DEFAULT_LABEL);
+}
+
 fm_hist_status fm_ingest_file(fm_store *store, const char *path, const fm_ingest_options *opt,
                               fm_ingest_result *res)
 {
-    static const fm_ingest_options defaults = {0};
     if (store == NULL || path == NULL || res == NULL)
         return FM_HIST_EINVAL;
-    if (opt == NULL)
-        opt = &defaults;
-    memset(res, 0, sizeof *res);
-    snprintf(res->label, sizeof res->label, "%s",
-             opt->label != NULL ? opt->label : FM_INGEST_DEFAULT_LABEL);
-    fm_store_status status = FM_STORE_OK;
-    unsigned char digest[32];
-    struct stat sb;
-    bool found = false;
+    result_init(res, opt);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         reject(res, "cannot open", strerror(errno));
         return FM_HIST_OK;
+    }
+    return ingest_fd(store, fd, path, opt, res);
+}
+
+fm_hist_status fm_ingest_fd(fm_store *store, int fd, const char *name, const fm_ingest_options *opt,
+                            fm_ingest_result *res)
+{
+    if (store == NULL || name == NULL || res == NULL || fd < 0)
+        return FM_HIST_EINVAL;
+    result_init(res, opt);
+    return ingest_fd(store, fd, name, opt, res);
+}
+
+/* fd is closed on return. */
+static fm_hist_status ingest_fd(fm_store *store, int fd, const char *path,
+                                const fm_ingest_options *opt, fm_ingest_result *res)
+{
+    static const fm_ingest_options defaults = {0};
+    if (opt == NULL)
+        opt = &defaults;
+    fm_store_status status = FM_STORE_OK;
+    unsigned char digest[32];
+    struct stat sb;
+    bool found = false;
+    if (lseek(fd, 0, SEEK_SET) != 0) {
+        reject(res, "cannot read", strerror(errno));
+        goto out;
     }
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         reject(res, "not a regular file", NULL);

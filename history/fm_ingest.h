@@ -53,6 +53,12 @@ typedef struct {
  */
 fm_hist_status fm_ingest_file(fm_store *store, const char *path, const fm_ingest_options *opt,
                               fm_ingest_result *res);
+/*
+ * The same for an open regular file (fd, seekable; closed on return), recorded under name:
+ * `flakemeter ingest -` copies standard input into an anonymous file and ingests it as "-".
+ */
+fm_hist_status fm_ingest_fd(fm_store *store, int fd, const char *name, const fm_ingest_options *opt,
+                            fm_ingest_result *res);
 
 /*
  * The files named by FILE|DIR operands: a file (or anything not a directory) as given, a

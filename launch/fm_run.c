@@ -396,6 +396,7 @@ static void record_start_error(engine *e, fm_run_id id, int err, bool counted)
     snprintf(e->rep->error, sizeof e->rep->error, "cannot start '%s': %s",
              c->wl_args.wl ? c->wl_args.wl->name : c->argv[0], strerror(err));
     e->rep->stop = FM_STOP_ERROR;
+    e->rep->start_errno = err;
     e->stop_new = true;
     if (id.attempt == 1 && !counted) {
         e->next_run += c->shard_count;

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -272,6 +273,55 @@ out:
     free(l.cats);
     free(l.series);
     free(tmp_out);
+    return ret;
+}
+
+/* gnuplot as posix_spawnp would find it: an executable "gnuplot" in a PATH directory. */
+static bool gnuplot_on_path(void)
+{
+    const char *path = getenv("PATH");
+    if (path == NULL || *path == '\0')
+        path = "/bin:/usr/bin";
+    char file[4096];
+    for (const char *p = path; *p != '\0';) {
+        size_t len = strcspn(p, ":");
+        snprintf(file, sizeof file, "%.*s/gnuplot", len > 0 ? (int)len : 1, len > 0 ? p : ".");
+        if (access(file, X_OK) == 0)
+            return true;
+        p += len + (p[len] == ':');
+    }
+    return false;
+}
+
+fm_plot_status fm_plot_check(const char *path, char *err, size_t err_size)
+{
+    if (path == NULL || terminal_for(path) == NULL)
+        return fail(FM_PLOT_EINVAL, err, err_size, "plot file '%s' must end in .png or .svg",
+                    nonnull(path));
+    size_t len = strlen(path);
+    char *dir = malloc(len + 2);
+    if (dir == NULL)
+        return fail(FM_PLOT_ENOMEM, err, err_size, "out of memory");
+    const char *slash = strrchr(path, '/');
+    if (slash == NULL)
+        strcpy(dir, ".");
+    else if (slash == path)
+        strcpy(dir, "/");
+    else
+        snprintf(dir, len + 2, "%.*s", (int)(slash - path), path);
+    struct stat sb;
+    fm_plot_status ret = FM_PLOT_OK;
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        ret = fail(FM_PLOT_EINVAL, err, err_size, "cannot write '%s': no folder '%s'", path, dir);
+    else if (access(dir, W_OK) != 0)
+        ret = fail(FM_PLOT_EINVAL, err, err_size, "cannot write '%s': folder '%s': %s", path, dir,
+                   strerror(errno));
+    else if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+        ret = fail(FM_PLOT_EINVAL, err, err_size, "cannot write '%s': it is a folder", path);
+    else if (!gnuplot_on_path())
+        ret = fail(FM_PLOT_ENOGNUPLOT, err, err_size,
+                   "gnuplot not found: install gnuplot-nox (Debian) to draw plots");
+    free(dir);
     return ret;
 }
 

@@ -45,6 +45,13 @@ typedef struct {
  * missing: "gnuplot not found: install gnuplot-nox"; a bad extension; gnuplot's own first error
  * line).  A failed plot leaves nothing at path.
  */
+/*
+ * Whether a plot could be drawn into path, before the work that makes its data: the extension
+ * (.png or .svg; FM_PLOT_EINVAL), a writable folder that exists (FM_PLOT_EINVAL), gnuplot on
+ * PATH (FM_PLOT_ENOGNUPLOT).  One line of detail in err.
+ */
+fm_plot_status fm_plot_check(const char *path, char *err, size_t err_size);
+
 fm_plot_status fm_plot_intervals(const char *path, const fm_plot_style *style,
                                  const fm_plot_point *points, size_t n_points, char *err,
                                  size_t err_size);

@@ -209,7 +209,7 @@ def calc():
         Inv("interval_1e12", ["interval", "-k", "7", "-n", "1e12", "--json"]),
         Inv("interval_all_failed", ["interval", "-k", "20", "-n", "20", "-m", "wilson", "--json"]),
         Inv("retries_p", ["retries", "--p", "0.1", "--target", "1e-6", "--json"]),
-        Inv("retries_after_failure", ["retries", "-p", "0.1", "-q", "0.5", "-t", "1e-6",
+        Inv("retries_after_failure", ["retries", "-p", "0.1", "--after-failure", "0.5", "-t", "1e-6",
                                       "--pass-seconds", "2", "--fail-seconds", "30", "--json"]),
         Inv("retries_unreachable", ["retries", "--p", "1", "--target", "1e-3", "--json"]),
         Inv("retries_kn_cost", ["retries", "-k", "3", "-n", "100", "-t", "1e-6",
