@@ -18,6 +18,7 @@ typedef struct {
     const fm_run_report *report;
     bool until_decided;
     const char *conditions; /* the campaign's conditions (stored JSON object), NULL: none */
+    const char *keep_dir;   /* --keep-output of the run, NULL: none */
 } fm_verdict_context;
 
 json_t *fm_cli_verdict_json(const fm_verdict *v, const fm_verdict_context *ctx);

@@ -4,10 +4,19 @@
  * Parses the options, opens the store and the campaign, hands everything to the run engine
  * (launch/fm_run.c), then prints the verdict computed from the store, so a resumed campaign
  * reports all its runs.  Exit status: 0 done, 1 the store or the system failed, 2 bad input
- * (including a command that cannot be started), 130/143 after SIGINT/SIGTERM.
+ * (including a command that cannot be started, or whose first runs all end in an --error-exit
+ * code), 130/143/129 after SIGINT/SIGTERM/SIGHUP.
+ *
+ * Campaign identity: every invocation is a new campaign unless --resume asks to continue one.
+ * A default label (from the command) that exists gets the next free " #K" suffix; an explicit
+ * --label that exists is refused without --resume.  --resume continues --label L, or the newest
+ * campaign of the default label ("sleep 5", "sleep 5 #2", ...), and refuses when the executable
+ * changed since (the stored fingerprint, launch/fm_fingerprint.h) unless --force.
  */
 #include "cli_verdict.h"
 #include "fm_cli.h"
+#include "fm_cross.h"
+#include "fm_fingerprint.h"
 #include "fm_run.h"
 
 #include <errno.h>
@@ -35,13 +44,49 @@ struct run_args {
     char **emu_argv;
     char *conditions; /* fm_cond_json */
     const char *db, *label;
-    bool json, quiet;
+    bool json, quiet, resume, force;
     struct run_regex {
         regex_t re;
         bool have;
-    } fail_re, ignore_re;
-    char label_buf[512], params[1024], command_json[4096];
+    } fail_re, ignore_re, fail_if_re;
+    char *fingerprint; /* fm_fingerprint of what runs */
+    char label_buf[512], params[1024], command_json[4096], label_unique[540];
 };
+
+/* --error-exit CODES: comma-separated exit codes 1..255 (or ranges A-B) that mean a usage error. */
+static int parse_error_exit(void *value, const char *text, const char *name)
+{
+    fm_run_config *c = value;
+    const char *p = text;
+    bool any = false;
+    while (*p) {
+        char *end;
+        long lo = strtol(p, &end, 10), hi = lo;
+        if (end == p)
+            break;
+        p = end;
+        if (*p == '-') {
+            const char *q = p + 1;
+            hi = strtol(q, &end, 10);
+            if (end == q)
+                break;
+            p = end;
+        }
+        if (lo < 1 || hi > 255 || lo > hi)
+            return fm_cli_usage_error("%s: '%s': exit codes are 1 to 255", name, text);
+        for (long k = lo; k <= hi; k++)
+            c->error_exit[k] = true;
+        any = true;
+        if (*p == ',' && p[1] != '\0')
+            p++;
+        else
+            break;
+    }
+    if (!any || *p != '\0')
+        return fm_cli_usage_error("%s: '%s' is not a list of exit codes such as 4 or 2,4-5", name,
+                                  text);
+    return 0;
+}
 
 static int parse_regex(void *value, const char *text, const char *name)
 {
@@ -95,6 +140,11 @@ static int parse_options(int argc, char **argv, struct run_args *a)
                     "count a failure only if the output matches RE"),
         FM_OPT_CALL(0, "ignore-regex", &a->ignore_re, parse_regex, "RE",
                     "do not count a failure whose output matches RE"),
+        FM_OPT_CALL(0, "fail-if-output", &a->fail_if_re, parse_regex, "RE",
+                    "count a run that exits 0 as failed when its output matches RE"),
+        FM_OPT_CALL(0, "error-exit", c, parse_error_exit, "CODES",
+                    "exit codes that mean a usage error, not a failure (e.g. 4 for pytest); "
+                    "stop when the first runs all end so"),
         FM_OPT_STRING(0, "keep-output", &c->keep_dir, "DIR",
                       "keep the output of failing attempts (at most 100 files)"),
         FM_OPT_CALL(0, "shard", c, parse_shard, "I/N",
@@ -104,7 +154,13 @@ static int parse_options(int argc, char **argv, struct run_args *a)
         FM_OPT_GROUP(""),
         FM_OPT_STRING(0, "db", &a->db, "PATH", "the store (default flakemeter.db)"),
         FM_OPT_STRING(0, "label", &a->label, "NAME",
-                      "campaign name (default: from the workload or command)"),
+                      "campaign name (default: from the workload or command, with #2, #3 ... "
+                      "for a new campaign of the same command)"),
+        FM_OPT_BOOL(0, "resume", &a->resume,
+                    "continue the campaign (--label, or the newest of the default label) "
+                    "instead of starting a new one"),
+        FM_OPT_BOOL(0, "force", &a->force,
+                    "with --resume: continue although the executable changed"),
         FM_OPT_BOOL(0, "json", &a->json, "print the verdict as one JSON object"),
         FM_OPT_BOOL('q', "quiet", &a->quiet, "no progress line"),
         FM_OPT_END,
@@ -173,21 +229,98 @@ static int parse(int argc, char **argv, struct run_args *a)
     return -1;
 }
 
+static bool label_exists(fm_store *store, const char *label)
+{
+    int64_t id;
+    return fm_store_find_campaign(store, label, &id, NULL) == FM_STORE_OK;
+}
+
+/*
+ * The label of this invocation's campaign (campaign identity: the comment at the top).  Returns
+ * 0, or an exit status after a one-line error.
+ */
+static int choose_label(struct run_args *a, fm_store *store, const char **label)
+{
+    const char *base = a->label ? a->label : a->label_buf;
+    *label = base;
+    if (a->label != NULL) {
+        if (!a->resume && label_exists(store, base))
+            return fm_cli_usage_error("--label: campaign '%s' already exists in %s; add --resume "
+                                      "to continue it, or choose another label",
+                                      base, a->db);
+        return 0;
+    }
+    /* base, "base #2", "base #3" ...: the newest existing one (--resume) or the next free one. */
+    const char *newest = label_exists(store, base) ? base : NULL;
+    for (int k = 2; newest != NULL; k++) {
+        snprintf(a->label_unique, sizeof a->label_unique, "%s #%d", base, k);
+        if (!label_exists(store, a->label_unique)) {
+            if (!a->resume)
+                *label = a->label_unique;
+            break;
+        }
+        newest = a->label_unique;
+    }
+    if (a->resume && newest != NULL && newest != base) {
+        /* label_unique holds the first free one; step back to the newest existing */
+        char *hash = strrchr(a->label_unique, '#');
+        int k = hash ? atoi(hash + 1) - 1 : 2;
+        snprintf(a->label_unique, sizeof a->label_unique, "%s #%d", base, k);
+        *label = a->label_unique;
+    }
+    return 0;
+}
+
+/* --resume of an existing campaign: the executable must be the one it ran, unless --force. */
+static int check_fingerprint(struct run_args *a, fm_store *store, const char *label)
+{
+    int64_t id;
+    fm_campaign_info have;
+    if (fm_store_find_campaign(store, label, &id, &have) != FM_STORE_OK)
+        return 0; /* a new campaign */
+    char why[160] = "";
+    if (a->force || fm_fingerprint_same(have.fingerprint, a->fingerprint, why, sizeof why))
+        return 0;
+    return fm_cli_usage_error("--resume: the executable of campaign '%s' changed since it ran (%s); "
+                              "start a new campaign without --resume, or add --force",
+                              label, why);
+}
+
 static int open_campaign(struct run_args *a, fm_store **store)
 {
     int rc = fm_cli_open_store(a->db, true, store);
     if (rc != 0)
         return rc;
-    bool wl = a->cfg.wl_args.wl != NULL;
-    fm_campaign_info info = {.label = a->label ? a->label : a->label_buf,
+    bool wl = a->cfg.wl_args.wl != NULL || a->cond.have_emulator;
+    const char *label;
+    if ((rc = choose_label(a, *store, &label)) != 0)
+        return rc;
+    /* What runs: the command's executable (as PATH finds it), the cross-built fm-stress under
+     * an emulator, else this flakemeter (its built-in workloads). */
+    a->fingerprint = fm_fingerprint(!wl                   ? a->cfg.argv[0]
+                                    : a->cond.have_emulator ? a->cond_rt.cross_stress
+                                                            : "/proc/self/exe");
+    if (a->fingerprint == NULL)
+        return fm_cli_fail("out of memory");
+    if (a->resume && (rc = check_fingerprint(a, *store, label)) != 0)
+        return rc;
+    /* The arch the runs execute on: the emulated one under --emulator or a qemu-ARCH command. */
+    const char *arch = a->cond.have_emulator ? a->cond.emulator
+                       : !wl                 ? fm_cross_command_arch(a->cfg.argv[0])
+                                             : NULL;
+    fm_campaign_info info = {.label = label,
                              .kind = wl ? "workload" : "command",
-                             .command = wl ? a->cfg.wl_args.wl->name : a->command_json,
+                             .command = wl ? a->cfg.wl_args.wl ? a->cfg.wl_args.wl->name
+                                                               : a->wl_argv[0]
+                                           : a->command_json,
                              .params = wl ? a->params : "",
-                             .conditions = a->conditions};
+                             .arch = arch,
+                             .conditions = a->conditions,
+                             .fingerprint = a->fingerprint};
     bool existed;
     fm_store_status st = fm_store_campaign(*store, &info, &a->cfg.campaign, &existed);
     if (st == FM_STORE_ECONFLICT)
-        return fm_cli_usage_error("--label: campaign '%s' in %s was made with another "
+        return fm_cli_usage_error("--resume: campaign '%s' in %s was made with another "
                                   "command, parameters or conditions; choose another label",
                                   info.label, a->db);
     if (st != FM_STORE_OK)
@@ -207,7 +340,8 @@ static int report(struct run_args *a, fm_store *store, const fm_run_report *rep)
                               .db = a->db,
                               .report = rep,
                               .until_decided = a->cfg.until_decided,
-                              .conditions = a->conditions};
+                              .conditions = a->conditions,
+                              .keep_dir = a->cfg.keep_dir};
     if (a->json)
         return fm_cli_print_json(fm_cli_verdict_json(&v, &ctx));
     fm_cli_verdict_print(&v, &ctx);
@@ -220,6 +354,8 @@ static int exit_status(const fm_run_report *rep, int printed)
         return 130;
     if (rep->stop == FM_STOP_SIGTERM)
         return 143;
+    if (rep->stop == FM_STOP_SIGHUP)
+        return 129;
     return printed;
 }
 
@@ -270,6 +406,7 @@ int cmd_run(int argc, char **argv)
         goto out;
     a.cfg.fail_regex = a.fail_re.have ? &a.fail_re.re : NULL;
     a.cfg.ignore_regex = a.ignore_re.have ? &a.ignore_re.re : NULL;
+    a.cfg.fail_if_output = a.fail_if_re.have ? &a.fail_if_re.re : NULL;
     if ((rc = setup_conditions(&a)) != 0 || (rc = open_campaign(&a, &store)) != 0)
         goto out;
     a.cfg.store = store;
@@ -305,11 +442,14 @@ out:
         fm_cond_stop(&a.cond_rt);
     free(a.emu_argv);
     free(a.conditions);
+    free(a.fingerprint);
     if (store && fm_store_close(store) != FM_STORE_OK && rc == FM_EXIT_OK)
         rc = fm_cli_fail("cannot close the store");
     if (a.fail_re.have)
         regfree(&a.fail_re.re);
     if (a.ignore_re.have)
         regfree(&a.ignore_re.re);
+    if (a.fail_if_re.have)
+        regfree(&a.fail_if_re.re);
     return rc;
 }
