@@ -876,7 +876,9 @@ static void bind_run(sqlite3_stmt *st, int64_t campaign, const fm_run_record *r)
     if (r->outcome == FM_OUTCOME_PASS || r->outcome == FM_OUTCOME_FAIL ||
         (r->outcome == FM_OUTCOME_ERROR && r->exit_code >= 0))
         sqlite3_bind_int(st, 6, r->exit_code);
-    if ((r->outcome == FM_OUTCOME_CRASH || r->outcome == FM_OUTCOME_TIMEOUT) && r->signal > 0)
+    if ((r->outcome == FM_OUTCOME_CRASH || r->outcome == FM_OUTCOME_TIMEOUT ||
+         r->outcome == FM_OUTCOME_INTERRUPTED) &&
+        r->signal > 0)
         sqlite3_bind_int(st, 7, r->signal);
     sqlite3_bind_int(st, 8, r->core_dumped ? 1 : 0);
     sqlite3_bind_int64(st, 9, r->start_ns);
