@@ -5,14 +5,10 @@
  * (launch/fm_run.c), then prints the verdict computed from the store, so a resumed campaign
  * reports all its runs.  Exit status: 0 done, 1 the store or the system failed, 2 bad input
  * (including a command that cannot be started, or whose first runs all end in an --error-exit
- * code), 130/143/129 after SIGINT/SIGTERM/SIGHUP.
- *
- * Campaign identity: every invocation is a new campaign unless --resume asks to continue one.
- * A default label (from the command) that exists gets the next free " #K" suffix; an explicit
- * --label that exists is refused without --resume.  --resume continues --label L, or the newest
- * campaign of the default label ("sleep 5", "sleep 5 #2", ...), and refuses when the executable
- * changed since (the stored fingerprint, launch/fm_fingerprint.h) unless --force.
+ * code), 130/143/129 after SIGINT/SIGTERM/SIGHUP.  Campaign identity (a new campaign per
+ * invocation unless --resume): cli_campaign.c.
  */
+#include "cli_campaign.h"
 #include "cli_verdict.h"
 #include "fm_cli.h"
 #include "fm_cross.h"
@@ -53,41 +49,6 @@ struct run_args {
     char label_buf[512], params[1024], command_json[4096], label_unique[540];
 };
 
-/* --error-exit CODES: comma-separated exit codes 1..255 (or ranges A-B) that mean a usage error. */
-static int parse_error_exit(void *value, const char *text, const char *name)
-{
-    fm_run_config *c = value;
-    const char *p = text;
-    bool any = false;
-    while (*p) {
-        char *end;
-        long lo = strtol(p, &end, 10), hi = lo;
-        if (end == p)
-            break;
-        p = end;
-        if (*p == '-') {
-            const char *q = p + 1;
-            hi = strtol(q, &end, 10);
-            if (end == q)
-                break;
-            p = end;
-        }
-        if (lo < 1 || hi > 255 || lo > hi)
-            return fm_cli_usage_error("%s: '%s': exit codes are 1 to 255", name, text);
-        for (long k = lo; k <= hi; k++)
-            c->error_exit[k] = true;
-        any = true;
-        if (*p == ',' && p[1] != '\0')
-            p++;
-        else
-            break;
-    }
-    if (!any || *p != '\0')
-        return fm_cli_usage_error("%s: '%s' is not a list of exit codes such as 4 or 2,4-5", name,
-                                  text);
-    return 0;
-}
-
 static int parse_regex(void *value, const char *text, const char *name)
 {
     struct run_regex *r = value;
@@ -101,18 +62,6 @@ static int parse_regex(void *value, const char *text, const char *name)
         return fm_cli_usage_error("%s: invalid regular expression '%s': %s", name, text, msg);
     }
     r->have = true;
-    return 0;
-}
-
-static int parse_shard(void *value, const char *text, const char *name)
-{
-    fm_run_config *c = value;
-    unsigned i, n;
-    char end;
-    if (sscanf(text, "%u/%u%c", &i, &n, &end) != 2 || n < 1 || i >= n)
-        return fm_cli_usage_error("%s: '%s' is not I/N with 0 <= I < N", name, text);
-    c->shard_index = i;
-    c->shard_count = n;
     return 0;
 }
 
@@ -142,12 +91,12 @@ static int parse_options(int argc, char **argv, struct run_args *a)
                     "do not count a failure whose output matches RE"),
         FM_OPT_CALL(0, "fail-if-output", &a->fail_if_re, parse_regex, "RE",
                     "count a run that exits 0 as failed when its output matches RE"),
-        FM_OPT_CALL(0, "error-exit", c, parse_error_exit, "CODES",
+        FM_OPT_CALL(0, "error-exit", c, fm_cli_parse_error_exit, "CODES",
                     "exit codes that mean a usage error, not a failure (e.g. 4 for pytest); "
                     "stop when the first runs all end so"),
         FM_OPT_STRING(0, "keep-output", &c->keep_dir, "DIR",
                       "keep the output of failing attempts (at most 100 files)"),
-        FM_OPT_CALL(0, "shard", c, parse_shard, "I/N",
+        FM_OPT_CALL(0, "shard", c, fm_cli_parse_shard, "I/N",
                     "run only run indices = I mod N (combine with 'merge')"),
         FM_OPT_GROUP("Run conditions (stored with the campaign; 'flakemeter sweep' varies them):"),
         FM_OPT_CONDITIONS(&a->cond),
@@ -229,63 +178,6 @@ static int parse(int argc, char **argv, struct run_args *a)
     return -1;
 }
 
-static bool label_exists(fm_store *store, const char *label)
-{
-    int64_t id;
-    return fm_store_find_campaign(store, label, &id, NULL) == FM_STORE_OK;
-}
-
-/*
- * The label of this invocation's campaign (campaign identity: the comment at the top).  Returns
- * 0, or an exit status after a one-line error.
- */
-static int choose_label(struct run_args *a, fm_store *store, const char **label)
-{
-    const char *base = a->label ? a->label : a->label_buf;
-    *label = base;
-    if (a->label != NULL) {
-        if (!a->resume && label_exists(store, base))
-            return fm_cli_usage_error("--label: campaign '%s' already exists in %s; add --resume "
-                                      "to continue it, or choose another label",
-                                      base, a->db);
-        return 0;
-    }
-    /* base, "base #2", "base #3" ...: the newest existing one (--resume) or the next free one. */
-    const char *newest = label_exists(store, base) ? base : NULL;
-    for (int k = 2; newest != NULL; k++) {
-        snprintf(a->label_unique, sizeof a->label_unique, "%s #%d", base, k);
-        if (!label_exists(store, a->label_unique)) {
-            if (!a->resume)
-                *label = a->label_unique;
-            break;
-        }
-        newest = a->label_unique;
-    }
-    if (a->resume && newest != NULL && newest != base) {
-        /* label_unique holds the first free one; step back to the newest existing */
-        char *hash = strrchr(a->label_unique, '#');
-        int k = hash ? atoi(hash + 1) - 1 : 2;
-        snprintf(a->label_unique, sizeof a->label_unique, "%s #%d", base, k);
-        *label = a->label_unique;
-    }
-    return 0;
-}
-
-/* --resume of an existing campaign: the executable must be the one it ran, unless --force. */
-static int check_fingerprint(struct run_args *a, fm_store *store, const char *label)
-{
-    int64_t id;
-    fm_campaign_info have;
-    if (fm_store_find_campaign(store, label, &id, &have) != FM_STORE_OK)
-        return 0; /* a new campaign */
-    char why[160] = "";
-    if (a->force || fm_fingerprint_same(have.fingerprint, a->fingerprint, why, sizeof why))
-        return 0;
-    return fm_cli_usage_error("--resume: the executable of campaign '%s' changed since it ran (%s); "
-                              "start a new campaign without --resume, or add --force",
-                              label, why);
-}
-
 static int open_campaign(struct run_args *a, fm_store **store)
 {
     int rc = fm_cli_open_store(a->db, true, store);
@@ -293,7 +185,9 @@ static int open_campaign(struct run_args *a, fm_store **store)
         return rc;
     bool wl = a->cfg.wl_args.wl != NULL || a->cond.have_emulator;
     const char *label;
-    if ((rc = choose_label(a, *store, &label)) != 0)
+    fm_cli_campaign_ask ask = {a->label,  a->label_buf, a->db,           NULL,
+                               a->resume, a->force,     a->label_unique, sizeof a->label_unique};
+    if ((rc = fm_cli_campaign_label(&ask, *store, &label)) != 0)
         return rc;
     /* What runs: the command's executable (as PATH finds it), the cross-built fm-stress under
      * an emulator, else this flakemeter (its built-in workloads). */
@@ -302,7 +196,8 @@ static int open_campaign(struct run_args *a, fm_store **store)
                                                             : "/proc/self/exe");
     if (a->fingerprint == NULL)
         return fm_cli_fail("out of memory");
-    if (a->resume && (rc = check_fingerprint(a, *store, label)) != 0)
+    ask.fingerprint = a->fingerprint;
+    if (a->resume && (rc = fm_cli_campaign_check_resume(&ask, *store, label)) != 0)
         return rc;
     /* The arch the runs execute on: the emulated one under --emulator or a qemu-ARCH command. */
     const char *arch = a->cond.have_emulator ? a->cond.emulator
