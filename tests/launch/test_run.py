@@ -432,6 +432,13 @@ def test_evidence(tmp):
     check("not found: test_x.py::test_nosuch" in text, f"its output is kept: {text!r}")
     r = run("run", "--db", db, "-n", "1", "--error-exit", "0", "--", "true")
     check(r.returncode == 2 and "--error-exit" in r.stderr, f"bad --error-exit: {r.stderr!r}")
+    # merge (schema 3) carries the evidence, the interrupted outcome and the fingerprint along.
+    out = os.path.join(tmp, "ev-merged.db")
+    r = run("merge", db, "-o", out)
+    m = json.loads(run("show", "--db", out, "--failures", "--json", "usage").stdout or "{}")
+    check(r.returncode == 0 and len(m.get("failures", [])) == 3, f"merged evidence: {m}")
+    fp = rows(out, "SELECT count(*) FROM campaigns WHERE fingerprint <> '{}'")[0][0]
+    check(fp == rows(db, "SELECT count(*) FROM campaigns")[0][0], f"fingerprints merged: {fp}")
     # --fail-if-output: a wrapper that exits 0 on ignored failures (MicroPython's run-tests.py).
     o = run_json("run", "--db", db, "-n", "6", "--fail-if-output", "^FAIL", "--label", "wrap",
                  "--", "sh", "-c", 'test $((FLAKEMETER_RUN % 2)) = 0 && echo "FAIL  thread/x.py";'
