@@ -4,7 +4,10 @@
  * JSON keys (a contract): runs, passed, failed, crashed, timed_out, errors, estimate, lower,
  * upper, attempts {point, conservative, bayes[, correlated]}, decided (with --until-decided),
  * durations {p50, p90, p99, max} in seconds, wall_seconds, plus label, confidence, target,
- * attempts_total, chains {...} when retries ran, and stop (why the loop ended) after a run.
+ * attempts_total, chains {...} when retries ran, and stop (why the loop ended) after a run;
+ * interrupted (first attempts killed because the runner stopped: in runs, not in the estimate),
+ * causes [{outcome, exit_code, signal, count}] of the first attempts that did not pass, and
+ * after a run runs_this_invocation.
  * Counts are of first attempts (one per run); retries are reported under "chains".
  */
 #include "cli_verdict.h"
@@ -17,8 +20,8 @@
 
 static const char *stop_name(fm_stop_reason r)
 {
-    static const char *const names[] = {"runs",   "duration", "decided",
-                                        "sigint", "sigterm",  "error"};
+    static const char *const names[] = {"runs",    "duration", "decided", "sigint",
+                                        "sigterm", "sighup",   "error"};
     return (unsigned)r < sizeof names / sizeof *names ? names[r] : "unknown";
 }
 
@@ -108,6 +111,21 @@ json_t *fm_cli_verdict_json(const fm_verdict *v, const fm_verdict_context *ctx)
     json_object_set_new(o, "crashed", json_integer(first[FM_OUTCOME_CRASH]));
     json_object_set_new(o, "timed_out", json_integer(first[FM_OUTCOME_TIMEOUT]));
     json_object_set_new(o, "errors", json_integer(first[FM_OUTCOME_ERROR]));
+    json_object_set_new(o, "interrupted", json_integer(first[FM_OUTCOME_INTERRUPTED]));
+    if (ctx->report)
+        json_object_set_new(o, "runs_this_invocation", json_integer(ctx->report->first_here));
+    json_t *causes = json_array();
+    for (size_t i = 0; i < v->n_causes; i++) {
+        const fm_store_cause *c = &v->causes[i];
+        bool exit = c->outcome == FM_OUTCOME_FAIL || c->outcome == FM_OUTCOME_ERROR;
+        json_t *e = json_object();
+        json_object_set_new(e, "outcome", json_string(fm_outcome_name(c->outcome)));
+        json_object_set_new(e, "exit_code", c->has_code && exit ? json_integer(c->code) : json_null());
+        json_object_set_new(e, "signal", c->has_code && !exit ? json_integer(c->code) : json_null());
+        json_object_set_new(e, "count", json_integer(c->count));
+        json_array_append_new(causes, e);
+    }
+    json_object_set_new(o, "causes", causes);
     json_object_set_new(o, "attempts_total", json_integer(v->sum.attempts));
     json_object_set_new(o, "confidence", json_real(v->confidence));
     json_object_set_new(o, "target", json_real(v->target));
@@ -215,21 +233,82 @@ static void print_chains(const fm_verdict *v)
         printf("unreachable: retries do not help (q = 1)\n");
 }
 
+/* "exit 1", "SIGSEGV", "timeout (SIGKILL)", "usage error: exit 4", "could not start" */
+static const char *cause_text(const fm_store_cause *c, char *buf, size_t size)
+{
+    char sig[32] = "";
+    const char *abbrev = c->has_code ? sigabbrev_np(c->code) : NULL;
+    if (abbrev != NULL)
+        snprintf(sig, sizeof sig, "SIG%s", abbrev);
+    else if (c->has_code)
+        snprintf(sig, sizeof sig, "signal %d", c->code);
+    switch (c->outcome) {
+    case FM_OUTCOME_FAIL:
+        snprintf(buf, size, "exit %d", c->code);
+        break;
+    case FM_OUTCOME_CRASH:
+        snprintf(buf, size, "%s", c->has_code ? sig : "crash");
+        break;
+    case FM_OUTCOME_TIMEOUT:
+        snprintf(buf, size, "timeout%s%s%s", *sig ? " (" : "", sig, *sig ? ")" : "");
+        break;
+    case FM_OUTCOME_ERROR:
+        if (c->has_code)
+            snprintf(buf, size, "usage error: exit %d", c->code);
+        else
+            snprintf(buf, size, "could not start");
+        break;
+    default:
+        snprintf(buf, size, "%s", fm_outcome_name(c->outcome));
+    }
+    return buf;
+}
+
+/* Failures by cause, and where their output is. */
+static void print_causes(const fm_verdict *v, const fm_verdict_context *ctx)
+{
+    if (v->n_causes == 0)
+        return;
+    printf("  by cause:");
+    for (size_t i = 0; i < v->n_causes; i++) {
+        char t[64];
+        printf("%s %s x%lld", i ? "," : "", cause_text(&v->causes[i], t, sizeof t),
+               (long long)v->causes[i].count);
+    }
+    if (v->causes_total > v->n_causes)
+        printf(", %zu more causes", v->causes_total - v->n_causes);
+    printf("\n  their output: flakemeter show --failures --db '%s' '%s'", ctx->db, ctx->label);
+    if (ctx->keep_dir != NULL)
+        printf("; all of it: %s/\n", ctx->keep_dir);
+    else
+        printf(" (the last 4 KiB of the first %d of each cause); all of it: run with "
+               "--keep-output DIR\n",
+               FM_STORE_EVIDENCE_PER_CAUSE);
+}
+
 void fm_cli_verdict_print(const fm_verdict *v, const fm_verdict_context *ctx)
 {
     const int64_t *f = v->sum.first_by_outcome;
-    printf("%s: %lld run%s", ctx->label, (long long)v->sum.first, v->sum.first == 1 ? "" : "s");
     if (ctx->report)
-        printf(" (%lld in this invocation, %.1f s)", (long long)(ctx->report->counts.chains_done),
-               ctx->report->wall_s);
-    printf(" in %s\n", ctx->db);
+        printf("%s: %lld run%s in this invocation; campaign total %lld (%.1f s) in %s\n",
+               ctx->label, (long long)ctx->report->first_here,
+               ctx->report->first_here == 1 ? "" : "s", (long long)v->sum.first,
+               ctx->report->wall_s, ctx->db);
+    else
+        printf("%s: %lld run%s in %s\n", ctx->label, (long long)v->sum.first,
+               v->sum.first == 1 ? "" : "s", ctx->db);
     char cond[512];
     if (*fm_cond_describe_json(ctx->conditions, cond, sizeof cond))
         printf("  conditions: %s\n", cond);
-    printf("  passed %lld, failed %lld, crashed %lld, timed out %lld, errors %lld\n",
+    printf("  passed %lld, failed %lld, crashed %lld, timed out %lld, errors %lld",
            (long long)f[FM_OUTCOME_PASS], (long long)f[FM_OUTCOME_FAIL],
            (long long)f[FM_OUTCOME_CRASH], (long long)f[FM_OUTCOME_TIMEOUT],
            (long long)f[FM_OUTCOME_ERROR]);
+    if (f[FM_OUTCOME_INTERRUPTED] > 0)
+        printf(", interrupted %lld (killed when flakemeter stopped: not counted)",
+               (long long)f[FM_OUTCOME_INTERRUPTED]);
+    printf("\n");
+    print_causes(v, ctx);
     if (v->n == 0) {
         printf("  no run completed: nothing to estimate\n");
         return;

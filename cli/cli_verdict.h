@@ -18,6 +18,7 @@ typedef struct {
     const fm_run_report *report;
     bool until_decided;
     const char *conditions; /* the campaign's conditions (stored JSON object), NULL: none */
+    const char *keep_dir;   /* --keep-output of the run, NULL: none */
 } fm_verdict_context;
 
 json_t *fm_cli_verdict_json(const fm_verdict *v, const fm_verdict_context *ctx);
@@ -33,5 +34,9 @@ typedef struct {
 
 void fm_cli_progress_init(fm_cli_progress *p, double confidence);
 void fm_cli_progress_cb(const fm_run_progress *progress, void *ctx);
+
+/* run's exit status after the verdict was printed (printed: its status): 130/143/129 after
+ * SIGINT/SIGTERM/SIGHUP, else printed (cli_gate.c). */
+int fm_cli_run_exit_status(const fm_run_report *rep, int printed);
 
 #endif

@@ -4,11 +4,15 @@
  * Parses the options, opens the store and the campaign, hands everything to the run engine
  * (launch/fm_run.c), then prints the verdict computed from the store, so a resumed campaign
  * reports all its runs.  Exit status: 0 done, 1 the store or the system failed (or
- * --require-below was not shown), 2 bad input (including a command that cannot be started),
- * 130/143 after SIGINT/SIGTERM.
+ * --require-below was not shown), 2 bad input (including a command that cannot be started, or
+ * whose first runs all end in an --error-exit code), 130/143/129 after SIGINT/SIGTERM/SIGHUP.
+ * Campaign identity (a new campaign per invocation unless --resume): cli_campaign.c.
  */
+#include "cli_campaign.h"
 #include "cli_verdict.h"
 #include "fm_cli.h"
+#include "fm_cross.h"
+#include "fm_fingerprint.h"
 #include "fm_run.h"
 
 #include <errno.h>
@@ -36,13 +40,14 @@ struct run_args {
     char **emu_argv;
     char *conditions; /* fm_cond_json */
     const char *db, *label;
-    bool json, quiet;
+    bool json, quiet, resume, force;
     double require_below; /* --require-below P0; 0: not given */
     struct run_regex {
         regex_t re;
         bool have;
-    } fail_re, ignore_re;
-    char label_buf[512], params[1024], command_json[4096];
+    } fail_re, ignore_re, fail_if_re;
+    char *fingerprint; /* fm_fingerprint of what runs */
+    char label_buf[512], params[1024], command_json[4096], label_unique[540];
 };
 
 static int parse_regex(void *value, const char *text, const char *name)
@@ -58,20 +63,6 @@ static int parse_regex(void *value, const char *text, const char *name)
         return fm_cli_usage_error("%s: invalid regular expression '%s': %s", name, text, msg);
     }
     r->have = true;
-    return 0;
-}
-
-static int parse_shard(void *value, const char *text, const char *name)
-{
-    fm_run_config *c = value;
-    unsigned i, n;
-    char end;
-    /* %u would take "-1" as UINT_MAX: digits only */
-    if (strspn(text, "0123456789/") != strlen(text) || sscanf(text, "%u/%u%c", &i, &n, &end) != 2 ||
-        n < 1 || i >= n)
-        return fm_cli_usage_error("%s: '%s' is not I/N with 0 <= I < N", name, text);
-    c->shard_index = i;
-    c->shard_count = n;
     return 0;
 }
 
@@ -99,16 +90,27 @@ static int parse_options(int argc, char **argv, struct run_args *a)
                     "count a failure only if the output matches RE"),
         FM_OPT_CALL(0, "ignore-regex", &a->ignore_re, parse_regex, "RE",
                     "do not count a failure whose output matches RE"),
+        FM_OPT_CALL(0, "fail-if-output", &a->fail_if_re, parse_regex, "RE",
+                    "count a run that exits 0 as failed when its output matches RE"),
+        FM_OPT_CALL(0, "error-exit", c, fm_cli_parse_error_exit, "CODES",
+                    "exit codes that mean a usage error, not a failure (e.g. 4 for pytest); "
+                    "stop when the first runs all end so"),
         FM_OPT_STRING(0, "keep-output", &c->keep_dir, "DIR",
                       "keep the output of failing attempts (at most 100 files)"),
-        FM_OPT_CALL(0, "shard", c, parse_shard, "I/N",
+        FM_OPT_CALL(0, "shard", c, fm_cli_parse_shard, "I/N",
                     "run only run indices = I mod N (combine with 'merge')"),
         FM_OPT_GROUP("Run conditions (stored with the campaign; 'flakemeter sweep' varies them):"),
         FM_OPT_CONDITIONS(&a->cond),
         FM_OPT_GROUP(""),
         FM_OPT_STRING(0, "db", &a->db, "PATH", "the store (default flakemeter.db)"),
         FM_OPT_STRING('l', "label", &a->label, "NAME",
-                      "campaign name (default: from the workload or command)"),
+                      "campaign name (default: from the workload or command, with #2, #3 ... "
+                      "for a new campaign of the same command)"),
+        FM_OPT_BOOL(0, "resume", &a->resume,
+                    "continue the campaign (--label, or the newest of the default label) "
+                    "instead of starting a new one"),
+        FM_OPT_BOOL(0, "force", &a->force,
+                    "with --resume: continue although the executable changed"),
         FM_OPT_BOOL(0, "json", &a->json, "print the verdict as one JSON object"),
         FM_OPT_BOOL('q', "quiet", &a->quiet, "no progress line"),
         FM_OPT_REAL(0, "require-below", &a->require_below, 0, 1, FM_OPT_OPEN, "P0",
@@ -183,16 +185,39 @@ static int open_campaign(struct run_args *a, fm_store **store)
     int rc = fm_cli_open_store(a->db, true, store);
     if (rc != 0)
         return rc;
-    bool wl = a->cfg.wl_args.wl != NULL;
-    fm_campaign_info info = {.label = a->label ? a->label : a->label_buf,
+    bool wl = a->cfg.wl_args.wl != NULL || a->cond.have_emulator;
+    const char *label;
+    fm_cli_campaign_ask ask = {a->label,  a->label_buf, a->db,           NULL,
+                               a->resume, a->force,     a->label_unique, sizeof a->label_unique};
+    if ((rc = fm_cli_campaign_label(&ask, *store, &label)) != 0)
+        return rc;
+    /* What runs: the command's executable (as PATH finds it), the cross-built fm-stress under
+     * an emulator, else this flakemeter (its built-in workloads). */
+    a->fingerprint = fm_fingerprint(!wl                     ? a->cfg.argv[0]
+                                    : a->cond.have_emulator ? a->cond_rt.cross_stress
+                                                            : "/proc/self/exe");
+    if (a->fingerprint == NULL)
+        return fm_cli_fail("out of memory");
+    ask.fingerprint = a->fingerprint;
+    if (a->resume && (rc = fm_cli_campaign_check_resume(&ask, *store, label)) != 0)
+        return rc;
+    /* The arch the runs execute on: the emulated one under --emulator or a qemu-ARCH command. */
+    const char *arch = a->cond.have_emulator ? a->cond.emulator
+                       : !wl                 ? fm_cross_command_arch(a->cfg.argv[0])
+                                             : NULL;
+    fm_campaign_info info = {.label = label,
                              .kind = wl ? "workload" : "command",
-                             .command = wl ? a->cfg.wl_args.wl->name : a->command_json,
+                             .command =
+                                 wl ? a->cfg.wl_args.wl ? a->cfg.wl_args.wl->name : a->wl_argv[0]
+                                    : a->command_json,
                              .params = wl ? a->params : "",
-                             .conditions = a->conditions};
+                             .arch = arch,
+                             .conditions = a->conditions,
+                             .fingerprint = a->fingerprint};
     bool existed;
     fm_store_status st = fm_store_campaign(*store, &info, &a->cfg.campaign, &existed);
     if (st == FM_STORE_ECONFLICT)
-        return fm_cli_usage_error("--label: campaign '%s' in %s was made with another "
+        return fm_cli_usage_error("--resume: campaign '%s' in %s was made with another "
                                   "command, parameters or conditions; choose another label",
                                   info.label, a->db);
     if (st != FM_STORE_OK)
@@ -212,20 +237,12 @@ static int report(struct run_args *a, fm_store *store, const fm_run_report *rep)
                               .db = a->db,
                               .report = rep,
                               .until_decided = a->cfg.until_decided,
-                              .conditions = a->conditions};
+                              .conditions = a->conditions,
+                              .keep_dir = a->cfg.keep_dir};
     if (a->json)
         return fm_cli_print_json(fm_cli_verdict_json(&v, &ctx));
     fm_cli_verdict_print(&v, &ctx);
     return FM_EXIT_OK;
-}
-
-static int exit_status(const fm_run_report *rep, int printed)
-{
-    if (rep->stop == FM_STOP_SIGINT)
-        return 130;
-    if (rep->stop == FM_STOP_SIGTERM)
-        return 143;
-    return printed;
 }
 
 /* --emulator: the workload becomes qemu-ARCH CROSS-FM-STRESS NAME key=value ... */
@@ -275,6 +292,7 @@ int cmd_run(int argc, char **argv)
         goto out;
     a.cfg.fail_regex = a.fail_re.have ? &a.fail_re.re : NULL;
     a.cfg.ignore_regex = a.ignore_re.have ? &a.ignore_re.re : NULL;
+    a.cfg.fail_if_output = a.fail_if_re.have ? &a.fail_if_re.re : NULL;
     if ((rc = setup_conditions(&a)) != 0 || (rc = open_campaign(&a, &store)) != 0)
         goto out;
     a.cfg.store = store;
@@ -303,7 +321,7 @@ int cmd_run(int argc, char **argv)
     }
     if (rep.stop == FM_STOP_ERROR)
         fm_cli_fail("%s", rep.error);
-    rc = exit_status(&rep, report(&a, store, &rep));
+    rc = fm_cli_run_exit_status(&rep, report(&a, store, &rep));
     if (rc == FM_EXIT_OK && a.require_below > 0)
         rc = fm_cli_require_below(store, a.cfg.campaign, a.cfg.confidence, a.require_below, a.json);
     if (rep.stop == FM_STOP_ERROR && rc == FM_EXIT_OK)
@@ -313,11 +331,14 @@ out:
         fm_cond_stop(&a.cond_rt);
     free(a.emu_argv);
     free(a.conditions);
+    free(a.fingerprint);
     if (store && fm_store_close(store) != FM_STORE_OK && rc == FM_EXIT_OK)
         rc = fm_cli_fail("cannot close the store");
     if (a.fail_re.have)
         regfree(&a.fail_re.re);
     if (a.ignore_re.have)
         regfree(&a.ignore_re.re);
+    if (a.fail_if_re.have)
+        regfree(&a.fail_if_re.re);
     return rc;
 }

@@ -16,10 +16,13 @@
 static const char help[] =
     "usage: flakemeter show [--db PATH] [--target T] [--confidence C] [--json] [LABEL]\n"
     "       flakemeter show --list [--db PATH] [--confidence C] [--json]\n"
+    "       flakemeter show --failures [--db PATH] [--json] [LABEL]\n"
     "\n"
     "The verdict of a campaign in the store (default: the most recent one), or with --list\n"
     "every campaign: arch, conditions, runs, failures and the failure probability with its\n"
-    "exact interval (first attempts; start errors left out).\n";
+    "exact interval (first attempts; start errors left out), or with --failures the output\n"
+    "tails kept of the first failing attempts of each cause.  One campaign at a time: runs of\n"
+    "different campaigns are never pooled.\n";
 
 static int show(fm_store *store, const char *db, const char *label, double target, double conf,
                 bool json)
@@ -40,6 +43,105 @@ static int show(fm_store *store, const char *db, const char *label, double targe
     if (json)
         return fm_cli_print_json(fm_cli_verdict_json(&v, &ctx));
     fm_cli_verdict_print(&v, &ctx);
+    return FM_EXIT_OK;
+}
+
+/* Output as text on a terminal: printable bytes, newlines and tabs; others as \xNN. */
+static void print_tail(const char *p, size_t n)
+{
+    fputs("    | ", stdout);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c == '\n')
+            fputs(i + 1 < n ? "\n    | " : "", stdout);
+        else if (c == '\t' || (c >= 0x20 && c != 0x7f))
+            putchar(c);
+        else
+            printf("\\x%02x", c);
+    }
+    putchar('\n');
+}
+
+static int print_evidence_text(const fm_store_evidence *ev, void *ctx)
+{
+    (void)ctx;
+    const char *what = fm_outcome_name(ev->cause.outcome);
+    printf("run %lld attempt %u: %s", (long long)ev->run_index, ev->attempt, what);
+    if (ev->cause.has_code)
+        printf(ev->cause.outcome == FM_OUTCOME_FAIL || ev->cause.outcome == FM_OUTCOME_ERROR
+                   ? ", exit code %d"
+                   : ", signal %d",
+               ev->cause.code);
+    if ((size_t)ev->output_bytes > ev->tail_len)
+        printf(" (last %zu of %lld bytes of output)\n", ev->tail_len, (long long)ev->output_bytes);
+    else
+        printf(" (%zu bytes of output)\n", ev->tail_len);
+    if (ev->tail_len > 0)
+        print_tail(ev->tail, ev->tail_len);
+    return 0;
+}
+
+static int add_evidence_json(const fm_store_evidence *ev, void *ctx)
+{
+    json_t *e = json_object();
+    bool exit = ev->cause.outcome == FM_OUTCOME_FAIL || ev->cause.outcome == FM_OUTCOME_ERROR;
+    json_object_set_new(e, "run_index", json_integer(ev->run_index));
+    json_object_set_new(e, "attempt", json_integer(ev->attempt));
+    json_object_set_new(e, "outcome", json_string(fm_outcome_name(ev->cause.outcome)));
+    json_object_set_new(e, "exit_code",
+                        ev->cause.has_code && exit ? json_integer(ev->cause.code) : json_null());
+    json_object_set_new(e, "signal",
+                        ev->cause.has_code && !exit ? json_integer(ev->cause.code) : json_null());
+    json_object_set_new(e, "output_bytes", json_integer(ev->output_bytes));
+    /* Not valid UTF-8 (binary output, a tail cut in a character): the bytes as \u00NN each. */
+    json_t *tail = json_stringn(ev->tail, ev->tail_len);
+    if (tail == NULL) {
+        char *lat = malloc(ev->tail_len * 2 + 1);
+        size_t k = 0;
+        for (size_t i = 0; lat != NULL && i < ev->tail_len; i++) {
+            unsigned char c = (unsigned char)ev->tail[i];
+            if (c < 0x80)
+                lat[k++] = (char)c;
+            else
+                lat[k++] = (char)(0xc0 | c >> 6), lat[k++] = (char)(0x80 | (c & 0x3f));
+        }
+        tail = lat != NULL ? json_stringn(lat, k) : json_null();
+        free(lat);
+    }
+    json_object_set_new(e, "tail", tail);
+    json_array_append_new(ctx, e);
+    return 0;
+}
+
+static int show_failures(fm_store *store, const char *db, const char *label, bool json)
+{
+    int64_t id;
+    fm_campaign_info info;
+    fm_store_status st = label ? fm_store_find_campaign(store, label, &id, &info)
+                               : fm_store_last_campaign(store, &id, &info);
+    if (st == FM_STORE_ENOENT)
+        return label ? fm_cli_usage_error("no campaign '%s' in %s", label, db)
+                     : fm_cli_usage_error("%s holds no campaign", db);
+    if (st != FM_STORE_OK)
+        return fm_cli_fail("cannot read %s: %s", db, fm_store_errmsg(store));
+    if (json) {
+        json_t *arr = json_array();
+        st = fm_store_evidence_each(store, id, add_evidence_json, arr);
+        if (st != FM_STORE_OK) {
+            json_decref(arr);
+            return fm_cli_fail("cannot read %s: %s", db, fm_store_errmsg(store));
+        }
+        json_t *o = json_object();
+        json_object_set_new(o, "label", json_string(info.label));
+        json_object_set_new(o, "failures", arr);
+        return fm_cli_print_json(o);
+    }
+    printf("%s: output of the first failing attempts of each cause (at most %d each, the last "
+           "%d bytes)\n",
+           info.label, FM_STORE_EVIDENCE_PER_CAUSE, FM_STORE_EVIDENCE_BYTES);
+    st = fm_store_evidence_each(store, id, print_evidence_text, NULL);
+    if (st != FM_STORE_OK)
+        return fm_cli_fail("cannot read %s: %s", db, fm_store_errmsg(store));
     return FM_EXIT_OK;
 }
 
@@ -129,9 +231,11 @@ int cmd_show(int argc, char **argv)
 {
     const char *db = "flakemeter.db", *label = NULL;
     double target = 1e-6, conf = 0.95;
-    bool json = false, list = false;
+    bool json = false, list = false, failures = false;
     const struct fm_opt options[] = {
         FM_OPT_BOOL(0, "list", &list, "one line per campaign (JSON: an array of objects)"),
+        FM_OPT_BOOL(0, "failures", &failures,
+                    "the output tails kept of the campaign's first failing attempts"),
         FM_OPT_STRING(0, "db", &db, "PATH", "the store (default flakemeter.db)"),
         FM_OPT_REAL('t', "target", &target, 0, 1, FM_OPT_OPEN, "T",
                     "all-fail probability for the retry count (default 1e-6)"),
@@ -150,6 +254,10 @@ int cmd_show(int argc, char **argv)
         return rc;
     if (list && label != NULL)
         rc = fm_cli_usage_error("--list lists every campaign: give no LABEL with it");
+    else if (list && failures)
+        rc = fm_cli_usage_error("--failures shows one campaign: not with --list");
+    else if (failures)
+        rc = show_failures(store, db, label, json);
     else
         rc = list ? show_list(store, db, conf, json) : show(store, db, label, target, conf, json);
     fm_store_close(store);

@@ -233,6 +233,8 @@ static int run_sweep(struct sweep_args *a, fm_store *store, fm_sweep *sw)
         rc = 130;
     if (rc == 0 && rep.stop == FM_STOP_SIGTERM)
         rc = 143;
+    if (rc == 0 && rep.stop == FM_STOP_SIGHUP)
+        rc = 129;
     return rc;
 }
 

@@ -38,6 +38,21 @@ const fm_cross_arch *fm_cross_find(const char *name)
     return NULL;
 }
 
+const char *fm_cross_command_arch(const char *argv0)
+{
+    if (argv0 == NULL)
+        return NULL;
+    const char *base = strrchr(argv0, '/');
+    base = base != NULL ? base + 1 : argv0;
+    for (size_t i = 0; i < fm_cross_count(); i++) {
+        size_t len = strlen(arches[i].qemu);
+        if (strncmp(base, arches[i].qemu, len) == 0 &&
+            (base[len] == '\0' || strcmp(base + len, "-static") == 0))
+            return arches[i].qemu + strlen("qemu-");
+    }
+    return NULL;
+}
+
 const char *fm_cross_dir(const char *source_root)
 {
     const char *dir = getenv("FM_CROSS_DIR");

@@ -25,6 +25,14 @@ size_t fm_cross_count(void);
 const fm_cross_arch *fm_cross_at(size_t index);
 const fm_cross_arch *fm_cross_find(const char *name); /* NULL when unknown */
 
+/*
+ * The arch a command emulates when its first word (a path or a name) is a QEMU user-mode
+ * emulator of the table, also as qemu-ARCH-static: the emulator's target ("aarch64", "arm",
+ * "riscv64", "mipsel", "mips"), which `run -- qemu-ARCH ...` stores as the campaign's arch;
+ * NULL for any other command.
+ */
+const char *fm_cross_command_arch(const char *argv0);
+
 /* Where the build-cross-ARCH/ folders are: $FM_CROSS_DIR, else source_root, else ".". */
 const char *fm_cross_dir(const char *source_root);
 

@@ -36,6 +36,7 @@ typedef struct {
     int fd;    /* output pipe, -1 when closed */
     int efd;   /* set-up pipe, read after the child ended; -1 none */
     bool reaped, timed_out;
+    bool interrupted; /* killed because the runner was stopping */
     int wstatus;
     struct rusage ru;
     int64_t start_mono, start_real, end_mono;
@@ -43,6 +44,7 @@ typedef struct {
     fm_run_id id;
     char *out; /* output_cap + 1 bytes */
     size_t out_len, out_total;
+    char tail[FM_STORE_EVIDENCE_BYTES]; /* the last bytes of output, a ring at out_total */
 } slot;
 
 /* A chain waiting for its next attempt. */
@@ -68,6 +70,7 @@ typedef struct {
     bool stop_new;        /* no new chains (limit reached, decided, signal or error) */
     bool command_checked; /* the command was found (fm_run_which) */
     int kept;             /* output files kept */
+    int64_t usage_errors; /* first attempts of this invocation that ended in an --error-exit code */
 } engine;
 
 void fm_run_config_init(fm_run_config *c)
@@ -147,7 +150,7 @@ static int start_attempt(engine *e, slot *s, fm_run_id id)
         return rc;
     }
     s->id = id;
-    s->reaped = s->timed_out = false;
+    s->reaped = s->timed_out = s->interrupted = false;
     s->out_len = s->out_total = 0;
     s->start_real = fm_run_realtime_ns();
     s->start_mono = fm_run_now_ns();
@@ -190,6 +193,33 @@ static void start_attempts(engine *e)
 
 /* ---- output and timeouts ------------------------------------------------------------------- */
 
+/* Keep the last FM_STORE_EVIDENCE_BYTES of output in the slot's ring (before out_total grows). */
+static void tail_append(slot *s, const char *p, size_t n)
+{
+    const size_t cap = sizeof s->tail;
+    size_t skip = n > cap ? n - cap : 0; /* only the last cap bytes can stay */
+    p += skip;
+    n -= skip;
+    size_t pos = (s->out_total + skip) % cap; /* byte i of the output lives at i % cap */
+    size_t first = n < cap - pos ? n : cap - pos;
+    memcpy(s->tail + pos, p, first);
+    memcpy(s->tail, p + first, n - first);
+}
+
+/* The ring in order into buf (FM_STORE_EVIDENCE_BYTES); returns its length. */
+static size_t tail_copy(const slot *s, char *buf)
+{
+    const size_t cap = sizeof s->tail;
+    if (s->out_total <= cap) {
+        memcpy(buf, s->tail, s->out_total);
+        return s->out_total;
+    }
+    size_t pos = s->out_total % cap;
+    memcpy(buf, s->tail + pos, cap - pos);
+    memcpy(buf + cap - pos, s->tail, pos);
+    return cap;
+}
+
 static void read_output(engine *e, slot *s)
 {
     char scratch[4096];
@@ -198,6 +228,8 @@ static void read_output(engine *e, slot *s)
         char *dst = room > 0 ? s->out + s->out_len : scratch;
         size_t want = room > 0 ? room : sizeof scratch;
         ssize_t n = read(s->fd, dst, want);
+        if (n > 0)
+            tail_append(s, dst, (size_t)n);
         if (n > 0) {
             if (room > 0)
                 s->out_len += (size_t)n;
@@ -235,8 +267,10 @@ static void enforce_timeouts(engine *e, int64_t now)
 static void kill_all(engine *e)
 {
     for (int i = 0; i < e->n_slots; i++)
-        if (e->slots[i].pid > 0 && !e->slots[i].reaped)
+        if (e->slots[i].pid > 0 && !e->slots[i].reaped) {
             kill(-e->slots[i].pid, SIGKILL);
+            e->slots[i].interrupted = true;
+        }
 }
 
 /* ---- reaping ------------------------------------------------------------------------------- */
@@ -282,21 +316,43 @@ static bool output_matches(const slot *s, const regex_t *re)
     return regexec(re, s->out, 1, &m, REG_STARTEND) == 0;
 }
 
+/* The head of the output (as kept for the regexes) or, when more was written, its tail. */
+static bool output_or_tail_matches(const slot *s, const regex_t *re)
+{
+    if (output_matches(s, re))
+        return true;
+    if (s->out_total <= s->out_len)
+        return false;
+    char buf[FM_STORE_EVIDENCE_BYTES];
+    size_t len = tail_copy(s, buf);
+    regmatch_t m = {.rm_so = 0, .rm_eo = (regoff_t)len};
+    return regexec(re, buf, 1, &m, REG_STARTEND) == 0;
+}
+
 static fm_outcome classify(const engine *e, const slot *s, fm_run_record *r)
 {
     int st = s->wstatus;
+    const fm_run_config *c = e->cfg;
     r->exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
     r->signal = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
     r->core_dumped = WIFSIGNALED(st) && WCOREDUMP(st);
     if (s->timed_out)
         return FM_OUTCOME_TIMEOUT;
+    /* Killed by us because we were stopping: it says nothing about the test. */
+    if (s->interrupted && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL)
+        return FM_OUTCOME_INTERRUPTED;
+    if (WIFEXITED(st) && c->error_exit[r->exit_code & 0xff])
+        return FM_OUTCOME_ERROR; /* --error-exit: the command was called wrongly */
     fm_outcome o = WIFSIGNALED(st)     ? FM_OUTCOME_CRASH
                    : r->exit_code == 0 ? FM_OUTCOME_PASS
                                        : FM_OUTCOME_FAIL;
-    if (o != FM_OUTCOME_PASS && e->cfg->fail_regex && !output_matches(s, e->cfg->fail_regex))
+    if (o != FM_OUTCOME_PASS && c->fail_regex && !output_matches(s, c->fail_regex))
         o = FM_OUTCOME_PASS;
-    if (o != FM_OUTCOME_PASS && e->cfg->ignore_regex && output_matches(s, e->cfg->ignore_regex))
+    if (o != FM_OUTCOME_PASS && c->ignore_regex && output_matches(s, c->ignore_regex))
         o = FM_OUTCOME_PASS;
+    if (o == FM_OUTCOME_PASS && r->exit_code == 0 && c->fail_if_output &&
+        output_or_tail_matches(s, c->fail_if_output))
+        o = FM_OUTCOME_FAIL; /* --fail-if-output: a wrapper that exits 0 on failures */
     return o;
 }
 
@@ -318,19 +374,59 @@ static void keep_output(engine *e, const slot *s, fm_outcome o)
     e->kept++;
 }
 
+/* The live counts, by the store's one rule (fm_outcome_counted). */
+/* The output tail of an attempt that did not pass, for `show --failures` (bounded by the store). */
+static void keep_evidence(engine *e, const slot *s, const fm_run_record *r)
+{
+    const fm_run_config *c = e->cfg;
+    if (c->no_evidence || r->outcome == FM_OUTCOME_PASS || r->outcome == FM_OUTCOME_INTERRUPTED)
+        return;
+    char buf[FM_STORE_EVIDENCE_BYTES];
+    size_t len = tail_copy(s, buf);
+    if (fm_store_add_evidence(c->store, c->campaign, r, buf, len, (int64_t)s->out_total, NULL) !=
+            FM_STORE_OK &&
+        e->rep->stop != FM_STOP_ERROR) {
+        set_error(e, "cannot store the output of a run: %s", fm_store_errmsg(c->store));
+        e->rep->stop = FM_STOP_ERROR;
+        e->stop_new = true;
+    }
+}
+
 static void count_attempt(fm_run_counts *n, fm_run_id id, fm_outcome o)
 {
     n->attempts++;
     if (id.attempt == 1) {
         n->by_outcome[o]++;
-        if (o != FM_OUTCOME_ERROR) {
+        if (fm_outcome_counted(o)) {
             n->first_counted++;
             n->first_fail += o != FM_OUTCOME_PASS;
         }
-    } else {
+    } else if (o != FM_OUTCOME_INTERRUPTED) {
         n->retries++;
         n->retries_failed += o != FM_OUTCOME_PASS;
     }
+}
+
+/*
+ * --error-exit: when the first runs of this invocation (3, or all of fewer planned) all ended in
+ * such a code, the command is being called wrongly: stop, saying so.
+ */
+static void check_usage_errors(engine *e, const fm_run_record *r)
+{
+    const fm_run_config *c = e->cfg;
+    if (r->attempt != 1 || e->rep->stop == FM_STOP_ERROR)
+        return;
+    bool usage = r->outcome == FM_OUTCOME_ERROR && r->exit_code >= 0;
+    e->usage_errors += usage;
+    int64_t need = c->runs > 0 && c->runs < 3 ? c->runs : 3;
+    if (!usage || e->usage_errors != e->rep->first_here || e->usage_errors < need)
+        return;
+    set_error(e,
+              "the first %lld runs all exited with code %d, which --error-exit marks as a usage "
+              "error (is the command called correctly?); their output: flakemeter show --failures",
+              (long long)e->usage_errors, r->exit_code);
+    e->rep->stop = FM_STOP_ERROR;
+    e->stop_new = true;
 }
 
 static void check_decided(engine *e);
@@ -345,12 +441,17 @@ static void conclude(engine *e, fm_run_id id, fm_outcome o, const fm_run_record 
         e->stop_new = true;
     }
     count_attempt(&e->rep->counts, id, o);
-    bool failed = o != FM_OUTCOME_PASS && o != FM_OUTCOME_ERROR;
+    e->rep->first_here += id.attempt == 1;
+    e->rep->interrupted_here += o == FM_OUTCOME_INTERRUPTED;
+    check_usage_errors(e, r);
+    bool failed = o != FM_OUTCOME_PASS && o != FM_OUTCOME_ERROR && o != FM_OUTCOME_INTERRUPTED;
     if (failed && id.attempt <= e->cfg->retries && e->signals == 0 &&
         e->rep->stop != FM_STOP_ERROR) {
         e->retries[e->n_retries++] = (pending_retry){id.run, id.attempt + 1};
         return;
     }
+    if (o == FM_OUTCOME_INTERRUPTED)
+        return; /* the chain did not finish: not counted (as fm_store_summary leaves it out) */
     e->rep->counts.chains_done++;
     e->rep->counts.chains_failed += o != FM_OUTCOME_PASS;
     e->done++;
@@ -381,6 +482,7 @@ static void finish_slot(engine *e, slot *s)
     s->pid = 0;
     e->active--;
     conclude(e, s->id, r.outcome, &r);
+    keep_evidence(e, s, &r);
 }
 
 /* counted: the chain was already counted as started (its exec failed after the fork). */
@@ -479,7 +581,9 @@ static void on_signal(engine *e)
         if (e->signals++ == 0) {
             e->stop_new = true;
             e->n_retries = 0;
-            e->rep->stop = si.ssi_signo == SIGINT ? FM_STOP_SIGINT : FM_STOP_SIGTERM;
+            e->rep->stop = si.ssi_signo == SIGINT   ? FM_STOP_SIGINT
+                           : si.ssi_signo == SIGHUP ? FM_STOP_SIGHUP
+                                                    : FM_STOP_SIGTERM;
         } else {
             kill_all(e);
         }
@@ -627,6 +731,7 @@ static fm_run_status setup(engine *e, sigset_t *old_mask)
     sigaddset(&mask, SIGCHLD);
     sigaddset(&mask, SIGINT);
     sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGHUP);
     sigprocmask(SIG_BLOCK, &mask, old_mask);
     e->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
     if (e->sigfd < 0)
@@ -653,8 +758,8 @@ static void teardown(engine *e, const sigset_t *old_mask)
     free(e->owner);
     if (e->sigfd >= 0)
         close(e->sigfd);
-    /* SIGINT/SIGTERM were consumed through the signalfd; the caller learns of them from
-     * report->stop and picks its exit status (130/143). */
+    /* SIGINT/SIGTERM/SIGHUP were consumed through the signalfd; the caller learns of them from
+     * report->stop and picks its exit status (130/143/129). */
     sigprocmask(SIG_SETMASK, old_mask, NULL);
 }
 

@@ -6,8 +6,8 @@
  * Design (docs/design.md, "Runner"):
  *  - One single-threaded event loop in the calling process.  Runs are child processes, each the
  *    leader of its own process group; output (stdout and stderr together) comes through one pipe
- *    per run, read without blocking (poll), bounded per run.  SIGCHLD, SIGINT and SIGTERM arrive
- *    through a signalfd, so the loop never races a handler.
+ *    per run, read without blocking (poll), bounded per run.  SIGCHLD, SIGINT, SIGTERM and
+ *    SIGHUP arrive through a signalfd, so the loop never races a handler.
  *  - Commands are started with posix_spawn (vfork speed).  Built-in workloads are forked from
  *    this process, which has the workload library loaded and warmed up, and run in the child
  *    without exec (a crash is still isolated in the child).
@@ -15,8 +15,13 @@
  *    run's leader exits, whatever is left of its group is killed, and the engine is a child
  *    subreaper, so grandchildren never outlive their run and are reaped here.
  *  - Stopping: after `runs` chains, after `duration`, when decided (--until-decided), or on a
- *    signal: the first SIGINT/SIGTERM stops starting runs and lets the running ones finish; a
- *    second kills them at once.  Every attempt is in the store (batched commits) before return.
+ *    signal: the first SIGINT/SIGTERM/SIGHUP stops starting runs and lets the running ones
+ *    finish; a second kills them at once, and the attempts it kills are stored as interrupted
+ *    (FM_OUTCOME_INTERRUPTED: left out of every estimate).  Every attempt is in the store
+ *    (batched commits) before return.
+ *  - Evidence: the last FM_STORE_EVIDENCE_BYTES of output of each attempt are kept in a ring,
+ *    and those of attempts that did not pass go to the store's evidence table (bounded per
+ *    cause there: fm_store_add_evidence).
  *  - The engine never prints: progress goes to a callback; errors come back as a status and one
  *    line of text.
  */
@@ -41,7 +46,9 @@ typedef enum {
     FM_STOP_DECIDED,  /* --until-decided: the attempt count is pinned down */
     FM_STOP_SIGINT,
     FM_STOP_SIGTERM,
-    FM_STOP_ERROR, /* a run could not start, or the store failed */
+    FM_STOP_SIGHUP,
+    FM_STOP_ERROR, /* a run could not start, the first runs all were usage errors
+                      (--error-exit), or the store failed */
 } fm_stop_reason;
 
 /* Counts of this campaign, including what the store held before this invocation. */
@@ -84,6 +91,11 @@ typedef struct {
     /* Classification of failures by output (Go stress's -failure / -ignore). */
     const regex_t *fail_regex;   /* a failure counts only if the output matches */
     const regex_t *ignore_regex; /* a failure whose output matches counts as a pass */
+    const regex_t *fail_if_output; /* a pass whose output matches counts as a failure */
+    /* Exit codes that mean the command was called wrongly (--error-exit): outcome error,
+     * excluded like start errors; when the first runs of the invocation all end so, stop. */
+    bool error_exit[256];
+    bool no_evidence; /* do not keep output tails in the store */
     size_t output_cap;           /* bytes of output kept per attempt */
 
     /* Keep the output of failing attempts: one file each in keep_dir, at most keep_files. */
@@ -114,6 +126,8 @@ void fm_run_config_init(fm_run_config *config);
 typedef struct {
     fm_stop_reason stop;
     fm_run_counts counts;
+    int64_t first_here;       /* first attempts recorded in this invocation (runs) */
+    int64_t interrupted_here; /* attempts stored as interrupted in this invocation */
     double wall_s; /* of this invocation */
     bool decided;  /* with until_decided: the attempt count is pinned down */
     uint64_t decided_attempts;

@@ -39,7 +39,7 @@ static fm_run_status run_batch(const fm_sweep_config *c, size_t i, int64_t runs,
     fm_cond_stop(cell->cond);
     rep->wall_s += r.wall_s;
     if (st != FM_RUN_OK || r.stop == FM_STOP_ERROR || r.stop == FM_STOP_SIGINT ||
-        r.stop == FM_STOP_SIGTERM) {
+        r.stop == FM_STOP_SIGTERM || r.stop == FM_STOP_SIGHUP) {
         rep->stop = r.stop == FM_STOP_RUNS ? FM_STOP_ERROR : r.stop;
         snprintf(rep->error, sizeof rep->error, "%s: %s", cell->label, r.error);
     }

@@ -47,11 +47,11 @@ static const char *const statement_sql[FM_ST_COUNT] = {
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     [FM_ST_FIND_CAMPAIGN] = "SELECT id FROM campaigns WHERE label = ?1",
     [FM_ST_CAMPAIGN_BY_ID] = "SELECT label, kind, command, params, host, arch, version, "
-                             "conditions, created_ns FROM campaigns WHERE id = ?1",
+                             "conditions, fingerprint, created_ns FROM campaigns WHERE id = ?1",
     [FM_ST_LAST_CAMPAIGN] = "SELECT id FROM campaigns ORDER BY created_ns DESC, id DESC LIMIT 1",
     [FM_ST_INSERT_CAMPAIGN] = "INSERT INTO campaigns (label, kind, command, params, host, arch, "
-                              "version, conditions, created_ns) "
-                              "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                              "version, conditions, fingerprint, created_ns) "
+                              "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     [FM_ST_MAX_RUN_INDEX] = "SELECT max(run_index) FROM runs WHERE campaign = ?1",
     /*
      * The summary in two scans of the campaign's primary-key range: per-row counts, then per
@@ -62,26 +62,39 @@ static const char *const statement_sql[FM_ST_COUNT] = {
     [FM_ST_SUMMARY_ROWS] =
         "SELECT count(*), ifnull(sum(outcome = 0), 0), ifnull(sum(outcome = 1), 0), "
         "ifnull(sum(outcome = 2), 0), ifnull(sum(outcome = 3), 0), ifnull(sum(outcome = 4), 0), "
+        "ifnull(sum(outcome = 5), 0), "
         "ifnull(sum(attempt = 1), 0), ifnull(sum(attempt = 1 AND outcome = 0), 0), "
         "ifnull(sum(attempt = 1 AND outcome = 1), 0), ifnull(sum(attempt = 1 AND outcome = 2), 0), "
         "ifnull(sum(attempt = 1 AND outcome = 3), 0), ifnull(sum(attempt = 1 AND outcome = 4), 0), "
-        "ifnull(sum(attempt >= 2), 0), ifnull(sum(attempt >= 2 AND outcome <> 0), 0), "
+        "ifnull(sum(attempt = 1 AND outcome = 5), 0), "
+        "ifnull(sum(attempt >= 2 AND outcome <> 5), 0), "
+        "ifnull(sum(attempt >= 2 AND outcome NOT IN (0, 5)), 0), "
         "ifnull(max(attempt), 0), ifnull(sum(wall_ns), 0), ifnull(min(start_ns), 0), "
         "ifnull(max(start_ns + wall_ns), 0) FROM runs WHERE campaign = ?1",
     [FM_ST_SUMMARY_CHAINS] =
-        "SELECT count(*), ifnull(sum(last % 8 <> 0), 0), "
+        "SELECT ifnull(sum(last % 8 <> 5), 0), ifnull(sum(last % 8 NOT IN (0, 5)), 0), "
         "ifnull(sum(last % 8 = 0 AND last / 8 >= 2), 0) FROM ("
         "SELECT max(attempt * 8 + outcome) AS last FROM runs WHERE campaign = ?1 "
         "GROUP BY run_index)",
-    [FM_ST_WALLS] = "SELECT wall_ns FROM runs WHERE campaign = ?1",
+    [FM_ST_WALLS] = "SELECT wall_ns FROM runs WHERE campaign = ?1 AND outcome <> 5",
     [FM_ST_DATA_VERSION] = "PRAGMA data_version",
     [FM_ST_SAME_RUN] = "SELECT seed = ?4 AND outcome = ?5 AND start_ns = ?6 AND wall_ns = ?7 "
                        "FROM runs WHERE campaign = ?1 AND run_index = ?2 AND attempt = ?3",
+    /* Evidence: kept while its cause has fewer than PER_CAUSE tails and the campaign fewer than
+     * CAUSES causes (or the cause is already one of them). */
+    [FM_ST_INSERT_EVIDENCE] =
+        "INSERT OR IGNORE INTO evidence (campaign, run_index, attempt, outcome, code, "
+        "output_bytes, tail) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 "
+        "WHERE (SELECT count(*) FROM evidence WHERE campaign = ?1 AND outcome = ?4 AND code IS ?5) "
+        "< ?8 AND ((SELECT count(*) FROM evidence WHERE campaign = ?1 AND outcome = ?4 AND "
+        "code IS ?5) > 0 OR (SELECT count(*) FROM (SELECT DISTINCT outcome, code FROM evidence "
+        "WHERE campaign = ?1)) < ?9)",
 };
 
 /*
- * Schema 2 (docs/store.md).  Run inside one transaction when a store is created.  A version 1
- * store is brought to version 2 in place by migrate_sql, also in one transaction.
+ * Schema 3 (docs/store.md).  Run inside one transaction when a store is created.  A version 1 or
+ * 2 store is brought to version 3 in place (migrate_1_to_2_sql then migrate_2_to_3_sql), also in
+ * one transaction.
  */
 /*
  * Tables new in version 2 besides the conditions column (created by both paths): the CI
@@ -119,6 +132,38 @@ static const char *const statement_sql[FM_ST_COUNT] = {
     " PRIMARY KEY (test, ci_run, attempt)) WITHOUT ROWID;"                                         \
     "CREATE INDEX IF NOT EXISTS ci_results_run ON ci_results (ci_run);"
 
+/* The runs table (outcome 5, interrupted, is new in version 3). */
+#define RUNS_TABLE(name)                                                                           \
+    "CREATE TABLE IF NOT EXISTS " name " ("                                                        \
+    " campaign INTEGER NOT NULL REFERENCES campaigns (id),"                                        \
+    " run_index INTEGER NOT NULL CHECK (run_index >= 0),"                                          \
+    " attempt INTEGER NOT NULL CHECK (attempt >= 1),"                                              \
+    " seed INTEGER NOT NULL,"                                                                      \
+    " outcome INTEGER NOT NULL CHECK (outcome BETWEEN 0 AND 5),"                                   \
+    " exit_code INTEGER,"                                                                          \
+    " signal INTEGER,"                                                                             \
+    " core_dumped INTEGER NOT NULL,"                                                               \
+    " start_ns INTEGER NOT NULL,"                                                                  \
+    " wall_ns INTEGER NOT NULL,"                                                                   \
+    " user_us INTEGER NOT NULL,"                                                                   \
+    " sys_us INTEGER NOT NULL,"                                                                    \
+    " max_rss_kb INTEGER NOT NULL,"                                                                \
+    " PRIMARY KEY (campaign, run_index, attempt)) WITHOUT ROWID;"
+
+/* New in version 3: the interrupted outcome's name and the evidence (output tails). */
+#define SCHEMA_V3_TABLES                                                                           \
+    "INSERT OR IGNORE INTO outcomes VALUES (5, 'interrupted');"                                    \
+    "CREATE TABLE IF NOT EXISTS evidence ("                                                        \
+    " campaign INTEGER NOT NULL REFERENCES campaigns (id),"                                        \
+    " run_index INTEGER NOT NULL,"                                                                 \
+    " attempt INTEGER NOT NULL,"                                                                   \
+    " outcome INTEGER NOT NULL,"                                                                   \
+    " code INTEGER,"                                                                               \
+    " output_bytes INTEGER NOT NULL,"                                                              \
+    " tail BLOB NOT NULL,"                                                                         \
+    " PRIMARY KEY (campaign, run_index, attempt)) WITHOUT ROWID;"                                  \
+    "CREATE INDEX IF NOT EXISTS evidence_cause ON evidence (campaign, outcome, code);"
+
 static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS campaigns ("
     " id INTEGER PRIMARY KEY,"
@@ -130,29 +175,30 @@ static const char schema_sql[] =
     " arch TEXT NOT NULL,"
     " version TEXT NOT NULL,"
     " created_ns INTEGER NOT NULL,"
-    " conditions TEXT NOT NULL DEFAULT '{}');"
-    "CREATE TABLE IF NOT EXISTS runs ("
-    " campaign INTEGER NOT NULL REFERENCES campaigns (id),"
-    " run_index INTEGER NOT NULL CHECK (run_index >= 0),"
-    " attempt INTEGER NOT NULL CHECK (attempt >= 1),"
-    " seed INTEGER NOT NULL,"
-    " outcome INTEGER NOT NULL CHECK (outcome BETWEEN 0 AND 4),"
-    " exit_code INTEGER,"
-    " signal INTEGER,"
-    " core_dumped INTEGER NOT NULL,"
-    " start_ns INTEGER NOT NULL,"
-    " wall_ns INTEGER NOT NULL,"
-    " user_us INTEGER NOT NULL,"
-    " sys_us INTEGER NOT NULL,"
-    " max_rss_kb INTEGER NOT NULL,"
-    " PRIMARY KEY (campaign, run_index, attempt)) WITHOUT ROWID;"
+    " conditions TEXT NOT NULL DEFAULT '{}',"
+    " fingerprint TEXT NOT NULL DEFAULT '{}');"
+    RUNS_TABLE("runs")
     "CREATE TABLE IF NOT EXISTS outcomes (code INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"
     "INSERT OR IGNORE INTO outcomes VALUES (0, 'pass'), (1, 'fail'), (2, 'crash'),"
-    " (3, 'timeout'), (4, 'error');" SCHEMA_V2_TABLES;
+    " (3, 'timeout'), (4, 'error');" SCHEMA_V2_TABLES SCHEMA_V3_TABLES;
 
 /* Version 1 -> 2: the campaigns' conditions (a v1 campaign ran under none) and the v2 tables. */
-static const char migrate_1_to_2_sql[] =
-    "ALTER TABLE campaigns ADD COLUMN conditions TEXT NOT NULL DEFAULT '{}';" SCHEMA_V2_TABLES;
+#define MIGRATE_1_TO_2                                                                             \
+    "ALTER TABLE campaigns ADD COLUMN conditions TEXT NOT NULL DEFAULT '{}';" SCHEMA_V2_TABLES
+/*
+ * Version 2 -> 3: the campaigns' fingerprint (unknown for older campaigns: '{}'), runs rebuilt
+ * for the wider outcome CHECK (SQLite cannot alter a CHECK), and the v3 tables.
+ */
+#define MIGRATE_2_TO_3                                                                             \
+    "ALTER TABLE campaigns ADD COLUMN fingerprint TEXT NOT NULL DEFAULT '{}';" RUNS_TABLE(        \
+        "runs_v3") "INSERT INTO runs_v3 SELECT campaign, run_index, attempt, seed, outcome, "    \
+                   "exit_code, signal, core_dumped, start_ns, wall_ns, user_us, sys_us, "       \
+                   "max_rss_kb FROM runs;"                                                      \
+                   "DROP TABLE runs;"                                                           \
+                   "ALTER TABLE runs_v3 RENAME TO runs;" SCHEMA_V3_TABLES
+
+static const char migrate_1_sql[] = MIGRATE_1_TO_2 MIGRATE_2_TO_3;
+static const char migrate_2_sql[] = MIGRATE_2_TO_3;
 
 /* ---- Status and messages -------------------------------------------------------------------- */
 
@@ -181,9 +227,14 @@ const char *fm_store_strerror(fm_store_status status)
 
 const char *fm_outcome_name(fm_outcome outcome)
 {
-    static const char *const names[FM_OUTCOME_COUNT] = {"pass", "fail", "crash", "timeout",
-                                                        "error"};
+    static const char *const names[FM_OUTCOME_COUNT] = {"pass",    "fail",  "crash",
+                                                        "timeout", "error", "interrupted"};
     return (unsigned)outcome < FM_OUTCOME_COUNT ? names[outcome] : "unknown";
+}
+
+bool fm_outcome_counted(fm_outcome outcome)
+{
+    return outcome != FM_OUTCOME_ERROR && outcome != FM_OUTCOME_INTERRUPTED;
 }
 
 const char *fm_store_errmsg(const fm_store *store)
@@ -396,10 +447,10 @@ static fm_store_status check_shape(fm_store *store, const store_shape *sh, bool 
         return fm_store__fail(store, FM_STORE_ESCHEMA,
                               "schema version %lld is newer than this flakemeter's (%d)",
                               (long long)sh->user_version, FM_STORE_SCHEMA);
-    if (sh->user_version != FM_STORE_SCHEMA && sh->user_version != 1)
+    if (sh->user_version != FM_STORE_SCHEMA && sh->user_version != 1 && sh->user_version != 2)
         return fm_store__fail(store, FM_STORE_ESCHEMA, "unknown schema version %lld (expected %d)",
                               (long long)sh->user_version, FM_STORE_SCHEMA);
-    *migrate = sh->user_version == 1;
+    *migrate = sh->user_version == 1 || sh->user_version == 2;
     if (!sh->has_campaigns || !sh->has_runs)
         return fm_store__fail(store, FM_STORE_ENOTSTORE, "a damaged store: table '%s' is missing",
                               sh->has_campaigns ? "runs" : "campaigns");
@@ -465,8 +516,10 @@ static fm_store_status open_checked(fm_store *store, const char *path, file_kind
     status = configure(store);
     if (status == FM_STORE_OK && fresh)
         status = upgrade(store, schema_sql, sizeof schema_sql);
+    else if (status == FM_STORE_OK && migrate && shape.user_version == 1)
+        status = upgrade(store, migrate_1_sql, sizeof migrate_1_sql);
     else if (status == FM_STORE_OK && migrate)
-        status = upgrade(store, migrate_1_to_2_sql, sizeof migrate_1_to_2_sql);
+        status = upgrade(store, migrate_2_sql, sizeof migrate_2_sql);
     return status;
 }
 
@@ -590,12 +643,12 @@ static size_t total_length(const char *const *s, int n)
     return len;
 }
 
-/* Copy the 8 strings of a campaign row into one allocation and point info at them. */
+/* Copy the 9 strings of a campaign row into one allocation and point info at them. */
 static fm_store_status cache_campaign(fm_store *store, int64_t id, sqlite3_stmt *row,
                                       fm_campaign_info *info)
 {
-    const char *col[8];
-    for (int i = 0; i < 8; i++) {
+    const char *col[9];
+    for (int i = 0; i < 9; i++) {
         col[i] = (const char *)sqlite3_column_text(row, i);
         if (col[i] == NULL)
             col[i] = "";
@@ -608,19 +661,20 @@ static fm_store_status cache_campaign(fm_store *store, int64_t id, sqlite3_stmt 
         store->campaigns = grown;
         store->cap_campaigns = cap;
     }
-    char *buf = malloc(total_length(col, 8));
+    char *buf = malloc(total_length(col, 9));
     if (buf == NULL)
         return fm_store__fail(store, FM_STORE_ENOMEM, "out of memory");
-    const char **field[8] = {&info->label, &info->kind, &info->command, &info->params,
-                             &info->host,  &info->arch, &info->version, &info->conditions};
+    const char **field[9] = {&info->label, &info->kind,    &info->command,
+                             &info->params, &info->host,   &info->arch,
+                             &info->version, &info->conditions, &info->fingerprint};
     char *p = buf;
-    for (int i = 0; i < 8; i++) {
+    for (int i = 0; i < 9; i++) {
         size_t len = strlen(col[i]) + 1;
         memcpy(p, col[i], len);
         *field[i] = p;
         p += len;
     }
-    info->created_ns = sqlite3_column_int64(row, 8);
+    info->created_ns = sqlite3_column_int64(row, 9);
     store->campaigns[store->n_campaigns++] = (fm_store_cached_campaign){id, *info, buf};
     return FM_STORE_OK;
 }
@@ -702,11 +756,12 @@ static fm_store_status insert_campaign(fm_store *store, const fm_campaign_info *
     sqlite3_stmt *st = fm_store__stmt(store, FM_ST_INSERT_CAMPAIGN);
     if (st == NULL)
         return FM_STORE_EIO;
-    const char *text[8] = {info->label, info->kind, info->command, info->params,
-                           info->host,  info->arch, info->version, conditions_of(info)};
-    for (int i = 0; i < 8; i++)
+    const char *fp = info->fingerprint != NULL && *info->fingerprint ? info->fingerprint : "{}";
+    const char *text[9] = {info->label, info->kind,    info->command,       info->params, info->host,
+                           info->arch,  info->version, conditions_of(info), fp};
+    for (int i = 0; i < 9; i++)
         sqlite3_bind_text(st, i + 1, or_empty(text[i]), -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 9, info->created_ns);
+    sqlite3_bind_int64(st, 10, info->created_ns);
     int rc = step_done(st);
     if (rc != SQLITE_OK)
         return fm_store__sqlite(store, rc, "cannot add a campaign");
@@ -818,9 +873,12 @@ static void bind_run(sqlite3_stmt *st, int64_t campaign, const fm_run_record *r)
     sqlite3_bind_int64(st, 4, (int64_t)r->seed); /* the bits; read back as uint64_t */
     sqlite3_bind_int(st, 5, (int)r->outcome);
     /* exit_code and signal are NULL where the outcome makes them meaningless. */
-    if (r->outcome == FM_OUTCOME_PASS || r->outcome == FM_OUTCOME_FAIL)
+    if (r->outcome == FM_OUTCOME_PASS || r->outcome == FM_OUTCOME_FAIL ||
+        (r->outcome == FM_OUTCOME_ERROR && r->exit_code >= 0))
         sqlite3_bind_int(st, 6, r->exit_code);
-    if ((r->outcome == FM_OUTCOME_CRASH || r->outcome == FM_OUTCOME_TIMEOUT) && r->signal > 0)
+    if ((r->outcome == FM_OUTCOME_CRASH || r->outcome == FM_OUTCOME_TIMEOUT ||
+         r->outcome == FM_OUTCOME_INTERRUPTED) &&
+        r->signal > 0)
         sqlite3_bind_int(st, 7, r->signal);
     sqlite3_bind_int(st, 8, r->core_dumped ? 1 : 0);
     sqlite3_bind_int64(st, 9, r->start_ns);
@@ -880,6 +938,140 @@ fm_store_status fm_store_add_run(fm_store *store, int64_t campaign, const fm_run
         monotonic_ns() - store->batch_start_ns >= FM_STORE_BATCH_NS)
         return commit_batch(store);
     return FM_STORE_OK;
+}
+
+/* ---- Evidence ------------------------------------------------------------------------------ */
+
+fm_store_cause fm_store_cause_of(const fm_run_record *r)
+{
+    fm_store_cause c = {.outcome = r->outcome};
+    if (r->outcome == FM_OUTCOME_FAIL || (r->outcome == FM_OUTCOME_ERROR && r->exit_code >= 0))
+        c.has_code = true, c.code = r->exit_code;
+    else if ((r->outcome == FM_OUTCOME_CRASH || r->outcome == FM_OUTCOME_TIMEOUT) && r->signal > 0)
+        c.has_code = true, c.code = r->signal;
+    return c;
+}
+
+fm_store_status fm_store_add_evidence(fm_store *store, int64_t campaign, const fm_run_record *run,
+                                      const char *tail, size_t tail_len, int64_t output_bytes,
+                                      bool *kept)
+{
+    bool dummy;
+    if (kept == NULL)
+        kept = &dummy;
+    *kept = false;
+    if (store == NULL || run == NULL || (tail == NULL && tail_len > 0))
+        return FM_STORE_EINVAL;
+    if (run->outcome == FM_OUTCOME_PASS || run->outcome == FM_OUTCOME_INTERRUPTED)
+        return FM_STORE_OK;
+    if (tail_len > FM_STORE_EVIDENCE_BYTES) {
+        tail += tail_len - FM_STORE_EVIDENCE_BYTES;
+        tail_len = FM_STORE_EVIDENCE_BYTES;
+    }
+    fm_store_status status = store->in_batch ? FM_STORE_OK : begin_batch(store);
+    if (status != FM_STORE_OK)
+        return status;
+    fm_store_evidence ev = {.run_index = run->run_index,
+                            .attempt = run->attempt,
+                            .cause = fm_store_cause_of(run),
+                            .output_bytes = output_bytes,
+                            .tail = tail,
+                            .tail_len = tail_len};
+    return fm_store__insert_evidence(store, campaign, &ev, kept);
+}
+
+fm_store_status fm_store__insert_evidence(fm_store *store, int64_t campaign,
+                                          const fm_store_evidence *ev, bool *kept)
+{
+    sqlite3_stmt *st = fm_store__stmt(store, FM_ST_INSERT_EVIDENCE);
+    if (st == NULL)
+        return FM_STORE_EIO;
+    sqlite3_bind_int64(st, 1, campaign);
+    sqlite3_bind_int64(st, 2, ev->run_index);
+    sqlite3_bind_int64(st, 3, ev->attempt);
+    sqlite3_bind_int(st, 4, (int)ev->cause.outcome);
+    if (ev->cause.has_code)
+        sqlite3_bind_int(st, 5, ev->cause.code);
+    sqlite3_bind_int64(st, 6, ev->output_bytes);
+    sqlite3_bind_blob(st, 7, ev->tail_len ? ev->tail : "", (int)ev->tail_len, SQLITE_STATIC);
+    sqlite3_bind_int(st, 8, FM_STORE_EVIDENCE_PER_CAUSE);
+    sqlite3_bind_int(st, 9, FM_STORE_EVIDENCE_CAUSES);
+    int rc = step_done(st);
+    if (rc != SQLITE_OK)
+        return fm_store__sqlite(store, rc, "cannot keep the output of a run");
+    *kept = sqlite3_changes(store->db) > 0;
+    return FM_STORE_OK;
+}
+
+fm_store_status fm_store_evidence_each(fm_store *store, int64_t campaign,
+                                       int (*fn)(const fm_store_evidence *ev, void *ctx), void *ctx)
+{
+    if (store == NULL || fn == NULL)
+        return FM_STORE_EINVAL;
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(store->db,
+                                "SELECT run_index, attempt, outcome, code, output_bytes, tail "
+                                "FROM evidence WHERE campaign = ?1 "
+                                "ORDER BY outcome, code, run_index, attempt",
+                                -1, &st, NULL);
+    if (rc == SQLITE_OK)
+        sqlite3_bind_int64(st, 1, campaign);
+    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        fm_store_evidence ev = {
+            .run_index = sqlite3_column_int64(st, 0),
+            .attempt = (uint32_t)sqlite3_column_int64(st, 1),
+            .cause = {.outcome = (fm_outcome)sqlite3_column_int(st, 2),
+                      .has_code = sqlite3_column_type(st, 3) != SQLITE_NULL,
+                      .code = sqlite3_column_int(st, 3)},
+            .output_bytes = sqlite3_column_int64(st, 4),
+            .tail = sqlite3_column_blob(st, 5),
+            .tail_len = (size_t)sqlite3_column_bytes(st, 5),
+        };
+        if (fn(&ev, ctx) != 0) {
+            rc = SQLITE_DONE;
+            break;
+        }
+        rc = SQLITE_OK;
+    }
+    fm_store_status status =
+        rc == SQLITE_DONE ? FM_STORE_OK : fm_store__sqlite(store, rc, "cannot read the evidence");
+    sqlite3_finalize(st);
+    return status;
+}
+
+fm_store_status fm_store_causes(fm_store *store, int64_t campaign, fm_store_cause *out, size_t max,
+                                size_t *n, size_t *total)
+{
+    if (store == NULL || n == NULL || (out == NULL && max > 0))
+        return FM_STORE_EINVAL;
+    *n = 0;
+    size_t all = 0;
+    sqlite3_stmt *st = NULL;
+    /* The cause code as fm_store_cause_of makes it: exit code for fail/error, signal for
+     * crash/timeout. */
+    int rc = sqlite3_prepare_v2(
+        store->db,
+        "SELECT outcome, CASE WHEN outcome IN (1, 4) THEN exit_code ELSE signal END AS code, "
+        "count(*) AS k FROM runs WHERE campaign = ?1 AND attempt = 1 AND outcome NOT IN (0, 5) "
+        "GROUP BY outcome, code ORDER BY k DESC, outcome, code",
+        -1, &st, NULL);
+    if (rc == SQLITE_OK)
+        sqlite3_bind_int64(st, 1, campaign);
+    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n < max)
+            out[(*n)++] = (fm_store_cause){.outcome = (fm_outcome)sqlite3_column_int(st, 0),
+                                           .has_code = sqlite3_column_type(st, 1) != SQLITE_NULL,
+                                           .code = sqlite3_column_int(st, 1),
+                                           .count = sqlite3_column_int64(st, 2)};
+        all++;
+        rc = SQLITE_OK;
+    }
+    fm_store_status status =
+        rc == SQLITE_DONE ? FM_STORE_OK : fm_store__sqlite(store, rc, "cannot count the causes");
+    sqlite3_finalize(st);
+    if (total != NULL)
+        *total = all;
+    return status;
 }
 
 fm_store_status fm_store_max_run_index(fm_store *store, int64_t campaign, int64_t *max)

@@ -12,7 +12,8 @@
  *    version, or a file that is not a flakemeter store, fails with FM_STORE_ESCHEMA /
  *    FM_STORE_ENOTSTORE and leaves the file byte-for-byte untouched (nothing is written before
  *    the check).  Layout: docs/store.md.
- *  - A campaign is identified by its label.  Adding runs again to a label continues it.
+ *  - A campaign is identified by its label.  Adding runs again to a label continues it; whether
+ *    an invocation may do so is the caller's decision (`run` asks for --resume).
  *  - (campaign, run_index, attempt) is unique; merge relies on it to never double count.
  *  - The library never prints.  Functions return fm_store_status; fm_store_strerror gives the
  *    text of a status and fm_store_errmsg the detail of the last failure on a handle.
@@ -24,7 +25,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define FM_STORE_SCHEMA     2
+#define FM_STORE_SCHEMA     3
 #define FM_STORE_BATCH_ROWS 256
 #define FM_STORE_BATCH_NS   100000000LL /* 100 ms */
 
@@ -69,6 +70,12 @@ typedef struct {
      */
     const char *conditions;
     int64_t created_ns; /* CLOCK_REALTIME when created (0: now, filled by fm_store_campaign) */
+    /*
+     * What ran, as a compact JSON object made by the caller (launch/fm_fingerprint.c: path,
+     * size, mtime_ns, build_id or sha256 of the executable); NULL or "" means unknown, stored as
+     * "{}".  Informational to the store: it is not compared when a label is continued.
+     */
+    const char *fingerprint;
 } fm_campaign_info;
 
 /*
@@ -99,18 +106,26 @@ typedef enum {
     FM_OUTCOME_FAIL,    /* non-zero exit (or a --fail-regex match) */
     FM_OUTCOME_CRASH,   /* killed by a signal */
     FM_OUTCOME_TIMEOUT, /* killed at its timeout */
-    FM_OUTCOME_ERROR,   /* could not start */
+    FM_OUTCOME_ERROR,   /* could not start, or exited with a --error-exit code (usage error) */
+    FM_OUTCOME_INTERRUPTED, /* killed by the runner because it was stopping (second Ctrl-C ...) */
 } fm_outcome;
 
-#define FM_OUTCOME_COUNT 5
-const char *fm_outcome_name(fm_outcome outcome); /* "pass", "fail", "crash", "timeout", "error" */
+#define FM_OUTCOME_COUNT 6
+/* "pass", "fail", "crash", "timeout", "error", "interrupted" */
+const char *fm_outcome_name(fm_outcome outcome);
+/*
+ * Does an attempt with this outcome count as a trial of the failure probability?  Not errors
+ * (the test did not run, or was called wrongly) and not interrupted attempts (cut short by the
+ * runner): the one rule behind fm_store_summary_trials and the run engine's live counts.
+ */
+bool fm_outcome_counted(fm_outcome outcome);
 
 typedef struct {
     int64_t run_index; /* index of the chain (the run); with --shard I/N, index = I mod N */
     uint32_t attempt;  /* 1 for a first try, 2... for retries within the chain */
     uint64_t seed;
     fm_outcome outcome;
-    int exit_code; /* when outcome is pass or fail */
+    int exit_code; /* when outcome is pass or fail, or an error with an exit code (>= 0) */
     int signal;    /* when crash (or the signal that ended a timeout) */
     bool core_dumped;
     int64_t start_ns;                    /* CLOCK_REALTIME at start */
@@ -142,10 +157,12 @@ typedef struct {
     int64_t by_outcome[FM_OUTCOME_COUNT]; /* all attempts, by outcome */
     int64_t first;                        /* first attempts (attempt = 1) */
     int64_t first_by_outcome[FM_OUTCOME_COUNT];
-    int64_t chains;          /* distinct run_index */
-    int64_t chains_failed;   /* chains whose last attempt is not a pass */
+    int64_t chains;          /* distinct run_index, but not chains whose last attempt was
+                                interrupted (they did not finish) */
+    int64_t chains_failed;   /* of those, chains whose last attempt is not a pass */
     int64_t passed_on_retry; /* chains that passed at attempt >= 2 */
-    /* Retry statistics: attempts >= 2 (each follows a failed attempt of its chain). */
+    /* Retry statistics: attempts >= 2 (each follows a failed attempt of its chain), not the
+     * interrupted ones. */
     int64_t retries, retries_failed;
     int64_t max_attempt;
     int64_t wall_ns_total;
@@ -153,17 +170,68 @@ typedef struct {
 } fm_store_summary;
 
 /*
- * The counted attempts rule, in one place: the first attempts that ran (errors, runs that
- * could not start, excluded) are the trials of the failure probability, and those of them that
- * did not pass are its failures.
+ * The counted attempts rule, in one place: the first attempts that ran to their end (errors and
+ * interrupted attempts excluded: fm_outcome_counted) are the trials of the failure probability,
+ * and those of them that did not pass are its failures.
  */
 int64_t fm_store_summary_trials(const fm_store_summary *s);
 int64_t fm_store_summary_failures(const fm_store_summary *s);
 
 /* A "failure" is any outcome other than pass; errors count apart in by_outcome. */
 fm_store_status fm_store_summarize(fm_store *store, int64_t campaign, fm_store_summary *out);
-/* The q-quantile (0..1, nearest rank) of wall_ns over all attempts; -1 when there are none. */
+/* The q-quantile (0..1, nearest rank) of wall_ns over all attempts but interrupted ones; -1 when
+ * there are none. */
 fm_store_status fm_store_wall_quantile(fm_store *store, int64_t campaign, double q, int64_t *ns);
+
+/* ---- Evidence: the output tail of the first failing attempts of each cause -------------------- */
+
+#define FM_STORE_EVIDENCE_BYTES     4096 /* the last bytes of output kept per attempt */
+#define FM_STORE_EVIDENCE_PER_CAUSE 3    /* attempts kept per cause */
+#define FM_STORE_EVIDENCE_CAUSES    32   /* causes kept per campaign */
+
+/*
+ * A cause: the outcome with its exit code (fail, error) or signal (crash, timeout); has_code
+ * false when there is none (a start error, a timeout that ended by itself).
+ */
+typedef struct {
+    fm_outcome outcome;
+    bool has_code;
+    int code;
+    int64_t count; /* first attempts with this cause (fm_store_causes) */
+} fm_store_cause;
+
+fm_store_cause fm_store_cause_of(const fm_run_record *r);
+
+/*
+ * Keep the output tail (at most FM_STORE_EVIDENCE_BYTES; output_bytes: how much the attempt
+ * wrote in all) of a stored attempt that did not pass, if its cause has fewer than
+ * FM_STORE_EVIDENCE_PER_CAUSE attempts kept and the campaign fewer than FM_STORE_EVIDENCE_CAUSES
+ * causes (*kept says whether it was).  Rides in the open batch like fm_store_add_run.
+ */
+fm_store_status fm_store_add_evidence(fm_store *store, int64_t campaign, const fm_run_record *run,
+                                      const char *tail, size_t tail_len, int64_t output_bytes,
+                                      bool *kept);
+
+typedef struct {
+    int64_t run_index;
+    uint32_t attempt;
+    fm_store_cause cause;
+    int64_t output_bytes;
+    const char *tail; /* tail_len bytes, not NUL-terminated; valid during the callback */
+    size_t tail_len;
+} fm_store_evidence;
+
+/* Call fn for every kept tail of the campaign, by cause then (run_index, attempt). */
+fm_store_status fm_store_evidence_each(fm_store *store, int64_t campaign,
+                                       int (*fn)(const fm_store_evidence *ev, void *ctx),
+                                       void *ctx);
+
+/*
+ * The causes of the campaign's first attempts that did not pass (errors included, interrupted
+ * ones not), most frequent first: at most max in out, *n of them; *total: how many causes in all.
+ */
+fm_store_status fm_store_causes(fm_store *store, int64_t campaign, fm_store_cause *out, size_t max,
+                                size_t *n, size_t *total);
 
 /* ---- Whole-store operations ----------------------------------------------------------------- */
 

@@ -124,6 +124,12 @@ static json_t *campaign_json(const fm_campaign_info *c)
     }
     json_object_set_new(o, "conditions", conditions);
     json_object_set_new(o, "created_ns", json_integer(c->created_ns));
+    json_t *fingerprint = json_loads(c->fingerprint, 0, NULL);
+    if (fingerprint == NULL || !json_is_object(fingerprint)) {
+        json_decref(fingerprint);
+        fingerprint = json_object();
+    }
+    json_object_set_new(o, "fingerprint", fingerprint);
     return o;
 }
 
@@ -252,7 +258,9 @@ static fm_store_status export_csv(fm_store *store, const int64_t *ids, size_t n,
 
 /* ---- JUnit: chains -------------------------------------------------------------------------- */
 
-typedef enum { CHAIN_PASS, CHAIN_FLAKY, CHAIN_FAILED, CHAIN_ERROR } chain_kind;
+/* CHAIN_SKIPPED: the chain's last attempt was interrupted (the runner stopped): it did not
+ * finish, and is reported as <skipped> (not a failure). */
+typedef enum { CHAIN_PASS, CHAIN_FLAKY, CHAIN_FAILED, CHAIN_ERROR, CHAIN_SKIPPED } chain_kind;
 
 /* The attempts of one chain, gathered as rows stream by (run_index changes end a chain). */
 typedef struct {
@@ -262,6 +270,8 @@ typedef struct {
 
 static chain_kind classify(const fm_store__row *rows, size_t n)
 {
+    if (rows[n - 1].r.outcome == FM_OUTCOME_INTERRUPTED)
+        return CHAIN_SKIPPED;
     if (rows[n - 1].r.outcome == FM_OUTCOME_PASS) {
         for (size_t i = 0; i + 1 < n; i++)
             if (rows[i].r.outcome != FM_OUTCOME_PASS)
@@ -272,7 +282,7 @@ static chain_kind classify(const fm_store__row *rows, size_t n)
 }
 
 typedef struct {
-    int64_t tests, failures, errors, wall_ns;
+    int64_t tests, failures, errors, skipped, wall_ns;
 } junit_counts;
 
 typedef struct junit_ctx junit_ctx;
@@ -340,6 +350,7 @@ static fm_store_status count_chain(junit_ctx *j, const fm_store__row *rows, size
     j->counts->tests++;
     j->counts->failures += kind == CHAIN_FAILED;
     j->counts->errors += kind == CHAIN_ERROR;
+    j->counts->skipped += kind == CHAIN_SKIPPED;
     j->counts->wall_ns += chain_wall(rows, n);
     return FM_STORE_OK;
 }
@@ -388,7 +399,13 @@ static void describe_attempt(const fm_run_record *r, char *buf, size_t size)
                  r->signal > 0 ? sig : "");
         break;
     case FM_OUTCOME_ERROR:
-        snprintf(buf, size, "attempt %u: could not start", r->attempt);
+        if (r->exit_code >= 0)
+            snprintf(buf, size, "attempt %u: usage error: exit code %d", r->attempt, r->exit_code);
+        else
+            snprintf(buf, size, "attempt %u: could not start", r->attempt);
+        break;
+    case FM_OUTCOME_INTERRUPTED:
+        snprintf(buf, size, "attempt %u: interrupted: killed when flakemeter stopped", r->attempt);
         break;
     default:
         snprintf(buf, size, "attempt %u: passed", r->attempt);
@@ -426,7 +443,13 @@ static fm_store_status write_chain(junit_ctx *j, const fm_store__row *rows, size
               attr(w, "name", "run %" PRId64, rows[0].r.run_index) &&
               attr_text(w, "classname", j->info->label) &&
               attr(w, "time", "%.6f", (double)chain_wall(rows, n) / 1e9);
-    for (size_t i = 0; ok && kind != CHAIN_PASS && i < n; i++)
+    if (ok && kind == CHAIN_SKIPPED) {
+        char message[160];
+        describe_attempt(&rows[n - 1].r, message, sizeof message);
+        ok = xmlTextWriterStartElement(w, BAD_CAST "skipped") >= 0 &&
+             attr(w, "message", "%s", message) && xmlTextWriterEndElement(w) >= 0;
+    }
+    for (size_t i = 0; ok && kind != CHAIN_PASS && kind != CHAIN_SKIPPED && i < n; i++)
         if (rows[i].r.outcome != FM_OUTCOME_PASS)
             ok = write_attempt(w, attempt_element(kind, i, rows[i].r.outcome), &rows[i].r);
     ok = ok && xmlTextWriterEndElement(w) >= 0;
@@ -449,7 +472,7 @@ static bool write_suite_head(xmlTextWriterPtr w, const fm_campaign_info *c, cons
     return xmlTextWriterStartElement(w, BAD_CAST "testsuite") >= 0 &&
            attr_text(w, "name", c->label) && attr(w, "tests", "%" PRId64, k->tests) &&
            attr(w, "failures", "%" PRId64, k->failures) &&
-           attr(w, "errors", "%" PRId64, k->errors) && attr(w, "skipped", "0") &&
+           attr(w, "errors", "%" PRId64, k->errors) && attr(w, "skipped", "%" PRId64, k->skipped) &&
            attr(w, "time", "%.6f", (double)k->wall_ns / 1e9) && attr(w, "timestamp", "%s", stamp) &&
            attr_text(w, "hostname", c->host) &&
            xmlTextWriterStartElement(w, BAD_CAST "properties") >= 0 &&

@@ -30,6 +30,7 @@ typedef enum {
     FM_ST_WALLS,
     FM_ST_DATA_VERSION,
     FM_ST_SAME_RUN,
+    FM_ST_INSERT_EVIDENCE,
     FM_ST_COUNT
 } fm_store_stmt_id;
 
@@ -90,6 +91,9 @@ void fm_store__summary_forget(fm_store *store);
 fm_store_status fm_store__exec(fm_store *store, const char *sql);
 /* Insert one run in the caller's transaction; a duplicate key is FM_STORE_ECONFLICT. */
 fm_store_status fm_store__insert_run(fm_store *store, int64_t campaign, const fm_run_record *r);
+/* Keep one output tail, bounded per cause and campaign, in the caller's transaction. */
+fm_store_status fm_store__insert_evidence(fm_store *store, int64_t campaign,
+                                          const fm_store_evidence *ev, bool *kept);
 /* Find or create a campaign inside the caller's transaction (see fm_store_campaign). */
 fm_store_status fm_store__campaign_locked(fm_store *store, const fm_campaign_info *info,
                                           int64_t *id, bool *existed);

@@ -103,6 +103,33 @@ static fm_store_status copy_row(void *ctx, const fm_store__row *row)
     return status;
 }
 
+typedef struct {
+    fm_store *dst;
+    int64_t dst_id;
+    fm_store_status status;
+} evidence_ctx;
+
+static int copy_evidence_one(const fm_store_evidence *ev, void *ctx)
+{
+    evidence_ctx *c = ctx;
+    bool kept;
+    c->status = fm_store__insert_evidence(c->dst, c->dst_id, ev, &kept);
+    return c->status != FM_STORE_OK;
+}
+
+/* The output tails kept with the campaign's runs, within the output's bound per cause. */
+static fm_store_status copy_evidence(fm_store *src, int64_t src_id, fm_store *dst, int64_t dst_id,
+                                     merge_err *e)
+{
+    evidence_ctx c = {dst, dst_id, FM_STORE_OK};
+    fm_store_status status = fm_store_evidence_each(src, src_id, copy_evidence_one, &c);
+    if (status != FM_STORE_OK)
+        return report(e, status, "%s", fm_store_errmsg(src));
+    if (c.status != FM_STORE_OK)
+        return report(e, c.status, "%s", fm_store_errmsg(dst));
+    return FM_STORE_OK;
+}
+
 /* Copy the runs of one campaign of src into campaign dst_id of dst. */
 static fm_store_status copy_runs(fm_store *src, int64_t src_id, fm_store *dst, int64_t dst_id,
                                  const char *label, merge_err *e)
@@ -138,6 +165,8 @@ static fm_store_status merge_campaigns(fm_store *src, fm_store *dst, const char 
             break;
         }
         status = copy_runs(src, ids[i], dst, dst_id, info.label, e);
+        if (status == FM_STORE_OK)
+            status = copy_evidence(src, ids[i], dst, dst_id, e);
     }
 out:
     free(ids);

@@ -47,8 +47,8 @@ static fm_store_status read_ints(fm_store *store, fm_store_stmt_id id, int64_t c
 /* The summary from the rows themselves. */
 static fm_store_status compute(fm_store *store, int64_t campaign, fm_store_summary *s)
 {
-    int64_t r[18], c[3];
-    fm_store_status status = read_ints(store, FM_ST_SUMMARY_ROWS, campaign, r, 18);
+    int64_t r[20], c[3];
+    fm_store_status status = read_ints(store, FM_ST_SUMMARY_ROWS, campaign, r, 20);
     if (status == FM_STORE_OK)
         status = read_ints(store, FM_ST_SUMMARY_CHAINS, campaign, c, 3);
     if (status != FM_STORE_OK)
@@ -86,6 +86,7 @@ void fm_store__summary_note(fm_store *store, int64_t campaign, const fm_run_reco
     if (!store->sum.valid || store->sum.campaign != campaign)
         return;
     bool failed = r->outcome != FM_OUTCOME_PASS;
+    bool cut = r->outcome == FM_OUTCOME_INTERRUPTED; /* its chain did not finish */
     if (s->attempts == 0 || r->start_ns < s->first_start_ns)
         s->first_start_ns = r->start_ns;
     if (s->attempts == 0 || r->start_ns + r->wall_ns > s->last_end_ns)
@@ -98,11 +99,16 @@ void fm_store__summary_note(fm_store *store, int64_t campaign, const fm_run_reco
     if (r->attempt == 1) {
         s->first++;
         s->first_by_outcome[r->outcome]++;
-        s->chains++;
-        s->chains_failed += failed;
+        s->chains += !cut;
+        s->chains_failed += failed && !cut;
         return;
     }
     /* A retry: its chain's last attempt so far failed (fm_store.h), and this one is now last. */
+    if (cut) { /* the chain, counted failed so far, no longer counts */
+        s->chains--;
+        s->chains_failed--;
+        return;
+    }
     s->retries++;
     s->retries_failed += failed;
     s->chains_failed += failed ? 0 : -1;
@@ -208,7 +214,10 @@ fm_store_status fm_store_wall_quantile(fm_store *store, int64_t campaign, double
 
 int64_t fm_store_summary_trials(const fm_store_summary *s)
 {
-    return s->first - s->first_by_outcome[FM_OUTCOME_ERROR];
+    int64_t n = 0;
+    for (int o = 0; o < FM_OUTCOME_COUNT; o++)
+        n += fm_outcome_counted((fm_outcome)o) ? s->first_by_outcome[o] : 0;
+    return n;
 }
 
 int64_t fm_store_summary_failures(const fm_store_summary *s)

@@ -25,6 +25,9 @@ typedef struct {
     fm_chain_stats chain;    /* p1, q, independence test, correlated counts (have_retries) */
     fm_interval chain_fail;  /* observed all-attempts-failed rate of chains, exact CI */
     int64_t durations_ns[4]; /* p50, p90, p99, max of wall time (all attempts); -1 if none */
+    /* First attempts that did not pass, by cause (fm_store_causes), most frequent first. */
+    fm_store_cause causes[8];
+    size_t n_causes, causes_total;
 } fm_verdict;
 
 /* Returns FM_STORE_OK or the store's status (FM_STATS failures become FM_STORE_EINVAL). */

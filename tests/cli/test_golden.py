@@ -50,6 +50,8 @@ intervals, p-values, attempt counts, classes, verdicts, exit statuses)
     Per-invocation extra keys (Inv.volatile): `budget --campaign` takes the campaign's
     measured median duration as its cost, so its seconds (expected_extra_seconds,
     pass_seconds, fail_seconds, optimality_gap_seconds) are volatile there only.
+    "fingerprint" (export JSON, schema 3): every value -> "<volatile>" (the executable's path,
+                       size, mtime and build id are this machine's build).
   Strings anywhere: the temp dir, the source root and the two executables' paths are
     replaced by <TMP>, <SRC>, <FM_STRESS>, <FLAKEMETER> (none should appear: paths are relative).
   CSV (export -f csv), by column name: start_ns, wall_ns, user_us, sys_us, max_rss_kb ->
@@ -380,6 +382,10 @@ def norm_json(v, subs, extra):
                 continue
             if k == "default" and v.get("key") in BUILD_DEPENDENT_PARAMS:
                 out[k] = "<build>"
+                continue
+            if k == "fingerprint" and isinstance(x, dict):
+                # the executable's path, size, mtime and build id or hash: this machine's build
+                out[k] = {kk: "<volatile>" for kk in x}
                 continue
             if (k in VOLATILE_KEYS or k in extra) and x is not None:
                 out[k] = "<volatile>"

@@ -73,8 +73,8 @@ def test_bernoulli_counts_and_resume(tmp):
     check(o.get("runs") == 300 and o.get("failed") == want and o.get("passed") == 300 - want,
           f"runner counted {o.get('failed')} failures of 300, fm-stress alone {want}")
     check(o.get("lower", 1) <= 0.2 <= o.get("upper", 0), f"CI covers p = 0.2: {o}")
-    # Resume: the same campaign continues with fresh run indices.
-    o = run_json("run", "--db", db, "-n", "100", "-j", "2", "bernoulli", "p=0.2")
+    # Resume (asked for): the same campaign continues with fresh run indices.
+    o = run_json("run", "--db", db, "-n", "100", "-j", "2", "--resume", "bernoulli", "p=0.2")
     idx = rows(db, "SELECT run_index FROM runs ORDER BY run_index")
     check(o.get("runs") == 400 and [i for (i,) in idx] == list(range(400)),
           f"resume: {o.get('runs')} runs, indices 0..399 each once")
@@ -103,7 +103,8 @@ def test_crash_and_errors(tmp):
     check(o.get("crashed") == 3, f"3 crashes: {o}")
     sig = rows(db, "SELECT DISTINCT signal FROM runs")
     check(sig == [(11,)], f"signal recorded: {sig}")
-    text = run("run", "--db", db, "-n", "1", "--quiet", "--", "sh", "-c", "kill -SEGV $$").stdout
+    text = run("run", "--db", db, "-n", "1", "--quiet", "--resume", "--", "sh", "-c",
+               "kill -SEGV $$").stdout
     check("crashed 4" in text, f"text names crashes: {text!r}")
     # A command that does not exist: one error line, one error row, exit 2.
     db2 = os.path.join(tmp, "e.db")
@@ -218,7 +219,9 @@ def wait_rows(db, n, limit=60):
 
 
 def test_signals(tmp):
-    for sig, code in ((signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGKILL, -9)):
+    # SIGHUP (a closed terminal, issue 13 item 3) stops like SIGTERM, with the summary.
+    for sig, code in ((signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129),
+                      (signal.SIGKILL, -9)):
         db = os.path.join(tmp, f"s{int(sig)}.db")
         p = subprocess.Popen([FM, "run", "--db", db, "-j", "2", "--quiet", "--json",
                               "bernoulli", "p=0.1"], stdout=subprocess.PIPE,
@@ -295,12 +298,183 @@ def test_show_list(tmp):
     check(r.returncode == 2 and "--list" in r.stderr, f"--list with a label: {r.returncode}")
 
 
+def children(pid, name):
+    """Processes whose parent is pid and whose command name is name."""
+    found = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                stat = open(f"/proc/{d}/stat").read()
+            except OSError:
+                continue
+            comm, rest = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:]
+            if comm == name and int(rest.split()[1]) == pid:
+                found.append(int(d))
+    return found
+
+
+def test_interrupted(tmp):
+    """Issue 13 item 3, as written: `run -- sleep 5`, Ctrl-C twice, then `run -n 2 -- sleep 5`
+    must not print "crashed 2 ... 50.0 %"; the killed runs are stored as interrupted."""
+    db = os.path.join(tmp, "int.db")
+    p = subprocess.Popen([FM, "run", "--db", db, "-j", "2", "--quiet", "--json", "--",
+                          "sleep", "5"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    end = time.monotonic() + 30
+    while len(children(p.pid, "sleep")) < 2 and time.monotonic() < end:
+        time.sleep(0.02)
+    p.send_signal(signal.SIGINT)
+    time.sleep(0.2)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=60)
+    o = json.loads(out) if out.strip() else {}
+    check(p.returncode == 130 and o.get("interrupted") == 2 and o.get("crashed") == 0 and
+          o.get("estimate", 0) is None, f"Ctrl-C twice: exit {p.returncode}, {o}, {err!r}")
+    got = rows(db, "SELECT outcome, signal FROM runs")
+    check(got == [(5, 9), (5, 9)], f"stored as interrupted (5) with SIGKILL: {got}")
+    r = run("run", "--db", db, "-n", "2", "--quiet", "--", "sleep", "5")
+    check(r.returncode == 0 and "crashed 2" not in r.stdout and "50.0%" not in r.stdout and
+          "passed 2, failed 0, crashed 0" in r.stdout, f"the next run: {r.stdout!r}")
+    # Continued explicitly, the campaign counts the interrupted runs apart, not as failures.
+    r = run("run", "--db", db, "-n", "2", "--resume", "--label", "sleep 5", "--quiet", "--json",
+            "--", "sleep", "5")
+    o = json.loads(r.stdout) if r.returncode == 0 else {}
+    check(o.get("runs") == 4 and o.get("interrupted") == 2 and o.get("passed") == 2 and
+          o.get("estimate") == 0.0 and o.get("runs_this_invocation") == 2,
+          f"resumed: {o} {r.stderr!r}")
+    text = run("show", "--db", db, "sleep 5").stdout
+    check("interrupted 2" in text and "crashed 0" in text, f"show names them: {text!r}")
+
+
+def test_campaign_identity(tmp):
+    """Issue 13 items 1 and 2, as written: a script that fails 25 % of the time gets -n 100, is
+    fixed, and runs again: the report must be of the new 100 runs, not of 200; a third run of a
+    continued campaign says this invocation's runs and the campaign's total apart."""
+    db = os.path.join(tmp, "id.db")
+    script = os.path.join(tmp, "t.sh")
+    with open(script, "w") as f:
+        f.write('#!/bin/sh\ntest $((FLAKEMETER_RUN % 4)) = 0 && exit 1\nexit 0\n')
+    os.chmod(script, 0o755)
+    o = run_json("run", "--db", db, "-n", "100", "--", script)
+    check(o.get("runs") == 100 and o.get("failed") == 25, f"before the fix: {o.get('failed')}")
+    with open(script, "w") as f:
+        f.write("#!/bin/sh\nexit 0\n")
+    r = run("run", "--db", db, "-n", "100", "--quiet", "--", script)
+    check(r.returncode == 0 and "100 runs in this invocation; campaign total 100" in r.stdout and
+          "failed 0" in r.stdout and "200" not in r.stdout, f"after the fix: {r.stdout!r}")
+    labels = [l for (l,) in rows(db, "SELECT label FROM campaigns ORDER BY id")]
+    check(labels == [script, f"{script} #2"], f"a new campaign, labelled apart: {labels}")
+    # The executable changed since campaign 1: --resume refuses (one line, exit 2) unless --force.
+    r = run("run", "--db", db, "-n", "1", "--resume", "--label", script, "--", script)
+    lines = r.stderr.strip().splitlines()
+    check(r.returncode == 2 and len(lines) == 1 and "changed" in lines[0] and "--force" in lines[0],
+          f"resume after a change: {r.returncode} {r.stderr!r}")
+    o = run_json("run", "--db", db, "-n", "1", "--resume", "--force", "--label", script, "--",
+                 script)
+    check(o.get("runs") == 101, f"--force continues: {o.get('runs')}")
+    fp = json.loads(rows(db, "SELECT fingerprint FROM campaigns WHERE label = ?", script)[0][0])
+    check(fp.get("path") == script and len(fp.get("sha256", "")) == 64 and fp.get("size", 0) > 0,
+          f"fingerprint of a script: {fp}")
+    fp = json.loads(rows(db, "SELECT fingerprint FROM campaigns WHERE label = 'k'")[0][0]) \
+        if run("run", "--db", db, "-n", "1", "-q", "--label", "k", "--", "true").returncode == 0 \
+        else {}
+    check(fp.get("path", "").endswith("/true") and len(fp.get("build_id", "x")) >= 16,
+          f"fingerprint of an ELF binary found in PATH: {fp}")
+    # An explicit label that exists, without --resume: one line, exit 2, naming --resume.
+    r = run("run", "--db", db, "-n", "1", "--label", "k", "--", "true")
+    lines = r.stderr.strip().splitlines()
+    check(r.returncode == 2 and len(lines) == 1 and "--resume" in lines[0],
+          f"existing label: {r.returncode} {r.stderr!r}")
+    # Item 2: the third continued invocation of 3 runs says 3 here, 9 in all.
+    for i in range(3):
+        r = run("run", "--db", db, "-n", "3", "--quiet", "--resume", "--", "echo", "x")
+    check("3 runs in this invocation; campaign total 9" in r.stdout, f"third: {r.stdout!r}")
+    o = run_json("run", "--db", db, "-n", "3", "--resume", "--", "echo", "x")
+    check(o.get("runs_this_invocation") == 3 and o.get("runs") == 12, f"JSON: {o}")
+    # show: one campaign at a time, never pooled.
+    s = run_json("show", "--db", db, script)
+    check(s.get("runs") == 101, f"show {script}: {s.get('runs')}")
+
+
+def test_evidence(tmp):
+    """Issue 13 item 4: failures by exit code and signal, their output, usage errors, wrappers."""
+    db = os.path.join(tmp, "ev.db")
+    cmd = ['sh', '-c', 'echo "line of run $FLAKEMETER_RUN"; case $((FLAKEMETER_RUN % 4)) in '
+           '1) exit 3;; 2) kill -SEGV $$;; esac; exit 0']
+    o = run_json("run", "--db", db, "-n", "20", "-j", "2", "--", *cmd)
+    causes = {(c["outcome"], c["exit_code"], c["signal"]): c["count"] for c in o.get("causes", [])}
+    check(causes == {("fail", 3, None): 5, ("crash", None, 11): 5}, f"causes: {causes}")
+    r = run("show", "--db", db, "--failures", "--json")
+    ev = json.loads(r.stdout).get("failures", []) if r.returncode == 0 else []
+    check(len(ev) == 6 and all(e["tail"].startswith("line of run ") for e in ev),
+          f"3 tails per cause: {ev}")
+    text = run("run", "--db", db, "-n", "4", "--resume", "--quiet", "--", *cmd).stdout
+    check("by cause: exit 3 x" in text and "SIGSEGV x" in text and "show --failures" in text and
+          "--keep-output" in text, f"the verdict points at the evidence: {text!r}")
+    text = run("show", "--db", db, "--failures").stdout
+    check("run 1 attempt 1: fail, exit code 3" in text and "| line of run 1" in text,
+          f"show --failures: {text!r}")
+    # A long output: the tail is its last 4 KiB.
+    o = run_json("run", "--db", db, "-n", "1", "--label", "long", "--", "sh", "-c",
+                 "seq 1 100000; echo LAST; exit 1")
+    t = json.loads(run("show", "--db", db, "--failures", "--json", "long").stdout)["failures"]
+    check(len(t) == 1 and t[0]["tail"].endswith("LAST\n") and len(t[0]["tail"]) == 4096 and
+          t[0]["output_bytes"] > 500000, f"tail of a long output: {len(t[0]['tail']) if t else t}")
+    # --error-exit: pytest's exit 4 (a mistyped node id) is a usage error, not a 100 % failure.
+    r = run("run", "--db", db, "-n", "50", "-j", "2", "--quiet", "--error-exit", "4", "--label",
+            "usage", "--", "sh", "-c", "echo 'ERROR: not found: test_x.py::test_nosuch'; exit 4")
+    lines = r.stderr.strip().splitlines()
+    check(r.returncode == 2 and len(lines) == 1 and "--error-exit" in lines[0] and
+          "100" not in r.stdout, f"usage error: {r.returncode} {r.stderr!r} {r.stdout!r}")
+    n = rows(db, "SELECT count(*), min(outcome), max(outcome), min(exit_code) FROM runs r JOIN "
+             "campaigns c ON c.id = r.campaign WHERE c.label = 'usage'")[0]
+    check(3 <= n[0] <= 4 and n[1] == n[2] == 4 and n[3] == 4, f"stopped early, errors: {n}")
+    text = run("show", "--db", db, "--failures", "usage").stdout
+    check("not found: test_x.py::test_nosuch" in text, f"its output is kept: {text!r}")
+    r = run("run", "--db", db, "-n", "1", "--error-exit", "0", "--", "true")
+    check(r.returncode == 2 and "--error-exit" in r.stderr, f"bad --error-exit: {r.stderr!r}")
+    # merge (schema 3) carries the evidence, the interrupted outcome and the fingerprint along.
+    out = os.path.join(tmp, "ev-merged.db")
+    r = run("merge", db, "-o", out)
+    m = json.loads(run("show", "--db", out, "--failures", "--json", "usage").stdout or "{}")
+    check(r.returncode == 0 and len(m.get("failures", [])) == 3, f"merged evidence: {m}")
+    fp = rows(out, "SELECT count(*) FROM campaigns WHERE fingerprint <> '{}'")[0][0]
+    check(fp == rows(db, "SELECT count(*) FROM campaigns")[0][0], f"fingerprints merged: {fp}")
+    # --fail-if-output: a wrapper that exits 0 on ignored failures (MicroPython's run-tests.py).
+    o = run_json("run", "--db", db, "-n", "6", "--fail-if-output", "^FAIL", "--label", "wrap",
+                 "--", "sh", "-c", 'test $((FLAKEMETER_RUN % 2)) = 0 && echo "FAIL  thread/x.py";'
+                 ' echo "3 tests passed"; exit 0')
+    check(o.get("failed") == 3 and o.get("passed") == 3, f"--fail-if-output: {o}")
+
+
+def test_emulated_arch(tmp):
+    """Issue 13 item 5: `-- qemu-aarch64 ...` is stored as aarch64, not the host's arch."""
+    bindir = os.path.join(tmp, "fakebin")
+    os.makedirs(bindir, exist_ok=True)
+    for name in ("qemu-aarch64", "qemu-riscv64-static"):
+        path = os.path.join(bindir, name)
+        with open(path, "w") as f:
+            f.write('#!/bin/sh\nexec "$@"\n')
+        os.chmod(path, 0o755)
+    db = os.path.join(tmp, "arch.db")
+    env = dict(os.environ, PATH=bindir + ":" + os.environ["PATH"])
+    for qemu, arch in (("qemu-aarch64", "aarch64"), (os.path.join(bindir, "qemu-riscv64-static"),
+                                                     "riscv64")):
+        r = subprocess.run([FM, "run", "--db", db, "-n", "1", "--quiet", "--", qemu, "true"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        check(r.returncode == 0, f"{qemu}: {r.stderr}")
+    got = [a for (a,) in rows(db, "SELECT arch FROM campaigns ORDER BY id")]
+    check(got == ["aarch64", "riscv64"], f"emulated arch stored: {got}")
+    r = run("show", "--db", db, "--list", "--json")
+    check([c["arch"] for c in json.loads(r.stdout)] == ["aarch64", "riscv64"], "show --list")
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         for test in (test_bernoulli_counts_and_resume, test_timeout_kills_group,
                      test_crash_and_errors, test_regex_and_keep, test_retries, test_signals,
                      test_until_decided_and_correlated, test_shards_merge, test_bad_input,
-                     test_show_list):
+                     test_show_list, test_interrupted, test_campaign_identity, test_evidence,
+                     test_emulated_arch):
             test(tmp)
     print(f"test_run: {checks} checks, {failures} failed")
     return 1 if failures else 0

@@ -330,7 +330,7 @@ def test_bad_conditions(tmp):
     # Another label's conditions: continuing a campaign under other conditions is refused.
     db = os.path.join(tmp, "c.db")
     run("run", "--db", db, "-n", "5", "--quiet", "--label", "x", "--cpus", "1", "bernoulli")
-    r = run("run", "--db", db, "-n", "5", "--quiet", "--label", "x", "--cpus", "2", "bernoulli")
+    r = run("run", "--db", db, "-n", "5", "--quiet", "--label", "x", "--resume", "--cpus", "2", "bernoulli")
     check(r.returncode == 2 and "conditions" in r.stderr, f"conflict: {r.stderr!r}")
 
 

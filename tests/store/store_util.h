@@ -166,7 +166,7 @@ static inline int su_chain(uint64_t *rng, int64_t run_index, fm_run_record *out)
                         : u < 0.9 ? FM_OUTCOME_TIMEOUT
                                   : FM_OUTCOME_ERROR;
         }
-        r.exit_code = r.outcome == FM_OUTCOME_FAIL ? 1 : 0;
+        r.exit_code = r.outcome == FM_OUTCOME_FAIL ? 1 : r.outcome == FM_OUTCOME_ERROR ? -1 : 0;
         r.signal = r.outcome == FM_OUTCOME_CRASH ? 11 : r.outcome == FM_OUTCOME_TIMEOUT ? 9 : 0;
         r.core_dumped = r.outcome == FM_OUTCOME_CRASH && (su_next(rng) & 1);
         r.start_ns = 1700000000000000000LL + run_index * 1000000LL + a * 1000LL;
@@ -249,7 +249,8 @@ static inline bool su_summary_equal(const fm_store_summary *a, const fm_store_su
 static inline fm_campaign_info su_campaign(const char *label, const char *command)
 {
     fm_campaign_info c = {
-        label, "command", command, "", "testhost", "x86_64", "0.1.0", NULL, 1700000000000000000LL};
+        label, "command", command, "", "testhost", "x86_64", "0.1.0", NULL, 1700000000000000000LL,
+        NULL};
     return c;
 }
 

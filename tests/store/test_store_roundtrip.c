@@ -261,6 +261,105 @@ static void test_filled(void)
     CHECK(fm_store_close(s) == FM_STORE_OK, "close");
 }
 
+/* Interrupted attempts are stored but left out of every count the estimates use. */
+static void summary_of_interrupted(fm_store *s, int64_t id, const char *how)
+{
+    fm_store_summary sum;
+    CHECK(fm_store_summarize(s, id, &sum) == FM_STORE_OK, "%s: summary", how);
+    CHECK(sum.attempts == 7 && sum.first == 6 && sum.first_by_outcome[FM_OUTCOME_INTERRUPTED] == 1 &&
+              sum.by_outcome[FM_OUTCOME_INTERRUPTED] == 2,
+          "%s: stored and counted apart (%lld attempts)", how, (long long)sum.attempts);
+    CHECK(fm_store_summary_trials(&sum) == 4 && fm_store_summary_failures(&sum) == 3,
+          "%s: trials %lld failures %lld, want 4 and 3", how,
+          (long long)fm_store_summary_trials(&sum), (long long)fm_store_summary_failures(&sum));
+    CHECK(sum.chains == 4 && sum.chains_failed == 3 && sum.retries == 0 &&
+              sum.retries_failed == 0,
+          "%s: chains %lld failed %lld retries %lld", how, (long long)sum.chains,
+          (long long)sum.chains_failed, (long long)sum.retries);
+    int64_t max;
+    CHECK(fm_store_wall_quantile(s, id, 1.0, &max) == FM_STORE_OK && max == 100,
+          "%s: durations leave interrupted attempts out (max %lld)", how, (long long)max);
+}
+
+static void test_interrupted_and_evidence(void)
+{
+    const char *path = su_path("interrupted.db");
+    fm_store *s;
+    CHECK(fm_store_open(path, true, &s) == FM_STORE_OK, "open");
+    fm_campaign_info c = su_campaign("i", "[\"x\"]");
+    int64_t id;
+    bool existed;
+    CHECK(fm_store_campaign(s, &c, &id, &existed) == FM_STORE_OK, "campaign");
+    fm_store_summary warm;
+    CHECK(fm_store_summarize(s, id, &warm) == FM_STORE_OK, "summary before (the cached path)");
+    const struct {
+        int64_t run;
+        uint32_t attempt;
+        fm_outcome o;
+        int code, sig;
+        int64_t wall;
+    } rows[] = {
+        {0, 1, FM_OUTCOME_PASS, 0, 0, 100},       {1, 1, FM_OUTCOME_FAIL, 1, 0, 100},
+        {1, 2, FM_OUTCOME_INTERRUPTED, -1, 9, 5000}, {2, 1, FM_OUTCOME_INTERRUPTED, -1, 9, 9000},
+        {3, 1, FM_OUTCOME_CRASH, -1, 11, 100},    {4, 1, FM_OUTCOME_ERROR, 4, 0, 100},
+        {5, 1, FM_OUTCOME_FAIL, 1, 0, 100},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+        fm_run_record r = {.run_index = rows[i].run, .attempt = rows[i].attempt,
+                           .outcome = rows[i].o, .exit_code = rows[i].code,
+                           .signal = rows[i].sig, .start_ns = 1000 * (int64_t)i,
+                           .wall_ns = rows[i].wall};
+        CHECK(fm_store_add_run(s, id, &r) == FM_STORE_OK, "row %zu: %s", i, fm_store_errmsg(s));
+    }
+    summary_of_interrupted(s, id, "cached");
+    /* Evidence: 3 tails per cause, the last FM_STORE_EVIDENCE_BYTES of each. */
+    char big[FM_STORE_EVIDENCE_BYTES + 1000];
+    memset(big, 'a', sizeof big);
+    memcpy(big + sizeof big - 4, "END\n", 4);
+    int kept_fail = 0;
+    for (int i = 0; i < 5; i++) {
+        fm_run_record r = {.run_index = 100 + i, .attempt = 1, .outcome = FM_OUTCOME_FAIL,
+                           .exit_code = 1};
+        bool kept;
+        CHECK(fm_store_add_evidence(s, id, &r, big, sizeof big, (int64_t)sizeof big, &kept) ==
+                  FM_STORE_OK,
+              "evidence %d", i);
+        kept_fail += kept;
+    }
+    CHECK(kept_fail == FM_STORE_EVIDENCE_PER_CAUSE, "%d tails of exit 1 kept", kept_fail);
+    int kept_codes = 0;
+    for (int code = 2; code < 2 + 2 * FM_STORE_EVIDENCE_CAUSES; code++) {
+        fm_run_record r = {.run_index = 1000 + code, .attempt = 1, .outcome = FM_OUTCOME_FAIL,
+                           .exit_code = code};
+        bool kept;
+        fm_store_add_evidence(s, id, &r, "x", 1, 1, &kept);
+        kept_codes += kept;
+    }
+    CHECK(kept_codes == FM_STORE_EVIDENCE_CAUSES - 1, "causes bounded: %d more kept", kept_codes);
+    fm_run_record pass = {.run_index = 7, .attempt = 1, .outcome = FM_OUTCOME_PASS};
+    bool kept = true;
+    CHECK(fm_store_add_evidence(s, id, &pass, "x", 1, 1, &kept) == FM_STORE_OK && !kept,
+          "a pass keeps no evidence");
+    CHECK(fm_store_close(s) == FM_STORE_OK, "close");
+    CHECK(su_query(path, "SELECT max(length(tail)) FROM evidence") == FM_STORE_EVIDENCE_BYTES,
+          "tails are bounded");
+    CHECK(su_query(path, "SELECT count(*) FROM evidence WHERE CAST(substr(tail, -4) AS TEXT) = 'END' || "
+                         "char(10) AND output_bytes = 5096") == 3,
+          "the tail is the end of the output, with the total size");
+    CHECK(fm_store_open(path, false, &s) == FM_STORE_OK, "reopen");
+    summary_of_interrupted(s, id, "recomputed in SQL");
+    fm_store_cause causes[8];
+    size_t n, total;
+    CHECK(fm_store_causes(s, id, causes, 8, &n, &total) == FM_STORE_OK && n == 3 && total == 3,
+          "causes of first attempts: %zu", n);
+    CHECK(n == 3 && causes[0].outcome == FM_OUTCOME_FAIL && causes[0].code == 1 &&
+              causes[0].count == 2 && causes[1].outcome == FM_OUTCOME_CRASH &&
+              causes[1].code == 11 && causes[2].outcome == FM_OUTCOME_ERROR &&
+              causes[2].code == 4,
+          "exit 1 twice, then SIGSEGV, then error exit 4");
+    CHECK(fm_store_close(s) == FM_STORE_OK, "close");
+}
+
 int main(void)
 {
     su_mkdir();
@@ -269,6 +368,7 @@ int main(void)
     test_resume();
     test_lookup();
     test_filled();
+    test_interrupted_and_evidence();
     su_rmdir();
     return fm_test_report("store_roundtrip");
 }

@@ -186,6 +186,76 @@ static void test_migrate_v1(void)
     CHECK(su_query(old, "SELECT count(*) FROM runs") == 3, "rows intact");
 }
 
+/*
+ * A version 2 store (the DDL of flakemeter before schema 3, with the CI-history tables) opens as
+ * version 3 in one step: rows kept, campaigns without a fingerprint ("{}"), the runs table now
+ * takes the interrupted outcome (5) and still refuses anything beyond, the evidence table exists.
+ */
+static const char v2_store_sql[] =
+    "BEGIN;"
+    "CREATE TABLE campaigns (id INTEGER PRIMARY KEY, label TEXT NOT NULL UNIQUE,"
+    " kind TEXT NOT NULL, command TEXT NOT NULL, params TEXT NOT NULL, host TEXT NOT NULL,"
+    " arch TEXT NOT NULL, version TEXT NOT NULL, created_ns INTEGER NOT NULL,"
+    " conditions TEXT NOT NULL DEFAULT '{}');"
+    "CREATE TABLE runs (campaign INTEGER NOT NULL REFERENCES campaigns (id),"
+    " run_index INTEGER NOT NULL CHECK (run_index >= 0), attempt INTEGER NOT NULL"
+    " CHECK (attempt >= 1), seed INTEGER NOT NULL, outcome INTEGER NOT NULL CHECK (outcome"
+    " BETWEEN 0 AND 4), exit_code INTEGER, signal INTEGER, core_dumped INTEGER NOT NULL,"
+    " start_ns INTEGER NOT NULL, wall_ns INTEGER NOT NULL, user_us INTEGER NOT NULL,"
+    " sys_us INTEGER NOT NULL, max_rss_kb INTEGER NOT NULL,"
+    " PRIMARY KEY (campaign, run_index, attempt)) WITHOUT ROWID;"
+    "CREATE TABLE outcomes (code INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"
+    "INSERT INTO outcomes VALUES (0, 'pass'), (1, 'fail'), (2, 'crash'), (3, 'timeout'),"
+    " (4, 'error');"
+    "CREATE TABLE ci_runs (id INTEGER PRIMARY KEY, label TEXT NOT NULL, run_key TEXT NOT NULL,"
+    " time_ns INTEGER NOT NULL, host TEXT NOT NULL DEFAULT '', platform TEXT NOT NULL DEFAULT '',"
+    " revision TEXT NOT NULL DEFAULT '', UNIQUE (label, run_key));"
+    "INSERT INTO ci_runs VALUES (1, 's', 'r1', 9, '', '', '');"
+    "INSERT INTO campaigns VALUES (1, 'old', 'workload', 'bernoulli', 'p=0.1', 'h', 'x86_64',"
+    " '0.2.0', 5, '{\"cpus\":1}');"
+    "INSERT INTO runs VALUES (1, 0, 1, 7, 0, 0, NULL, 0, 10, 100, 1, 1, 1000),"
+    " (1, 1, 1, 8, 1, 1, NULL, 0, 20, 100, 1, 1, 1000),"
+    " (1, 1, 2, 9, 0, 0, NULL, 0, 30, 100, 1, 1, 1000);"
+    "PRAGMA application_id = 1179481202; PRAGMA user_version = 2;"
+    "COMMIT;";
+
+static void test_migrate_v2(void)
+{
+    const char *old = su_path("v2.db");
+    CHECK(su_exec(old, v2_store_sql), "write a v2 store");
+    fm_store *s = NULL;
+    CHECK(fm_store_open(old, false, &s) == FM_STORE_OK, "v2 opens: %s", fm_store_errmsg(NULL));
+    if (s == NULL)
+        return;
+    int64_t id;
+    fm_campaign_info info;
+    CHECK(fm_store_find_campaign(s, "old", &id, &info) == FM_STORE_OK, "old campaign kept");
+    CHECK(strcmp(info.fingerprint, "{}") == 0 && strcmp(info.conditions, "{\"cpus\":1}") == 0,
+          "no fingerprint, conditions kept: %s %s", info.fingerprint, info.conditions);
+    fm_store_summary sum;
+    CHECK(fm_store_summarize(s, id, &sum) == FM_STORE_OK && sum.attempts == 3 && sum.chains == 2 &&
+              sum.passed_on_retry == 1,
+          "runs kept");
+    fm_run_record r = {.run_index = 2, .attempt = 1, .outcome = FM_OUTCOME_INTERRUPTED,
+                       .signal = 9, .start_ns = 40, .wall_ns = 5};
+    CHECK(fm_store_add_run(s, id, &r) == FM_STORE_OK, "an interrupted run is stored: %s",
+          fm_store_errmsg(s));
+    CHECK(fm_store_close(s) == FM_STORE_OK, "close");
+    CHECK(su_query(old, "PRAGMA user_version") == 3, "now version 3");
+    CHECK(su_query(old, "SELECT count(*) FROM runs") == 4, "rows intact");
+    CHECK(su_query(old, "SELECT count(*) FROM ci_runs") == 1, "CI history intact");
+    CHECK(su_query(old, "SELECT count(*) FROM outcomes WHERE code = 5 AND name = 'interrupted'") ==
+              1,
+          "outcome 5 named");
+    CHECK(su_query(old, "SELECT count(*) FROM evidence") == 0, "evidence table");
+    CHECK(!su_exec(old, "INSERT INTO runs VALUES (1, 9, 1, 7, 6, 0, NULL, 0, 10, 100, 1, 1, 1)"),
+          "outcome 6 still refused by the CHECK");
+    /* v1 goes to 3 in one step too (test_migrate_v1 checks the rest). */
+    CHECK(su_query(su_path("v1.db"), "SELECT count(*) FROM pragma_table_info('campaigns') "
+                                     "WHERE name = 'fingerprint'") == 1,
+          "v1 upgraded to 3 has the fingerprint column");
+}
+
 int main(void)
 {
     su_mkdir();
@@ -194,6 +264,7 @@ int main(void)
     test_not_sqlite();
     test_empty();
     test_migrate_v1();
+    test_migrate_v2();
     su_rmdir();
     return fm_test_report("store_schema");
 }

@@ -1,0 +1,175 @@
+/*
+ * fm_fingerprint.c - the executable's identity for a campaign (fm_fingerprint.h).  The build id
+ * is read from the ELF notes (PT_NOTE segments, NT_GNU_BUILD_ID of owner "GNU") of a 32- or
+ * 64-bit ELF file of either byte order; a file without one (a script, a binary built without
+ * --build-id) is hashed with SHA-256 (OpenSSL EVP).
+ */
+#include "fm_fingerprint.h"
+#include "fm_run_internal.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static uint32_t rd32(const unsigned char *p, bool le)
+{
+    return le ? (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24
+              : (uint32_t)p[3] | (uint32_t)p[2] << 8 | (uint32_t)p[1] << 16 | (uint32_t)p[0] << 24;
+}
+
+static uint64_t rd64(const unsigned char *p, bool le)
+{
+    return le ? (uint64_t)rd32(p, le) | (uint64_t)rd32(p + 4, le) << 32
+              : (uint64_t)rd32(p + 4, le) | (uint64_t)rd32(p, le) << 32;
+}
+
+static uint16_t rd16(const unsigned char *p, bool le)
+{
+    return le ? (uint16_t)(p[0] | p[1] << 8) : (uint16_t)(p[1] | p[0] << 8);
+}
+
+/* Scan one note area for NT_GNU_BUILD_ID; hex into out (>= 129 bytes). */
+static bool find_build_id(const unsigned char *n, size_t size, bool le, char *out)
+{
+    size_t off = 0;
+    while (off + 12 <= size) {
+        uint32_t namesz = rd32(n + off, le), descsz = rd32(n + off + 4, le),
+                 type = rd32(n + off + 8, le);
+        size_t name_off = off + 12, desc_off = name_off + ((namesz + 3u) & ~3u);
+        size_t next = desc_off + ((descsz + 3u) & ~3u);
+        if (desc_off > size || next > size || next <= off)
+            return false;
+        if (type == NT_GNU_BUILD_ID && namesz == 4 && memcmp(n + name_off, "GNU", 4) == 0 &&
+            descsz > 0 && descsz <= 64) {
+            for (uint32_t i = 0; i < descsz; i++)
+                snprintf(out + 2 * i, 3, "%02x", n[desc_off + i]);
+            return true;
+        }
+        off = next;
+    }
+    return false;
+}
+
+static bool elf_build_id(int fd, char *out)
+{
+    unsigned char h[64];
+    if (pread(fd, h, sizeof h, 0) != (ssize_t)sizeof h || memcmp(h, ELFMAG, SELFMAG) != 0)
+        return false;
+    bool is64 = h[EI_CLASS] == ELFCLASS64, le = h[EI_DATA] == ELFDATA2LSB;
+    uint64_t phoff = is64 ? rd64(h + 32, le) : rd32(h + 28, le);
+    uint16_t phentsize = rd16(h + (is64 ? 54 : 42), le), phnum = rd16(h + (is64 ? 56 : 44), le);
+    if (phentsize < (is64 ? 56 : 32) || phnum > 512)
+        return false;
+    for (uint16_t i = 0; i < phnum; i++) {
+        unsigned char ph[64];
+        if (pread(fd, ph, phentsize < sizeof ph ? phentsize : sizeof ph,
+                  (off_t)(phoff + (uint64_t)i * phentsize)) < (is64 ? 56 : 32))
+            return false;
+        if (rd32(ph, le) != PT_NOTE)
+            continue;
+        uint64_t off = is64 ? rd64(ph + 8, le) : rd32(ph + 4, le);
+        uint64_t size = is64 ? rd64(ph + 32, le) : rd32(ph + 16, le);
+        if (size == 0 || size > 1 << 20)
+            continue;
+        unsigned char *notes = malloc(size);
+        bool found = notes != NULL && pread(fd, notes, size, (off_t)off) == (ssize_t)size &&
+                     find_build_id(notes, size, le, out);
+        free(notes);
+        if (found)
+            return true;
+    }
+    return false;
+}
+
+static bool sha256_fd(int fd, char *out)
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    bool ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1;
+    unsigned char buf[65536], md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    off_t off = 0;
+    ssize_t n;
+    while (ok && (n = pread(fd, buf, sizeof buf, off)) > 0) {
+        ok = EVP_DigestUpdate(ctx, buf, (size_t)n) == 1;
+        off += n;
+    }
+    ok = ok && n == 0 && EVP_DigestFinal_ex(ctx, md, &len) == 1;
+    EVP_MD_CTX_free(ctx);
+    for (unsigned int i = 0; ok && i < len; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+    return ok;
+}
+
+char *fm_fingerprint(const char *name)
+{
+    char path[4096];
+    json_t *o = json_object();
+    if (o == NULL)
+        return NULL;
+    int fd = -1;
+    struct stat sb;
+    if (fm_run_which(name, path, sizeof path) == 0 &&
+        (fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0 && fstat(fd, &sb) == 0) {
+        char id[160] = "";
+        json_object_set_new(o, "path", json_string(path));
+        json_object_set_new(o, "size", json_integer((json_int_t)sb.st_size));
+        json_object_set_new(o, "mtime_ns", json_integer((json_int_t)sb.st_mtim.tv_sec * 1000000000 +
+                                                        sb.st_mtim.tv_nsec));
+        if (elf_build_id(fd, id))
+            json_object_set_new(o, "build_id", json_string(id));
+        else if (sha256_fd(fd, id))
+            json_object_set_new(o, "sha256", json_string(id));
+    }
+    if (fd >= 0)
+        close(fd);
+    char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    return text;
+}
+
+static const char *str_of(json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key));
+}
+
+bool fm_fingerprint_same(const char *stored, const char *now, char *why, size_t why_size)
+{
+    json_t *a = json_loads(stored != NULL ? stored : "{}", 0, NULL);
+    json_t *b = json_loads(now != NULL ? now : "{}", 0, NULL);
+    bool same = true;
+    const char *keys[2] = {"build_id", "sha256"}, *names[2] = {"build id", "SHA-256"};
+    bool compared = false;
+    for (int i = 0; i < 2 && !compared; i++) {
+        const char *x = str_of(a, keys[i]), *y = str_of(b, keys[i]);
+        if (x == NULL || y == NULL)
+            continue;
+        compared = true;
+        if (strcmp(x, y) != 0) {
+            same = false;
+            snprintf(why, why_size, "its %s %.16s... is now %.16s...", names[i], x, y);
+        }
+    }
+    json_t *sx = json_object_get(a, "size"), *sy = json_object_get(b, "size");
+    json_t *mx = json_object_get(a, "mtime_ns"), *my = json_object_get(b, "mtime_ns");
+    if (!compared && sx && sy && mx && my &&
+        (json_integer_value(sx) != json_integer_value(sy) ||
+         json_integer_value(mx) != json_integer_value(my))) {
+        same = false;
+        snprintf(why, why_size, "its size or modification time changed");
+    }
+    if (!compared && same && (str_of(a, "path") != NULL) != (str_of(b, "path") != NULL)) {
+        same = false; /* found once, not the other time */
+        snprintf(why, why_size, "%s", str_of(a, "path") ? "it is no longer found" : "it was not found before");
+    }
+    json_decref(a);
+    json_decref(b);
+    return same;
+}
