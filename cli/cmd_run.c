@@ -316,7 +316,8 @@ int cmd_run(int argc, char **argv)
     bool only_errors = rep.counts.attempts == rep.counts.by_outcome[FM_OUTCOME_ERROR];
     if (rep.stop == FM_STOP_ERROR && only_errors && rep.error[0]) {
         /* a command that does not exist: 2; a system limit (EMFILE, EAGAIN, ENOMEM): 1 */
-        rc = fm_cli_start_error(rep.start_errno, rep.error);
+        rc = rep.usage_error ? fm_cli_usage_error("%s", rep.error)
+                             : fm_cli_start_error(rep.start_errno, rep.error);
         goto out;
     }
     if (rep.stop == FM_STOP_ERROR)

@@ -425,6 +425,7 @@ static void check_usage_errors(engine *e, const fm_run_record *r)
               "the first %lld runs all exited with code %d, which --error-exit marks as a usage "
               "error (is the command called correctly?); their output: flakemeter show --failures",
               (long long)e->usage_errors, r->exit_code);
+    e->rep->usage_error = true;
     e->rep->stop = FM_STOP_ERROR;
     e->stop_new = true;
 }

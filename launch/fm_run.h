@@ -136,6 +136,7 @@ typedef struct {
     uint64_t decided_pending;
     char error[256];        /* one line when status != OK or stop == FM_STOP_ERROR */
     int start_errno;        /* the errno of the last attempt that could not start, or 0 */
+    bool usage_error;       /* stopped because the first runs all ended in an --error-exit code */
 } fm_run_report;
 
 fm_run_status fm_run_campaign(const fm_run_config *config, fm_run_report *report);

@@ -60,7 +60,7 @@ RESULT_KEYS = {"workload", "params", "implementation", "arch", "emulator", "mach
 TIMEOUT_KEYS = {"timeout_s", "runs", "exceeded", "method", "p", "p_lower", "p_upper",
                 "pass_mean_s", "attempts", "expected_attempts", "expected_seconds", "all_fail",
                 "attempts_for_target", "attempts_for_target_conservative"}
-OUTCOMES = {"pass", "fail", "crash", "timeout", "error"}
+OUTCOMES = {"pass", "fail", "crash", "timeout", "error", "interrupted"}
 
 
 def check_timeout(t, where):
