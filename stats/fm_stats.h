@@ -184,24 +184,77 @@ fm_stats_status fm_stats_cs_interval(uint64_t k, uint64_t n, double c, double pr
                                      double prior_b, fm_interval *out);
 
 typedef struct {
-    bool decided;         /* every p in the sequence needs the same attempt count */
-    fm_attempts attempts; /* that count when decided (all zero otherwise) */
+    bool decided;         /* the counts at the two ends differ by at most one (see below) */
+    fm_attempts attempts; /* when decided: the count at the upper end, the larger one */
     fm_interval cs;       /* the confidence sequence at this n */
     fm_attempts at_lower; /* attempt counts at its two ends: the count lies between them */
     fm_attempts at_upper;
+    bool indifferent;     /* decided with ends one apart: attempts = at_upper = at_lower + 1 */
 } fm_cs_decision;
 
 /*
- * `--until-decided`: is the minimum attempt count for the target (fm_stats_attempts_independent)
- * the same at both ends of the confidence sequence at level c?  Counts rise with p, so then it
- * is the same for every p in it.  Stopping at the first n where decided is true keeps the
- * guarantee: with probability >= c the decided count is the true p's.  Caveat: if the true p
- * sits exactly on a step of the count (p = 0.1, target 1e-6: p^6 = target) the sequence keeps
- * straddling the step and decides with probability <= 1 - c; the runner's other stops (runs,
- * duration) are the fallback.
+ * `--until-decided` with the Robbins sequence: the minimum attempt count for the target
+ * (fm_stats_attempts_independent) at both ends of the confidence sequence at level c.  Counts
+ * rise with p, so every p in the sequence needs a count between them.  Decided when they differ
+ * by at most one (the indifference zone: a p on a step of the count, p = 0.1 at target 1e-6,
+ * keeps the ends one apart for ever), reporting the larger.  Stopping at the first decided n keeps
+ * the guarantee: with probability >= c, attempts is the true p's count or one more, never fewer.
+ * indifferent = false: the ends agree, attempts is the true p's count (with probability >= c).
+ * indifferent = true: the caller must say that attempts may be one more than needed, e.g.
+ * "decided: 7 attempts (6 or 7 suffice; 7 is the safe one)".
  */
 fm_stats_status fm_stats_cs_decide(uint64_t k, uint64_t n, double c, double target, double prior_a,
                                    double prior_b, fm_cs_decision *out);
+
+/* ---- Boundary tests: the faster `--until-decided` rule (LIBFMSTATS_0.2) -------------------- */
+
+/*
+ * The count A(p) = min{A : p^A <= target} steps up at the boundaries b_j = target^(1/j).  Deciding
+ * A needs only two facts: p < b_A and p > b_(A-1).  The boundary rule tests each b_j on its own
+ * (docs/statistics.md, sec. 5): the evidence for "p below theta" is the likelihood ratio
+ * L(q)/L(theta), L(q) = q^k (1-q)^(n-k), averaged over G = FM_STATS_SEQ_GRID points spread
+ * evenly over a window [lo, hi] on that side of theta,
+ *     E_n = (1/G) sum_{i=1..G} L(q_i) / L(theta),   q_i = lo + (i - 1/2) (hi - lo) / G,
+ * a nonnegative supermartingale with E_0 = 1 under every p on the other side of theta (p >= theta
+ * when the window is below it), so by Ville P(ever E_n >= 1/a) <= a.
+ *
+ * ln E_n for 0 <= lo < hi <= theta < 1 or 0 < theta <= lo < hi <= 1; 1 <= n <= 2^53, k <= n.
+ */
+#define FM_STATS_SEQ_GRID 16
+fm_stats_status fm_stats_seq_log_evidence(uint64_t k, uint64_t n, double theta, double lo,
+                                          double hi, double *log_evidence);
+
+/* The window of boundary j (>= 1) at the target: below b_j, [lo, b_j) with lo = min(b_(j-1),
+   b_j - b_j (1 - b_j) / 4) (b_0 = 0); above it, (b_j, hi] with hi = max(b_(j+1), b_j + b_j (1 -
+   b_j) / 4), at most 1. */
+fm_stats_status fm_stats_seq_boundary(double target, uint64_t j, double *b, double *lo,
+                                      double *hi);
+
+/* Counts beyond this are not scanned: a p that needs more is reported as "more than this". */
+#define FM_STATS_SEQ_MAX_COUNT ((uint64_t)4096)
+
+typedef struct {
+    bool decided;         /* at_most - at_least <= 1 */
+    bool indifferent;     /* decided with at_most = at_least + 1: attempts may be one too many */
+    fm_attempts attempts; /* when decided: at_most (reachable, residual = b_j^j <= target) */
+    uint64_t at_least;    /* the count is >= this: p > b_(at_least - 1) was shown (1: nothing) */
+    uint64_t at_most;     /* the count is <= this: p < b_(at_most) was shown; 0: not yet */
+    bool beyond;          /* at_least > FM_STATS_SEQ_MAX_COUNT: decided, attempts unreachable */
+} fm_seq_decision;
+
+/*
+ * The boundary rule at level c: p > b_j is shown when the windows above b_1 .. b_j all have
+ * evidence >= 2/(1-c), p < b_j when the windows below b_j, b_(j+1), ... all have (a closed chain
+ * of tests, so each side errs with probability <= (1-c)/2 however many boundaries there are).
+ * Guarantee, for every p and any stopping rule (look after every run, stop at the first decided
+ * n): with probability >= c, at_least <= A(p) <= at_most at every n at once, so a decided
+ * attempts is A(p) (indifferent = false) or A(p) + 1 (indifferent = true), and with probability
+ * >= 1 - (1-c)/2 it is never below A(p).  What the caller prints: indifferent = false,
+ * "decided: A attempts"; true, "decided: A attempts (A-1 may suffice; A is the safe side)";
+ * beyond, "decided: more than FM_STATS_SEQ_MAX_COUNT attempts: fix the test".
+ */
+fm_stats_status fm_stats_seq_decide(uint64_t k, uint64_t n, double c, double target,
+                                    fm_seq_decision *out);
 
 /* ---- Retry chains -------------------------------------------------------------------------- */
 
