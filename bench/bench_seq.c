@@ -10,6 +10,7 @@
  * SEQUENCES seeded sequences checked after every run up to 100 and every 1 % of n beyond:
  *   exact:        the first n where both ends give the same count; median and 90th percentile
  *                 as ratios to the oracle n; wrong = the count differs from the true one;
+ * "new, running" is the new rule through fm_stats_seq_update (bounds intersected over n).
  *   indifference: the first n where the ends are at most one apart (what `decided` means now);
  *                 its median ratio, the share reported one above the true count, and low =
  *                 reported below the true count (the error the guarantee bounds by alpha).
@@ -83,6 +84,16 @@ static struct verdict new_rule(uint64_t k, uint64_t n, double target)
     return (struct verdict){d.decided, d.decided && !d.indifferent, d.attempts.attempts};
 }
 
+/* the new rule with the running intersection of the bounds (fm_stats_seq_update) */
+static fm_seq_decision state;
+
+static struct verdict running_rule(uint64_t k, uint64_t n, double target)
+{
+    fm_stats_seq_update(k, n, C, target, &state);
+    return (struct verdict){state.decided, state.decided && !state.indifferent,
+                            state.attempts.attempts};
+}
+
 static uint64_t next_check(uint64_t n)
 {
     return n < 100 ? n + 1 : n + n / 100;
@@ -94,8 +105,8 @@ int main(int argc, char **argv)
     unsigned long seed = argc > 2 ? strtoul(argv[2], NULL, 10) : 20261126;
     static const double targets[] = {1e-6, 1e-3};
     static const double ps[] = {0.003, 0.02, 0.05, 0.08, 0.11, 0.2};
-    struct verdict (*rules[])(uint64_t, uint64_t, double) = {old_rule, new_rule};
-    static const char *const names[] = {"old", "new"};
+    struct verdict (*rules[])(uint64_t, uint64_t, double) = {old_rule, new_rule, running_rule};
+    static const char *const names[] = {"old", "new", "new, running"};
     uint64_t *ex = malloc(sizeof *ex * (size_t)seqs), *ind = malloc(sizeof *ind * (size_t)seqs);
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
     printf("c = %.2f, %d sequences per cell, seed %lu\n", C, seqs, seed);
@@ -108,12 +119,13 @@ int main(int argc, char **argv)
             fm_attempts truth;
             fm_stats_attempts_independent(p, t, &truth);
             uint64_t A = truth.attempts, on = oracle_n(p, t, A), cap = 40 * on;
-            for (size_t r = 0; r < LEN(rules); r++) {
+            for (size_t r = getenv("BENCH_SEQ_NEW_ONLY") ? 1 : 0; r < LEN(rules); r++) {
                 gsl_rng_set(rng, seed + 1000 * ti + 10 * pi); /* same data for both rules */
                 int wrong = 0, cut = 0, plus = 0, low = 0;
                 for (int s = 0; s < seqs; s++) {
                     uint64_t k = 0, n = 0, ind_n = 0;
                     bool done = false;
+                    state = (fm_seq_decision){0};
                     while (!done) {
                         uint64_t m = next_check(n);
                         if (m > cap) {

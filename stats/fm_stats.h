@@ -256,6 +256,15 @@ typedef struct {
 fm_stats_status fm_stats_seq_decide(uint64_t k, uint64_t n, double c, double target,
                                     fm_seq_decision *out);
 
+/*
+ * The same, intersected with the earlier state: at_least = the largest so far, at_most = the
+ * smallest so far (the bounds hold at every n at once, so their intersection does too).  Start
+ * from a zeroed fm_seq_decision and pass it back after every batch; it decides sooner than
+ * fm_stats_seq_decide on the current counts alone, with the same guarantee.
+ */
+fm_stats_status fm_stats_seq_update(uint64_t k, uint64_t n, double c, double target,
+                                    fm_seq_decision *state);
+
 /* ---- Retry chains -------------------------------------------------------------------------- */
 
 /*

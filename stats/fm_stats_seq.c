@@ -373,6 +373,28 @@ static fm_stats_status rejects(uint64_t k, uint64_t n, const struct window *w, b
     return FM_STATS_OK;
 }
 
+/* decided, indifferent, beyond and attempts from at_least and at_most */
+static void settle(fm_seq_decision *r, double log_target)
+{
+    r->decided = r->indifferent = r->beyond = false;
+    r->attempts = (fm_attempts){0};
+    if (r->at_least > FM_STATS_SEQ_MAX_COUNT) {
+        r->decided = r->beyond = true;
+        r->attempts = (fm_attempts){.reachable = false, .attempts = 0, .residual = 1.0};
+    } else if (r->at_most != 0 && r->at_most <= r->at_least + 1) {
+        /* at_most < at_least would mean the two sides contradict (possible only outside the
+           guarantee): the safe side, at_most = at_least, is taken */
+        if (r->at_most < r->at_least)
+            r->at_most = r->at_least;
+        r->decided = true;
+        r->indifferent = r->at_most == r->at_least + 1;
+        double b = boundary(log_target, r->at_most);
+        r->attempts = (fm_attempts){.reachable = true,
+                                    .attempts = r->at_most,
+                                    .residual = pow(b, (double)r->at_most)};
+    }
+}
+
 fm_stats_status fm_stats_seq_decide(uint64_t k, uint64_t n, double c, double target,
                                     fm_seq_decision *out)
 {
@@ -420,17 +442,25 @@ fm_stats_status fm_stats_seq_decide(uint64_t k, uint64_t n, double c, double tar
             candidate = 0; /* the chain was not shown to the end */
     }
     r.at_most = candidate;
-    if (r.at_least > FM_STATS_SEQ_MAX_COUNT) {
-        r.decided = r.beyond = true;
-        r.attempts = (fm_attempts){.reachable = false, .attempts = 0, .residual = 1.0};
-    } else if (r.at_most != 0 && r.at_most <= r.at_least + 1) {
-        r.decided = true;
-        r.indifferent = r.at_most == r.at_least + 1;
-        double b = boundary(lt, r.at_most);
-        r.attempts = (fm_attempts){.reachable = true,
-                                   .attempts = r.at_most,
-                                   .residual = pow(b, (double)r.at_most)};
-    }
+    settle(&r, lt);
     *out = r;
+    return FM_STATS_OK;
+}
+
+fm_stats_status fm_stats_seq_update(uint64_t k, uint64_t n, double c, double target,
+                                    fm_seq_decision *state)
+{
+    fm_seq_decision now;
+    fm_stats_status st = fm_stats_seq_decide(k, n, c, target, &now);
+    if (st != FM_STATS_OK)
+        return st;
+    /* both bounds hold at every n at once (with probability >= c), so their running
+       intersection does too */
+    if (state->at_least > now.at_least)
+        now.at_least = state->at_least;
+    if (state->at_most != 0 && (now.at_most == 0 || state->at_most < now.at_most))
+        now.at_most = state->at_most;
+    settle(&now, log(target));
+    *state = now;
     return FM_STATS_OK;
 }
