@@ -270,7 +270,7 @@ static double log_lr(double k, double m, double q, double theta)
     if (k > 0.0)
         r += k * log(q / theta);
     if (m > 0.0)
-        r += m * (log1p(-q) - log1p(-theta));
+        r += m * log1p((theta - q) / (1.0 - theta)); /* (1-q)/(1-theta) = 1 + (theta-q)/(1-theta) */
     return r;
 }
 
@@ -416,30 +416,35 @@ fm_stats_status fm_stats_seq_decide(uint64_t k, uint64_t n, double c, double tar
             break;
         r.at_least = j + 1;
     }
-    /* below: p < b_j needs the windows below b_j, b_(j+1), ... all to reject.  Scanned upwards,
-       the candidate restarts after every non-rejection.  Once lo >= k/n every later window has
-       theta - lo >= theta(1-theta)/4 and k/n below it, so (log_evidence_floor with the midpoint
-       of [lo, theta - theta(1-theta)/8]) its ln E >= k ln(1 - (1-theta)/8) + (n-k) ln(1 + theta/8)
-       - ln 2, which rises with theta: when that reaches thr at b_j, every window from j on rejects */
+    /* below: p < b_j needs the windows below b_j, b_(j+1), ... all to reject.  Once lo >= k/n,
+       every later window has theta - lo >= theta(1-theta)/4 and k/n below it, so (the half of
+       the grid in [lo, theta - theta(1-theta)/8] each have L(q)/L(theta) >= its value at
+       theta - theta(1-theta)/8) its ln E >= all(theta) = k ln(1 - (1-theta)/8) +
+       (n-k) ln(1 + theta/8) - ln 2, which rises with theta.  So every window from the first j
+       with lo_j >= k/n and all(b_j) >= thr on rejects (both conditions only become true as j
+       grows: found by bisection), and the chain is scanned down from there to its first
+       non-rejection.  No such j up to FM_STATS_SEQ_MAX_COUNT: no upper bound yet. */
+    uint64_t lo_j = 1, hi_j = FM_STATS_SEQ_MAX_COUNT + 1; /* the first j that holds, in (lo, hi] */
+    while (lo_j < hi_j) {
+        uint64_t mid = lo_j + (hi_j - lo_j) / 2;
+        struct window w = window_of(lt, mid);
+        double all = kd * log1p(-(1.0 - w.b) / 8.0) + md * log1p(w.b / 8.0) - M_LN2;
+        if (w.lo >= ph && all >= thr)
+            hi_j = mid;
+        else
+            lo_j = mid + 1;
+    }
     uint64_t candidate = 0;
-    for (uint64_t j = 1; j <= FM_STATS_SEQ_MAX_COUNT; j++) {
-        struct window w = window_of(lt, j);
-        if (w.lo >= ph) {
-            double all = kd * log1p(-(1.0 - w.b) / 8.0) + md * log1p(w.b / 8.0) - M_LN2;
-            if (all >= thr) {
-                if (candidate == 0)
-                    candidate = j;
-                break; /* every window from here on rejects */
-            }
-        }
-        if ((st = rejects(k, n, &w, true, thr, &rej)))
-            return st;
-        if (!rej)
-            candidate = 0;
-        else if (candidate == 0)
+    if (hi_j <= FM_STATS_SEQ_MAX_COUNT) {
+        candidate = hi_j;
+        for (uint64_t j = hi_j - 1; j >= 1; j--) {
+            struct window w = window_of(lt, j);
+            if ((st = rejects(k, n, &w, true, thr, &rej)))
+                return st;
+            if (!rej)
+                break;
             candidate = j;
-        if (j == FM_STATS_SEQ_MAX_COUNT)
-            candidate = 0; /* the chain was not shown to the end */
+        }
     }
     r.at_most = candidate;
     settle(&r, lt);
