@@ -74,14 +74,14 @@ static struct verdict old_rule(uint64_t k, uint64_t n, double target)
 {
     fm_cs_decision d;
     fm_stats_cs_decide(k, n, C, target, FM_STATS_CS_PRIOR_A, FM_STATS_CS_PRIOR_B, &d);
-    return (struct verdict){d.decided, d.decided && !d.indifferent, d.attempts.attempts};
+    return (struct verdict){d.decided || d.indifferent, d.decided, d.attempts.attempts};
 }
 
 static struct verdict new_rule(uint64_t k, uint64_t n, double target)
 {
     fm_seq_decision d;
     fm_stats_seq_decide(k, n, C, target, &d);
-    return (struct verdict){d.decided, d.decided && !d.indifferent, d.attempts.attempts};
+    return (struct verdict){d.decided || d.indifferent, d.decided, d.attempts.attempts};
 }
 
 /* the new rule with the running intersection of the bounds (fm_stats_seq_update) */
@@ -90,7 +90,7 @@ static fm_seq_decision state;
 static struct verdict running_rule(uint64_t k, uint64_t n, double target)
 {
     fm_stats_seq_update(k, n, C, target, &state);
-    return (struct verdict){state.decided, state.decided && !state.indifferent,
+    return (struct verdict){state.decided || state.indifferent, state.decided,
                             state.attempts.attempts};
 }
 

@@ -184,24 +184,24 @@ fm_stats_status fm_stats_cs_interval(uint64_t k, uint64_t n, double c, double pr
                                      double prior_b, fm_interval *out);
 
 typedef struct {
-    bool decided;         /* the counts at the two ends differ by at most one (see below) */
-    fm_attempts attempts; /* when decided: the count at the upper end, the larger one */
+    bool decided;         /* every p in the sequence needs the same attempt count */
+    fm_attempts attempts; /* that count when decided; at_upper when indifferent (else zero) */
     fm_interval cs;       /* the confidence sequence at this n */
     fm_attempts at_lower; /* attempt counts at its two ends: the count lies between them */
     fm_attempts at_upper;
-    bool indifferent;     /* decided with ends one apart: attempts = at_upper = at_lower + 1 */
+    bool indifferent;     /* not decided, but the ends are one apart: attempts = at_upper */
 } fm_cs_decision;
 
 /*
  * `--until-decided` with the Robbins sequence: the minimum attempt count for the target
  * (fm_stats_attempts_independent) at both ends of the confidence sequence at level c.  Counts
- * rise with p, so every p in the sequence needs a count between them.  Decided when they differ
- * by at most one (the indifference zone: a p on a step of the count, p = 0.1 at target 1e-6,
- * keeps the ends one apart for ever), reporting the larger.  Stopping at the first decided n keeps
- * the guarantee: with probability >= c, attempts is the true p's count or one more, never fewer.
- * indifferent = false: the ends agree, attempts is the true p's count (with probability >= c).
- * indifferent = true: the caller must say that attempts may be one more than needed, e.g.
- * "decided: 7 attempts (6 or 7 suffice; 7 is the safe one)".
+ * rise with p, so every p in the sequence needs a count between them.  decided: they agree, and
+ * with probability >= c that is the true p's count.  indifferent: they are one apart (the
+ * indifference zone: a p on a step of the count, p = 0.1 at target 1e-6, keeps them so for ever,
+ * so without it such a p never decides); attempts is then the larger, and with probability >= c
+ * it is the true p's count or one more, never fewer.  Any stopping rule keeps both guarantees.
+ * A caller that stops on indifference stops when decided || indifferent and must then print that
+ * one fewer may suffice, e.g. "decided: 7 attempts (6 may suffice; 7 is the safe side)".
  */
 fm_stats_status fm_stats_cs_decide(uint64_t k, uint64_t n, double c, double target, double prior_a,
                                    double prior_b, fm_cs_decision *out);
@@ -234,9 +234,9 @@ fm_stats_status fm_stats_seq_boundary(double target, uint64_t j, double *b, doub
 #define FM_STATS_SEQ_MAX_COUNT ((uint64_t)4096)
 
 typedef struct {
-    bool decided;         /* at_most - at_least <= 1 */
-    bool indifferent;     /* decided with at_most = at_least + 1: attempts may be one too many */
-    fm_attempts attempts; /* when decided: at_most (reachable, residual = b_j^j <= target) */
+    bool decided;         /* at_most = at_least (or beyond): attempts is the count */
+    bool indifferent;     /* at_most = at_least + 1: attempts = at_most may be one too many */
+    fm_attempts attempts; /* when decided or indifferent: at_most (residual b_j^j <= target) */
     uint64_t at_least;    /* the count is >= this: p > b_(at_least - 1) was shown (1: nothing) */
     uint64_t at_most;     /* the count is <= this: p < b_(at_most) was shown; 0: not yet */
     bool beyond;          /* at_least > FM_STATS_SEQ_MAX_COUNT: decided, attempts unreachable */
@@ -246,12 +246,12 @@ typedef struct {
  * The boundary rule at level c: p > b_j is shown when the windows above b_1 .. b_j all have
  * evidence >= 2/(1-c), p < b_j when the windows below b_j, b_(j+1), ... all have (a closed chain
  * of tests, so each side errs with probability <= (1-c)/2 however many boundaries there are).
- * Guarantee, for every p and any stopping rule (look after every run, stop at the first decided
- * n): with probability >= c, at_least <= A(p) <= at_most at every n at once, so a decided
- * attempts is A(p) (indifferent = false) or A(p) + 1 (indifferent = true), and with probability
- * >= 1 - (1-c)/2 it is never below A(p).  What the caller prints: indifferent = false,
- * "decided: A attempts"; true, "decided: A attempts (A-1 may suffice; A is the safe side)";
- * beyond, "decided: more than FM_STATS_SEQ_MAX_COUNT attempts: fix the test".
+ * Guarantee, for every p and any stopping rule (look after every run, stop at the first n with
+ * decided || indifferent): with probability >= c, at_least <= A(p) <= at_most at every n at
+ * once, so attempts is A(p) when decided and A(p) or A(p) + 1 when indifferent; with probability
+ * >= 1 - (1-c)/2 it is never below A(p).  What the caller prints: decided, "decided: A
+ * attempts"; indifferent, "decided: A attempts (A-1 may suffice; A is the safe side)"; beyond
+ * (decided, attempts unreachable), "decided: more than FM_STATS_SEQ_MAX_COUNT attempts".
  */
 fm_stats_status fm_stats_seq_decide(uint64_t k, uint64_t n, double c, double target,
                                     fm_seq_decision *out);

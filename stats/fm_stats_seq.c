@@ -227,16 +227,9 @@ fm_stats_status fm_stats_cs_interval(uint64_t k, uint64_t n, double c, double pr
     return FM_STATS_OK;
 }
 
-/* Counts at the two ends of a sequence: decided when they differ by at most one. */
-static bool within_one(const fm_attempts *lower, const fm_attempts *upper, bool *indifferent)
+static bool same_count(const fm_attempts *x, const fm_attempts *y)
 {
-    *indifferent = false;
-    if (!upper->reachable)
-        return !lower->reachable;
-    if (!lower->reachable)
-        return false;
-    *indifferent = upper->attempts == lower->attempts + 1;
-    return upper->attempts <= lower->attempts + 1;
+    return x->reachable == y->reachable && x->attempts == y->attempts;
 }
 
 fm_stats_status fm_stats_cs_decide(uint64_t k, uint64_t n, double c, double target, double prior_a,
@@ -254,8 +247,10 @@ fm_stats_status fm_stats_cs_decide(uint64_t k, uint64_t n, double c, double targ
         return status;
     /* counts rise with p, so every p in the sequence has a count between the two ends; one
        apart is the indifference zone (a p on a step keeps them so for ever): the larger is safe */
-    r.decided = within_one(&r.at_lower, &r.at_upper, &r.indifferent);
-    if (r.decided)
+    r.decided = same_count(&r.at_lower, &r.at_upper);
+    r.indifferent = r.at_lower.reachable && r.at_upper.reachable &&
+                    r.at_upper.attempts == r.at_lower.attempts + 1;
+    if (r.decided || r.indifferent)
         r.attempts = r.at_upper;
     *out = r;
     return FM_STATS_OK;
@@ -386,8 +381,8 @@ static void settle(fm_seq_decision *r, double log_target)
            guarantee): the safe side, at_most = at_least, is taken */
         if (r->at_most < r->at_least)
             r->at_most = r->at_least;
-        r->decided = true;
         r->indifferent = r->at_most == r->at_least + 1;
+        r->decided = !r->indifferent;
         double b = boundary(log_target, r->at_most);
         r->attempts = (fm_attempts){.reachable = true,
                                     .attempts = r->at_most,

@@ -284,7 +284,7 @@ static void test_decisions(void)
         for (int s = 0; s < DECIDE_SEQUENCES; s++) {
             uint64_t k = 0, n = 0;
             fm_cs_decision d = {0};
-            while (n < dc->max_runs && !d.decided) {
+            while (n < dc->max_runs && !d.decided && !d.indifferent) {
                 k += gsl_rng_uniform(rng) < dc->p;
                 n++;
                 if (check_now(n))
@@ -293,8 +293,10 @@ static void test_decisions(void)
                           "decide k=%llu n=%llu", (unsigned long long)k, (unsigned long long)n);
             }
             CHECK(d.at_lower.attempts <= d.at_upper.attempts, "ends out of order");
-            CHECK(!d.decided || d.indifferent == (d.attempts.attempts == d.at_lower.attempts + 1),
+            CHECK(!(d.decided && d.indifferent) &&
+                      (!d.indifferent || d.attempts.attempts == d.at_lower.attempts + 1),
                   "indifferent flag");
+            d.decided |= d.indifferent; /* stopped by either */
             stops[s] = n;
             decided += d.decided;
             exact += d.decided && d.attempts.attempts == truth.attempts;
@@ -413,7 +415,7 @@ static void test_boundary_properties(void)
                   (unsigned long long)kn[i][0], (unsigned long long)kn[i][1], tg[t],
                   (unsigned long long)d.at_least, (unsigned long long)d.at_most,
                   (unsigned long long)lo, (unsigned long long)hi);
-            CHECK(d.decided == (d.at_most != 0 && d.at_most <= d.at_least + 1),
+            CHECK(d.decided + d.indifferent == (d.at_most != 0 && d.at_most <= d.at_least + 1),
                   "decided flag at k=%llu n=%llu", (unsigned long long)kn[i][0],
                   (unsigned long long)kn[i][1]);
         }
@@ -523,11 +525,11 @@ static void test_boundary_steps(void)
                         fm_cs_decision d;
                         fm_stats_cs_decide(k, n, C, cases[i].target, FM_STATS_CS_PRIOR_A,
                                            FM_STATS_CS_PRIOR_B, &d);
-                        done = d.decided;
+                        done = d.decided || d.indifferent;
                         count = d.attempts.attempts;
                     } else {
                         fm_stats_seq_update(k, n, C, cases[i].target, &st);
-                        done = st.decided;
+                        done = st.decided || st.indifferent;
                         count = st.attempts.attempts;
                     }
                 }
