@@ -8,6 +8,7 @@
 #include "fm_cli.h"
 
 #include <errno.h>
+#include <float.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
@@ -17,14 +18,97 @@
 
 const char *fm_cli_cmd = "flakemeter";
 
+size_t fm_cli_escape(const char *text, char *buf, size_t size)
+{
+    size_t len = 0;
+    for (const unsigned char *p = (const unsigned char *)text; *p != '\0'; p++) {
+        char one[8];
+        if (*p == '\n')
+            strcpy(one, "\\n");
+        else if (*p == '\t')
+            strcpy(one, "\\t");
+        else if (*p == '\r')
+            strcpy(one, "\\r");
+        else if (*p < 0x20 || *p == 0x7f)
+            snprintf(one, sizeof one, "\\x%02x", *p);
+        else
+            one[0] = (char)*p, one[1] = '\0';
+        size_t n = strlen(one);
+        if (size > 0 && len + n < size)
+            memcpy(buf + len, one, n + 1);
+        else if (size > 0)
+            buf[len < size ? len : size - 1] = '\0', size = 0; /* cut: stop writing */
+        len += n;
+    }
+    if (size > 0 && len < size)
+        buf[len] = '\0';
+    return len;
+}
+
+const char *fm_cli_esc(const char *text, char *buf, size_t size)
+{
+    fm_cli_escape(text != NULL ? text : "", buf, size);
+    return buf;
+}
+
+/*
+ * "flakemeter CMD: message", one line: the message is formatted first and its control
+ * characters escaped (a newline or an escape sequence the user typed comes back as \n, \x1b).
+ */
 static void vmessage(const char *fmt, va_list ap)
 {
+    char msg[2048], esc[4096];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    fm_cli_escape(msg, esc, sizeof esc);
     if (strcmp(fm_cli_cmd, "flakemeter") == 0)
-        fputs("flakemeter: ", stderr);
+        fprintf(stderr, "flakemeter: %s\n", esc);
     else
-        fprintf(stderr, "flakemeter %s: ", fm_cli_cmd);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+        fprintf(stderr, "flakemeter %s: %s\n", fm_cli_cmd, esc);
+}
+
+/* Damerau-Levenshtein distance (optimal string alignment) of a and b, capped at 9. */
+static int edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 62 || lb > 62)
+        return 9;
+    int d[64][64];
+    for (size_t i = 0; i <= la; i++)
+        d[i][0] = (int)i;
+    for (size_t j = 0; j <= lb; j++)
+        d[0][j] = (int)j;
+    for (size_t i = 1; i <= la; i++)
+        for (size_t j = 1; j <= lb; j++) {
+            int cost = a[i - 1] != b[j - 1];
+            int v = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < v)
+                v = d[i][j - 1] + 1;
+            if (d[i - 1][j - 1] + cost < v)
+                v = d[i - 1][j - 1] + cost;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                d[i - 2][j - 2] + 1 < v)
+                v = d[i - 2][j - 2] + 1;
+            d[i][j] = v;
+        }
+    return d[la][lb] < 9 ? d[la][lb] : 9;
+}
+
+const char *fm_cli_suggest(const char *word, const char *const *names, size_t n)
+{
+    const char *best = NULL;
+    int best_d = FM_CLI_SUGGEST_MAX + 1;
+    size_t len = strlen(word);
+    for (size_t i = 0; i < n; i++) {
+        if (names[i] == NULL)
+            continue;
+        int d = edit_distance(word, names[i]);
+        /* A one-letter word is one edit from every other one-letter name: say nothing. */
+        if (d < best_d && (size_t)d < len) {
+            best = names[i];
+            best_d = d;
+        }
+    }
+    return best;
 }
 
 int fm_cli_usage_error(const char *fmt, ...)
@@ -45,10 +129,29 @@ int fm_cli_fail(const char *fmt, ...)
     return FM_EXIT_FAIL;
 }
 
+/* "unknown option '--timout'; did you mean '--timeout'?" */
+static void unknown_long_option(const char *word, const struct option *longopts)
+{
+    const char *names[128];
+    size_t n = 0;
+    for (; longopts[n].name != NULL && n < 128; n++)
+        names[n] = longopts[n].name;
+    char name[256];
+    snprintf(name, sizeof name, "%s", word + 2);
+    name[strcspn(name, "=")] = '\0'; /* --timout=5 */
+    const char *near = fm_cli_suggest(name, names, n);
+    if (near != NULL)
+        fm_cli_usage_error("unknown option '%s'; did you mean '--%s'? (see 'flakemeter %s "
+                           "--help')",
+                           word, near, fm_cli_cmd);
+    else
+        fm_cli_usage_error("unknown option '%s' (see 'flakemeter %s --help')", word, fm_cli_cmd);
+}
+
 int fm_cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts)
 {
     /* A leading ':' makes getopt tell a missing value (':') from an unknown option ('?'). */
-    char spec[64];
+    char spec[128];
     if (shortopts[0] == '+') /* '+' (stop at the first operand) must come before ':' */
         snprintf(spec, sizeof spec, "+:%s", shortopts + 1);
     else
@@ -64,20 +167,31 @@ int fm_cli_getopt(int argc, char **argv, const char *shortopts, const struct opt
     else if (optopt && strncmp(word, "--", 2) != 0)
         fm_cli_usage_error("unknown option '-%c' (see 'flakemeter %s --help')", optopt, fm_cli_cmd);
     else
-        fm_cli_usage_error("unknown option '%s' (see 'flakemeter %s --help')", word, fm_cli_cmd);
+        unknown_long_option(word, longopts);
     return '?';
 }
 
-/* strtod over the whole text, rejecting empty text, trailing junk, NaN and overflow. */
-static bool parse_double(const char *text, double *out)
+/*
+ * strtod over the whole text: PARSED, NOT_A_NUMBER (empty text, trailing junk, NaN, infinity,
+ * overflow) or TOO_SMALL (a non-zero number below the smallest subnormal double, 4.9e-324,
+ * that strtod rounds to 0).  Subnormal values (1e-320) are numbers like any other: strtod gives
+ * them with ERANGE, and the caller's range check decides (README, "Standards").
+ */
+enum parsed { PARSED, NOT_A_NUMBER, TOO_SMALL };
+
+static enum parsed parse_double(const char *text, double *out)
 {
     char *end;
     errno = 0;
     double x = strtod(text, &end);
-    if (end == text || *end != '\0' || isnan(x) || isinf(x) || errno == ERANGE)
-        return false;
+    if (end == text || *end != '\0' || isnan(x) || isinf(x))
+        return NOT_A_NUMBER;
+    if (errno == ERANGE && x == 0.0)
+        return TOO_SMALL;
+    if (errno == ERANGE && fabs(x) >= DBL_MIN) /* overflow (strtod gave HUGE_VAL: inf above) */
+        return NOT_A_NUMBER;
     *out = x;
-    return true;
+    return PARSED;
 }
 
 static void describe_range(char *buf, size_t size, double lo, bool lo_open, double hi, bool hi_open)
@@ -91,7 +205,12 @@ int fm_cli_parse_real(const char *opt, const char *text, double lo, bool lo_open
     double x;
     char range[96];
     describe_range(range, sizeof range, lo, lo_open, hi, hi_open);
-    if (!parse_double(text, &x))
+    enum parsed how = parse_double(text, &x);
+    if (how == TOO_SMALL)
+        return fm_cli_usage_error("%s: %s is too small for a double (the smallest positive one is "
+                                  "%.2g); expected a number in %s",
+                                  opt, text, 4.9406564584124654e-324, range);
+    if (how != PARSED)
         return fm_cli_usage_error("%s: '%s' is not a number; expected a number in %s", opt, text,
                                   range);
     if (x < lo || (lo_open && x == lo) || x > hi || (hi_open && x == hi))
@@ -104,7 +223,7 @@ int fm_cli_parse_real(const char *opt, const char *text, double lo, bool lo_open
 int fm_cli_parse_count(const char *opt, const char *text, uint64_t lo, uint64_t hi, uint64_t *out)
 {
     double x;
-    if (!parse_double(text, &x) || x != floor(x))
+    if (parse_double(text, &x) != PARSED || x != floor(x))
         return fm_cli_usage_error("%s: '%s' is not a whole number; expected %llu to %llu", opt,
                                   text, (unsigned long long)lo, (unsigned long long)hi);
     if (x < (double)lo || x > (double)hi)
@@ -112,12 +231,6 @@ int fm_cli_parse_count(const char *opt, const char *text, uint64_t lo, uint64_t 
                                   (unsigned long long)lo, (unsigned long long)hi);
     *out = (uint64_t)x;
     return 0;
-}
-
-int fm_cli_help(const char *text)
-{
-    fputs(text, stdout);
-    return FM_EXIT_OK;
 }
 
 int fm_cli_print_json(json_t *value)
@@ -134,18 +247,51 @@ int fm_cli_print_json(json_t *value)
 
 json_t *fm_cli_json_real(double x)
 {
-    return isfinite(x) ? json_real(x) : json_null();
+    return isfinite(x) ? json_real(x == 0.0 ? 0.0 : x) : json_null(); /* never -0.0 */
 }
 
 /* extra: digits beyond the usual three significant ones. */
 static void fmt_prob_digits(double p, int extra, char *buf, size_t size)
 {
-    if (p == 0.0 || p == 1.0)
+    if (p == 0.0)
+        p = 0.0; /* never "-0%": -expm1(0) and 0 * -1 are negative zeros */
+    if (p == 0.0 || p == 1.0) {
         snprintf(buf, size, "%g%%", p * 100.0);
-    else if (p >= 1e-4)
-        snprintf(buf, size, "%.*f%%", (p >= 0.1 ? 1 : p >= 0.01 ? 2 : 3) + extra, p * 100.0);
+    } else if (p >= 1e-4) {
+        int digits = (p >= 0.1 ? 1 : p >= 0.01 ? 2 : 3) + extra;
+        snprintf(buf, size, "%.*f%%", digits, p * 100.0);
+        /* Below 1 but printed as 100: as many digits as it takes (99.999999999999986%). */
+        while (p < 1.0 && strncmp(buf, "100", 3) == 0 && digits < 20)
+            snprintf(buf, size, "%.*f%%", ++digits, p * 100.0);
+    } else { /* still a percentage, never a bare fraction beside percentages: "0.0025%" */
+        snprintf(buf, size, "%.*g%%", 2 + extra, p * 100.0);
+    }
+}
+
+bool fm_cli_astronomic(uint64_t attempts)
+{
+    return attempts > FM_CLI_ASTRONOMIC_ATTEMPTS;
+}
+
+const char *fm_cli_fmt_attempts(bool reachable, uint64_t attempts, char *buf, size_t size)
+{
+    if (!reachable)
+        snprintf(buf, size, "unreachable");
+    else if (fm_cli_astronomic(attempts))
+        snprintf(buf, size, "more than 10^6: fix the test");
     else
-        snprintf(buf, size, "%.*g", 2 + extra, p);
+        snprintf(buf, size, "%llu", (unsigned long long)attempts);
+    return buf;
+}
+
+const char *fm_cli_fmt_exact(double x, char *buf, size_t size)
+{
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, size, "%.*g", prec, x);
+        if (strtod(buf, NULL) == x)
+            break;
+    }
+    return buf;
 }
 
 const char *fm_cli_fmt_prob(double p, char *buf, size_t size)
@@ -182,6 +328,8 @@ int fm_cli_finish(int status)
 int fm_cli_what_to_run(int argc, char **argv, bool *command)
 {
     *command = optind > 1 && strcmp(argv[optind - 1], "--") == 0;
+    if (optind < argc && *command && argv[optind][0] == '\0')
+        return fm_cli_usage_error("the command after '--' is empty");
     if (optind < argc)
         return -1;
     return fm_cli_usage_error("nothing to run: give a workload or '-- COMMAND' (see "

@@ -9,7 +9,7 @@
 int fm_cli_parse_condition(void *cond, const char *text, const char *name)
 {
     char err[256];
-    if (fm_cond_set(cond, name + 2, text, err, sizeof err) != 0) /* name is "--cpus" */
+    if (fm_cond_set(cond, name + 2, text, err, sizeof err) != FM_RUN_OK) /* name is "--cpus" */
         return fm_cli_usage_error("--%s", err);
     return 0;
 }

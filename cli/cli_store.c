@@ -1,13 +1,23 @@
 /*
  * cli_store.c - opening the results store for a subcommand, with the one error line and exit
- * status every command gives for it: no store (2), not a store or a newer schema (2, the file
- * untouched), an I/O failure (1).
+ * status every command gives for it.
+ *
+ * The rule (README, "Exit statuses"): a path that does not name a flakemeter store is bad input,
+ * exit 2 (no file there, not an SQLite database, another application's database, a newer
+ * schema, "-"), and the file is left untouched; a flakemeter store that is damaged (SQLite
+ * reports it malformed, or one of its tables is missing) or cannot be read (I/O, memory) is a
+ * failure of the environment, exit 1, whether it shows at open or later while reading.
  */
 #include "fm_cli.h"
 #include "fm_store.h"
 
+#include <string.h>
+
 int fm_cli_open_store(const char *path, bool create, struct fm_store **out)
 {
+    if (fm_cli_is_stdio(path))
+        return fm_cli_usage_error("--db: a store is an SQLite file, not standard input or "
+                                  "output; give a PATH");
     fm_store_status st = fm_store_open(path, create, out);
     if (st == FM_STORE_OK)
         return 0;
@@ -15,5 +25,8 @@ int fm_cli_open_store(const char *path, bool create, struct fm_store **out)
         return fm_cli_usage_error("--db: no store at '%s'", path);
     if (st == FM_STORE_EIO || st == FM_STORE_ENOMEM)
         return fm_cli_fail("--db: cannot open '%s': %s", path, fm_store_errmsg(NULL));
+    /* libfmstore says ENOTSTORE for a store missing a table too; that one is damage. */
+    if (strncmp(fm_store_errmsg(NULL), "a damaged store", 15) == 0)
+        return fm_cli_fail("--db: '%s': %s", path, fm_store_errmsg(NULL));
     return fm_cli_usage_error("--db: '%s': %s", path, fm_store_errmsg(NULL));
 }

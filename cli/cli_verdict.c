@@ -70,7 +70,9 @@ static json_t *correlated_json(const fm_chain_stats *c)
     json_t *o = json_object();
     json_object_set_new(o, "p1", interval_json(&c->p1));
     json_object_set_new(o, "q", interval_json(&c->q));
-    json_object_set_new(o, "independence_p", json_real(c->fisher_p));
+    json_object_set_new(o, "independence_p", json_real(c->independence_p));
+    json_object_set_new(o, "independence_test", json_string(c->independence_test));
+    json_object_set_new(o, "fisher_p", json_real(c->fisher_p));
     json_object_set_new(o, "point", count_json(&c->point));
     json_object_set_new(o, "conservative", count_json(&c->conservative));
     json_object_set_new(o, "reachable", json_boolean(c->conservative.reachable));
@@ -131,6 +133,9 @@ json_t *fm_cli_verdict_json(const fm_verdict *v, const fm_verdict_context *ctx)
                             r->decided && r->decided_reachable
                                 ? json_integer((json_int_t)r->decided_attempts)
                                 : json_null());
+        json_object_set_new(o, "decided_in_flight",
+                            r->decided ? json_integer((json_int_t)r->decided_pending)
+                                       : json_null());
     }
     json_object_set_new(o, "durations", durations_json(v));
     double span = (double)(v->sum.last_end_ns - v->sum.first_start_ns) / 1e9;
@@ -160,16 +165,21 @@ static void print_attempts(const fm_verdict *v)
     const fm_attempts_answer *a[3] = {&v->attempts.point, &v->attempts.conservative,
                                       &v->attempts.bayes};
     const char *names[3] = {"point", "conservative", "bayes"};
-    printf("  attempts for CI to fail at most %.3g of the time:", v->target);
+    char target[32];
+    printf("  attempts for CI to fail at most %s of the time:",
+           fm_cli_fmt_prob(v->target, target, sizeof target));
     for (int i = 0; i < 3; i++) {
-        if (a[i]->attempts.reachable)
-            printf(" %s %llu%s", names[i], (unsigned long long)a[i]->attempts.attempts,
-                   i < 2 ? "," : "");
-        else
-            printf(" %s unreachable%s", names[i], i < 2 ? "," : "");
+        char n[48];
+        printf(" %s %s%s", names[i],
+               fm_cli_fmt_attempts(a[i]->attempts.reachable, a[i]->attempts.attempts, n, sizeof n),
+               i < 2 ? "," : "");
     }
     printf("\n");
-    if (a[1]->attempts.reachable)
+    if (a[1]->attempts.reachable && fm_cli_astronomic(a[1]->attempts.attempts))
+        printf("  (conservative: with %.10g%% confidence, more than 10^6 attempts would be needed: "
+               "retrying cannot hide this test)\n",
+               v->confidence * 100);
+    else if (a[1]->attempts.reachable)
         printf("  (conservative: with %.10g%% confidence, %llu attempts keep the red rate at "
                "or below the target)\n",
                v->confidence * 100, (unsigned long long)a[1]->attempts.attempts);
@@ -190,8 +200,9 @@ static void print_chains(const fm_verdict *v)
     if (s->retries > 0) {
         fm_cli_fmt_probs(vals, q, 3);
         printf("  a retry after a failure fails with q = %s (CI %s to %s) against p1 = %s; "
-               "independence p = %.3g\n",
-               q[0], q[1], q[2], fm_cli_fmt_prob(c->p1.estimate, p1, sizeof p1), c->fisher_p);
+               "independence p = %.3g (%s)\n",
+               q[0], q[1], q[2], fm_cli_fmt_prob(c->p1.estimate, p1, sizeof p1), c->independence_p,
+               c->independence_test);
     }
     printf("  correlated model p1 q^(A-1): ");
     if (c->conservative.reachable)
@@ -233,10 +244,14 @@ void fm_cli_verdict_print(const fm_verdict *v, const fm_verdict_context *ctx)
         print_chains(v);
     if (ctx->until_decided && ctx->report) {
         const fm_run_report *r = ctx->report;
+        char flight[96] = "";
+        if (r->decided && r->decided_pending > 0)
+            snprintf(flight, sizeof flight, " (and whatever the %llu runs then in flight gave)",
+                     (unsigned long long)r->decided_pending);
         if (r->decided && r->decided_reachable)
             printf("  decided: %llu attempts, for every failure probability the confidence "
-                   "sequence still allows\n",
-                   (unsigned long long)r->decided_attempts);
+                   "sequence still allows%s\n",
+                   (unsigned long long)r->decided_attempts, flight);
         else if (r->decided)
             printf("  decided: no attempt count reaches the target\n");
         else

@@ -5,19 +5,20 @@
  * family-wise level --alpha: fm_stats_alarm; docs/statistics.md, sec. 10).  Exit status 1 when
  * any test is flagged, so CI can gate on it; 0 otherwise; 2 on bad input.
  *
- * Dates are ISO 8601: YYYY-MM-DD, optionally with THH:MM[:SS[.frac]] and Z or +HH:MM / -HH:MM
- * (no zone = UTC).  A CI run at or after the date is recent.  With RUNS, the first RUNS CI runs
- * of each suite, in (time, id) order, are the baseline.
+ * Dates follow fm_hist_parse_time's grammar (history/fm_hist.h, the same as `tests --since`);
+ * a CI run at or after the date is recent.  With RUNS, the first RUNS CI runs of each suite, in
+ * (time, id) order, are the baseline.  The split and the test are history/fm_hist_check.c;
+ * this file parses, calls fm_hist_check and prints.
  */
 #include "fm_cli.h"
+#include "fm_hist.h"
+#include "fm_hist_check.h"
 #include "fm_history.h"
 #include "fm_stats.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static const char help[] =
     "usage: flakemeter check --baseline DATE|RUNS [--db PATH] [--label SUITE] [--alpha A]\n"
@@ -26,121 +27,51 @@ static const char help[] =
     "Did a test get worse?  Compares each test's first-attempt failure rate after a split point\n"
     "with its rate before it: one-sided Fisher exact test per test, Holm's correction across\n"
     "tests, so that the chance of flagging any test whose rate did not rise is at most A.\n"
-    "Exit status 1 when a test is flagged, 0 when none is.\n"
-    "\n"
-    "  -b, --baseline X       a date (YYYY-MM-DD or ISO 8601 date and time; CI runs before it\n"
-    "                         are the baseline) or a number RUNS (the suite's first RUNS CI\n"
-    "                         runs are the baseline)\n"
-    "      --db PATH          the store (default flakemeter.db)\n"
-    "      --label SUITE      only this suite\n"
-    "  -a, --alpha A          family-wise false-alarm level, in (0, 1) (default 0.05)\n"
-    "  -c, --confidence C     level of the reported intervals (default 0.95)\n"
-    "      --json             print one JSON object\n"
-    "  -h, --help             show this help\n";
+    "Tests with recent failures that cannot be flagged yet (too few runs on either side for\n"
+    "a rise to be significant at A) are listed as not judged.  Exit status 1 when a test is\n"
+    "flagged, 0 when none is, 2 when the split leaves nothing to compare (no test has CI runs\n"
+    "on both sides of it).\n";
 
 struct check_args {
     const char *db, *label, *baseline;
     double alpha, conf;
-    bool json, by_date;
-    int64_t split_ns;   /* by date */
-    uint64_t base_runs; /* by runs */
+    bool json;
+    fm_hist_split split;
 };
 
-/* ---- the split point ---------------------------------------------------------------------------
- */
-
-/* Read exactly `digits` decimal digits. */
-static bool digits(const char **s, int count, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < count; i++, (*s)++) {
-        if (!isdigit((unsigned char)**s))
-            return false;
-        v = v * 10 + (**s - '0');
-    }
-    *out = v;
-    return true;
-}
-
-static bool parse_time_of_day(const char **s, struct tm *tm, double *frac)
-{
-    if (!digits(s, 2, &tm->tm_hour) || *(*s)++ != ':' || !digits(s, 2, &tm->tm_min))
-        return false;
-    if (**s == ':') {
-        (*s)++;
-        if (!digits(s, 2, &tm->tm_sec))
-            return false;
-        if (**s == '.' || **s == ',') {
-            char *end;
-            *frac = strtod(*s, &end); /* ".25" */
-            if (**s == ',' || end == *s + 1)
-                return false;
-            *s = end;
-        }
-    }
-    return tm->tm_hour <= 23 && tm->tm_min <= 59 && tm->tm_sec <= 60;
-}
-
-/* An ISO 8601 date (and time) to nanoseconds since the epoch; false when it is not one. */
-static bool parse_date(const char *text, int64_t *ns)
-{
-    struct tm tm = {0};
-    double frac = 0;
-    int zone = 0, zh = 0, zm = 0;
-    const char *s = text;
-    if (!digits(&s, 4, &tm.tm_year) || *s++ != '-' || !digits(&s, 2, &tm.tm_mon) || *s++ != '-' ||
-        !digits(&s, 2, &tm.tm_mday) || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 ||
-        tm.tm_mday > 31)
-        return false;
-    if ((*s == 'T' || *s == ' ') && !(s++, parse_time_of_day(&s, &tm, &frac)))
-        return false;
-    if (*s == 'Z') {
-        s++;
-    } else if (*s == '+' || *s == '-') {
-        int sign = *s++ == '-' ? -1 : 1;
-        if (!digits(&s, 2, &zh))
-            return false;
-        if (*s == ':')
-            s++;
-        if (!digits(&s, 2, &zm) || zh > 23 || zm > 59)
-            return false;
-        zone = sign * (zh * 3600 + zm * 60);
-    }
-    if (*s != '\0')
-        return false;
-    int mday = tm.tm_mday, mon = tm.tm_mon;
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    time_t t = timegm(&tm);
-    if (tm.tm_mday != mday || tm.tm_mon != mon - 1) /* 2024-02-30 was normalised */
-        return false;
-    *ns = ((int64_t)t - zone) * 1000000000 + (int64_t)(frac * 1e9);
-    return true;
-}
+/* ---- the split point ---------------------------------------------------------------------- */
 
 static int parse_baseline(struct check_args *a)
 {
     const char *s = a->baseline;
     size_t n = strspn(s, "0123456789");
     if (n > 0 && s[n] == '\0')
-        return fm_cli_parse_count("--baseline", s, 1, FM_STATS_MAX_ATTEMPTS, &a->base_runs);
-    if (!parse_date(s, &a->split_ns))
+        return fm_cli_parse_count("--baseline", s, 1, FM_STATS_MAX_ATTEMPTS, &a->split.base_runs);
+    fm_hist_status st = fm_hist_parse_time(s, &a->split.split_ns);
+    if (st == FM_HIST_ERANGE)
+        return fm_cli_usage_error("--baseline: '%s' is outside 1970-01-01 .. 2261-12-31 (UTC)", s);
+    if (st != FM_HIST_OK)
         return fm_cli_usage_error("--baseline: '%s' is neither a date (YYYY-MM-DD or ISO 8601 "
                                   "date and time) nor a number of CI runs",
                                   s);
-    a->by_date = true;
+    a->split.by_date = true;
     return 0;
 }
 
 static int parse(int argc, char **argv, struct check_args *a)
 {
     const struct fm_opt options[] = {
-        FM_OPT_STRING('b', "baseline", &a->baseline),
-        FM_OPT_STRING(0, "db", &a->db),
-        FM_OPT_STRING(0, "label", &a->label),
-        FM_OPT_REAL('a', "alpha", &a->alpha, 0, 1, FM_OPT_OPEN),
-        FM_OPT_REAL('c', "confidence", &a->conf, 0, 1, FM_OPT_OPEN),
-        FM_OPT_BOOL(0, "json", &a->json),
+        FM_OPT_STRING(
+            'b', "baseline", &a->baseline, "X",
+            "a date (YYYY-MM-DD or ISO 8601 date and time; CI runs before it are the baseline) or "
+            "a number RUNS (the suite's first RUNS CI runs are the baseline)"),
+        FM_OPT_STRING(0, "db", &a->db, "PATH", "the store (default flakemeter.db)"),
+        FM_OPT_STRING('l', "label", &a->label, "SUITE", "only this suite"),
+        FM_OPT_REAL(0, "alpha", &a->alpha, 0, 1, FM_OPT_OPEN, "A",
+                    "family-wise false-alarm level, in (0, 1) (default 0.05)"),
+        FM_OPT_REAL('c', "confidence", &a->conf, 0, 1, FM_OPT_OPEN, "C",
+                    "level of the reported intervals (default 0.95)"),
+        FM_OPT_BOOL(0, "json", &a->json, "print one JSON object"),
         FM_OPT_END,
     };
     int rc = fm_cli_options(argc, argv, options, help, FM_CLI_NO_OPERANDS);
@@ -152,101 +83,8 @@ static int parse(int argc, char **argv, struct check_args *a)
     return rc != 0 ? rc : -1;
 }
 
-/* ---- counting
- * ------------------------------------------------------------------------------------ */
-
-/* A CI run's place in its suite's order. */
-struct stamp {
-    int64_t time_ns, ci_run;
-};
-
-static int cmp_stamp(const void *x, const void *y)
-{
-    const struct stamp *a = x, *b = y;
-    if (a->time_ns != b->time_ns)
-        return a->time_ns < b->time_ns ? -1 : 1;
-    return (a->ci_run > b->ci_run) - (a->ci_run < b->ci_run);
-}
-
-/*
- * For the tests [first, end) of one suite: the last baseline CI run, the base_runs-th of the
- * suite in (time, id) order (*none = true when the suite has no more than that: all baseline).
- */
-static int suite_boundary(const fm_history_test *h, size_t first, size_t end, uint64_t base_runs,
-                          struct stamp *boundary)
-{
-    size_t total = 0, n = 0;
-    for (size_t i = first; i < end; i++)
-        total += h[i].n;
-    struct stamp *all = malloc((total + 1) * sizeof *all);
-    if (all == NULL)
-        return fm_cli_fail("out of memory");
-    for (size_t i = first; i < end; i++)
-        for (size_t j = 0; j < h[i].n; j++)
-            all[n++] = (struct stamp){h[i].runs[j].time_ns, h[i].runs[j].ci_run};
-    qsort(all, n, sizeof *all, cmp_stamp);
-    size_t distinct = 0;
-    *boundary = (struct stamp){INT64_MAX, INT64_MAX};
-    for (size_t i = 0; i < n; i++)
-        if ((i == 0 || cmp_stamp(&all[i], &all[i - 1]) != 0) && ++distinct == base_runs) {
-            *boundary = all[i];
-            break;
-        }
-    free(all);
-    return -1;
-}
-
-static void count_split(const fm_history_test *h, const struct check_args *a,
-                        const struct stamp *boundary, fm_alarm_counts *c)
-{
-    *c = (fm_alarm_counts){0, 0, 0, 0};
-    for (size_t j = 0; j < h->n; j++) {
-        const fm_history_run *r = &h->runs[j];
-        struct stamp s = {r->time_ns, r->ci_run};
-        bool recent = a->by_date ? r->time_ns >= a->split_ns : cmp_stamp(&s, boundary) > 0;
-        bool fail = r->first != FM_OUTCOME_PASS;
-        if (recent)
-            c->n_recent++, c->k_recent += fail;
-        else
-            c->n_base++, c->k_base += fail;
-    }
-}
-
-static int count_all(const fm_history_test *h, size_t n, const struct check_args *a,
-                     fm_alarm_counts *c)
-{
-    for (size_t first = 0; first < n;) {
-        size_t end = first + 1;
-        while (end < n && strcmp(h[end].label, h[first].label) == 0)
-            end++;
-        struct stamp boundary = {0, 0};
-        if (!a->by_date) {
-            int rc = suite_boundary(h, first, end, a->base_runs, &boundary);
-            if (rc >= 0)
-                return rc;
-        }
-        for (size_t i = first; i < end; i++)
-            count_split(&h[i], a, &boundary, &c[i]);
-        first = end;
-    }
-    return -1;
-}
-
 /* ---- output
  * ---------------------------------------------------------------------------------------- */
-
-struct ranked {
-    size_t i;
-    double p;
-};
-
-static int cmp_ranked(const void *x, const void *y)
-{
-    const struct ranked *a = x, *b = y;
-    if (a->p != b->p)
-        return a->p < b->p ? -1 : 1;
-    return (a->i > b->i) - (a->i < b->i);
-}
 
 static json_t *period_json(uint64_t k, uint64_t n, const fm_interval *ci)
 {
@@ -287,64 +125,146 @@ static void print_period(uint64_t k, uint64_t n, const fm_interval *ci)
     printf("%-30s", buf);
 }
 
-static void print_text(const struct check_args *a, const fm_history_test *h, size_t n,
-                       const fm_alarm_counts *c, const fm_alarm_result *r,
-                       const struct ranked *order, size_t family, size_t regressed)
+/* A test outside the family (its margins cannot show a rise at alpha) that failed recently. */
+static bool not_judged(const fm_hist_check_result *res, size_t i)
 {
-    if (a->by_date)
+    return !res->results[i].tested && res->counts[i].k_recent > 0;
+}
+
+static size_t count_not_judged(const fm_hist_check_result *res)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < res->n; i++)
+        k += not_judged(res, i);
+    return k;
+}
+
+static const char *why_not_judged(const fm_alarm_counts *c)
+{
+    if (c->n_base == 0)
+        return "no baseline runs";
+    if (c->k_base >= c->n_base)
+        return "failed every baseline run";
+    return "too few runs to show a rise";
+}
+
+static void print_not_judged(const fm_hist_check_result *res)
+{
+    size_t k = count_not_judged(res);
+    if (k == 0)
+        return;
+    printf("\nnot judged yet: %zu test%s failed recently but cannot be flagged at this alpha "
+           "(run longer, or move the split)\n",
+           k, k == 1 ? "" : "s");
+    for (size_t i = 0; i < res->n; i++) {
+        if (!not_judged(res, i))
+            continue;
+        const fm_alarm_counts *c = &res->counts[i];
+        char esc[512];
+        printf("%-36s ", fm_cli_esc(res->tests[i].test, esc, sizeof esc));
+        print_period(c->k_base, c->n_base, &res->results[i].baseline);
+        printf(" ");
+        print_period(c->k_recent, c->n_recent, &res->results[i].recent);
+        printf("  %s\n", why_not_judged(c));
+    }
+}
+
+static void print_text(const struct check_args *a, const fm_hist_check_result *res)
+{
+    const fm_history_test *h = res->tests;
+    const fm_alarm_counts *c = res->counts;
+    const fm_alarm_result *r = res->results;
+    size_t n = res->n, family = res->family, regressed = res->regressed;
+    if (a->split.by_date)
         printf("Regression check, baseline: CI runs before %s\n", a->baseline);
     else
         printf("Regression check, baseline: the first %s CI runs of each suite\n", a->baseline);
     printf("%zu tests; %zu could show a rise at family-wise alpha %.10g; %zu rose "
            "(one-sided Fisher, Holm)\n",
            n, family, a->alpha, regressed);
-    if (family == 0)
+    if (family == 0) {
+        print_not_judged(res);
         return;
+    }
     char head[40];
     snprintf(head, sizeof head, "baseline (%.10g%% CI)", a->conf * 100);
     printf("\n%-36s %-30s %-30s %10s %10s\n", "test", head, "recent", "p", "Holm p");
     for (size_t j = 0; j < family; j++) {
-        size_t i = order[j].i;
-        printf("%-36s ", h[i].test);
+        size_t i = res->order[j];
+        char esc[512];
+        printf("%-36s ", fm_cli_esc(h[i].test, esc, sizeof esc));
         print_period(c[i].k_base, c[i].n_base, &r[i].baseline);
         printf(" ");
         print_period(c[i].k_recent, c[i].n_recent, &r[i].recent);
         printf(" %10.3g %10.3g%s\n", r[i].p_value, r[i].adjusted, r[i].regressed ? "  ROSE" : "");
     }
+    print_not_judged(res);
 }
 
-static int report(const struct check_args *a, const fm_history_test *h, size_t n,
-                  const fm_alarm_counts *c, const fm_alarm_result *r)
+static int report(const struct check_args *a, const fm_hist_check_result *res)
 {
-    struct ranked *order = malloc((n + 1) * sizeof *order);
-    if (order == NULL)
-        return fm_cli_fail("out of memory");
-    size_t family = 0, regressed = 0;
-    for (size_t i = 0; i < n; i++)
-        if (r[i].tested) {
-            order[family++] = (struct ranked){i, r[i].p_value};
-            regressed += r[i].regressed;
-        }
-    qsort(order, family, sizeof *order, cmp_ranked);
     int rc;
     if (a->json) {
         json_t *o = json_object(), *tests = json_array();
         json_object_set_new(o, "baseline", json_string(a->baseline));
         json_object_set_new(o, "alpha", json_real(a->alpha));
         json_object_set_new(o, "confidence", json_real(a->conf));
-        json_object_set_new(o, "tests_compared", json_integer((json_int_t)n));
-        json_object_set_new(o, "family", json_integer((json_int_t)family));
-        json_object_set_new(o, "regressed", json_integer((json_int_t)regressed));
-        for (size_t j = 0; j < family; j++)
-            json_array_append_new(tests, test_json(&h[order[j].i], &c[order[j].i], &r[order[j].i]));
+        json_object_set_new(o, "tests_compared", json_integer((json_int_t)res->n));
+        json_object_set_new(o, "family", json_integer((json_int_t)res->family));
+        json_object_set_new(o, "regressed", json_integer((json_int_t)res->regressed));
+        for (size_t j = 0; j < res->family; j++) {
+            size_t i = res->order[j];
+            json_array_append_new(tests,
+                                  test_json(&res->tests[i], &res->counts[i], &res->results[i]));
+        }
         json_object_set_new(o, "tests", tests);
+        json_t *nj = json_array();
+        for (size_t i = 0; i < res->n; i++) {
+            if (!not_judged(res, i))
+                continue;
+            json_t *t = test_json(&res->tests[i], &res->counts[i], &res->results[i]);
+            json_object_set_new(t, "reason", json_string(why_not_judged(&res->counts[i])));
+            json_array_append_new(nj, t);
+        }
+        json_object_set_new(o, "not_judged", nj);
         rc = fm_cli_print_json(o);
     } else {
-        print_text(a, h, n, c, r, order, family, regressed);
+        print_text(a, res);
         rc = FM_EXIT_OK;
     }
-    free(order);
-    return rc == FM_EXIT_OK && regressed > 0 ? FM_EXIT_FAIL : rc;
+    return rc == FM_EXIT_OK && res->regressed > 0 ? FM_EXIT_FAIL : rc;
+}
+
+/* Some test has CI runs on both sides of the split. */
+static bool comparable(const fm_hist_check_result *res)
+{
+    for (size_t i = 0; i < res->n; i++)
+        if (res->counts[i].n_base > 0 && res->counts[i].n_recent > 0)
+            return true;
+    return false;
+}
+
+/* A gate must not pass when it compared nothing: one line, exit 2. */
+static int nothing_to_compare(const struct check_args *a, const fm_hist_check_result *res)
+{
+    uint64_t most = 0; /* the most CI runs of any test */
+    bool any_recent = false;
+    for (size_t i = 0; i < res->n; i++) {
+        uint64_t n = res->counts[i].n_base + res->counts[i].n_recent;
+        most = n > most ? n : most;
+        any_recent |= res->counts[i].n_recent > 0;
+    }
+    if (!any_recent && !a->split.by_date)
+        return fm_cli_usage_error("--baseline %s: the baseline takes every CI run (a test has at "
+                                  "most %llu); nothing recent to compare, give fewer runs",
+                                  a->baseline, (unsigned long long)most);
+    if (!any_recent)
+        return fm_cli_usage_error("--baseline %s: no CI run at or after it; nothing recent to "
+                                  "compare, give an earlier date",
+                                  a->baseline);
+    return fm_cli_usage_error("--baseline %s: no CI run before it; no baseline to compare with, "
+                              "give a later date",
+                              a->baseline);
 }
 
 int cmd_check(int argc, char **argv)
@@ -356,28 +276,23 @@ int cmd_check(int argc, char **argv)
     fm_store *store = NULL;
     if ((rc = fm_cli_open_store(a.db, false, &store)) != 0)
         return rc;
-    fm_history_filter filter = {.label = a.label};
-    fm_history_test *h = NULL;
-    size_t n = 0;
-    fm_alarm_counts *c = NULL;
-    fm_alarm_result *r = NULL;
-    if (fm_history_load(store, &filter, &h, &n) != FM_STORE_OK)
+    fm_hist_check_options opt = {a.label, a.split, a.alpha, a.conf};
+    fm_hist_check_result res;
+    fm_hist_status st = fm_hist_check(store, &opt, &res);
+    if (st == FM_HIST_OK && !comparable(&res))
+        rc = nothing_to_compare(&a, &res);
+    else if (st == FM_HIST_OK)
+        rc = report(&a, &res);
+    else if (st == FM_HIST_ESTORE)
         rc = fm_cli_fail("cannot read %s: %s", a.db, fm_store_errmsg(store));
-    else if (n == 0)
+    else if (st == FM_HIST_ENODATA)
         rc = a.label ? fm_cli_usage_error("no CI history for suite '%s' in %s", a.label, a.db)
                      : fm_cli_usage_error("%s holds no CI history (see 'flakemeter ingest')", a.db);
-    else if ((c = calloc(n, sizeof *c)) == NULL || (r = calloc(n, sizeof *r)) == NULL)
-        rc = fm_cli_fail("out of memory");
+    else if (st == FM_HIST_ESTATS)
+        rc = fm_cli_fail("cannot compute the check: %s", fm_stats_strerror(res.stats));
     else
-        rc = count_all(h, n, &a, c);
-    if (rc < 0) {
-        fm_stats_status st = fm_stats_alarm(c, n, a.alpha, a.conf, r);
-        rc = st == FM_STATS_OK ? report(&a, h, n, c, r)
-                               : fm_cli_fail("cannot compute the check: %s", fm_stats_strerror(st));
-    }
-    free(c);
-    free(r);
-    fm_history_free(h, n);
+        rc = fm_cli_fail("%s", fm_hist_strerror(st));
+    fm_hist_check_free(&res);
     fm_store_close(store);
     return rc;
 }

@@ -2,17 +2,15 @@
  * cmd_export.c - `flakemeter export`: the stored runs of one campaign or of all, as JSON, CSV or
  * JUnit XML (layouts in docs/store.md), on stdout or into a file.
  *
- * With -o the output goes to a temporary file next to FILE that is renamed over it once
- * complete, so a failed export never leaves a truncated FILE behind.
+ * With -o the output goes to a temporary file next to FILE (mode 0666 & ~umask) that is renamed
+ * over it once complete, so a failed export never leaves a truncated FILE behind; -o - is
+ * standard output.
  */
 #include "fm_cli.h"
 #include "fm_store.h"
 
-#include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 static const char help[] =
     "usage: flakemeter export [--db PATH] [--format json|csv|junit] [-o FILE] [LABEL]\n"
@@ -28,13 +26,7 @@ static const char help[] =
     "LABEL (default: all suites):\n"
     "  json   {\"schema\": 2, \"ci_runs\": [{label, run_key, time_ns, ..., \"results\":\n"
     "         [{test, attempt, outcome, seconds}]}]}\n"
-    "  csv    one row per result (label,run_key,time_ns,host,platform,revision,test,...)\n"
-    "\n"
-    "      --db PATH           the store (default flakemeter.db)\n"
-    "      --history           the ingested CI history instead of the campaigns\n"
-    "  -f, --format FORMAT     json, csv or junit; default json\n"
-    "  -o, --output FILE       write to FILE instead of standard output\n"
-    "  -h, --help              show this help\n";
+    "  csv    one row per result (label,run_key,time_ns,host,platform,revision,test,...)\n";
 
 static int parse_format(void *value, const char *text, const char *name)
 {
@@ -71,33 +63,21 @@ static fm_store_status export(fm_store *store, const char *label, fm_export_form
                    : fm_store_export(store, label, format, f);
 }
 
-/* Export into a temporary file beside path, renamed over path when complete. */
+/* Export into a temporary file beside path, renamed over path when complete ("-": stdout). */
 static int export_to_file(fm_store *store, const char *db, const char *label,
                           fm_export_format format, const char *path)
 {
-    size_t len = strlen(path) + sizeof ".tmp-XXXXXX";
-    char *temp = malloc(len);
-    if (temp == NULL)
-        return fm_cli_fail("out of memory");
-    snprintf(temp, len, "%s.tmp-XXXXXX", path);
-    int rc, fd = mkstemp(temp);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (f == NULL) {
-        rc = fm_cli_fail("-o: cannot create a file beside '%s': %s", path, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        goto out;
-    }
-    rc = export_status(store, export(store, label, format, f), db, label);
-    if (fclose(f) != 0 && rc == FM_EXIT_OK)
-        rc = fm_cli_fail("-o: cannot write '%s': %s", path, strerror(errno));
-    if (rc == FM_EXIT_OK && rename(temp, path) != 0)
-        rc = fm_cli_fail("-o: cannot write '%s': %s", path, strerror(errno));
-out:
-    if (rc != FM_EXIT_OK)
-        unlink(temp);
-    free(temp);
-    return rc;
+    fm_cli_output out;
+    int rc = fm_cli_output_open(&out, "-o", path);
+    if (rc != 0)
+        return rc;
+    fm_store_status st = export(store, label, format, out.f);
+    if (st == FM_STORE_EIO && out.f == stdout && ferror(stdout))
+        rc = FM_EXIT_FAIL; /* fm_cli_finish reports the failed write, once */
+    else
+        rc = export_status(store, st, db, label);
+    int crc = fm_cli_output_close(&out, rc != FM_EXIT_OK);
+    return rc != FM_EXIT_OK ? rc : crc;
 }
 
 int cmd_export(int argc, char **argv)
@@ -105,10 +85,12 @@ int cmd_export(int argc, char **argv)
     const char *db = "flakemeter.db", *output = NULL, *label = NULL;
     fm_export_format format = FM_EXPORT_JSON;
     const struct fm_opt options[] = {
-        FM_OPT_STRING(0, "db", &db),
-        FM_OPT_CALL('f', "format", &format, parse_format),
-        FM_OPT_STRING('o', "output", &output),
-        FM_OPT_BOOL(0, "history", &history),
+        FM_OPT_STRING(0, "db", &db, "PATH", "the store (default flakemeter.db)"),
+        FM_OPT_BOOL(0, "history", &history, "the ingested CI history instead of the campaigns"),
+        FM_OPT_CALL('f', "format", &format, parse_format, "FORMAT",
+                    "json, csv or junit; default json"),
+        FM_OPT_STRING('o', "output", &output, "FILE",
+                      "write to FILE instead of standard output (- is standard output)"),
         FM_OPT_END,
     };
     int rc = fm_cli_options(argc, argv, options, help, FM_CLI_OPERANDS);

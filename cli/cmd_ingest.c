@@ -12,7 +12,11 @@
 #include "fm_store.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 static const char help[] =
     "usage: flakemeter ingest [--db PATH] [--label SUITE] [--run ID] [--json] FILE|DIR ...\n"
@@ -20,15 +24,10 @@ static const char help[] =
     "Read JUnit XML reports (pytest, nextest, Maven surefire/failsafe, CTest --output-junit,\n"
     "Bazel test.xml, go-junit-report) into the store, for `flakemeter tests`.  A directory is\n"
     "searched for *.xml files.  Each file is one CI run, unless a property in it names the\n"
-    "run (ci_run, build_id, github_run_id, ...) or --run names it.  A file already ingested\n"
+    "run (ci_run, build_id, github_run_id, ...) or --run names it.  '-' reads one report from\n"
+    "standard input.  A file already ingested\n"
     "(same bytes) adds nothing.  A malformed file is reported with its line and column and\n"
-    "skipped; the others are still ingested, and the exit status is 1.\n"
-    "\n"
-    "      --db PATH           the store (default flakemeter.db; created if missing)\n"
-    "  -l, --label SUITE       the suite the results belong to (default ci)\n"
-    "      --run ID            all these files are one CI run, named ID\n"
-    "      --json              print the outcome of every file as JSON\n"
-    "  -h, --help              show this help\n";
+    "skipped; the others are still ingested, and the exit status is 1.\n";
 
 typedef struct {
     size_t added, duplicates, rejected;
@@ -70,6 +69,32 @@ static void count(totals *t, const fm_ingest_result *r)
     }
 }
 
+/* "-": standard input copied into an anonymous file (ingest hashes, then parses: it reads twice).
+ */
+static fm_hist_status ingest_stdin(fm_store *store, const fm_ingest_options *opt,
+                                   fm_ingest_result *r)
+{
+    int fd = memfd_create("flakemeter-stdin", MFD_CLOEXEC);
+    char buf[65536];
+    ssize_t got = 0;
+    while (fd >= 0 && (got = read(STDIN_FILENO, buf, sizeof buf)) != 0) {
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0 || write(fd, buf, (size_t)got) != got)
+            break;
+    }
+    if (fd < 0 || got != 0) {
+        int err = errno;
+        if (fd >= 0)
+            close(fd);
+        memset(r, 0, sizeof *r);
+        r->verdict = FM_INGEST_REJECTED;
+        snprintf(r->error, sizeof r->error, "cannot read standard input: %s", strerror(err));
+        return FM_HIST_OK;
+    }
+    return fm_ingest_fd(store, fd, "-", opt, r);
+}
+
 static int ingest_all(fm_store *store, const char *db, char **files, size_t n,
                       const fm_ingest_options *opt, bool json)
 {
@@ -77,8 +102,9 @@ static int ingest_all(fm_store *store, const char *db, char **files, size_t n,
     json_t *list = json ? json_array() : NULL;
     for (size_t i = 0; i < n; i++) {
         fm_ingest_result r;
-        fm_store_status st = fm_ingest_file(store, files[i], opt, &r);
-        if (st != FM_STORE_OK) {
+        fm_hist_status st = fm_cli_is_stdio(files[i]) ? ingest_stdin(store, opt, &r)
+                                                      : fm_ingest_file(store, files[i], opt, &r);
+        if (st != FM_HIST_OK) {
             json_decref(list);
             return fm_cli_fail("%s: cannot write %s: %s (this file not ingested, %zu before it "
                                "were)",
@@ -118,10 +144,12 @@ int cmd_ingest(int argc, char **argv)
     const char *db = "flakemeter.db", *label = FM_INGEST_DEFAULT_LABEL, *run = NULL;
     bool json = false;
     const struct fm_opt options[] = {
-        FM_OPT_STRING(0, "db", &db),
-        FM_OPT_STRING('l', "label", &label),
-        FM_OPT_STRING(0, "run", &run),
-        FM_OPT_BOOL(0, "json", &json),
+        FM_OPT_STRING(0, "db", &db, "PATH",
+                      "the store (default flakemeter.db; created if missing)"),
+        FM_OPT_STRING('l', "label", &label, "SUITE",
+                      "the suite the results belong to (default ci)"),
+        FM_OPT_STRING(0, "run", &run, "ID", "all these files are one CI run, named ID"),
+        FM_OPT_BOOL(0, "json", &json, "print the outcome of every file as JSON"),
         FM_OPT_END,
     };
     int rc = fm_cli_options(argc, argv, options, help, FM_CLI_OPERANDS);
@@ -133,10 +161,16 @@ int cmd_ingest(int argc, char **argv)
         return fm_cli_usage_error("--label: the suite name must not be empty");
     if (run != NULL && *run == '\0')
         return fm_cli_usage_error("--run: the CI run's name must not be empty");
+    int dashes = 0;
+    for (int i = optind; i < argc; i++)
+        dashes += fm_cli_is_stdio(argv[i]);
+    if (dashes > 1)
+        return fm_cli_usage_error("'-' (standard input) given %d times; it can be read once",
+                                  dashes);
     char **files = NULL;
     size_t n = 0;
     if (fm_ingest_list((const char *const *)argv + optind, (size_t)(argc - optind), &files, &n) !=
-        FM_STORE_OK)
+        FM_HIST_OK)
         return fm_cli_fail("out of memory listing the files");
     fm_store *store = NULL;
     rc = fm_cli_open_store(db, true, &store);

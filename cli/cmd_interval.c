@@ -10,20 +10,10 @@
 
 static const char help[] =
     "usage: flakemeter interval --failures K --runs N [--confidence C]\n"
-    "                           [--method exact|wilson|jeffreys|agresti-coull|wald]\n"
+    "                           [--method exact|wilson|jeffreys|agresti-coull|wald|blaker]\n"
     "                           [--sided two|upper] [--json]\n"
     "\n"
-    "Confidence interval for the failure probability after K failures in N runs.\n"
-    "\n"
-    "  -k, --failures K     failures seen (0 <= K <= N)\n"
-    "  -n, --runs N         runs made (1 <= N <= 2^53; 1e12 is accepted)\n"
-    "  -c, --confidence C   confidence level in (0, 1); default 0.95\n"
-    "  -m, --method M       exact (Clopper-Pearson, default), wilson, jeffreys,\n"
-    "                       agresti-coull, or wald (a known bad example, for comparison)\n"
-    "      --sided S        two (default) or upper: a one-sided upper bound at level C\n"
-    "      --json           print a JSON object: failures, runs, confidence, method, sided,\n"
-    "                       estimate, lower, upper\n"
-    "  -h, --help           show this help\n";
+    "Confidence interval for the failure probability after K failures in N runs.\n";
 
 struct interval_args {
     uint64_t k, n;
@@ -38,7 +28,7 @@ static int parse_method(void *value, const char *text, const char *name)
     if (fm_stats_method_parse(text, value) == FM_STATS_OK)
         return 0;
     return fm_cli_usage_error("%s: unknown method '%s'; expected exact, wilson, jeffreys, "
-                              "agresti-coull or wald",
+                              "agresti-coull, wald or blaker",
                               name, text);
 }
 
@@ -58,12 +48,21 @@ static int parse_sided(void *value, const char *text, const char *name)
 static int parse(int argc, char **argv, struct interval_args *a)
 {
     const struct fm_opt options[] = {
-        FM_OPT_COUNT('k', "failures", &a->k, 0, FM_STATS_MAX_ATTEMPTS, .seen = &a->have_k),
-        FM_OPT_COUNT('n', "runs", &a->n, 1, FM_STATS_MAX_ATTEMPTS, .seen = &a->have_n),
-        FM_OPT_REAL('c', "confidence", &a->c, 0, 1, FM_OPT_OPEN),
-        FM_OPT_CALL('m', "method", &a->method, parse_method),
-        FM_OPT_CALL(0, "sided", &a->sided, parse_sided),
-        FM_OPT_BOOL(0, "json", &a->json),
+        FM_OPT_COUNT('k', "failures", &a->k, 0, FM_STATS_MAX_ATTEMPTS, "K",
+                     "failures seen (0 <= K <= N)", .seen = &a->have_k),
+        FM_OPT_COUNT('n', "runs", &a->n, 1, FM_STATS_MAX_ATTEMPTS, "N",
+                     "runs made (1 <= N <= 2^53; 1e12 is accepted)", .seen = &a->have_n),
+        FM_OPT_REAL('c', "confidence", &a->c, 0, 1, FM_OPT_OPEN, "C",
+                    "confidence level in (0, 1); default 0.95"),
+        FM_OPT_CALL('m', "method", &a->method, parse_method, "M",
+                    "exact (Clopper-Pearson, default), wilson, jeffreys, agresti-coull, wald (a "
+                    "known bad example, for comparison), or blaker (exact, inside "
+                    "Clopper-Pearson; two-sided needs C >= 0.5)"),
+        FM_OPT_CALL(0, "sided", &a->sided, parse_sided, "S",
+                    "two (default) or upper: a one-sided upper bound at level C"),
+        FM_OPT_BOOL(0, "json", &a->json,
+                    "print a JSON object: failures, runs, confidence, method, sided, estimate, "
+                    "lower, upper"),
         FM_OPT_END,
     };
     int rc = fm_cli_options(argc, argv, options, help, FM_CLI_NO_OPERANDS);

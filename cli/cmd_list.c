@@ -16,12 +16,7 @@ static const char help[] = "usage: flakemeter list [--json] [NAME...]\n"
                            "\n"
                            "List the built-in workloads (the same table as 'fm-stress --list'):\n"
                            "each one's summary, the upstream test it ports, what its work\n"
-                           "counts, and every parameter with its default and accepted values.\n"
-                           "\n"
-                           "      --json     print a JSON array: name, summary, upstream, unit,\n"
-                           "                 declared_race, params (key, kind, default, min,\n"
-                           "                 max, choices, help) and presets\n"
-                           "  -h, --help     show this help\n";
+                           "counts, and every parameter with its default and accepted values.\n";
 
 static const char *const kind_names[] = {"int", "real", "choice"};
 
@@ -99,7 +94,9 @@ int cmd_list(int argc, char **argv)
 {
     bool json = false;
     const struct fm_opt options[] = {
-        FM_OPT_BOOL(0, "json", &json),
+        FM_OPT_BOOL(0, "json", &json,
+                    "print a JSON array: name, summary, upstream, unit, declared_race, params "
+                    "(key, kind, default, min, max, choices, help) and presets"),
         FM_OPT_END,
     };
     int rc = fm_cli_options(argc, argv, options, help, FM_CLI_OPERANDS);
@@ -114,8 +111,7 @@ int cmd_list(int argc, char **argv)
     for (size_t i = 0; i < n_sel && rc == FM_EXIT_OK; i++) {
         sel[i] = optind < argc ? fm_wl_find(argv[optind + (int)i]) : fm_wl_at(i);
         if (sel[i] == NULL)
-            rc = fm_cli_usage_error("unknown workload '%s' (see 'flakemeter list')",
-                                    argv[optind + (int)i]);
+            rc = fm_cli_unknown_workload(argv[optind + (int)i], false);
     }
     if (rc == FM_EXIT_OK && json) {
         json_t *array = json_array();

@@ -10,6 +10,8 @@
 #include "fm_cli.h"
 #include "fm_store.h"
 
+#include <string.h>
+
 #include <stdio.h>
 
 static const char help[] =
@@ -19,16 +21,13 @@ static const char help[] =
     "Campaigns are matched by label and must have the same kind, command and parameters;\n"
     "a run (run index, attempt) already in OUT.db is not added again, so merging the shards\n"
     "of `flakemeter run --shard I/N` gives the unsharded campaign, and merging twice adds\n"
-    "nothing.  OUT.db is written all or nothing: on any error it is left as it was.\n"
-    "\n"
-    "  -o, --output OUT.db     the store to merge into (required)\n"
-    "  -h, --help              show this help\n";
+    "nothing.  OUT.db is written all or nothing: on any error it is left as it was.\n";
 
 int cmd_merge(int argc, char **argv)
 {
     const char *out = NULL;
     const struct fm_opt options[] = {
-        FM_OPT_STRING('o', "output", &out),
+        FM_OPT_STRING('o', "output", &out, "OUT.db", "the store to merge into (required)"),
         FM_OPT_END,
     };
     int rc = fm_cli_options(argc, argv, options, help, FM_CLI_OPERANDS);
@@ -38,6 +37,10 @@ int cmd_merge(int argc, char **argv)
         return fm_cli_usage_error("-o OUT.db is required (see 'flakemeter merge --help')");
     if (optind >= argc)
         return fm_cli_usage_error("no input store given (see 'flakemeter merge --help')");
+    for (int i = optind - 1; i < argc; i++)
+        if (fm_cli_is_stdio(i < optind ? out : argv[i]))
+            return fm_cli_usage_error("'-': a store is an SQLite file, not standard input or "
+                                      "output; give a PATH");
     char err[1024];
     fm_store_status st =
         fm_store_merge(out, (const char *const *)argv + optind, argc - optind, err, sizeof err);
@@ -47,7 +50,8 @@ int cmd_merge(int argc, char **argv)
     case FM_STORE_EIO:
     case FM_STORE_ENOMEM:
         return fm_cli_fail("%s", err);
-    default:
-        return fm_cli_usage_error("%s", err);
+    default: /* a damaged store is the environment's failure (cli_store.c), not bad input */
+        return strstr(err, "a damaged store") != NULL ? fm_cli_fail("%s", err)
+                                                      : fm_cli_usage_error("%s", err);
     }
 }

@@ -11,13 +11,7 @@ static const char help[] =
     "\n"
     "Smallest number of runs N such that seeing at most K failures in N runs shows, at\n"
     "confidence C, that the failure probability is below P0 (if it were P0, at most K failures\n"
-    "would happen with probability <= 1 - C).  K = 0 is the rule of three: N ~ 3/P0 at 95%.\n"
-    "\n"
-    "      --p0 P0            failure probability to rule out, in (0, 1)\n"
-    "  -k, --failures K       failures allowed in the N runs; default 0\n"
-    "  -c, --confidence C     confidence level in (0, 1); default 0.95\n"
-    "      --json             print a JSON object: p0, failures, confidence, runs\n"
-    "  -h, --help             show this help\n";
+    "would happen with probability <= 1 - C).  K = 0 is the rule of three: N ~ 3/P0 at 95%.\n";
 
 int cmd_plan(int argc, char **argv)
 {
@@ -25,10 +19,13 @@ int cmd_plan(int argc, char **argv)
     uint64_t k = 0, runs;
     bool have_p0 = false, json = false;
     const struct fm_opt options[] = {
-        FM_OPT_REAL(0, "p0", &p0, 0, 1, FM_OPT_OPEN, .seen = &have_p0),
-        FM_OPT_COUNT('k', "failures", &k, 0, FM_STATS_MAX_ATTEMPTS - 1),
-        FM_OPT_REAL('c', "confidence", &c, 0, 1, FM_OPT_OPEN),
-        FM_OPT_BOOL(0, "json", &json),
+        FM_OPT_REAL(0, "p0", &p0, 0, 1, FM_OPT_OPEN, "P0",
+                    "failure probability to rule out, in (0, 1)", .seen = &have_p0),
+        FM_OPT_COUNT('k', "failures", &k, 0, FM_STATS_MAX_ATTEMPTS - 1, "K",
+                     "failures allowed in the N runs; default 0"),
+        FM_OPT_REAL('c', "confidence", &c, 0, 1, FM_OPT_OPEN, "C",
+                    "confidence level in (0, 1); default 0.95"),
+        FM_OPT_BOOL(0, "json", &json, "print a JSON object: p0, failures, confidence, runs"),
         FM_OPT_END,
     };
     int rc = fm_cli_options(argc, argv, options, help, FM_CLI_NO_OPERANDS);

@@ -19,23 +19,7 @@ static const char help[] =
     "all of them fail with probability at most T.  From K failures in N runs it gives three\n"
     "answers: point (p = K/N), conservative (p = the one-sided exact upper bound at level C:\n"
     "with probability >= C the true all-fail rate is <= T) and bayes (E[p^A] <= T under the\n"
-    "Beta posterior).\n"
-    "\n"
-    "  -p, --p P              failure probability of one attempt, in [0, 1]\n"
-    "  -q, --after-failure Q  failure probability of a retry after a failure, in [0, 1]\n"
-    "                         (correlated failures; default: Q = P)\n"
-    "  -k, --failures K       failures seen (0 <= K <= N)\n"
-    "  -n, --runs N           runs made (N >= 1)\n"
-    "  -t, --target T         all-fail probability to reach, in (0, 1), e.g. 1e-6\n"
-    "  -c, --confidence C     level of the conservative answer, in (0, 1); default 0.95\n"
-    "      --prior NAME       jeffreys (Beta(1/2, 1/2), default) or uniform (Beta(1, 1))\n"
-    "COST (optional; both durations together):\n"
-    "      --pass-seconds S   mean duration of a passing attempt\n"
-    "      --fail-seconds S   mean duration of a failing attempt (a timeout: its full length)\n"
-    "  -a, --attempts A       also evaluate a policy of A attempts (e.g. 6 for Wine's\n"
-    "                         LOOP_ON_FLAKY_TESTS(6), 3 for MicroPython's 2 re-runs)\n"
-    "      --json             print a JSON object\n"
-    "  -h, --help             show this help\n";
+    "Beta posterior).\n";
 
 struct retries_args {
     double p, q, target, c, prior_a, prior_b, pass_s, fail_s;
@@ -71,17 +55,33 @@ static int parse_prior(void *value, const char *text, const char *name)
 static int parse(int argc, char **argv, struct retries_args *a)
 {
     const struct fm_opt options[] = {
-        FM_OPT_REAL('p', "p", &a->p, 0, 1, FM_OPT_CLOSED, .seen = &a->have_p),
-        FM_OPT_REAL('q', "after-failure", &a->q, 0, 1, FM_OPT_CLOSED, .seen = &a->have_q),
-        FM_OPT_COUNT('k', "failures", &a->k, 0, FM_STATS_MAX_ATTEMPTS, .seen = &a->have_k),
-        FM_OPT_COUNT('n', "runs", &a->n, 1, FM_STATS_MAX_ATTEMPTS, .seen = &a->have_n),
-        FM_OPT_REAL('t', "target", &a->target, 0, 1, FM_OPT_OPEN, .seen = &a->have_target),
-        FM_OPT_REAL('c', "confidence", &a->c, 0, 1, FM_OPT_OPEN),
-        FM_OPT_COUNT('a', "attempts", &a->policy, 1, FM_STATS_MAX_ATTEMPTS),
-        FM_OPT_CALL(0, "prior", a, parse_prior),
-        FM_OPT_REAL(0, "pass-seconds", &a->pass_s, 0, 1e300, FM_OPT_CLOSED, .seen = &a->have_pass),
-        FM_OPT_REAL(0, "fail-seconds", &a->fail_s, 0, 1e300, FM_OPT_CLOSED, .seen = &a->have_fail),
-        FM_OPT_BOOL(0, "json", &a->json),
+        FM_OPT_REAL('p', "p", &a->p, 0, 1, FM_OPT_CLOSED, "P",
+                    "failure probability of one attempt, in [0, 1]", .seen = &a->have_p),
+        FM_OPT_REAL(0, "after-failure", &a->q, 0, 1, FM_OPT_CLOSED, "Q",
+                    "failure probability of a retry after a failure, in [0, 1] (correlated "
+                    "failures; default: Q = P)",
+                    .seen = &a->have_q),
+        FM_OPT_COUNT('k', "failures", &a->k, 0, FM_STATS_MAX_ATTEMPTS, "K",
+                     "failures seen (0 <= K <= N)", .seen = &a->have_k),
+        FM_OPT_COUNT('n', "runs", &a->n, 1, FM_STATS_MAX_ATTEMPTS, "N", "runs made (N >= 1)",
+                     .seen = &a->have_n),
+        FM_OPT_REAL('t', "target", &a->target, 0, 1, FM_OPT_OPEN, "T",
+                    "all-fail probability to reach, in (0, 1), e.g. 1e-6", .seen = &a->have_target),
+        FM_OPT_REAL('c', "confidence", &a->c, 0, 1, FM_OPT_OPEN, "C",
+                    "level of the conservative answer, in (0, 1); default 0.95"),
+        FM_OPT_CALL(0, "prior", a, parse_prior, "NAME",
+                    "jeffreys (Beta(1/2, 1/2), default) or uniform (Beta(1, 1))"),
+        FM_OPT_GROUP("COST (optional; both durations together):"),
+        FM_OPT_REAL(0, "pass-seconds", &a->pass_s, 0, 1e300, FM_OPT_CLOSED, "S",
+                    "mean duration of a passing attempt", .seen = &a->have_pass),
+        FM_OPT_REAL(0, "fail-seconds", &a->fail_s, 0, 1e300, FM_OPT_CLOSED, "S",
+                    "mean duration of a failing attempt (a timeout: its full length)",
+                    .seen = &a->have_fail),
+        FM_OPT_COUNT('a', "attempts", &a->policy, 1, FM_STATS_MAX_ATTEMPTS, "A",
+                     "also evaluate a policy of A attempts (e.g. 6 for Wine's "
+                     "LOOP_ON_FLAKY_TESTS(6), 3 for MicroPython's 2 re-runs)"),
+        FM_OPT_GROUP(""),
+        FM_OPT_BOOL(0, "json", &a->json, "print a JSON object"),
         FM_OPT_END,
     };
     int rc = fm_cli_options(argc, argv, options, help, FM_CLI_NO_OPERANDS);
@@ -164,11 +164,40 @@ static fm_stats_status cost_bayes(const struct retries_args *a, struct answer *a
 static void print_target(double target)
 {
     double every = 1.0 / target;
-    printf("to bring the chance that every attempt fails to %.3g or below ", target);
-    if (every < 1e9 && fabs(every - round(every)) < 1e-6 * every)
+    char t[32];
+    printf("to bring the chance that every attempt fails to %s or below ",
+           fm_cli_fmt_exact(target, t, sizeof t));
+    if (every < 1e9 && fabs(every - round(every)) < 1e-12 * every)
         printf("(once in %.0f runs)", round(every));
-    else
+    else if (isfinite(every))
         printf("(once in %.3g runs)", every);
+    else /* 1 / a subnormal target */
+        printf("(once in 10^%.4g runs)", -log10(target));
+}
+
+#define CAP_TEXT "the cap of 2^53 = 9007199254740992 attempts"
+
+/* Why unreachable: always fails, or above FM_STATS_MAX_ATTEMPTS (about 1 + ln(t/p1)/ln q). */
+static void why_unreachable(double p1, double q, double target, bool have_q, char *buf, size_t size)
+{
+    if (q == 1.0 && (p1 == 1.0 || !have_q)) {
+        snprintf(buf, size, "the test always fails");
+        return;
+    }
+    if (q == 1.0) {
+        snprintf(buf, size, "a retry after a failure always fails, so retrying never helps");
+        return;
+    }
+    double need = 1.0 + (log(target) - log(p1)) / log(q);
+    snprintf(buf, size, "it would take about %.2g attempts, above " CAP_TEXT, need);
+}
+
+/* The same for the Bayesian count: E[p^A] ~ A^-beta Gamma(a + b) / Gamma(b) for large A. */
+static void why_unreachable_bayes(const struct retries_args *a, char *buf, size_t size)
+{
+    double alpha = (double)a->k + a->prior_a, beta = (double)(a->n - a->k) + a->prior_b;
+    double log10_need = (lgamma(alpha + beta) - lgamma(beta) - log(a->target)) / beta / log(10.0);
+    snprintf(buf, size, "it would take about 10^%.0f attempts, above " CAP_TEXT, log10_need);
 }
 
 static void print_cost_line(const struct retries_args *a, const char *indent,
@@ -210,10 +239,15 @@ static int run_known_p(const struct retries_args *a)
     if (a->have_q)
         printf(", %s for a retry after a failure", fm_cli_fmt_prob(q, qs, sizeof qs));
     printf(":\n");
+    char why[160], t[32];
     if (!ans.min.reachable) {
-        printf("the target %.3g is unreachable: %s.\n", a->target,
-               a->p == 1.0 ? "the test always fails"
-                           : "a retry after a failure always fails, so retrying never helps");
+        why_unreachable(a->p, q, a->target, a->have_q, why, sizeof why);
+        printf("the target %s is unreachable: %s.\n", fm_cli_fmt_exact(a->target, t, sizeof t),
+               why);
+    } else if (fm_cli_astronomic(ans.min.attempts)) {
+        printf("more than 10^6 attempts ");
+        print_target(a->target);
+        printf(":\nfix the test; no retry policy is that long (the exact count: --json)\n");
     } else {
         unsigned long long n = ans.min.attempts;
         printf("allow %llu attempt%s (%llu retr%s) ", n, n == 1 ? "" : "s", n - 1,
@@ -228,13 +262,23 @@ static int run_known_p(const struct retries_args *a)
     return FM_EXIT_OK;
 }
 
-static void print_answer_row(const struct answer *ans, const char *label)
+static void print_answer_row(const struct retries_args *a, const struct answer *ans,
+                             const char *label)
 {
-    char p[32], res[32];
+    char p[32], res[32], why[160];
     fm_cli_fmt_prob(ans->p, p, sizeof p);
     if (!ans->min.reachable) {
-        printf("  %-13s %-4s %-8s  unreachable (p = 100%%: every attempt fails)\n", ans->name,
-               label, p);
+        if (ans->p == 1.0)
+            snprintf(why, sizeof why, "p = 100%%: every attempt fails");
+        else if (strcmp(ans->name, "bayes") == 0)
+            why_unreachable_bayes(a, why, sizeof why);
+        else
+            why_unreachable(ans->p, ans->p, a->target, false, why, sizeof why);
+        printf("  %-13s %-4s %-8s  unreachable (%s)\n", ans->name, label, p, why);
+        return;
+    }
+    if (fm_cli_astronomic(ans->min.attempts)) {
+        printf("  %-13s %-4s %-8s  more than 10^6 attempts: fix the test\n", ans->name, label, p);
         return;
     }
     unsigned long long n = ans->min.attempts;
@@ -282,13 +326,13 @@ static int run_counts(const struct retries_args *a)
     printf("Attempts (first try + retries) ");
     print_target(a->target);
     printf(":\n");
-    print_answer_row(&ans[0], "p =");
-    print_answer_row(&ans[1], "p <=");
-    print_answer_row(&ans[2], "E[p]");
+    print_answer_row(a, &ans[0], "p =");
+    print_answer_row(a, &ans[1], "p <=");
+    print_answer_row(a, &ans[2], "E[p]");
     printf("conservative: with %.10g%% confidence the true all-fail rate is at most the target.\n"
            "bayes: %s prior; the all-fail rate averaged over what p might be.\n",
            a->c * 100, a->prior);
-    if (ans[1].min.reachable && a->have_pass)
+    if (ans[1].min.reachable && !fm_cli_astronomic(ans[1].min.attempts) && a->have_pass)
         print_cost_line(a, "conservative policy, ", &ans[1].cost);
     if (a->policy)
         print_policy(a, " (conservative p)", &ans[1].policy);

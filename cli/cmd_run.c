@@ -3,8 +3,9 @@
  *
  * Parses the options, opens the store and the campaign, hands everything to the run engine
  * (launch/fm_run.c), then prints the verdict computed from the store, so a resumed campaign
- * reports all its runs.  Exit status: 0 done, 1 the store or the system failed, 2 bad input
- * (including a command that cannot be started), 130/143 after SIGINT/SIGTERM.
+ * reports all its runs.  Exit status: 0 done, 1 the store or the system failed (or
+ * --require-below was not shown), 2 bad input (including a command that cannot be started),
+ * 130/143 after SIGINT/SIGTERM.
  */
 #include "cli_verdict.h"
 #include "fm_cli.h"
@@ -23,42 +24,7 @@ static const char help[] =
     "       flakemeter run [OPTIONS] -- COMMAND [ARG ...]\n"
     "\n"
     "Run a built-in workload ('flakemeter list') or any command many times, in parallel, record\n"
-    "every run in a SQLite store, and report the failure probability and the retry count.\n"
-    "\n"
-    "  -n, --runs N            runs to make (default: until --duration, decided or Ctrl-C)\n"
-    "      --duration S        stop starting runs after S seconds\n"
-    "  -j, --jobs N            runs in parallel (default: number of CPUs)\n"
-    "      --timeout S         per attempt; SIGTERM to its process group, SIGKILL after --grace\n"
-    "      --grace S           seconds between SIGTERM and SIGKILL (default 2)\n"
-    "      --seed S            base seed (FLAKEMETER_SEED; default 0 = upstream inputs)\n"
-    "      --retries R         after a failure retry at once, up to R more attempts\n"
-    "      --until-decided     stop when the attempt count for --target is pinned down\n"
-    "  -t, --target T          all-fail probability for the retry count (default 1e-6)\n"
-    "  -c, --confidence C      confidence level (default 0.95)\n"
-    "      --fail-regex RE     count a failure only if the output matches RE\n"
-    "      --ignore-regex RE   do not count a failure whose output matches RE\n"
-    "      --keep-output DIR   keep the output of failing attempts (at most 100 files)\n"
-    "      --shard I/N         run only run indices = I mod N (combine with 'merge')\n"
-    "\n"
-    "Run conditions (stored with the campaign; 'flakemeter sweep' varies them):\n"
-    "      --cpus N            each run may use only the first N CPUs of this machine\n"
-    "      --pin LIST          each run may use only these CPUs (0,2-3)\n"
-    "      --load N            N busy-loop processes compete with the runs\n"
-    "      --load-nice K       nice value of those processes\n"
-    "      --quota F           the runs get F CPUs of bandwidth (cgroup cpu.max; 0.5 = half a "
-    "CPU)\n"
-    "      --nice K            nice value of the runs\n"
-    "      --emulator ARCH     run the workload's cross-built fm-stress under qemu-ARCH\n"
-    "      --launch HOW        fork (default: flakemeter does not wait for the run to start,\n"
-    "                          as a shell) or spawn (it wakes when the run has started, as\n"
-    "                          posix_spawn, vfork and Python's subprocess); start-up races\n"
-    "                          can depend on it (docs/design.md, \"Launching\")\n"
-    "\n"
-    "      --db PATH           the store (default flakemeter.db)\n"
-    "      --label NAME        campaign name (default: from the workload or command)\n"
-    "      --json              print the verdict as one JSON object\n"
-    "  -q, --quiet             no progress line\n"
-    "  -h, --help              show this help\n";
+    "every run in a SQLite store, and report the failure probability and the retry count.\n";
 
 struct run_args {
     fm_run_config cfg;
@@ -71,6 +37,7 @@ struct run_args {
     char *conditions; /* fm_cond_json */
     const char *db, *label;
     bool json, quiet;
+    double require_below; /* --require-below P0; 0: not given */
     struct run_regex {
         regex_t re;
         bool have;
@@ -99,7 +66,9 @@ static int parse_shard(void *value, const char *text, const char *name)
     fm_run_config *c = value;
     unsigned i, n;
     char end;
-    if (sscanf(text, "%u/%u%c", &i, &n, &end) != 2 || n < 1 || i >= n)
+    /* %u would take "-1" as UINT_MAX: digits only */
+    if (strspn(text, "0123456789/") != strlen(text) || sscanf(text, "%u/%u%c", &i, &n, &end) != 2 ||
+        n < 1 || i >= n)
         return fm_cli_usage_error("%s: '%s' is not I/N with 0 <= I < N", name, text);
     c->shard_index = i;
     c->shard_count = n;
@@ -111,23 +80,40 @@ static int parse_options(int argc, char **argv, struct run_args *a)
     fm_run_config *c = &a->cfg;
     uint64_t runs = (uint64_t)c->runs, jobs = (uint64_t)c->jobs, retries = c->retries;
     const struct fm_opt options[] = {
-        FM_OPT_COUNT('n', "runs", &runs, 1, INT64_MAX / 2),
-        FM_OPT_REAL(0, "duration", &c->duration_s, 0, 1e9, FM_OPT_LO_OPEN),
-        FM_OPT_COUNT('j', "jobs", &jobs, 1, 4096),
+        FM_OPT_COUNT('n', "runs", &runs, 1, INT64_MAX / 2, "N",
+                     "runs to make (default: until --duration, decided or Ctrl-C)"),
+        FM_OPT_REAL(0, "duration", &c->duration_s, 0, 1e9, FM_OPT_LO_OPEN, "S",
+                    "stop starting runs after S seconds"),
+        FM_OPT_COUNT('j', "jobs", &jobs, 1, 4096, "N",
+                     "runs in parallel (default: number of CPUs)"),
         FM_OPT_RUN_LIMITS(c),
-        FM_OPT_COUNT(0, "retries", &retries, 0, 1000),
-        FM_OPT_BOOL(0, "until-decided", &c->until_decided),
-        FM_OPT_REAL('t', "target", &c->target, 0, 1, FM_OPT_OPEN),
-        FM_OPT_REAL('c', "confidence", &c->confidence, 0, 1, FM_OPT_OPEN),
-        FM_OPT_CALL(0, "fail-regex", &a->fail_re, parse_regex),
-        FM_OPT_CALL(0, "ignore-regex", &a->ignore_re, parse_regex),
-        FM_OPT_STRING(0, "keep-output", &c->keep_dir),
-        FM_OPT_CALL(0, "shard", c, parse_shard),
-        FM_OPT_STRING(0, "db", &a->db),
-        FM_OPT_STRING(0, "label", &a->label),
-        FM_OPT_BOOL(0, "json", &a->json),
+        FM_OPT_COUNT(0, "retries", &retries, 0, 1000, "R",
+                     "after a failure retry at once, up to R more attempts"),
+        FM_OPT_BOOL(0, "until-decided", &c->until_decided,
+                    "stop when the attempt count for --target is pinned down"),
+        FM_OPT_REAL('t', "target", &c->target, 0, 1, FM_OPT_OPEN, "T",
+                    "all-fail probability for the retry count (default 1e-6)"),
+        FM_OPT_REAL('c', "confidence", &c->confidence, 0, 1, FM_OPT_OPEN, "C",
+                    "confidence level (default 0.95)"),
+        FM_OPT_CALL(0, "fail-regex", &a->fail_re, parse_regex, "RE",
+                    "count a failure only if the output matches RE"),
+        FM_OPT_CALL(0, "ignore-regex", &a->ignore_re, parse_regex, "RE",
+                    "do not count a failure whose output matches RE"),
+        FM_OPT_STRING(0, "keep-output", &c->keep_dir, "DIR",
+                      "keep the output of failing attempts (at most 100 files)"),
+        FM_OPT_CALL(0, "shard", c, parse_shard, "I/N",
+                    "run only run indices = I mod N (combine with 'merge')"),
+        FM_OPT_GROUP("Run conditions (stored with the campaign; 'flakemeter sweep' varies them):"),
         FM_OPT_CONDITIONS(&a->cond),
-        FM_OPT_BOOL('q', "quiet", &a->quiet),
+        FM_OPT_GROUP(""),
+        FM_OPT_STRING(0, "db", &a->db, "PATH", "the store (default flakemeter.db)"),
+        FM_OPT_STRING('l', "label", &a->label, "NAME",
+                      "campaign name (default: from the workload or command)"),
+        FM_OPT_BOOL(0, "json", &a->json, "print the verdict as one JSON object"),
+        FM_OPT_BOOL('q', "quiet", &a->quiet, "no progress line"),
+        FM_OPT_REAL(0, "require-below", &a->require_below, 0, 1, FM_OPT_OPEN, "P0",
+                    "exit 0 only if the test is shown fixed: the exact one-sided upper bound at "
+                    "--confidence is below P0 (as 'flakemeter plan'); else exit 1"),
         FM_OPT_END,
     };
     int rc = fm_cli_options(argc, argv, options, help, FM_CLI_COMMAND_FOLLOWS);
@@ -142,9 +128,7 @@ static int parse_workload(int argc, char **argv, struct run_args *a)
 {
     const struct fm_wl_desc *wl = fm_wl_find(argv[0]);
     if (wl == NULL)
-        return fm_cli_usage_error("unknown workload '%s' (see 'flakemeter list'; a command "
-                                  "goes after '--')",
-                                  argv[0]);
+        return fm_cli_unknown_workload(argv[0], true);
     fm_wl_args_init(&a->cfg.wl_args, wl);
     int len = snprintf(a->label_buf, sizeof a->label_buf, "%s", wl->name);
     for (int i = 1; i < argc; i++) {
@@ -270,11 +254,11 @@ static int setup_conditions(struct run_args *a)
     size_t len = strlen(a->label_buf);
     if (*fm_cond_describe(&a->cond, text, sizeof text)) /* default label: "bernoulli [cpus=1]" */
         snprintf(a->label_buf + len, sizeof a->label_buf - len, " [%s]", text);
-    if (fm_cond_check(&a->cond, FM_SOURCE_ROOT, &a->cond_rt, err, sizeof err) != 0)
+    if (fm_cond_check(&a->cond, FM_SOURCE_ROOT, &a->cond_rt, err, sizeof err) != FM_RUN_OK)
         return fm_cli_usage_error("--%s", err);
     if (a->cond.have_emulator && emulator_argv(a) != 0)
         return FM_EXIT_FAIL;
-    if (fm_cond_start(&a->cond_rt, err, sizeof err) != 0)
+    if (fm_cond_start(&a->cond_rt, err, sizeof err) != FM_RUN_OK)
         return fm_cli_fail("%s", err);
     a->cond_started = true;
     a->cfg.cond = &a->cond_rt;
@@ -313,12 +297,15 @@ int cmd_run(int argc, char **argv)
     /* Nothing but start errors (one per parallel slot at most): the command cannot run here. */
     bool only_errors = rep.counts.attempts == rep.counts.by_outcome[FM_OUTCOME_ERROR];
     if (rep.stop == FM_STOP_ERROR && only_errors && rep.error[0]) {
-        rc = fm_cli_usage_error("%s", rep.error); /* e.g. the command does not exist */
+        /* a command that does not exist: 2; a system limit (EMFILE, EAGAIN, ENOMEM): 1 */
+        rc = fm_cli_start_error(rep.start_errno, rep.error);
         goto out;
     }
     if (rep.stop == FM_STOP_ERROR)
         fm_cli_fail("%s", rep.error);
     rc = exit_status(&rep, report(&a, store, &rep));
+    if (rc == FM_EXIT_OK && a.require_below > 0)
+        rc = fm_cli_require_below(store, a.cfg.campaign, a.cfg.confidence, a.require_below, a.json);
     if (rep.stop == FM_STOP_ERROR && rc == FM_EXIT_OK)
         rc = FM_EXIT_FAIL;
 out:

@@ -19,14 +19,7 @@ static const char help[] =
     "\n"
     "The verdict of a campaign in the store (default: the most recent one), or with --list\n"
     "every campaign: arch, conditions, runs, failures and the failure probability with its\n"
-    "exact interval (first attempts; start errors left out).\n"
-    "\n"
-    "      --list              one line per campaign (JSON: an array of objects)\n"
-    "      --db PATH           the store (default flakemeter.db)\n"
-    "  -t, --target T          all-fail probability for the retry count (default 1e-6)\n"
-    "  -c, --confidence C      confidence level (default 0.95)\n"
-    "      --json              print the verdict as one JSON object\n"
-    "  -h, --help              show this help\n";
+    "exact interval (first attempts; start errors left out).\n";
 
 static int show(fm_store *store, const char *db, const char *label, double target, double conf,
                 bool json)
@@ -50,13 +43,7 @@ static int show(fm_store *store, const char *db, const char *label, double targe
     return FM_EXIT_OK;
 }
 
-/* One campaign's first-attempt counts as the verdict takes them. */
-typedef struct {
-    fm_campaign_info info;
-    uint64_t runs, failures;
-    fm_interval ci;
-    char created[24]; /* UTC, "2026-11-26T14:35:07Z"; "" for a campaign of a wave-one store */
-} list_row;
+typedef fm_verdict_row list_row;
 
 static void format_created(int64_t ns, char *buf, size_t size)
 {
@@ -65,32 +52,6 @@ static void format_created(int64_t ns, char *buf, size_t size)
     buf[0] = '\0';
     if (ns > 0 && gmtime_r(&t, &tm) != NULL)
         strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static fm_store_status list_rows(fm_store *store, double conf, list_row **rows, size_t *n)
-{
-    int64_t *ids = NULL;
-    fm_store_status st = fm_store_campaign_list(store, &ids, n);
-    *rows = st == FM_STORE_OK ? calloc(*n + 1, sizeof **rows) : NULL;
-    if (st == FM_STORE_OK && *rows == NULL)
-        st = FM_STORE_ENOMEM;
-    for (size_t i = 0; st == FM_STORE_OK && i < *n; i++) {
-        list_row *r = &(*rows)[i];
-        fm_store_summary sum;
-        st = fm_store_campaign_info(store, ids[i], &r->info);
-        if (st == FM_STORE_OK)
-            st = fm_store_summarize(store, ids[i], &sum);
-        if (st != FM_STORE_OK)
-            break;
-        format_created(r->info.created_ns, r->created, sizeof r->created);
-        r->runs = (uint64_t)fm_store_summary_trials(&sum);
-        r->failures = (uint64_t)fm_store_summary_failures(&sum);
-        r->ci = (fm_interval){NAN, NAN, NAN};
-        if (r->runs > 0)
-            fm_stats_interval(r->failures, r->runs, conf, FM_CI_EXACT, FM_CI_TWO_SIDED, &r->ci);
-    }
-    free(ids);
-    return st;
 }
 
 static int print_list_json(const list_row *rows, size_t n)
@@ -102,7 +63,9 @@ static int print_list_json(const list_row *rows, size_t n)
         json_object_set_new(o, "label", json_string(r->info.label));
         json_object_set_new(o, "kind", json_string(r->info.kind));
         json_object_set_new(o, "arch", json_string(r->info.arch));
-        json_object_set_new(o, "created", *r->created ? json_string(r->created) : json_null());
+        char created[24];
+        format_created(r->info.created_ns, created, sizeof created);
+        json_object_set_new(o, "created", *created ? json_string(created) : json_null());
         json_object_set_new(o, "conditions", json_is_object(cond) ? cond : json_object());
         if (!json_is_object(cond))
             json_decref(cond);
@@ -121,27 +84,28 @@ static void print_list_text(const list_row *rows, size_t n, const char *db, doub
     int wl = 5, wa = 4, wc = 10; /* column widths: the longest entry, at least the header */
     char cond[256];
     for (size_t i = 0; i < n; i++) {
-        wl = (int)fmax(wl, (double)strlen(rows[i].info.label));
+        wl = (int)fmax(wl, (double)fm_cli_escape(rows[i].info.label, NULL, 0));
         wa = (int)fmax(wa, (double)strlen(rows[i].info.arch));
         fm_cond_describe_json(rows[i].info.conditions, cond, sizeof cond);
         wc = (int)fmax(wc, (double)strlen(cond));
     }
     printf("%zu campaign%s in %s\n", n, n == 1 ? "" : "s", db);
-    printf("%-*s  %-20s  %-*s  %-*s %8s %8s  failure probability (%.10g%% exact CI)\n", wl,
-           "label", "created (UTC)", wa, "arch", wc, "conditions", "runs", "failures", conf * 100);
+    printf("%-*s  %-20s  %-*s  %-*s %8s %8s  failure probability (%.10g%% exact CI)\n", wl, "label",
+           "created (UTC)", wa, "arch", wc, "conditions", "runs", "failures", conf * 100);
     for (size_t i = 0; i < n; i++) {
         const list_row *r = &rows[i];
-        char p[3][32], prob[128] = "-";
+        char p[3][32], prob[128] = "-", created[24], label[1024];
         fm_cond_describe_json(r->info.conditions, cond, sizeof cond);
+        format_created(r->info.created_ns, created, sizeof created);
         if (r->runs > 0) {
             double v[3] = {r->ci.estimate, r->ci.lower, r->ci.upper};
             fm_cli_fmt_probs(v, p, 3);
             snprintf(prob, sizeof prob, "%s (%s to %s)", p[0], p[1], p[2]);
         }
-        printf("%-*s  %-20s  %-*s  %-*s %8llu %8llu  %s\n", wl, r->info.label,
-               *r->created ? r->created : "-", wa, r->info.arch, wc,
-               *cond ? cond : "-", (unsigned long long)r->runs, (unsigned long long)r->failures,
-               prob);
+        printf("%-*s  %-20s  %-*s  %-*s %8llu %8llu  %s\n", wl,
+               fm_cli_esc(r->info.label, label, sizeof label), /* control characters escaped */
+               *created ? created : "-", wa, r->info.arch, wc, *cond ? cond : "-",
+               (unsigned long long)r->runs, (unsigned long long)r->failures, prob);
     }
 }
 
@@ -149,7 +113,7 @@ static int show_list(fm_store *store, const char *db, double conf, bool json)
 {
     list_row *rows = NULL;
     size_t n = 0;
-    fm_store_status st = list_rows(store, conf, &rows, &n);
+    fm_store_status st = fm_verdict_list(store, conf, &rows, &n);
     int rc;
     if (st != FM_STORE_OK)
         rc = fm_cli_fail("cannot read %s: %s", db, fm_store_errmsg(store));
@@ -167,11 +131,13 @@ int cmd_show(int argc, char **argv)
     double target = 1e-6, conf = 0.95;
     bool json = false, list = false;
     const struct fm_opt options[] = {
-        FM_OPT_BOOL(0, "list", &list),
-        FM_OPT_STRING(0, "db", &db),
-        FM_OPT_REAL('t', "target", &target, 0, 1, FM_OPT_OPEN),
-        FM_OPT_REAL('c', "confidence", &conf, 0, 1, FM_OPT_OPEN),
-        FM_OPT_BOOL(0, "json", &json),
+        FM_OPT_BOOL(0, "list", &list, "one line per campaign (JSON: an array of objects)"),
+        FM_OPT_STRING(0, "db", &db, "PATH", "the store (default flakemeter.db)"),
+        FM_OPT_REAL('t', "target", &target, 0, 1, FM_OPT_OPEN, "T",
+                    "all-fail probability for the retry count (default 1e-6)"),
+        FM_OPT_REAL('c', "confidence", &conf, 0, 1, FM_OPT_OPEN, "C",
+                    "confidence level (default 0.95)"),
+        FM_OPT_BOOL(0, "json", &json, "print the verdict as one JSON object"),
         FM_OPT_END,
     };
     int rc = fm_cli_options(argc, argv, options, help, FM_CLI_OPERANDS);

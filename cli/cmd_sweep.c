@@ -1,22 +1,19 @@
 /*
  * cmd_sweep.c - `flakemeter sweep`: find the conditions that make a test fail.
  *
- * Lays out the full factorial of the --vary lists as cells (one campaign each, labelled
- * "BASE [name=value ...]"), checks every cell's conditions before anything runs (a condition
- * that cannot be applied is bad input: exit 2, store untouched), runs them interleaved in
- * rounds (launch/fm_sweep.c), and reports per cell runs, failures and the exact interval, the
- * homogeneity test (exact Fisher-Freeman-Halton, chi-square when the exact walk is too big), the
- * Cochran-Armitage trend when one numeric variable is swept, a one-line conclusion, and
- * optionally a plot.  Counts are first attempts (errors excluded), read back from the store,
- * so a sweep run again with the same labels adds to its cells.
+ * Parses the --vary lists and the workload or command; libfmrun (launch/fm_sweep.h) lays out
+ * the full factorial as cells (one campaign each, labelled "BASE [name=value ...]"), checks
+ * every cell's conditions before anything runs (a condition that cannot be applied is bad
+ * input: exit 2, store untouched), runs them interleaved in rounds, and analyses the counts
+ * (homogeneity, trend, extremes).  This file prints per cell runs, failures and the exact
+ * interval, the tests, a one-line conclusion, and optionally a plot.
  * JSON keys (a contract): label, varied [names], conditions [{NAME: value..., label, runs,
  * failures, estimate, lower, upper}], homogeneity_test, homogeneity_p, trend_variable, trend_z,
  * trend_p (null unless one numeric variable is swept), confidence, most, least (indices),
  * stop.
  */
+#include "cli_report.h"
 #include "fm_cli.h"
-#include "fm_plot.h"
-#include "fm_stats.h"
 #include "fm_sweep.h"
 
 #include <errno.h>
@@ -36,53 +33,15 @@ static const char help[] =
     "parameters), interleaved in rounds, and say whether and how the failure probability\n"
     "depends on them.  NAME is a run condition (cpus, pin, load, load_nice, quota, nice,\n"
     "emulator, launch; see 'flakemeter run --help') or a parameter of the workload.  Values are\n"
-    "separated by commas, or by semicolons when a value holds a comma (--vary 'pin=0;0,1').\n"
-    "\n"
-    "  -n, --runs N            runs per combination (default 100)\n"
-    "      --rounds R          interleave in R rounds (default 10)\n"
-    "  -j, --jobs N            runs in parallel (default: number of CPUs)\n"
-    "      --timeout S         per attempt; SIGTERM to its process group, SIGKILL after --grace\n"
-    "      --grace S           seconds between SIGTERM and SIGKILL (default 2)\n"
-    "      --seed S            base seed (default 0 = upstream inputs)\n"
-    "  -c, --confidence C      confidence level of the intervals (default 0.95)\n"
-    "      --cpus N, --pin LIST, --load N, --load-nice K, --quota F, --nice K, --emulator ARCH,\n"
-    "      --launch HOW\n"
-    "                          conditions for every combination (as for 'run')\n"
-    "      --plot FILE         draw the failure probabilities with their intervals (.png, .svg)\n"
-    "      --db PATH           the store (default flakemeter.db)\n"
-    "      --label NAME        base of the campaigns' names (default: the workload or command)\n"
-    "      --json              print the result as one JSON object\n"
-    "  -q, --quiet             no progress line\n"
-    "  -h, --help              show this help\n";
+    "separated by commas, or by semicolons when a value holds a comma (--vary 'pin=0;0,1').\n";
 
-enum { MAX_VARY = 8, MAX_VALUES = 64, MAX_CELLS = 1024, MAX_WORDS = 64 };
-
-/* One --vary: a name and its values (pointers into the option's own copy). */
-struct vary {
-    char *text; /* strdup of "name=v1,v2" with separators replaced by NULs */
-    const char *name;
-    const char *values[MAX_VALUES];
-    int n_values;
-    bool is_condition;
-    bool numeric;
-    double score[MAX_VALUES];
-};
-
-/* One combination. */
-struct cell {
-    int level[MAX_VARY]; /* index of each variable's value */
-    fm_cond cond;
-    fm_cond_rt rt;
-    char *words[MAX_WORDS + 4]; /* workload: NAME key=value...; or the emulator's command */
-    char label[768], what[256], params[1024];
-    uint64_t failures, runs;
-    fm_interval ci;
-};
+enum { MAX_WORDS = FM_SWEEP_MAX_WORDS };
 
 struct sweep_args {
     fm_run_config cfg;
     fm_cond fixed;
-    struct vary vary[MAX_VARY];
+    fm_sweep_var vary[FM_SWEEP_MAX_VARY];
+    char *vary_text[FM_SWEEP_MAX_VARY]; /* strdup of "name=v1,v2", separators made NULs */
     int n_vary;
     int64_t runs;
     int rounds;
@@ -92,8 +51,6 @@ struct sweep_args {
     int wl_n;
     char **argv; /* the command */
     char base_label[512], command_json[4096];
-    struct cell *cells;
-    size_t n_cells;
 };
 
 /* ---- parsing -------------------------------------------------------------------------------- */
@@ -102,23 +59,23 @@ static int parse_vary(void *value, const char *text, const char *name)
 {
     struct sweep_args *a = value;
     (void)name;
-    if (a->n_vary >= MAX_VARY)
-        return fm_cli_usage_error("--vary: at most %d variables", MAX_VARY);
-    struct vary *v = &a->vary[a->n_vary];
+    if (a->n_vary >= FM_SWEEP_MAX_VARY)
+        return fm_cli_usage_error("--vary: at most %d variables", FM_SWEEP_MAX_VARY);
+    fm_sweep_var *v = &a->vary[a->n_vary];
     char *eq = strchr(text, '=');
     if (eq == NULL || eq == text || eq[1] == '\0')
         return fm_cli_usage_error("--vary: '%s' is not NAME=V1,V2,...", text);
-    v->text = strdup(text);
-    if (v->text == NULL)
+    char *copy = a->vary_text[a->n_vary] = strdup(text);
+    if (copy == NULL)
         return fm_cli_fail("out of memory");
     a->n_vary++;
-    char *values = v->text + (eq - text);
+    char *values = copy + (eq - text);
     *values++ = '\0';
-    v->name = v->text;
+    v->name = copy;
     const char *sep = strchr(values, ';') ? ";" : ",";
     for (char *save = NULL, *t = strtok_r(values, sep, &save); t; t = strtok_r(NULL, sep, &save)) {
-        if (v->n_values >= MAX_VALUES)
-            return fm_cli_usage_error("--vary %s: at most %d values", v->name, MAX_VALUES);
+        if (v->n_values >= FM_SWEEP_MAX_VALUES)
+            return fm_cli_usage_error("--vary %s: at most %d values", v->name, FM_SWEEP_MAX_VALUES);
         for (int j = 0; j < v->n_values; j++)
             if (strcmp(v->values[j], t) == 0)
                 return fm_cli_usage_error("--vary %s: the value '%s' is given twice", v->name, t);
@@ -137,18 +94,27 @@ static int parse_options(int argc, char **argv, struct sweep_args *a)
     fm_run_config *c = &a->cfg;
     uint64_t runs = (uint64_t)a->runs, rounds = (uint64_t)a->rounds, jobs = (uint64_t)c->jobs;
     const struct fm_opt options[] = {
-        FM_OPT_COUNT('n', "runs", &runs, 1, INT64_MAX / 2),
-        FM_OPT_COUNT(0, "rounds", &rounds, 1, 100000),
-        FM_OPT_COUNT('j', "jobs", &jobs, 1, 4096),
+        FM_OPT_CALL(0, "vary", a, parse_vary, "NAME=V1,V2,...",
+                    "a condition or workload parameter and the values it takes (repeatable: every "
+                    "combination is run)"),
+        FM_OPT_COUNT('n', "runs", &runs, 1, INT64_MAX / 2, "N",
+                     "runs per combination (default 100)"),
+        FM_OPT_COUNT(0, "rounds", &rounds, 1, 100000, "R", "interleave in R rounds (default 10)"),
+        FM_OPT_COUNT('j', "jobs", &jobs, 1, 4096, "N",
+                     "runs in parallel (default: number of CPUs)"),
         FM_OPT_RUN_LIMITS(c),
-        FM_OPT_REAL('c', "confidence", &c->confidence, 0, 1, FM_OPT_OPEN),
-        FM_OPT_CALL(0, "vary", a, parse_vary),
-        FM_OPT_STRING(0, "plot", &a->plot),
-        FM_OPT_STRING(0, "db", &a->db),
-        FM_OPT_STRING(0, "label", &a->label),
-        FM_OPT_BOOL(0, "json", &a->json),
+        FM_OPT_REAL('c', "confidence", &c->confidence, 0, 1, FM_OPT_OPEN, "C",
+                    "confidence level of the intervals (default 0.95)"),
+        FM_OPT_GROUP("Conditions for every combination (as for 'run'; --vary overrides them):"),
         FM_OPT_CONDITIONS(&a->fixed),
-        FM_OPT_BOOL('q', "quiet", &a->quiet),
+        FM_OPT_GROUP(""),
+        FM_OPT_STRING(0, "plot", &a->plot, "FILE",
+                      "draw the failure probabilities with their intervals (.png, .svg)"),
+        FM_OPT_STRING(0, "db", &a->db, "PATH", "the store (default flakemeter.db)"),
+        FM_OPT_STRING('l', "label", &a->label, "NAME",
+                      "base of the campaigns' names (default: the workload or command)"),
+        FM_OPT_BOOL(0, "json", &a->json, "print the result as one JSON object"),
+        FM_OPT_BOOL('q', "quiet", &a->quiet, "no progress line"),
         FM_OPT_END,
     };
     int rc = fm_cli_options(argc, argv, options, help, FM_CLI_COMMAND_FOLLOWS);
@@ -156,54 +122,6 @@ static int parse_options(int argc, char **argv, struct sweep_args *a)
     a->rounds = (int)rounds;
     c->jobs = (int)jobs;
     return rc;
-}
-
-/* Is the condition `name` set in c (to refuse varying what is also fixed)? */
-static bool cond_given(const fm_cond *c, const char *name)
-{
-    char *json = fm_cond_json(c), key[64];
-    snprintf(key, sizeof key, "\"%s\":", strcmp(name, "load-nice") == 0 ? "load_nice" : name);
-    bool given = json && strstr(json, key) != NULL;
-    free(json);
-    return given;
-}
-
-/* Check each variable's name and values once, and whether its values are ordered numbers. */
-static int check_vary(struct sweep_args *a)
-{
-    const struct fm_wl_desc *wl = a->wl_words ? fm_wl_find(a->wl_words[0]) : NULL;
-    for (int i = 0; i < a->n_vary; i++) {
-        struct vary *v = &a->vary[i];
-        v->is_condition = fm_cond_is_name(v->name);
-        if (v->is_condition && cond_given(&a->fixed, v->name))
-            return fm_cli_usage_error("--vary %s: also given as --%s", v->name, v->name);
-        if (!v->is_condition && wl == NULL)
-            return fm_cli_usage_error("--vary %s: not a run condition (cpus, pin, load, "
-                                      "load_nice, quota, nice, emulator)",
-                                      v->name);
-        v->numeric = true;
-        for (int j = 0; j < v->n_values; j++) {
-            char assignment[256], err[256], *end;
-            snprintf(assignment, sizeof assignment, "%s=%s", v->name, v->values[j]);
-            if (v->is_condition) {
-                fm_cond probe = {0};
-                if (fm_cond_set(&probe, v->name, v->values[j], err, sizeof err) != 0)
-                    return fm_cli_usage_error("--vary %s", err);
-            } else {
-                struct fm_wl_args probe;
-                const struct fm_wl_param *bad = NULL;
-                fm_wl_args_init(&probe, wl);
-                int st = fm_wl_args_set(&probe, assignment, &bad);
-                if (st != FM_WL_OK) {
-                    fm_wl_args_explain(wl, assignment, st, bad, err, sizeof err);
-                    return fm_cli_usage_error("--vary: %s (not a run condition either)", err);
-                }
-            }
-            v->score[j] = strtod(v->values[j], &end);
-            v->numeric &= end != v->values[j] && *end == '\0' && isfinite(v->score[j]);
-        }
-    }
-    return 0;
 }
 
 static int parse_target(int argc, char **argv, struct sweep_args *a, bool dashdash)
@@ -216,30 +134,12 @@ static int parse_target(int argc, char **argv, struct sweep_args *a, bool dashda
         return fm_cli_describe_command(argv, a->base_label, sizeof a->base_label, a->command_json,
                                        sizeof a->command_json);
     }
-    const struct fm_wl_desc *wl = fm_wl_find(argv[0]);
-    if (wl == NULL)
-        return fm_cli_usage_error("unknown workload '%s' (see 'flakemeter list'; a command "
-                                  "goes after '--')",
-                                  argv[0]);
-    if (argc > MAX_WORDS - MAX_VARY)
+    if (fm_wl_find(argv[0]) == NULL)
+        return fm_cli_unknown_workload(argv[0], true);
+    if (argc > MAX_WORDS - FM_SWEEP_MAX_VARY)
         return fm_cli_usage_error("too many workload parameters");
     a->wl_words = argv;
     a->wl_n = argc;
-    size_t len = 0;
-    for (int i = 0; i < argc; i++) {
-        struct fm_wl_args probe;
-        const struct fm_wl_param *bad = NULL;
-        char why[256];
-        fm_wl_args_init(&probe, wl);
-        int st = i ? fm_wl_args_set(&probe, argv[i], &bad) : FM_WL_OK;
-        if (st != FM_WL_OK)
-            return fm_cli_usage_error("%s",
-                                      fm_wl_args_explain(wl, argv[i], st, bad, why, sizeof why));
-        len += (size_t)snprintf(a->base_label + len, sizeof a->base_label - len, "%s%s",
-                                i ? " " : "", argv[i]);
-        if (len >= sizeof a->base_label)
-            return fm_cli_usage_error("the workload's parameters are too long");
-    }
     return 0;
 }
 
@@ -255,122 +155,9 @@ static int parse(int argc, char **argv, struct sweep_args *a)
         return fm_cli_usage_error("--vary: give at least one NAME=V1,V2,... to sweep over");
     if ((rc = parse_target(argc - optind, argv + optind, a, dashdash)) != 0)
         return rc;
-    return check_vary(a) != 0 ? FM_EXIT_USAGE : -1;
-}
-
-/* ---- cells ---------------------------------------------------------------------------------- */
-
-static size_t cell_count(const struct sweep_args *a)
-{
-    size_t n = 1;
-    for (int i = 0; i < a->n_vary && n <= MAX_CELLS; i++)
-        n *= (size_t)a->vary[i].n_values;
-    return n;
-}
-
-/* The words of the cell's workload: NAME, the user's key=value, then the varied parameters. */
-static void cell_words(const struct sweep_args *a, struct cell *c, char **words, int *n)
-{
-    *n = 0;
-    for (int i = 0; i < a->wl_n; i++)
-        words[(*n)++] = a->wl_words[i];
-    for (int i = 0; i < a->n_vary; i++)
-        if (!a->vary[i].is_condition) {
-            char *w = malloc(strlen(a->vary[i].name) + strlen(a->vary[i].values[c->level[i]]) + 2);
-            if (w)
-                sprintf(w, "%s=%s", a->vary[i].name, a->vary[i].values[c->level[i]]);
-            words[(*n)++] = w;
-        }
-    words[*n] = NULL;
-}
-
-/* Lay out cell `index` (mixed radix over the variables, the last varying fastest). */
-static int make_cell(struct sweep_args *a, size_t index, fm_sweep_cell *sc)
-{
-    struct cell *c = &a->cells[index];
-    size_t rest = index, len = 0;
-    char err[512];
-    for (int i = a->n_vary; i-- > 0;) {
-        c->level[i] = (int)(rest % (size_t)a->vary[i].n_values);
-        rest /= (size_t)a->vary[i].n_values;
-    }
-    c->cond = a->fixed;
-    for (int i = 0; i < a->n_vary; i++) {
-        const struct vary *v = &a->vary[i];
-        if (v->is_condition)
-            fm_cond_set(&c->cond, v->name, v->values[c->level[i]], err, sizeof err);
-        len += (size_t)snprintf(c->what + len, sizeof c->what - len, "%s%s=%s", i ? " " : "",
-                                v->name, v->values[c->level[i]]);
-    }
-    char fixed[256];
-    fm_cond_describe(&a->fixed, fixed, sizeof fixed);
-    int ll = snprintf(c->label, sizeof c->label, "%s [%s%s%s]", a->label ? a->label : a->base_label,
-                      c->what, *fixed ? " " : "", fixed);
-    if (ll < 0 || (size_t)ll >= sizeof c->label)
-        return fm_cli_usage_error("--label: the campaign names are too long");
-    if (fm_cond_check(&c->cond, FM_SOURCE_ROOT, &c->rt, err, sizeof err) != 0)
-        return fm_cli_usage_error("%s: --%s", c->what, err);
-    sc->label = c->label;
-    sc->cond = &c->rt;
-    if (a->argv) {
-        sc->argv = a->argv;
-        return 0;
-    }
-    char *words[MAX_WORDS + 1];
-    int n;
-    cell_words(a, c, words, &n);
-    struct fm_wl_args args;
-    fm_wl_args_init(&args, fm_wl_find(words[0]));
-    for (int i = 1; i < n; i++) {
-        const struct fm_wl_param *bad;
-        if (words[i] == NULL || fm_wl_args_set(&args, words[i], &bad) != FM_WL_OK)
-            return fm_cli_fail("cannot set '%s'", words[i] ? words[i] : "(out of memory)");
-    }
-    fm_wl_args_format(&args, c->params, sizeof c->params);
-    bool emu = c->cond.have_emulator;
-    if (emu) {
-        c->words[0] = c->rt.qemu;
-        c->words[1] = c->rt.cross_stress;
-        sc->argv = c->words;
-    } else {
-        sc->wl_args = args;
-    }
-    memcpy(c->words + (emu ? 2 : 0), words, ((size_t)n + 1) * sizeof *words);
-    return 0;
-}
-
-static void free_cells(struct sweep_args *a)
-{
-    for (size_t i = 0; a->cells && i < a->n_cells; i++) {
-        int first = a->wl_n + (a->cells[i].cond.have_emulator ? 2 : 0);
-        for (int w = first; a->wl_words && a->cells[i].words[w]; w++)
-            free(a->cells[i].words[w]);
-    }
-    free(a->cells);
-}
-
-/* Create (or find) every cell's campaign. */
-static int open_campaigns(struct sweep_args *a, fm_store *store, fm_sweep_cell *sc)
-{
-    for (size_t i = 0; i < a->n_cells; i++) {
-        char *cond = fm_cond_json(&a->cells[i].cond);
-        bool wl = a->wl_words != NULL, existed;
-        fm_campaign_info info = {.label = sc[i].label,
-                                 .kind = wl ? "workload" : "command",
-                                 .command = wl ? a->wl_words[0] : a->command_json,
-                                 .params = wl ? a->cells[i].params : "",
-                                 .conditions = cond};
-        fm_store_status st =
-            cond ? fm_store_campaign(store, &info, &sc[i].campaign, &existed) : FM_STORE_ENOMEM;
-        free(cond);
-        if (st == FM_STORE_ECONFLICT)
-            return fm_cli_usage_error("--label: campaign '%s' in %s was made with another "
-                                      "command, parameters or conditions; choose another label",
-                                      info.label, a->db);
-        if (st != FM_STORE_OK)
-            return fm_cli_fail("cannot create the campaign: %s", fm_store_errmsg(store));
-    }
-    return 0;
+    if ((rc = fm_cli_check_plot(a->plot)) != 0) /* before any run, not after the sweep */
+        return rc;
+    return -1;
 }
 
 /* ---- progress ------------------------------------------------------------------------------- */
@@ -400,198 +187,14 @@ static void progress_cb(const fm_run_progress *pr, void *ctx)
             (long long)pr->counts->first_fail);
 }
 
-/* ---- results -------------------------------------------------------------------------------- */
-
-struct results {
-    const char *test; /* "exact" or "chi-square" */
-    double homog_p;
-    bool have_trend;
-    double trend_z, trend_p;
-    size_t most, least;
-};
-
-static int collect(struct sweep_args *a, fm_store *store, const fm_sweep_cell *sc,
-                   struct results *r)
-{
-    uint64_t k[MAX_CELLS], n[MAX_CELLS];
-    double score[MAX_CELLS];
-    for (size_t i = 0; i < a->n_cells; i++) {
-        struct cell *c = &a->cells[i];
-        fm_store_summary s;
-        if (fm_store_summarize(store, sc[i].campaign, &s) != FM_STORE_OK)
-            return fm_cli_fail("cannot read the results: %s", fm_store_errmsg(store));
-        c->runs = (uint64_t)fm_store_summary_trials(&s);
-        c->failures = (uint64_t)fm_store_summary_failures(&s);
-        c->ci = (fm_interval){NAN, 0, 1};
-        if (c->runs > 0)
-            fm_stats_interval(c->failures, c->runs, a->cfg.confidence, FM_CI_EXACT, FM_CI_TWO_SIDED,
-                              &c->ci);
-        k[i] = c->failures;
-        n[i] = c->runs;
-        score[i] = a->n_vary == 1 ? a->vary[0].score[c->level[0]] : 0;
-    }
-    for (size_t i = 0; i < a->n_cells; i++) {
-        const struct cell *c = &a->cells[i], *m = &a->cells[r->most], *l = &a->cells[r->least];
-        if (c->runs && (!m->runs || c->ci.estimate > m->ci.estimate))
-            r->most = i;
-        if (c->runs && (!l->runs || c->ci.estimate < l->ci.estimate))
-            r->least = i;
-    }
-    r->homog_p = 1;
-    r->test = "exact";
-    fm_stats_status st =
-        a->n_cells < 2 ? FM_STATS_OK : fm_stats_ffh_exact(k, n, a->n_cells, 20000000, &r->homog_p);
-    if (st == FM_STATS_ETOOBIG) {
-        double x2, df;
-        r->test = "chi-square";
-        st = fm_stats_chisq_homogeneity(k, n, a->n_cells, &x2, &df, &r->homog_p);
-    }
-    if (st != FM_STATS_OK)
-        return fm_cli_fail("homogeneity test: %s", fm_stats_strerror(st));
-    r->have_trend = a->n_vary == 1 && a->vary[0].numeric && a->n_cells >= 2;
-    if (r->have_trend &&
-        fm_stats_trend(k, n, score, a->n_cells, &r->trend_z, &r->trend_p) != FM_STATS_OK)
-        return fm_cli_fail("trend test failed");
-    return 0;
-}
-
-static json_t *value_json(const struct vary *v, int level)
-{
-    char *end;
-    long long i = strtoll(v->values[level], &end, 10);
-    if (*end == '\0' && end != v->values[level])
-        return json_integer(i);
-    return v->numeric ? json_real(v->score[level]) : json_string(v->values[level]);
-}
-
-static json_t *results_json(const struct sweep_args *a, const struct results *r,
-                            const fm_sweep_report *rep)
-{
-    json_t *o = json_object(), *arr = json_array(), *names = json_array();
-    json_object_set_new(o, "label", json_string(a->label ? a->label : a->base_label));
-    for (int i = 0; i < a->n_vary; i++)
-        json_array_append_new(names, json_string(a->vary[i].name));
-    json_object_set_new(o, "varied", names);
-    for (size_t i = 0; i < a->n_cells; i++) {
-        const struct cell *c = &a->cells[i];
-        json_t *e = json_object();
-        for (int v = 0; v < a->n_vary; v++)
-            json_object_set_new(e, a->vary[v].name, value_json(&a->vary[v], c->level[v]));
-        json_object_set_new(e, "label", json_string(c->label));
-        json_object_set_new(e, "runs", json_integer((json_int_t)c->runs));
-        json_object_set_new(e, "failures", json_integer((json_int_t)c->failures));
-        json_object_set_new(e, "estimate", fm_cli_json_real(c->ci.estimate));
-        json_object_set_new(e, "lower", json_real(c->ci.lower));
-        json_object_set_new(e, "upper", json_real(c->ci.upper));
-        json_array_append_new(arr, e);
-    }
-    json_object_set_new(o, "conditions", arr);
-    json_object_set_new(o, "confidence", json_real(a->cfg.confidence));
-    json_object_set_new(o, "homogeneity_test", json_string(r->test));
-    json_object_set_new(o, "homogeneity_p", json_real(r->homog_p));
-    json_object_set_new(o, "trend_variable",
-                        r->have_trend ? json_string(a->vary[0].name) : json_null());
-    json_object_set_new(o, "trend_z", r->have_trend ? json_real(r->trend_z) : json_null());
-    json_object_set_new(o, "trend_p", r->have_trend ? json_real(r->trend_p) : json_null());
-    json_object_set_new(o, "most", json_integer((json_int_t)r->most));
-    json_object_set_new(o, "least", json_integer((json_int_t)r->least));
-    static const char *const stops[] = {"runs",   "duration", "decided",
-                                        "sigint", "sigterm",  "error"};
-    json_object_set_new(o, "stop", json_string(stops[rep->stop]));
-    return o;
-}
-
-/* "90.0% (86.1-93.2%)" */
-static const char *fmt_cell(const struct cell *c, char *buf, size_t size)
-{
-    double v[3] = {c->ci.estimate, c->ci.lower, c->ci.upper};
-    char t[3][32];
-    if (c->runs == 0)
-        return snprintf(buf, size, "no runs"), buf;
-    fm_cli_fmt_probs(v, t, 3);
-    snprintf(buf, size, "%s (%s to %s)", t[0], t[1], t[2]);
-    return buf;
-}
-
-static void print_results(const struct sweep_args *a, const struct results *r,
-                          const fm_sweep_report *rep)
-{
-    printf("%s: %zu conditions, %lld runs each in this invocation (%d of %d rounds, %.1f s) in "
-           "%s\n",
-           a->label ? a->label : a->base_label, a->n_cells, (long long)a->runs, rep->rounds_done,
-           a->rounds, rep->wall_s, a->db);
-    int width[MAX_VARY];
-    printf(" ");
-    for (int v = 0; v < a->n_vary; v++) {
-        width[v] = (int)strlen(a->vary[v].name);
-        for (int j = 0; j < a->vary[v].n_values; j++)
-            if ((int)strlen(a->vary[v].values[j]) > width[v])
-                width[v] = (int)strlen(a->vary[v].values[j]);
-        printf(" %*s", width[v], a->vary[v].name);
-    }
-    printf("  %8s  %8s  failure probability (%.10g%% exact CI)\n", "runs", "failures",
-           a->cfg.confidence * 100);
-    for (size_t i = 0; i < a->n_cells; i++) {
-        const struct cell *c = &a->cells[i];
-        char buf[128];
-        printf(" ");
-        for (int v = 0; v < a->n_vary; v++)
-            printf(" %*s", width[v], a->vary[v].values[c->level[v]]);
-        printf("  %8llu  %8llu  %s\n", (unsigned long long)c->runs, (unsigned long long)c->failures,
-               fmt_cell(c, buf, sizeof buf));
-    }
-    double alpha = 1 - a->cfg.confidence;
-    printf("  homogeneity: %s p = %.3g (%s)\n",
-           strcmp(r->test, "exact") == 0 ? "Fisher-Freeman-Halton exact test"
-                                         : "chi-square test (too many tables for the exact one)",
-           r->homog_p,
-           r->homog_p < alpha ? "the failure probability depends on the conditions"
-                              : "no dependence detected");
-    if (r->have_trend)
-        printf("  trend over %s: Cochran-Armitage z = %.3g, p = %.3g (%s)\n", a->vary[0].name,
-               r->trend_z, r->trend_p,
-               r->trend_p >= alpha ? "no trend detected"
-               : r->trend_z > 0    ? "fails more as it grows"
-                                   : "fails less as it grows");
-    char most[128], least[128];
-    const struct cell *hi = &a->cells[r->most], *lo = &a->cells[r->least];
-    if (hi->runs && lo->runs && hi->ci.estimate == lo->ci.estimate)
-        printf("  every condition failed alike: e.g. %s: %s\n", hi->what,
-               fmt_cell(hi, most, sizeof most));
-    else
-        printf("  fails most with %s: %s; least with %s: %s\n", hi->what,
-               fmt_cell(hi, most, sizeof most), lo->what, fmt_cell(lo, least, sizeof least));
-}
-
-static int plot(const struct sweep_args *a)
-{
-    fm_plot_point *pts = calloc(a->n_cells, sizeof *pts);
-    if (pts == NULL)
-        return fm_cli_fail("out of memory");
-    size_t n = 0;
-    for (size_t i = 0; i < a->n_cells; i++)
-        if (a->cells[i].runs > 0)
-            pts[n++] = (fm_plot_point){.category = a->cells[i].what,
-                                       .estimate = a->cells[i].ci.estimate,
-                                       .lower = a->cells[i].ci.lower,
-                                       .upper = a->cells[i].ci.upper};
-    char title[700], err[512];
-    snprintf(title, sizeof title, "%s: failure probability (%.10g%% exact CI)",
-             a->label ? a->label : a->base_label, a->cfg.confidence * 100);
-    fm_plot_style style = {.title = title, .ylabel = "failure probability", .percent = true};
-    int rc = fm_plot_intervals(a->plot, &style, pts, n, err, sizeof err);
-    free(pts);
-    return rc == 0 ? 0 : fm_cli_fail("--plot: %s", err);
-}
-
 /* ---- the command ---------------------------------------------------------------------------- */
 
-static int run_sweep(struct sweep_args *a, fm_store *store, fm_sweep_cell *sc)
+static int run_sweep(struct sweep_args *a, fm_store *store, fm_sweep *sw)
 {
     struct progress prog = {.tty = isatty(STDERR_FILENO) && !a->quiet};
     fm_sweep_config cfg = {.base = a->cfg,
-                           .cells = sc,
-                           .n_cells = a->n_cells,
+                           .cells = sw->cells,
+                           .n_cells = sw->n_cells,
                            .runs_each = a->runs,
                            .rounds = a->rounds,
                            .on_batch = on_batch,
@@ -609,16 +212,23 @@ static int run_sweep(struct sweep_args *a, fm_store *store, fm_sweep_cell *sc)
         return fm_cli_fail("%s", rep.error);
     if (rep.stop == FM_STOP_ERROR)
         return fm_cli_usage_error("%s", rep.error); /* e.g. the command does not exist */
-    struct results r = {0};
-    int rc = collect(a, store, sc, &r);
-    if (rc)
-        return rc;
+    fm_sweep_analysis r;
+    char err[512];
+    if (fm_sweep_analyze(sw, store, a->cfg.confidence, &r, err, sizeof err) != FM_RUN_OK)
+        return fm_cli_fail("%s", err);
+    fm_cli_sweep_view view = {.sweep = sw,
+                              .confidence = a->cfg.confidence,
+                              .runs = a->runs,
+                              .rounds = a->rounds,
+                              .db = a->db,
+                              .plot = a->plot};
+    int rc = 0;
     if (a->json)
-        rc = fm_cli_print_json(results_json(a, &r, &rep));
+        rc = fm_cli_print_json(fm_cli_sweep_json(&view, &r, &rep));
     else
-        print_results(a, &r, &rep);
+        fm_cli_sweep_print(&view, &r, &rep);
     if (rc == 0 && a->plot)
-        rc = plot(a);
+        rc = fm_cli_sweep_plot(&view);
     if (rc == 0 && rep.stop == FM_STOP_SIGINT)
         rc = 130;
     if (rc == 0 && rep.stop == FM_STOP_SIGTERM)
@@ -626,12 +236,45 @@ static int run_sweep(struct sweep_args *a, fm_store *store, fm_sweep_cell *sc)
     return rc;
 }
 
+/* Lay out the cells and make their campaigns: nothing is stored unless every cell can run. */
+static int prepare(struct sweep_args *a, fm_sweep *sw, fm_store **store)
+{
+    fm_sweep_spec *spec = malloc(sizeof *spec);
+    if (spec == NULL)
+        return fm_cli_fail("out of memory");
+    *spec = (fm_sweep_spec){.vars = a->vary,
+                            .n_vars = a->n_vary,
+                            .fixed = a->fixed,
+                            .wl_words = a->wl_words,
+                            .wl_n = a->wl_n,
+                            .argv = a->argv,
+                            .command_label = a->base_label,
+                            .command_json = a->command_json,
+                            .label = a->label,
+                            .source_root = FM_SOURCE_ROOT};
+    char err[1024];
+    fm_run_status st = fm_sweep_layout(spec, sw, err, sizeof err);
+    if (st != FM_RUN_OK)
+        return st == FM_RUN_EINVAL ? fm_cli_usage_error("%s", err) : fm_cli_fail("%s", err);
+    int rc = fm_cli_open_store(a->db, true, store);
+    if (rc != 0)
+        return rc;
+    st = fm_sweep_campaigns(sw, *store, err, sizeof err);
+    if (st == FM_RUN_ECONFLICT)
+        return fm_cli_usage_error("--label: campaign '%s' in %s was made with another "
+                                  "command, parameters or conditions; choose another label",
+                                  err, a->db);
+    if (st != FM_RUN_OK)
+        return fm_cli_fail("cannot create the campaign: %s", err);
+    return 0;
+}
+
 int cmd_sweep(int argc, char **argv)
 {
     struct sweep_args a = {.db = "flakemeter.db", .runs = 100, .rounds = 10};
     fm_run_config_init(&a.cfg);
     fm_store *store = NULL;
-    fm_sweep_cell *sc = NULL;
+    fm_sweep sw = {0};
     sigset_t mask, old;
     sigemptyset(&mask);
     sigaddset(&mask, SIGINT);
@@ -639,35 +282,20 @@ int cmd_sweep(int argc, char **argv)
     int rc = parse(argc, argv, &a);
     if (rc >= 0)
         goto out;
-    a.n_cells = cell_count(&a);
-    if (a.n_cells > MAX_CELLS) {
-        rc = fm_cli_usage_error("--vary: more than %d combinations", MAX_CELLS);
-        goto out;
-    }
     if (a.rounds > a.runs)
         a.rounds = (int)a.runs;
-    a.cells = calloc(a.n_cells, sizeof *a.cells);
-    sc = calloc(a.n_cells, sizeof *sc);
-    if (a.cells == NULL || sc == NULL) {
-        rc = fm_cli_fail("out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < a.n_cells; i++)
-        if ((rc = make_cell(&a, i, &sc[i])) != 0)
-            goto out;
-    if ((rc = fm_cli_open_store(a.db, true, &store)) != 0 ||
-        (rc = open_campaigns(&a, store, sc)) != 0)
+    if ((rc = prepare(&a, &sw, &store)) != 0)
         goto out;
     /* Signals wait (blocked) between batches; each batch's engine reads them from its
      * signalfd, so a Ctrl-C at any moment ends the sweep after the running batch. */
     sigprocmask(SIG_BLOCK, &mask, &old);
-    rc = run_sweep(&a, store, sc);
+    rc = run_sweep(&a, store, &sw);
 out:
     if (store && fm_store_close(store) != FM_STORE_OK && rc == FM_EXIT_OK)
         rc = fm_cli_fail("cannot close the store");
-    free_cells(&a);
-    free(sc);
+    free((void *)sw.spec);
+    fm_sweep_free(&sw);
     for (int i = 0; i < a.n_vary; i++)
-        free(a.vary[i].text);
+        free(a.vary_text[i]);
     return rc;
 }

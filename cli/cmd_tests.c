@@ -8,8 +8,8 @@
  * of its suite's CI runs (in the window) in which its last attempt failed.
  */
 #include "fm_cli.h"
+#include "fm_hist.h"
 #include "fm_history.h"
-#include "fm_junit.h"
 #include "fm_stats.h"
 
 #include <math.h>
@@ -24,54 +24,27 @@ static const char help[] =
     "Every test of the CI history read by `flakemeter ingest`: CI runs, first-attempt\n"
     "failures, passes on retry, failure probability with its exact confidence interval, flip\n"
     "rate (how often consecutive runs differ) and class (stable, flaky or failing) with the\n"
-    "evidence.  Sorted by the share of CI runs each test turned red.\n"
-    "\n"
-    "      --db PATH           the store (default flakemeter.db)\n"
-    "  -l, --label SUITE       only this suite (default: every suite)\n"
-    "      --last N            only the last N CI runs of each suite\n"
-    "      --since DATE        only CI runs at or after DATE (YYYY-MM-DD or ISO 8601, UTC)\n"
-    "      --until DATE        only CI runs before DATE\n"
-    "  -c, --confidence C      confidence level of the intervals (default 0.95)\n"
-    "      --json              print an array of objects, one per test\n"
-    "  -h, --help              show this help\n";
+    "evidence.  Sorted by the share of CI runs each test turned red.\n";
 
-typedef struct {
-    const fm_history_test *h;
-    fm_flaky_report r;
-    uint64_t timeouts;
-    int64_t suite_runs;
-    double red_share;
-} row;
+typedef fm_history_flaky row;
 
+/* The grammar of fm_hist_parse_time, as `check --baseline` reads it. */
 static int parse_date(void *value, const char *text, const char *name)
 {
-    char buf[64];
     int64_t ns;
-    bool ok = strlen(text) == 10
-                  ? (snprintf(buf, sizeof buf, "%sT00:00:00Z", text), fm_junit_parse_time(buf, &ns))
-                  : fm_junit_parse_time(text, &ns);
-    if (!ok || ns <= 0)
-        return fm_cli_usage_error("%s: '%s' is not a date; expected YYYY-MM-DD or "
-                                  "YYYY-MM-DDTHH:MM:SS[Z|+HH:MM] after 1970",
-                                  name, text);
+    fm_hist_status st = fm_hist_parse_time(text, &ns);
+    if (st == FM_HIST_ERANGE)
+        return fm_cli_usage_error("%s: '%s' is outside 1970-01-01 .. 2261-12-31 (UTC)", name, text);
+    if (st != FM_HIST_OK)
+        return fm_cli_usage_error("%s: '%s' is not a date; expected " FM_HIST_TIME_GRAMMAR, name,
+                                  text);
     *(int64_t *)value = ns;
     return 0;
 }
 
-static int by_share(const void *a, const void *b)
-{
-    const row *x = a, *y = b;
-    if (x->red_share != y->red_share)
-        return x->red_share > y->red_share ? -1 : 1;
-    if (x->r.interval.estimate != y->r.interval.estimate)
-        return x->r.interval.estimate > y->r.interval.estimate ? -1 : 1;
-    int c = strcmp(x->h->label, y->h->label);
-    return c != 0 ? c : strcmp(x->h->test, y->h->test);
-}
-
 static void evidence_text(const row *w, char *buf, size_t size)
 {
-    const fm_flaky_report *r = &w->r;
+    const fm_flaky_report *r = &w->report;
     unsigned long long n = r->runs;
     switch (r->evidence) {
     case FM_EVIDENCE_MIXED_RUN:
@@ -119,12 +92,12 @@ static const char *const evidence_keys[] = {
 
 static json_t *row_json(const row *w)
 {
-    const fm_flaky_report *r = &w->r;
+    const fm_flaky_report *r = &w->report;
     char text[160];
     evidence_text(w, text, sizeof text);
     json_t *o = json_object();
-    json_object_set_new(o, "label", json_string(w->h->label));
-    json_object_set_new(o, "test", json_string(w->h->test));
+    json_object_set_new(o, "label", json_string(w->test->label));
+    json_object_set_new(o, "test", json_string(w->test->test));
     json_object_set_new(o, "runs", json_integer((json_int_t)r->runs));
     json_object_set_new(o, "failures", json_integer((json_int_t)r->failures));
     json_object_set_new(o, "passed_on_retry", json_integer((json_int_t)r->passed_on_retry));
@@ -146,7 +119,8 @@ static size_t name_width(const row *rows, size_t n, bool with_label)
 {
     size_t w = 4;
     for (size_t i = 0; i < n; i++) {
-        size_t len = strlen(rows[i].h->test) + (with_label ? strlen(rows[i].h->label) + 2 : 0);
+        size_t len = fm_cli_escape(rows[i].test->test, NULL, 0) +
+                     (with_label ? fm_cli_escape(rows[i].test->label, NULL, 0) + 2 : 0);
         if (len > w)
             w = len;
     }
@@ -161,9 +135,9 @@ static void print_table(const row *rows, size_t n, double conf, bool with_label)
     printf("%-*s %6s %6s %6s %6s  %-8s %-19s %5s  %-7s  %s\n", w, "test", "runs", "fail", "retry",
            "red", "p(fail)", ci_head, "flip", "class", "evidence");
     for (size_t i = 0; i < n; i++) {
-        const fm_flaky_report *r = &rows[i].r;
+        const fm_flaky_report *r = &rows[i].report;
         double p[3] = {r->interval.estimate, r->interval.lower, r->interval.upper};
-        char b[3][32], name[512], ci[72], flip[16], ev[160];
+        char b[3][32], name[1024], ci[72], flip[16], ev[160], e1[512], e2[512];
         fm_cli_fmt_probs(p, b, 3);
         snprintf(ci, sizeof ci, "%s-%s", b[1], b[2]);
         if (isnan(r->flip_rate))
@@ -171,9 +145,10 @@ static void print_table(const row *rows, size_t n, double conf, bool with_label)
         else
             snprintf(flip, sizeof flip, "%.2f", r->flip_rate);
         if (with_label)
-            snprintf(name, sizeof name, "%s: %s", rows[i].h->label, rows[i].h->test);
-        else
-            snprintf(name, sizeof name, "%s", rows[i].h->test);
+            snprintf(name, sizeof name, "%s: %s", fm_cli_esc(rows[i].test->label, e1, sizeof e1),
+                     fm_cli_esc(rows[i].test->test, e2, sizeof e2));
+        else /* a newline or an escape sequence in a name must not break the table */
+            fm_cli_esc(rows[i].test->test, name, sizeof name);
         evidence_text(&rows[i], ev, sizeof ev);
         printf("%-*s %6llu %6llu %6llu %6llu  %-8s %-19s %5s  %-7s  %s\n", w, name,
                (unsigned long long)r->runs, (unsigned long long)r->failures,
@@ -182,114 +157,111 @@ static void print_table(const row *rows, size_t n, double conf, bool with_label)
     }
 }
 
-/* Per suite: CI runs in the window, and a line on how many were red. */
-static int suite_runs(fm_store *store, const fm_history_filter *base, row *rows, size_t n,
-                      bool print)
+/* One line per suite: its CI runs in the window and how many were red (in label order). */
+static void print_suites(const fm_history_test *tests, const row *rows, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        if (i > 0 && strcmp(rows[i].h->label, rows[i - 1].h->label) == 0) {
-            rows[i].suite_runs = rows[i - 1].suite_runs;
+        if (i > 0 && strcmp(tests[i].label, tests[i - 1].label) == 0)
             continue;
-        }
-        fm_history_filter f = *base;
-        f.label = rows[i].h->label;
-        int64_t runs = 0, red = 0;
-        if (fm_history_suite(store, &f, &runs, &red) != FM_STORE_OK)
-            return fm_cli_fail("cannot read the CI history: %s", fm_store_errmsg(store));
-        rows[i].suite_runs = runs;
-        if (print) {
-            char pct[32];
-            printf("suite %s: %lld CI runs, %lld red (%s)\n", f.label, (long long)runs,
-                   (long long)red,
+        for (size_t j = 0; j < n; j++) {
+            if (strcmp(rows[j].test->label, tests[i].label) != 0)
+                continue;
+            char pct[32], esc[512];
+            int64_t runs = rows[j].suite_runs, red = rows[j].suite_red;
+            printf("suite %s: %lld CI runs, %lld red (%s)\n",
+                   fm_cli_esc(tests[i].label, esc, sizeof esc), (long long)runs, (long long)red,
                    fm_cli_fmt_prob(runs ? (double)red / (double)runs : 0, pct, sizeof pct));
+            break;
         }
     }
-    return 0;
-}
-
-static int compute(const fm_history_test *tests, size_t n, double conf, row *rows)
-{
-    for (size_t i = 0; i < n; i++) {
-        const fm_history_test *t = &tests[i];
-        fm_stats_ci_run *runs = malloc(t->n * sizeof *runs);
-        if (runs == NULL)
-            return fm_cli_fail("out of memory");
-        rows[i] = (row){.h = t};
-        for (size_t j = 0; j < t->n; j++) {
-            runs[j] = (fm_stats_ci_run){t->runs[j].first != FM_OUTCOME_PASS,
-                                        t->runs[j].last != FM_OUTCOME_PASS, t->runs[j].revision};
-            rows[i].timeouts += t->runs[j].first == FM_OUTCOME_TIMEOUT;
-        }
-        fm_stats_status st = fm_stats_flaky(runs, t->n, conf, &rows[i].r);
-        free(runs);
-        if (st != FM_STATS_OK)
-            return fm_cli_fail("%s: %s", t->test, fm_stats_strerror(st));
-    }
-    return 0;
 }
 
 static int report(fm_store *store, const fm_history_filter *filter, double conf, bool json)
 {
     fm_history_test *tests = NULL;
-    size_t n = 0;
+    size_t n = 0, failed = 0;
     row *rows = NULL;
+    fm_stats_status why = FM_STATS_OK;
     int rc = 0;
-    if (fm_history_load(store, filter, &tests, &n) != FM_STORE_OK)
-        return fm_cli_fail("cannot read the CI history: %s", fm_store_errmsg(store));
-    if (n > 0 && (rows = calloc(n, sizeof *rows)) == NULL)
-        rc = fm_cli_fail("out of memory");
-    if (rc == 0)
-        rc = compute(tests, n, conf, rows);
-    if (rc == 0)
-        rc = suite_runs(store, filter, rows, n, !json);
-    if (rc == 0) {
+    fm_hist_status st = fm_history_load(store, filter, &tests, &n);
+    if (st == FM_HIST_OK)
+        st = fm_history_flakiness(store, filter, tests, n, conf, &rows, &failed, &why);
+    if (st == FM_HIST_ESTATS)
+        rc = fm_cli_fail("%s: %s", tests[failed].test, fm_stats_strerror(why));
+    else if (st == FM_HIST_ESTORE)
+        rc = fm_cli_fail("cannot read the CI history: %s", fm_store_errmsg(store));
+    else if (st != FM_HIST_OK)
+        rc = fm_cli_fail("cannot read the CI history: %s", fm_hist_strerror(st));
+    if (rc == 0 && json) {
+        json_t *a = json_array();
         for (size_t i = 0; i < n; i++)
-            rows[i].red_share =
-                rows[i].suite_runs > 0 ? (double)rows[i].r.red / (double)rows[i].suite_runs : 0;
-        if (n > 1)
-            qsort(rows, n, sizeof *rows, by_share);
-        bool several = n > 0 && strcmp(tests[0].label, tests[n - 1].label) != 0;
-        if (json) {
-            json_t *a = json_array();
-            for (size_t i = 0; i < n; i++)
-                json_array_append_new(a, row_json(&rows[i]));
-            rc = fm_cli_print_json(a);
-        } else if (n == 0) {
+            json_array_append_new(a, row_json(&rows[i]));
+        rc = fm_cli_print_json(a);
+    } else if (rc == 0) {
+        print_suites(tests, rows, n);
+        if (n == 0)
             printf("no CI history in the window (see 'flakemeter ingest')\n");
-        } else {
-            print_table(rows, n, conf, several);
-        }
+        else
+            print_table(rows, n, conf, strcmp(tests[0].label, tests[n - 1].label) != 0);
     }
     free(rows);
     fm_history_free(tests, n);
     return rc;
 }
 
+/* No CI history at all (or none for --label): bad input, exit 2, as budget and check. */
+static int check_suite(fm_store *store, const char *db, const char *label)
+{
+    fm_history_filter all = {.label = label};
+    fm_history_test *tests = NULL;
+    size_t n = 0;
+    fm_hist_status st = fm_history_load(store, &all, &tests, &n);
+    fm_history_free(tests, n);
+    if (st == FM_HIST_ESTORE)
+        return fm_cli_fail("cannot read the CI history: %s", fm_store_errmsg(store));
+    if (st != FM_HIST_OK)
+        return fm_cli_fail("cannot read the CI history: %s", fm_hist_strerror(st));
+    if (n > 0)
+        return 0;
+    if (label != NULL)
+        return fm_cli_usage_error("no CI history for suite '%s' in %s", label, db);
+    return fm_cli_usage_error("%s holds no CI history (see 'flakemeter ingest')", db);
+}
+
 int cmd_tests(int argc, char **argv)
 {
     const char *db = "flakemeter.db";
-    fm_history_filter filter = {0};
+    fm_history_filter filter = {.until_ns = -1}; /* -1: --until not given */
     uint64_t last = 0;
     double conf = 0.95;
     bool json = false;
     const struct fm_opt options[] = {
-        FM_OPT_STRING(0, "db", &db),
-        FM_OPT_STRING('l', "label", &filter.label),
-        FM_OPT_COUNT(0, "last", &last, 1, 1e12),
-        FM_OPT_CALL(0, "since", &filter.since_ns, parse_date),
-        FM_OPT_CALL(0, "until", &filter.until_ns, parse_date),
-        FM_OPT_REAL('c', "confidence", &conf, 0, 1, FM_OPT_OPEN),
-        FM_OPT_BOOL(0, "json", &json),
+        FM_OPT_STRING(0, "db", &db, "PATH", "the store (default flakemeter.db)"),
+        FM_OPT_STRING('l', "label", &filter.label, "SUITE",
+                      "only this suite (default: every suite)"),
+        FM_OPT_COUNT(0, "last", &last, 1, 1e12, "N", "only the last N CI runs of each suite"),
+        FM_OPT_CALL(0, "since", &filter.since_ns, parse_date, "DATE",
+                    "only CI runs at or after DATE (YYYY-MM-DD or ISO 8601, UTC)"),
+        FM_OPT_CALL(0, "until", &filter.until_ns, parse_date, "DATE", "only CI runs before DATE"),
+        FM_OPT_REAL('c', "confidence", &conf, 0, 1, FM_OPT_OPEN, "C",
+                    "confidence level of the intervals (default 0.95)"),
+        FM_OPT_BOOL(0, "json", &json, "print an array of objects, one per test"),
         FM_OPT_END,
     };
     int rc = fm_cli_options(argc, argv, options, help, FM_CLI_NO_OPERANDS);
     if (rc >= 0)
         return rc;
     filter.last_runs = (size_t)last;
+    /* 0 means "no bound" to the filter; --until 1970-01-01 means "nothing". */
+    filter.until_ns = filter.until_ns == -1  ? 0
+                      : filter.until_ns == 0 ? INT64_MIN
+                                             : filter.until_ns;
     fm_store *store = NULL;
     if ((rc = fm_cli_open_store(db, false, &store)) != 0)
         return rc;
-    rc = report(store, &filter, conf, json);
+    rc = check_suite(store, db, filter.label);
+    if (rc == 0)
+        rc = report(store, &filter, conf, json);
     fm_store_close(store);
     return rc;
 }

@@ -7,9 +7,11 @@
  * pass over the rows folds each (test, CI run) group into one fm_history_run: the outcome of its
  * lowest and highest attempt, the number of attempts, the duration of attempt 1.  Revisions are
  * numbered by dense_rank() over their text, so equal numbers mean the same commit within one
- * load.  The library never prints; every function returns fm_store_status.
+ * load.  The library never prints; the public functions return fm_hist_status (a store failure
+ * is FM_HIST_ESTORE with the detail in fm_store_errmsg).
  */
 #include "fm_history.h"
+#include "fm_hist_internal.h"
 #include "fm_store_internal.h"
 
 #include <math.h>
@@ -125,11 +127,11 @@ static bool add_row(builder *b, sqlite3_stmt *st)
     return true;
 }
 
-fm_store_status fm_history_load(fm_store *store, const fm_history_filter *filter,
-                                fm_history_test **tests, size_t *n_tests)
+fm_hist_status fm_history_load(fm_store *store, const fm_history_filter *filter,
+                               fm_history_test **tests, size_t *n_tests)
 {
     if (store == NULL || tests == NULL || n_tests == NULL)
-        return FM_STORE_EINVAL;
+        return FM_HIST_EINVAL;
     *tests = NULL;
     *n_tests = 0;
     sqlite3_stmt *st = NULL;
@@ -144,11 +146,11 @@ fm_store_status fm_history_load(fm_store *store, const fm_history_filter *filter
     sqlite3_finalize(st);
     if (status != FM_STORE_OK) {
         fm_history_free(b.v, b.n);
-        return status;
+        return fm_hist__store(status);
     }
     *tests = b.v;
     *n_tests = b.n;
-    return FM_STORE_OK;
+    return FM_HIST_OK;
 }
 
 void fm_history_free(fm_history_test *tests, size_t n_tests)
@@ -161,11 +163,11 @@ void fm_history_free(fm_history_test *tests, size_t n_tests)
     free(tests);
 }
 
-fm_store_status fm_history_suite(fm_store *store, const fm_history_filter *filter, int64_t *ci_runs,
-                                 int64_t *red_runs)
+fm_hist_status fm_history_suite(fm_store *store, const fm_history_filter *filter, int64_t *ci_runs,
+                                int64_t *red_runs)
 {
     if (store == NULL || ci_runs == NULL || red_runs == NULL)
-        return FM_STORE_EINVAL;
+        return FM_HIST_EINVAL;
     sqlite3_stmt *st = NULL;
     fm_store_status status = prepare_window(store, suite_sql, filter, &st);
     if (status == FM_STORE_OK) {
@@ -178,5 +180,5 @@ fm_store_status fm_history_suite(fm_store *store, const fm_history_filter *filte
         }
     }
     sqlite3_finalize(st);
-    return status;
+    return fm_hist__store(status);
 }

@@ -6,11 +6,13 @@
  * of its last attempt (after retries, e.g. pytest-rerunfailures, nextest, surefire's
  * flakyFailure/rerunFailure) and how many attempts it made.  Skipped tests have no entry for
  * that CI run.  The reader lives in history/ (libfmhist), never prints, and returns
- * fm_store_status like every store function.
+ * fm_hist_status (FM_HIST_ESTORE on a store failure, detail in fm_store_errmsg).
  */
 #ifndef FM_HISTORY_H
 #define FM_HISTORY_H
 
+#include "fm_hist.h"
+#include "fm_stats.h"
 #include "fm_store.h"
 
 #include <stddef.h>
@@ -40,7 +42,7 @@ typedef struct {
 typedef struct {
     const char *label; /* only this suite; NULL = every suite */
     int64_t since_ns;  /* only CI runs at or after this time; 0 = no bound */
-    int64_t until_ns;  /* only CI runs before this time; 0 = no bound */
+    int64_t until_ns;  /* only CI runs before this time; 0 = no bound; INT64_MIN = none */
     size_t last_runs;  /* only the last N CI runs (per suite); 0 = all */
 } fm_history_filter;
 
@@ -48,15 +50,36 @@ typedef struct {
  * Load the histories that pass the filter (NULL = everything), sorted by (label, test).  On
  * success *tests is an array of *n_tests entries to be released with fm_history_free.
  */
-fm_store_status fm_history_load(fm_store *store, const fm_history_filter *filter,
-                                fm_history_test **tests, size_t *n_tests);
+fm_hist_status fm_history_load(fm_store *store, const fm_history_filter *filter,
+                               fm_history_test **tests, size_t *n_tests);
 void fm_history_free(fm_history_test *tests, size_t n_tests);
 
 /*
  * The CI runs that pass the filter, and how many of them were red: a CI run is red when some
  * test's last attempt in it was not a pass.  The observed red rate is red_runs / ci_runs.
  */
-fm_store_status fm_history_suite(fm_store *store, const fm_history_filter *filter, int64_t *ci_runs,
-                                 int64_t *red_runs);
+fm_hist_status fm_history_suite(fm_store *store, const fm_history_filter *filter, int64_t *ci_runs,
+                                int64_t *red_runs);
+
+/*
+ * `flakemeter tests` as one call (history/fm_hist_flaky.c): for each of the n tests of tests
+ * (fm_history_load with the same filter), fm_stats_flaky at confidence conf, its first-attempt
+ * timeouts, its suite's CI runs and red runs in the window, and its share of the red rate
+ * (CI runs in which its last attempt failed / its suite's CI runs).  *rows: n entries, sorted by
+ * red share, then estimate (both descending), then label and test; free() them; they point into
+ * tests.  FM_HIST_ESTATS when a test's statistics failed (*failed: that test's index in tests,
+ * *why: the fm_stats_status; both may be NULL), FM_HIST_ESTORE on a store failure.
+ */
+typedef struct {
+    const fm_history_test *test;
+    fm_flaky_report report;
+    uint64_t timeouts;             /* first attempts that timed out */
+    int64_t suite_runs, suite_red; /* the suite's CI runs in the window, and the red ones */
+    double red_share;
+} fm_history_flaky;
+
+fm_hist_status fm_history_flakiness(fm_store *store, const fm_history_filter *filter,
+                                    const fm_history_test *tests, size_t n, double conf,
+                                    fm_history_flaky **rows, size_t *failed, fm_stats_status *why);
 
 #endif

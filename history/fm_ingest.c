@@ -13,8 +13,11 @@
  *  4. record the file in ci_files and COMMIT.
  * Any failure before the COMMIT rolls back: a rejected file leaves the store as it was.  The
  * parse re-hashes the bytes it reads; a file that changed between the two reads is rejected.
+ * Inside, the steps speak fm_store_status (SQLite's detail goes into the handle); the public
+ * functions return fm_hist_status (FM_HIST_ESTORE, detail in fm_store_errmsg).
  */
 #include "fm_ingest.h"
+#include "fm_hist_internal.h"
 #include "fm_junit.h"
 #include "fm_store_internal.h"
 
@@ -49,10 +52,14 @@ static void to_hex(const unsigned char *b, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
-static void reject(fm_ingest_result *res, const char *fmt, const char *detail)
+/* The file is rejected: "what" or "what: why" (why may be NULL). */
+static void reject(fm_ingest_result *res, const char *what, const char *why)
 {
     res->verdict = FM_INGEST_REJECTED;
-    snprintf(res->error, sizeof res->error, fmt, detail);
+    if (why != NULL)
+        snprintf(res->error, sizeof res->error, "%s: %s", what, why);
+    else
+        snprintf(res->error, sizeof res->error, "%s", what);
 }
 
 /* SHA-256 of the whole file, leaving fd at its start again.  false + errno on failure. */
@@ -240,17 +247,16 @@ static fm_store_status parse_into_stage(fm_store *store, int fd, const char *pat
             &s.insert);
     if (status != FM_STORE_OK)
         return status;
-    char err[400];
-    fm_junit_status js = fm_junit_parse_fd(fd, path, stage_case, &s, info, err, sizeof err);
+    fm_hist_status js = fm_junit_parse_fd(fd, path, stage_case, &s, info);
     sqlite3_finalize(s.insert);
-    if (js == FM_JUNIT_ECALLBACK)
+    if (js == FM_HIST_ECALLBACK)
         return s.status;
-    if (js == FM_JUNIT_ENOMEM)
+    if (js == FM_HIST_ENOMEM)
         return fm_store__fail(store, FM_STORE_ENOMEM, "out of memory reading %s", path);
-    if (js != FM_JUNIT_OK)
-        reject(res, "%s", err);
+    if (js != FM_HIST_OK)
+        reject(res, info->error, NULL);
     else if (memcmp(info->sha256, digest, 32) != 0)
-        reject(res, "%s", "the file changed while it was read");
+        reject(res, "the file changed while it was read", NULL);
     return FM_STORE_OK;
 }
 
@@ -288,32 +294,60 @@ static fm_store_status ingest_locked(fm_store *store, int fd, const char *path,
     return status;
 }
 
-fm_store_status fm_ingest_file(fm_store *store, const char *path, const fm_ingest_options *opt,
-                               fm_ingest_result *res)
+static fm_hist_status ingest_fd(fm_store *store, int fd, const char *path,
+                                const fm_ingest_options *opt, fm_ingest_result *res);
+
+static void result_init(fm_ingest_result *res, const fm_ingest_options *opt)
 {
-    static const fm_ingest_options defaults = {0};
-    if (store == NULL || path == NULL || res == NULL)
-        return FM_STORE_EINVAL;
-    if (opt == NULL)
-        opt = &defaults;
     memset(res, 0, sizeof *res);
     snprintf(res->label, sizeof res->label, "%s",
-             opt->label != NULL ? opt->label : FM_INGEST_DEFAULT_LABEL);
+             opt != NULL && opt->label != NULL ? opt->label : FM_INGEST_DEFAULT_LABEL);
+}
+
+fm_hist_status fm_ingest_file(fm_store *store, const char *path, const fm_ingest_options *opt,
+                              fm_ingest_result *res)
+{
+    if (store == NULL || path == NULL || res == NULL)
+        return FM_HIST_EINVAL;
+    result_init(res, opt);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        reject(res, "cannot open", strerror(errno));
+        return FM_HIST_OK;
+    }
+    return ingest_fd(store, fd, path, opt, res);
+}
+
+fm_hist_status fm_ingest_fd(fm_store *store, int fd, const char *name, const fm_ingest_options *opt,
+                            fm_ingest_result *res)
+{
+    if (store == NULL || name == NULL || res == NULL || fd < 0)
+        return FM_HIST_EINVAL;
+    result_init(res, opt);
+    return ingest_fd(store, fd, name, opt, res);
+}
+
+/* fd is closed on return. */
+static fm_hist_status ingest_fd(fm_store *store, int fd, const char *path,
+                                const fm_ingest_options *opt, fm_ingest_result *res)
+{
+    static const fm_ingest_options defaults = {0};
+    if (opt == NULL)
+        opt = &defaults;
     fm_store_status status = FM_STORE_OK;
     unsigned char digest[32];
     struct stat sb;
     bool found = false;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        reject(res, "cannot open: %s", strerror(errno));
-        return FM_STORE_OK;
+    if (lseek(fd, 0, SEEK_SET) != 0) {
+        reject(res, "cannot read", strerror(errno));
+        goto out;
     }
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        reject(res, "%s", "not a regular file");
+        reject(res, "not a regular file", NULL);
         goto out;
     }
     if (!hash_fd(fd, digest)) {
-        reject(res, "cannot read: %s", strerror(errno ? errno : EIO));
+        reject(res, "cannot read", strerror(errno ? errno : EIO));
         goto out;
     }
     to_hex(digest, 32, res->sha256);
@@ -338,7 +372,7 @@ fm_store_status fm_ingest_file(fm_store *store, const char *path, const fm_inges
         sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
 out:
     close(fd);
-    return status;
+    return fm_hist__store(status);
 }
 
 /* ---- Listing FILE|DIR operands -------------------------------------------------------------- */
@@ -411,8 +445,8 @@ static bool walk(list *l, const char *dir, int depth)
     return ok;
 }
 
-fm_store_status fm_ingest_list(const char *const *paths, size_t n_paths, char ***files,
-                               size_t *n_files)
+fm_hist_status fm_ingest_list(const char *const *paths, size_t n_paths, char ***files,
+                              size_t *n_files)
 {
     list l = {0};
     bool ok = true;
@@ -427,11 +461,11 @@ fm_store_status fm_ingest_list(const char *const *paths, size_t n_paths, char **
         fm_ingest_list_free(l.v, l.n);
         *files = NULL;
         *n_files = 0;
-        return FM_STORE_ENOMEM;
+        return FM_HIST_ENOMEM;
     }
     *files = l.v;
     *n_files = l.n;
-    return FM_STORE_OK;
+    return FM_HIST_OK;
 }
 
 void fm_ingest_list_free(char **files, size_t n_files)

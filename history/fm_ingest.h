@@ -10,6 +10,7 @@
 #ifndef FM_INGEST_H
 #define FM_INGEST_H
 
+#include "fm_hist.h"
 #include "fm_store.h"
 
 #include <stddef.h>
@@ -46,19 +47,27 @@ typedef struct {
 } fm_ingest_result;
 
 /*
- * Ingest one file.  Returns FM_STORE_OK whatever the file's verdict (see res->verdict); any other
- * status is a store failure (the file's transaction rolled back, detail in fm_store_errmsg).
+ * Ingest one file.  Returns FM_HIST_OK whatever the file's verdict (see res->verdict);
+ * FM_HIST_ESTORE is a store failure (the file's transaction rolled back, detail in
+ * fm_store_errmsg, also when memory ran out); FM_HIST_EINVAL for NULL arguments.
  */
-fm_store_status fm_ingest_file(fm_store *store, const char *path, const fm_ingest_options *opt,
-                               fm_ingest_result *res);
+fm_hist_status fm_ingest_file(fm_store *store, const char *path, const fm_ingest_options *opt,
+                              fm_ingest_result *res);
+/*
+ * The same for an open regular file (fd, seekable; closed on return), recorded under name:
+ * `flakemeter ingest -` copies standard input into an anonymous file and ingests it as "-".
+ */
+fm_hist_status fm_ingest_fd(fm_store *store, int fd, const char *name, const fm_ingest_options *opt,
+                            fm_ingest_result *res);
 
 /*
  * The files named by FILE|DIR operands: a file (or anything not a directory) as given, a
  * directory's *.xml files recursively, each directory's entries in byte order of their names.
  * *files is an array of *n_files malloc'ed strings, released with fm_ingest_list_free.
+ * FM_HIST_OK or FM_HIST_ENOMEM.
  */
-fm_store_status fm_ingest_list(const char *const *paths, size_t n_paths, char ***files,
-                               size_t *n_files);
+fm_hist_status fm_ingest_list(const char *const *paths, size_t n_paths, char ***files,
+                              size_t *n_files);
 void fm_ingest_list_free(char **files, size_t n_files);
 
 #endif

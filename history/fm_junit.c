@@ -35,7 +35,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 /* Go's test binary on -timeout: "panic: test timed out after 10m0s". */
@@ -197,60 +196,6 @@ static void copy_first(char *dst, const char *src)
         snprintf(dst, FM_JUNIT_TEXT, "%s", src);
 }
 
-static int two_digits(const char *s)
-{
-    return isdigit((unsigned char)s[0]) && isdigit((unsigned char)s[1])
-               ? (s[0] - '0') * 10 + (s[1] - '0')
-               : -1;
-}
-
-bool fm_junit_parse_time(const char *text, int64_t *ns)
-{
-    int y, mo, d, h, mi, s, used = 0;
-    if (text == NULL ||
-        sscanf(text, "%4d-%2d-%2d%*1[T ]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s, &used) != 6 ||
-        used == 0)
-        return false;
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60 || y < 1970)
-        return false;
-    const char *p = text + used;
-    int64_t frac_ns = 0;
-    if (*p == '.' || *p == ',') {
-        int64_t scale = 100000000;
-        for (p++; isdigit((unsigned char)*p); p++, scale /= 10)
-            frac_ns += (*p - '0') * scale;
-    }
-    int64_t offset_s = 0;
-    if (*p == 'Z' || *p == 'z') {
-        p++;
-    } else if (*p == '+' || *p == '-') {
-        int sign = *p == '-' ? -1 : 1, oh = two_digits(p + 1), om = 0;
-        p += 3;
-        if (*p == ':')
-            p++;
-        if (isdigit((unsigned char)*p)) {
-            om = two_digits(p);
-            p += 2;
-        }
-        if (oh < 0 || om < 0 || oh > 23 || om > 59)
-            return false;
-        offset_s = sign * (oh * 3600 + om * 60);
-    }
-    if (*p != '\0')
-        return false;
-    struct tm tm = {.tm_year = y - 1900,
-                    .tm_mon = mo - 1,
-                    .tm_mday = d,
-                    .tm_hour = h,
-                    .tm_min = mi,
-                    .tm_sec = s};
-    time_t t = timegm(&tm);
-    if (t == (time_t)-1)
-        return false;
-    *ns = ((int64_t)t - offset_s) * 1000000000LL + frac_ns;
-    return true;
-}
-
 /* Property names compare without case, with '.' and '-' read as '_' (os.name = OS_NAME). */
 static bool name_is(const char *name, const char *const *list)
 {
@@ -294,10 +239,11 @@ static void note_property(parser *p, const char *name, const char *value)
         copy_first(p->info->revision, value);
 }
 
+/* A timestamp that is not a date of fm_hist_parse_time's grammar is as good as none. */
 static void note_time(parser *p, const char *stamp)
 {
     int64_t ns;
-    if (stamp != NULL && fm_junit_parse_time(stamp, &ns) &&
+    if (stamp != NULL && fm_hist_parse_time(stamp, &ns) == FM_HIST_OK &&
         (!p->info->has_time || ns < p->info->time_ns)) {
         p->info->has_time = true;
         p->info->time_ns = ns;
@@ -311,7 +257,7 @@ static void note_time(parser *p, const char *stamp)
  * A problem found in a node: its line (libxml2 keeps no column for nodes, and the parser's own
  * position may be a chunk ahead of the reader), or the parser's line:column when it has none.
  */
-static fm_junit_status fail_at(parser *p, xmlTextReaderPtr r, const char *what)
+static fm_hist_status fail_at(parser *p, xmlTextReaderPtr r, const char *what)
 {
     xmlNodePtr node = xmlTextReaderCurrentNode(r);
     long line = node != NULL && node->type == XML_ELEMENT_NODE ? xmlGetLineNo(node) : -1;
@@ -319,14 +265,14 @@ static fm_junit_status fail_at(parser *p, xmlTextReaderPtr r, const char *what)
     p->err_line = line > 0 ? (int)line : xmlTextReaderGetParserLineNumber(r);
     p->err_col = line > 0 ? 0 : xmlTextReaderGetParserColumnNumber(r);
     snprintf(p->err_msg, sizeof p->err_msg, "%s", what);
-    return FM_JUNIT_EPARSE;
+    return FM_HIST_EPARSE;
 }
 
-static fm_junit_status start_case(parser *p, xmlTextReaderPtr r, int depth)
+static fm_hist_status start_case(parser *p, xmlTextReaderPtr r, int depth)
 {
     char *name = attr(r, "name"), *cls = attr(r, "classname"), *t = attr(r, "time"),
          *status = attr(r, "status");
-    fm_junit_status st = FM_JUNIT_OK;
+    fm_hist_status st = FM_HIST_OK;
     if (name == NULL || name[0] == '\0') {
         st = fail_at(p, r, "a testcase without a name");
         goto out;
@@ -335,7 +281,7 @@ static fm_junit_status start_case(parser *p, xmlTextReaderPtr r, int depth)
     size_t len = strlen(name) + (with_class ? strlen(cls) + 2 : 0) + 1;
     p->case_name = malloc(len);
     if (p->case_name == NULL) {
-        st = FM_JUNIT_ENOMEM;
+        st = FM_HIST_ENOMEM;
         goto out;
     }
     if (with_class)
@@ -381,13 +327,13 @@ static bool mark_of(const char *el, mark_kind *kind)
     return false;
 }
 
-static fm_junit_status add_mark(parser *p, xmlTextReaderPtr r, mark_kind kind, int depth)
+static fm_hist_status add_mark(parser *p, xmlTextReaderPtr r, mark_kind kind, int depth)
 {
     if (p->n_marks == p->cap_marks) {
         size_t cap = p->cap_marks ? 2 * p->cap_marks : 8;
         mark *grown = realloc(p->marks, cap * sizeof *grown);
         if (grown == NULL)
-            return FM_JUNIT_ENOMEM;
+            return FM_HIST_ENOMEM;
         p->marks = grown;
         p->cap_marks = cap;
     }
@@ -399,7 +345,7 @@ static fm_junit_status add_mark(parser *p, xmlTextReaderPtr r, mark_kind kind, i
     xmlFree(t);
     if (kind != MARK_SKIPPED && !xmlTextReaderIsEmptyElement(r))
         p->mark_depth = depth;
-    return FM_JUNIT_OK;
+    return FM_HIST_OK;
 }
 
 static bool is_main(mark_kind k)
@@ -421,27 +367,27 @@ static fm_outcome outcome_of(const mark *m)
                : FM_OUTCOME_FAIL;
 }
 
-static fm_junit_status push_attempt(parser *p, size_t *n, fm_outcome o, double seconds)
+static fm_hist_status push_attempt(parser *p, size_t *n, fm_outcome o, double seconds)
 {
     if (*n == p->cap_attempts) {
         size_t cap = p->cap_attempts ? 2 * p->cap_attempts : 8;
         fm_junit_attempt *grown = realloc(p->attempts, cap * sizeof *grown);
         if (grown == NULL)
-            return FM_JUNIT_ENOMEM;
+            return FM_HIST_ENOMEM;
         p->attempts = grown;
         p->cap_attempts = cap;
     }
     p->attempts[(*n)++] = (fm_junit_attempt){o, seconds};
-    return FM_JUNIT_OK;
+    return FM_HIST_OK;
 }
 
 /* Turn the marks of the closed testcase into attempts and hand it over. */
-static fm_junit_status finish_case(parser *p)
+static fm_hist_status finish_case(parser *p)
 {
     size_t n = 0;
     bool failed = false, own_times = false, skipped = p->case_status_skip;
-    fm_junit_status st = FM_JUNIT_OK;
-    for (size_t i = 0; i < p->n_marks && st == FM_JUNIT_OK; i++) {
+    fm_hist_status st = FM_HIST_OK;
+    for (size_t i = 0; i < p->n_marks && st == FM_HIST_OK; i++) {
         const mark *m = &p->marks[i];
         if (m->kind == MARK_SKIPPED) {
             skipped = true;
@@ -459,7 +405,7 @@ static fm_junit_status finish_case(parser *p)
         st = push_attempt(p, &n, outcome_of(m),
                           isnan(m->seconds) && is_main(m->kind) ? p->case_seconds : m->seconds);
     }
-    if (st != FM_JUNIT_OK)
+    if (st != FM_HIST_OK)
         return st;
     if (n == 0 && p->case_status_fail)
         st = push_attempt(p, &n, FM_OUTCOME_FAIL, NAN), failed = true;
@@ -467,9 +413,9 @@ static fm_junit_status finish_case(parser *p)
         p->info->skipped++;
         return st;
     }
-    if (st == FM_JUNIT_OK && !failed) /* passed, possibly after flaky attempts */
+    if (st == FM_HIST_OK && !failed) /* passed, possibly after flaky attempts */
         st = push_attempt(p, &n, FM_OUTCOME_PASS, n == 0 || own_times ? p->case_seconds : NAN);
-    if (st != FM_JUNIT_OK)
+    if (st != FM_HIST_OK)
         return st;
     if (n == 1)
         p->attempts[0].seconds = p->case_seconds;
@@ -480,7 +426,7 @@ static fm_junit_status finish_case(parser *p)
     p->info->testcases++;
     p->info->attempts += n;
     fm_junit_case c = {p->case_name, n, p->attempts};
-    return p->fn != NULL && p->fn(p->ctx, &c) != 0 ? FM_JUNIT_ECALLBACK : FM_JUNIT_OK;
+    return p->fn != NULL && p->fn(p->ctx, &c) != 0 ? FM_HIST_ECALLBACK : FM_HIST_OK;
 }
 
 static void close_case(parser *p)
@@ -494,7 +440,7 @@ static void close_case(parser *p)
 /* ---- The node loop ------------------------------------------------------------------------------
  */
 
-static fm_junit_status on_element(parser *p, xmlTextReaderPtr r)
+static fm_hist_status on_element(parser *p, xmlTextReaderPtr r)
 {
     const char *el = (const char *)xmlTextReaderConstLocalName(r);
     int depth = xmlTextReaderDepth(r);
@@ -517,7 +463,7 @@ static fm_junit_status on_element(parser *p, xmlTextReaderPtr r)
         mark_kind kind;
         if (depth == p->case_depth + 1 && mark_of(el, &kind))
             return add_mark(p, r, kind, depth);
-        return FM_JUNIT_OK;
+        return FM_HIST_OK;
     }
     if (strcmp(el, "testsuites") == 0 || strcmp(el, "testsuite") == 0) {
         char *ts = attr(r, "timestamp"), *host = attr(r, "hostname");
@@ -542,24 +488,24 @@ static fm_junit_status on_element(parser *p, xmlTextReaderPtr r)
         char *ts = attr(r, "timestamp");
         note_time(p, ts);
         xmlFree(ts);
-        fm_junit_status st = start_case(p, r, depth);
-        if (st == FM_JUNIT_OK && empty) {
+        fm_hist_status st = start_case(p, r, depth);
+        if (st == FM_HIST_OK && empty) {
             st = finish_case(p);
             close_case(p);
         }
         return st;
     }
-    return FM_JUNIT_OK;
+    return FM_HIST_OK;
 }
 
-static fm_junit_status on_end(parser *p, xmlTextReaderPtr r)
+static fm_hist_status on_end(parser *p, xmlTextReaderPtr r)
 {
     int depth = xmlTextReaderDepth(r);
     p->open_elements--;
     if (p->in_case && depth == p->mark_depth)
         p->mark_depth = -1;
     if (p->in_case && depth == p->case_depth) {
-        fm_junit_status st = finish_case(p);
+        fm_hist_status st = finish_case(p);
         close_case(p);
         return st;
     }
@@ -568,7 +514,7 @@ static fm_junit_status on_end(parser *p, xmlTextReaderPtr r)
         free(p->prop_name);
         p->prop_name = NULL;
     }
-    return FM_JUNIT_OK;
+    return FM_HIST_OK;
 }
 
 static void on_text(parser *p, xmlTextReaderPtr r)
@@ -587,7 +533,7 @@ static void on_text(parser *p, xmlTextReaderPtr r)
     }
 }
 
-static fm_junit_status on_node(parser *p, xmlTextReaderPtr r)
+static fm_hist_status on_node(parser *p, xmlTextReaderPtr r)
 {
     switch (xmlTextReaderNodeType(r)) {
     case XML_READER_TYPE_ELEMENT:
@@ -597,13 +543,13 @@ static fm_junit_status on_node(parser *p, xmlTextReaderPtr r)
     case XML_READER_TYPE_TEXT:
     case XML_READER_TYPE_CDATA:
         on_text(p, r);
-        return FM_JUNIT_OK;
+        return FM_HIST_OK;
     case XML_READER_TYPE_DOCUMENT_TYPE:
         return fail_at(p, r, "a DOCTYPE is not allowed in a test report (entities are refused)");
     case XML_READER_TYPE_ENTITY_REFERENCE:
         return fail_at(p, r, "an entity reference is not allowed in a test report");
     default:
-        return FM_JUNIT_OK;
+        return FM_HIST_OK;
     }
 }
 
@@ -630,43 +576,43 @@ static void explain_truncation(parser *p, xmlTextReaderPtr r)
              p->root);
 }
 
-static fm_junit_status run_reader(parser *p, xmlTextReaderPtr r)
+static fm_hist_status run_reader(parser *p, xmlTextReaderPtr r)
 {
-    fm_junit_status st = FM_JUNIT_OK;
+    fm_hist_status st = FM_HIST_OK;
     int rc;
-    while (st == FM_JUNIT_OK && (rc = xmlTextReaderRead(r)) == 1)
+    while (st == FM_HIST_OK && (rc = xmlTextReaderRead(r)) == 1)
         st = on_node(p, r);
-    if (st != FM_JUNIT_OK)
+    if (st != FM_HIST_OK)
         return st;
     if (p->read_failed)
-        return FM_JUNIT_EIO;
+        return FM_HIST_EIO;
     if (p->bytes == 0) {
         p->has_error = true;
         p->err_line = p->err_col = 1;
         snprintf(p->err_msg, sizeof p->err_msg, "the file is empty");
-        return FM_JUNIT_EPARSE;
+        return FM_HIST_EPARSE;
     }
     if (rc < 0 || p->has_error) {
         if (!p->has_error)
             fail_at(p, r, "malformed XML");
         else if (truncated(p, r))
             explain_truncation(p, r);
-        return FM_JUNIT_EPARSE;
+        return FM_HIST_EPARSE;
     }
     if (!p->seen_root)
         return fail_at(p, r, "no root element");
-    return drain(p) ? FM_JUNIT_OK : FM_JUNIT_EIO;
+    return drain(p) ? FM_HIST_OK : FM_HIST_EIO;
 }
 
-fm_junit_status fm_junit_parse_fd(int fd, const char *name, fm_junit_case_fn fn, void *ctx,
-                                  fm_junit_info *info, char *err, size_t errsize)
+fm_hist_status fm_junit_parse_fd(int fd, const char *name, fm_junit_case_fn fn, void *ctx,
+                                 fm_junit_info *info)
 {
     parser p = {.fd = fd, .mark_depth = -1, .info = info, .fn = fn, .ctx = ctx};
-    fm_junit_status st = FM_JUNIT_ENOMEM;
+    fm_hist_status st = FM_HIST_ENOMEM;
     xmlTextReaderPtr r = NULL;
     memset(info, 0, sizeof *info);
-    if (errsize > 0)
-        err[0] = '\0';
+    char *err = info->error;
+    size_t errsize = sizeof info->error;
     p.md = EVP_MD_CTX_new();
     if (p.md == NULL || EVP_DigestInit_ex(p.md, EVP_sha256(), NULL) != 1)
         goto out;
@@ -675,20 +621,20 @@ fm_junit_status fm_junit_parse_fd(int fd, const char *name, fm_junit_case_fn fn,
         goto out;
     xmlTextReaderSetStructuredErrorHandler(r, error_cb, &p);
     st = run_reader(&p, r);
-    if (st == FM_JUNIT_OK) {
+    if (st == FM_HIST_OK) {
         unsigned len = 0;
         if (EVP_DigestFinal_ex(p.md, info->sha256, &len) != 1 || len != sizeof info->sha256)
-            st = FM_JUNIT_ENOMEM;
+            st = FM_HIST_ENOMEM;
         info->bytes = p.bytes;
     }
 out:
-    if (st == FM_JUNIT_EPARSE && p.err_col > 0)
+    if (st == FM_HIST_EPARSE && p.err_col > 0)
         snprintf(err, errsize, "%d:%d: %s", p.err_line, p.err_col, p.err_msg);
-    else if (st == FM_JUNIT_EPARSE)
+    else if (st == FM_HIST_EPARSE)
         snprintf(err, errsize, "%d: %s", p.err_line, p.err_msg);
-    else if (st == FM_JUNIT_EIO)
+    else if (st == FM_HIST_EIO)
         snprintf(err, errsize, "read error: %s", strerror(p.read_errno ? p.read_errno : EIO));
-    else if (st == FM_JUNIT_ENOMEM)
+    else if (st == FM_HIST_ENOMEM)
         snprintf(err, errsize, "out of memory");
     xmlFreeTextReader(r);
     EVP_MD_CTX_free(p.md);

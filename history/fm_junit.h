@@ -13,19 +13,12 @@
 #ifndef FM_JUNIT_H
 #define FM_JUNIT_H
 
+#include "fm_hist.h"
 #include "fm_store.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-typedef enum {
-    FM_JUNIT_OK = 0,
-    FM_JUNIT_EPARSE, /* not well-formed, not JUnit, refused construct (detail in err) */
-    FM_JUNIT_EIO,    /* read failure */
-    FM_JUNIT_ENOMEM,
-    FM_JUNIT_ECALLBACK, /* the callback asked to stop (its status is the caller's business) */
-} fm_junit_status;
 
 typedef struct {
     fm_outcome outcome; /* PASS, FAIL (<failure>), ERROR (<error>) or TIMEOUT */
@@ -49,20 +42,24 @@ typedef struct {
     char platform[FM_JUNIT_TEXT];
     char revision[FM_JUNIT_TEXT]; /* the commit tested */
     bool has_time;
-    int64_t time_ns;          /* earliest timestamp= in the file (UTC when it has no zone) */
+    /*
+     * The earliest timestamp= in the file (UTC when it has no zone).  A timestamp outside
+     * fm_hist_parse_time's grammar or range (e.g. year 5098) is ignored as if absent.
+     */
+    int64_t time_ns;
     unsigned char sha256[32]; /* of every byte of the file */
     uint64_t bytes;
     uint64_t testcases, skipped, attempts, timeouts;
+    char error[400]; /* when the parse failed: "LINE:COLUMN: what is wrong" (EPARSE), else why */
 } fm_junit_info;
 
 /*
- * Read a report from fd (read to its end; not closed).  name is used in messages only.  On
- * FM_JUNIT_EPARSE err holds "LINE:COLUMN: what is wrong".
+ * Read a report from fd (read to its end; not closed).  name is used in messages only.
+ * Returns FM_HIST_OK, FM_HIST_EPARSE (not well-formed, not JUnit, a refused construct:
+ * info->error holds "LINE:COLUMN: what is wrong"), FM_HIST_EIO (read failure), FM_HIST_ENOMEM,
+ * or FM_HIST_ECALLBACK (fn asked to stop; its reason is the caller's business).
  */
-fm_junit_status fm_junit_parse_fd(int fd, const char *name, fm_junit_case_fn fn, void *ctx,
-                                  fm_junit_info *info, char *err, size_t errsize);
-
-/* Parse an ISO 8601 timestamp ("2024-05-01T12:00:00[.123][Z|+02:00]"); no zone = UTC. */
-bool fm_junit_parse_time(const char *text, int64_t *ns);
+fm_hist_status fm_junit_parse_fd(int fd, const char *name, fm_junit_case_fn fn, void *ctx,
+                                 fm_junit_info *info);
 
 #endif

@@ -39,19 +39,19 @@ const fm_bench_arch *fm_bench_arch_find(const char *name)
     return fm_cross_find(name);
 }
 
-fm_bench_status fm_bench_locate(const fm_bench_arch *arch, const char *cross_dir,
-                                fm_bench_target *out, char *why, size_t why_size)
+fm_run_status fm_bench_locate(const fm_bench_arch *arch, const char *cross_dir,
+                              fm_bench_target *out, char *why, size_t why_size)
 {
     if (arch == NULL || cross_dir == NULL || out == NULL)
-        return FM_BENCH_EINVAL;
+        return FM_RUN_EINVAL;
     out->arch = arch;
     char detail[4600];
     if (fm_cross_locate(arch, cross_dir, out->qemu_path, sizeof out->qemu_path, out->fm_stress,
                         sizeof out->fm_stress, detail, sizeof detail) != 0) {
         snprintf(why, why_size, "%s skipped: %s", arch->name, detail);
-        return FM_BENCH_EUNAVAILABLE;
+        return FM_RUN_EUNAVAILABLE;
     }
-    return FM_BENCH_OK;
+    return FM_RUN_OK;
 }
 
 bool fm_bench_have_openssl(const char *qemu, const char *fm_stress)
@@ -103,38 +103,38 @@ static void parse_machine(const char *output, char *machine, size_t size)
 }
 
 /* The first run index both campaigns have free. */
-static fm_bench_status first_index(const fm_bench_pair_config *cfg, int64_t *index)
+static fm_run_status first_index(const fm_bench_pair_config *cfg, int64_t *index)
 {
     int64_t a = -1, b = -1;
     *index = 0;
     if (cfg->store == NULL)
-        return FM_BENCH_OK;
+        return FM_RUN_OK;
     if ((cfg->native_campaign >= 0 &&
          fm_store_max_run_index(cfg->store, cfg->native_campaign, &a) != FM_STORE_OK) ||
         (cfg->emulated_campaign >= 0 &&
          fm_store_max_run_index(cfg->store, cfg->emulated_campaign, &b) != FM_STORE_OK))
-        return FM_BENCH_ESTORE;
+        return FM_RUN_ESTORE;
     *index = (a > b ? a : b) + 1;
-    return FM_BENCH_OK;
+    return FM_RUN_OK;
 }
 
-static fm_bench_status store_rep(const fm_bench_pair_config *cfg, const fm_bench_rep *rep)
+static fm_run_status store_rep(const fm_bench_pair_config *cfg, const fm_bench_rep *rep)
 {
     if (cfg->store == NULL)
-        return FM_BENCH_OK;
+        return FM_RUN_OK;
     if ((cfg->native_campaign >= 0 &&
          fm_store_add_run(cfg->store, cfg->native_campaign, &rep->native) != FM_STORE_OK) ||
         (cfg->emulated_campaign >= 0 &&
          fm_store_add_run(cfg->store, cfg->emulated_campaign, &rep->emulated) != FM_STORE_OK) ||
         fm_store_poll(cfg->store) != FM_STORE_OK)
-        return FM_BENCH_ESTORE;
-    return FM_BENCH_OK;
+        return FM_RUN_ESTORE;
+    return FM_RUN_OK;
 }
 
-/* One run of one side; FM_BENCH_ESYSTEM when it could not start or was interrupted. */
-static fm_bench_status run_side(const fm_bench_pair_config *cfg, char **argv, int64_t index,
-                                fm_run_record *rec, char *output, size_t output_size, char *error,
-                                size_t error_size)
+/* One run of one side; FM_RUN_ESYSTEM when it could not start or was interrupted. */
+static fm_run_status run_side(const fm_bench_pair_config *cfg, char **argv, int64_t index,
+                              fm_run_record *rec, char *output, size_t output_size, char *error,
+                              size_t error_size)
 {
     fm_run_once_config once;
     fm_run_once_config_init(&once);
@@ -145,7 +145,7 @@ static fm_bench_status run_side(const fm_bench_pair_config *cfg, char **argv, in
     once.grace_s = 1.0;
     once.stop = cfg->stop;
     fm_run_status st = fm_run_once(&once, rec, output, output_size, error, error_size);
-    return st == FM_RUN_OK ? FM_BENCH_OK : FM_BENCH_ESYSTEM;
+    return st == FM_RUN_OK ? FM_RUN_OK : FM_RUN_ESYSTEM;
 }
 
 static bool stopped(const fm_bench_pair_config *cfg)
@@ -159,15 +159,15 @@ typedef struct {
 } pair_argv;
 
 /* Rep i (warm-ups first): native, then emulated. */
-static fm_bench_status one_rep(const fm_bench_pair_config *cfg, pair_argv *pa, int64_t index,
-                               fm_bench_rep *rep, char *error, size_t error_size)
+static fm_run_status one_rep(const fm_bench_pair_config *cfg, pair_argv *pa, int64_t index,
+                             fm_bench_rep *rep, char *error, size_t error_size)
 {
-    fm_bench_status st = run_side(cfg, pa->native, index, &rep->native, pa->output,
-                                  sizeof pa->output, error, error_size);
-    if (st == FM_BENCH_OK)
+    fm_run_status st = run_side(cfg, pa->native, index, &rep->native, pa->output, sizeof pa->output,
+                                error, error_size);
+    if (st == FM_RUN_OK)
         st = run_side(cfg, pa->emulated, index, &rep->emulated, pa->output, sizeof pa->output,
                       error, error_size);
-    if (st == FM_BENCH_OK)
+    if (st == FM_RUN_OK)
         parse_machine(pa->output, rep->machine, sizeof rep->machine);
     return st;
 }
@@ -182,29 +182,29 @@ static void note_failure(fm_bench_pair *out, const fm_bench_rep *rep, const char
         snprintf(out->first_failure, sizeof out->first_failure, "(no output)");
 }
 
-static fm_bench_status measure_loop(const fm_bench_pair_config *cfg, pair_argv *pa,
-                                    fm_bench_pair *out, char *error, size_t error_size)
+static fm_run_status measure_loop(const fm_bench_pair_config *cfg, pair_argv *pa,
+                                  fm_bench_pair *out, char *error, size_t error_size)
 {
     int64_t base;
-    fm_bench_status st = first_index(cfg, &base);
-    if (st != FM_BENCH_OK) {
+    fm_run_status st = first_index(cfg, &base);
+    if (st != FM_RUN_OK) {
         snprintf(error, error_size, "%s", fm_store_errmsg(cfg->store));
         return st;
     }
-    for (size_t i = 0; i < cfg->warmup + cfg->reps && st == FM_BENCH_OK; i++) {
+    for (size_t i = 0; i < cfg->warmup + cfg->reps && st == FM_RUN_OK; i++) {
         bool counted = i >= cfg->warmup;
         int64_t index = counted ? base + (int64_t)(i - cfg->warmup) : base;
         fm_bench_rep rep = {0};
         st = one_rep(cfg, pa, index, &rep, error, error_size);
-        if (st != FM_BENCH_OK && stopped(cfg)) {
+        if (st != FM_RUN_OK && stopped(cfg)) {
             out->interrupted = true;
-            return FM_BENCH_OK;
+            return FM_RUN_OK;
         }
-        if (st != FM_BENCH_OK || !counted)
+        if (st != FM_RUN_OK || !counted)
             continue;
         note_failure(out, &rep, pa->output);
         out->rep[out->reps++] = rep;
-        if ((st = store_rep(cfg, &rep)) != FM_BENCH_OK)
+        if ((st = store_rep(cfg, &rep)) != FM_RUN_OK)
             snprintf(error, error_size, "%s", fm_store_errmsg(cfg->store));
         if (cfg->progress != NULL)
             cfg->progress(out->reps, cfg->reps, cfg->progress_ctx);
@@ -212,14 +212,14 @@ static fm_bench_status measure_loop(const fm_bench_pair_config *cfg, pair_argv *
     return st;
 }
 
-fm_bench_status fm_bench_measure(const fm_bench_pair_config *cfg, fm_bench_pair *out, char *error,
-                                 size_t error_size)
+fm_run_status fm_bench_measure(const fm_bench_pair_config *cfg, fm_bench_pair *out, char *error,
+                               size_t error_size)
 {
     *out = (fm_bench_pair){0};
     if (cfg == NULL || cfg->target == NULL || cfg->native_fm_stress == NULL ||
         cfg->workload == NULL || cfg->reps < 1 || cfg->limit_s < 0) {
         snprintf(error, error_size, "bad benchmark configuration");
-        return FM_BENCH_EINVAL;
+        return FM_RUN_EINVAL;
     }
     pair_argv pa = {
         .native = side_argv(NULL, cfg->native_fm_stress, cfg->workload, cfg->args),
@@ -227,7 +227,7 @@ fm_bench_status fm_bench_measure(const fm_bench_pair_config *cfg, fm_bench_pair 
             side_argv(cfg->target->qemu_path, cfg->target->fm_stress, cfg->workload, cfg->args),
     };
     out->rep = calloc(cfg->reps, sizeof *out->rep);
-    fm_bench_status st = FM_BENCH_ENOMEM;
+    fm_run_status st = FM_RUN_ENOMEM;
     if (pa.native != NULL && pa.emulated != NULL && out->rep != NULL)
         st = measure_loop(cfg, &pa, out, error, error_size);
     else

@@ -21,19 +21,14 @@
 #include "fm_run.h"
 #include "fm_stats.h"
 #include "fm_store.h"
+#include "fm_wl.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum {
-    FM_BENCH_OK = 0,
-    FM_BENCH_EINVAL,       /* bad argument */
-    FM_BENCH_EUNAVAILABLE, /* the arch cannot be measured here (message says what to install) */
-    FM_BENCH_ESYSTEM,      /* a run could not be started, or was interrupted */
-    FM_BENCH_ESTORE,       /* the store failed */
-    FM_BENCH_ENOMEM,
-} fm_bench_status;
+/* Every function that can fail returns an fm_run_status (fm_run_status.h): FM_RUN_EUNAVAILABLE
+ * when an arch cannot be measured here, FM_RUN_ESYSTEM when a run could not start. */
 
 /* ---- Targets ------------------------------------------------------------------------------- */
 
@@ -53,10 +48,10 @@ typedef struct {
 
 /*
  * Find qemu-ARCH in PATH and CROSS_DIR/build-cross-ARCH/workloads/fm-stress.  When either is
- * missing: FM_BENCH_EUNAVAILABLE and one line in why naming what to install or build.
+ * missing: FM_RUN_EUNAVAILABLE and one line in why naming what to install or build.
  */
-fm_bench_status fm_bench_locate(const fm_bench_arch *arch, const char *cross_dir,
-                                fm_bench_target *out, char *why, size_t why_size);
+fm_run_status fm_bench_locate(const fm_bench_arch *arch, const char *cross_dir,
+                              fm_bench_target *out, char *why, size_t why_size);
 
 /*
  * Was this fm-stress (under qemu when qemu is not NULL) built with libcrypto, so that
@@ -99,12 +94,12 @@ typedef struct {
 
 /*
  * Measure one pair: warm-up, then reps alternating native and emulated.  out->rep is
- * allocated (fm_bench_pair_free).  FM_BENCH_ESYSTEM when a run cannot be started (detail in
- * error); an interruption through *stop returns FM_BENCH_OK with out->interrupted set and the
+ * allocated (fm_bench_pair_free).  FM_RUN_ESYSTEM when a run cannot be started (detail in
+ * error); an interruption through *stop returns FM_RUN_OK with out->interrupted set and the
  * reps made so far.
  */
-fm_bench_status fm_bench_measure(const fm_bench_pair_config *cfg, fm_bench_pair *out, char *error,
-                                 size_t error_size);
+fm_run_status fm_bench_measure(const fm_bench_pair_config *cfg, fm_bench_pair *out, char *error,
+                               size_t error_size);
 void fm_bench_pair_free(fm_bench_pair *pair);
 
 /* ---- Analysis ------------------------------------------------------------------------------ */
@@ -154,8 +149,91 @@ typedef struct {
     uint64_t attempts; /* the retry policy to cost (MicroPython's proposal: 3) */
 } fm_bench_analysis_options;
 
-fm_bench_status fm_bench_analyze(const fm_bench_pair *pair, const fm_bench_analysis_options *opt,
-                                 fm_bench_analysis *out);
+fm_run_status fm_bench_analyze(const fm_bench_pair *pair, const fm_bench_analysis_options *opt,
+                               fm_bench_analysis *out);
 void fm_bench_analysis_free(fm_bench_analysis *analysis);
+
+/* ---- A whole benchmark: every (workload, arch, implementation) ---------------------------------
+ */
+
+enum { FM_BENCH_MAX_ARGS = 24 };
+
+/* One workload as given: NAME[:key=value...] (fm_bench_spec_parse). */
+typedef struct {
+    const struct fm_wl_desc *wl;
+    char buf[512];
+    const char *assign[FM_BENCH_MAX_ARGS]; /* the key=value assignments (into buf) */
+    size_t n_assign;
+    bool has_impl; /* impl= given: stress_aes is measured with that implementation only */
+} fm_bench_spec;
+
+/*
+ * Parse "NAME[:key=value...]": the name must be a workload and every assignment valid natively.
+ * FM_RUN_EINVAL with one line in err (the workload's own explanation).
+ */
+fm_run_status fm_bench_spec_parse(const char *text, fm_bench_spec *spec, char *err,
+                                  size_t err_size);
+
+/* One measured (workload, arch, implementation), its two campaigns, its runs and analysis. */
+typedef struct {
+    const fm_bench_spec *spec;
+    const fm_bench_arch *arch;
+    const char *impl; /* stress_aes without impl=: "portable" or "openssl"; else NULL */
+    char params[640]; /* the assignments as given, impl= included ("threads=2 impl=openssl") */
+    char label_native[768], label_emulated[768];
+    fm_bench_pair pair;
+    fm_bench_analysis analysis;
+} fm_bench_result;
+
+typedef struct {
+    fm_bench_result *results;
+    size_t n_results, cap;
+    char skipped[8][512]; /* archs that cannot be measured here: what to install or build */
+    size_t n_skipped;
+    char notes[16][256]; /* e.g. why stress_aes impl=openssl was not measured on an arch */
+    size_t n_notes;
+} fm_bench_report;
+
+typedef struct {
+    const fm_bench_arch *const *arches;
+    size_t n_arches; /* at most 8 */
+    const fm_bench_spec *specs;
+    size_t n_specs;
+    const char *cross_dir;        /* fm_cross_dir() */
+    const char *native_fm_stress; /* the host's fm-stress */
+    uint64_t seed;
+    size_t reps, warmup;
+    double limit_s;
+    fm_bench_analysis_options analysis;
+    volatile int *stop; /* set by a signal handler: stop after the running run */
+    fm_store *store;
+    /* An arch is skipped (why: one line), at the moment it is found out (optional). */
+    void (*on_skip)(const char *why, void *ctx);
+    /* After each rep of a result (optional). */
+    void (*progress)(const fm_bench_result *result, size_t done, size_t reps, void *ctx);
+    void *ctx;
+} fm_bench_config;
+
+/*
+ * Locate every arch, then measure and analyse every spec on every arch that can run (stress_aes
+ * without impl= with both implementations where both builds have libcrypto), each in its two
+ * campaigns ("emu ARCH native: ..." and "emu ARCH QEMU: ..."), into rep (fm_bench_report_free,
+ * also after a failure: what was measured stays).  Stops early through *stop.
+ * FM_RUN_ECONFLICT: err holds the label of a campaign made with other parameters; otherwise
+ * err is one line (FM_RUN_ESTORE, FM_RUN_ESYSTEM: "WORKLOAD on ARCH: ...", FM_RUN_ENOMEM).
+ */
+fm_run_status fm_bench_run(const fm_bench_config *cfg, fm_bench_report *rep, char *err,
+                           size_t err_size);
+void fm_bench_report_free(fm_bench_report *rep);
+
+/* A slowdown with its interval, for a plot: the results with a ratio, in order. */
+typedef struct {
+    char category[704]; /* "WORKLOAD params" */
+    const char *series; /* the arch */
+    double estimate, lower, upper;
+} fm_bench_slowdown;
+
+/* *out malloc'd (free), *n of them; FM_RUN_ENOMEM. */
+fm_run_status fm_bench_slowdowns(const fm_bench_report *rep, fm_bench_slowdown **out, size_t *n);
 
 #endif

@@ -194,27 +194,27 @@ static fm_stats_status timeouts(const fm_bench_pair *pair, columns *c,
     return st;
 }
 
-fm_bench_status fm_bench_analyze(const fm_bench_pair *pair, const fm_bench_analysis_options *opt,
-                                 fm_bench_analysis *out)
+fm_run_status fm_bench_analyze(const fm_bench_pair *pair, const fm_bench_analysis_options *opt,
+                               fm_bench_analysis *out)
 {
     if (pair == NULL || opt == NULL || out == NULL || (opt->n_timeouts && !opt->timeouts_s) ||
         !(opt->confidence > 0 && opt->confidence < 1) || !(opt->target > 0 && opt->target < 1) ||
         opt->attempts < 1)
-        return FM_BENCH_EINVAL;
+        return FM_RUN_EINVAL;
     *out = (fm_bench_analysis){.n_timeouts = opt->n_timeouts};
     columns c = {0};
-    fm_bench_status status = FM_BENCH_ENOMEM;
+    fm_run_status status = FM_RUN_ENOMEM;
     out->timeouts = calloc(opt->n_timeouts ? opt->n_timeouts : 1, sizeof *out->timeouts);
     if (out->timeouts == NULL || !columns_alloc(&c, pair->reps))
         goto done;
     collect(pair, &c, out);
     status = ratio_and_medians(&c, opt->confidence, out) == FM_STATS_OK &&
                      timeouts(pair, &c, opt, out) == FM_STATS_OK
-                 ? FM_BENCH_OK
-                 : FM_BENCH_EINVAL;
+                 ? FM_RUN_OK
+                 : FM_RUN_EINVAL;
 done:
     columns_free(&c);
-    if (status != FM_BENCH_OK)
+    if (status != FM_RUN_OK)
         fm_bench_analysis_free(out);
     return status;
 }

@@ -4,9 +4,9 @@
  *
  * Invariants:
  *  - fm_cond_json is the one place the stored conditions string is made: keys in the order of
- *    fm_cond_names (cpus, pin, load, load_nice, quota, nice, emulator; docs/store.md), only the
- *    conditions that were given, values normalised (a CPU list as "0,2-3", a quota with at most
- *    12 significant digits), so equal conditions are equal strings.
+ *    fm_cond_names (all 8: cpus, pin, load, load_nice, quota, nice, emulator, launch;
+ *    docs/store.md), only the conditions that were given, values normalised (a CPU list as
+ *    "0,2-3", a quota with at most 12 significant digits), so equal conditions are equal strings.
  *  - fm_cond_check changes nothing: it reads /proc, /sys and PATH and, for a negative nice
  *    value, asks a throw-away child whether setpriority is allowed.
  * The application (cgroup, spinners, the child's part) is in fm_cond_apply.c.
@@ -124,7 +124,7 @@ static int set_emulator(fm_cond *c, const char *value, char *err, size_t size)
     return 0;
 }
 
-int fm_cond_set(fm_cond *c, const char *name, const char *value, char *err, size_t size)
+static int set_one(fm_cond *c, const char *name, const char *value, char *err, size_t size)
 {
     if (strcmp(name, "cpus") == 0) {
         c->have_cpus = true;
@@ -175,6 +175,11 @@ int fm_cond_set(fm_cond *c, const char *name, const char *value, char *err, size
                 "'%s' is not a run condition (cpus, pin, load, load_nice, quota, nice, "
                 "emulator, launch)",
                 name);
+}
+
+fm_run_status fm_cond_set(fm_cond *c, const char *name, const char *value, char *err, size_t size)
+{
+    return set_one(c, name, value, err, size) == 0 ? FM_RUN_OK : FM_RUN_EINVAL;
 }
 
 /* ---- the stored object and its text --------------------------------------------------------- */
@@ -330,7 +335,8 @@ static int check_emulator(const fm_cond *c, const char *source_root, fm_cond_rt 
 
 int fm_cgroup_check(fm_cond_rt *rt, char *err, size_t size); /* fm_cond_apply.c */
 
-int fm_cond_check(const fm_cond *c, const char *source_root, fm_cond_rt *rt, char *err, size_t size)
+static int check_all(const fm_cond *c, const char *source_root, fm_cond_rt *rt, char *err,
+                     size_t size)
 {
     memset(rt, 0, sizeof *rt);
     rt->cond = c;
@@ -348,4 +354,10 @@ int fm_cond_check(const fm_cond *c, const char *source_root, fm_cond_rt *rt, cha
         return -1;
     rt->per_run = c->have_cpus || c->have_pin || c->have_nice || c->have_quota;
     return 0;
+}
+
+fm_run_status fm_cond_check(const fm_cond *c, const char *source_root, fm_cond_rt *rt, char *err,
+                            size_t size)
+{
+    return check_all(c, source_root, rt, err, size) == 0 ? FM_RUN_OK : FM_RUN_EUNAVAILABLE;
 }

@@ -14,10 +14,13 @@
  *   fm_cond_stop     stop the spinners, remove the cgroup (idempotent)
  * Spinners are processes with PR_SET_PDEATHSIG(SIGKILL), so they die with flakemeter even on
  * SIGKILL; a cgroup left by a SIGKILLed flakemeter is removed by the next fm_cond_start.
- * Functions return 0 or -1 with one line in err; none prints.
+ * Functions return an fm_run_status (fm_run_status.h; FM_RUN_OK = 0) with one line of detail in
+ * err; none prints.
  */
 #ifndef FM_COND_H
 #define FM_COND_H
+
+#include "fm_run_status.h"
 
 #include <sched.h> /* cpu_set_t (_GNU_SOURCE is set for the whole project) */
 #include <stdbool.h>
@@ -49,7 +52,9 @@ extern const char *const fm_cond_names[];
 bool fm_cond_is_name(const char *name);
 
 /* Set condition `name` from text ("load_nice" may be written "load-nice"). */
-int fm_cond_set(fm_cond *c, const char *name, const char *value, char *err, size_t err_size);
+/* FM_RUN_EINVAL: an unknown name or a bad value. */
+fm_run_status fm_cond_set(fm_cond *c, const char *name, const char *value, char *err,
+                          size_t err_size);
 
 /* The conditions as a compact JSON object (malloc'd; "{}" for none), keys in fixed order. */
 char *fm_cond_json(const fm_cond *c);
@@ -79,9 +84,9 @@ typedef struct fm_cond_rt {
  * Check that every condition can be applied here (no side effects).  source_root is where
  * build-cross-ARCH/workloads/fm-stress is looked for unless FM_CROSS_DIR is set.
  */
-int fm_cond_check(const fm_cond *c, const char *source_root, fm_cond_rt *rt, char *err,
-                  size_t err_size);
-int fm_cond_start(fm_cond_rt *rt, char *err, size_t err_size);
+fm_run_status fm_cond_check(const fm_cond *c, const char *source_root, fm_cond_rt *rt, char *err,
+                            size_t err_size); /* FM_RUN_EUNAVAILABLE: cannot be applied here */
+fm_run_status fm_cond_start(fm_cond_rt *rt, char *err, size_t err_size); /* FM_RUN_ESYSTEM */
 void fm_cond_stop(fm_cond_rt *rt);
 /* In a run's child between fork and exec/workload; async-signal-safe.  0 or an errno. */
 int fm_cond_child(const fm_cond_rt *rt);

@@ -347,7 +347,7 @@ static int start_spinners(fm_cond_rt *rt, char *err, size_t size)
     return 0;
 }
 
-int fm_cond_start(fm_cond_rt *rt, char *err, size_t size)
+static int start(fm_cond_rt *rt, char *err, size_t size)
 {
     if (rt->cond->have_quota && make_cgroup(rt, err, size) != 0) {
         fm_cond_stop(rt);
@@ -358,6 +358,11 @@ int fm_cond_start(fm_cond_rt *rt, char *err, size_t size)
         return -1;
     }
     return 0;
+}
+
+fm_run_status fm_cond_start(fm_cond_rt *rt, char *err, size_t size)
+{
+    return start(rt, err, size) == 0 ? FM_RUN_OK : FM_RUN_ESYSTEM;
 }
 
 void fm_cond_stop(fm_cond_rt *rt)

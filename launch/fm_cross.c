@@ -46,13 +46,13 @@ const char *fm_cross_dir(const char *source_root)
     return source_root != NULL && *source_root != '\0' ? source_root : ".";
 }
 
-int fm_cross_locate(const fm_cross_arch *arch, const char *cross_dir, char *qemu_path,
-                    size_t qemu_size, char *fm_stress, size_t fm_stress_size, char *why,
-                    size_t why_size)
+fm_run_status fm_cross_locate(const fm_cross_arch *arch, const char *cross_dir, char *qemu_path,
+                              size_t qemu_size, char *fm_stress, size_t fm_stress_size, char *why,
+                              size_t why_size)
 {
     if (fm_run_which(arch->qemu, qemu_path, qemu_size) != 0) {
         snprintf(why, why_size, "%s not found (apt-get install qemu-user)", arch->qemu);
-        return -1;
+        return FM_RUN_EUNAVAILABLE;
     }
     int n = snprintf(fm_stress, fm_stress_size, "%s/build-cross-%s/workloads/fm-stress", cross_dir,
                      arch->name);
@@ -60,7 +60,7 @@ int fm_cross_locate(const fm_cross_arch *arch, const char *cross_dir, char *qemu
         snprintf(why, why_size,
                  "no cross build %s (apt-get install %s, then tools/cross/build.sh %s)", fm_stress,
                  arch->packages, arch->name);
-        return -1;
+        return FM_RUN_EUNAVAILABLE;
     }
-    return 0;
+    return FM_RUN_OK;
 }

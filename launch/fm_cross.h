@@ -2,12 +2,14 @@
  * fm_cross.h - the emulated architectures: for each cross file in tools/cross/, the QEMU
  * user-mode emulator that runs its builds, what `uname -m` says under it, and the Debian
  * packages of its toolchain, plus where the cross-built fm-stress lives.  One table for
- * `run --emulator ARCH` (fm_cond.c) and `bench emu` (bench/fm_bench_emu.c), so both accept the
+ * `run --emulator ARCH` (fm_cond.c) and `bench emu` (launch/fm_bench_emu.c), so both accept the
  * same names and run the same emulator (armhf and armel run under qemu-arm, not "qemu-armhf").
  * Never prints; a missing piece is one line in why saying what to install or build.
  */
 #ifndef FM_CROSS_H
 #define FM_CROSS_H
+
+#include "fm_run_status.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -28,10 +30,11 @@ const char *fm_cross_dir(const char *source_root);
 
 /*
  * The emulator of arch (in PATH) into qemu_path and CROSS_DIR/build-cross-ARCH/workloads/fm-stress
- * into fm_stress.  0, or -1 with one line in why naming what to install or build.
+ * into fm_stress.  FM_RUN_OK, or FM_RUN_EUNAVAILABLE with one line in why naming what to install
+ * or build.
  */
-int fm_cross_locate(const fm_cross_arch *arch, const char *cross_dir, char *qemu_path,
-                    size_t qemu_size, char *fm_stress, size_t fm_stress_size, char *why,
-                    size_t why_size);
+fm_run_status fm_cross_locate(const fm_cross_arch *arch, const char *cross_dir, char *qemu_path,
+                              size_t qemu_size, char *fm_stress, size_t fm_stress_size, char *why,
+                              size_t why_size);
 
 #endif

@@ -19,6 +19,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,8 @@ typedef struct {
     slot *slots;
     int n_slots, active;
     pending_retry *retries; /* a stack: at most one pending retry per slot */
+    struct pollfd *fds;     /* n_slots + 1: the signalfd, then the busy slots' pipes */
+    slot **owner;           /* the slot of each fds[i], i >= 1 */
     int n_retries;
     int sigfd;
     int64_t next_run; /* next new chain index (≡ shard_index mod shard_count) */
@@ -86,9 +89,14 @@ static int64_t seconds_ns(double s)
     return s <= 0 ? 0 : (int64_t)(s * 1e9);
 }
 
-static void set_error(engine *e, const char *fmt, const char *detail)
+static void set_error(engine *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void set_error(engine *e, const char *fmt, ...)
 {
-    snprintf(e->rep->error, sizeof e->rep->error, fmt, detail);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->rep->error, sizeof e->rep->error, fmt, ap);
+    va_end(ap);
 }
 
 /* ---- starting ------------------------------------------------------------------------------ */
@@ -388,6 +396,7 @@ static void record_start_error(engine *e, fm_run_id id, int err, bool counted)
     snprintf(e->rep->error, sizeof e->rep->error, "cannot start '%s': %s",
              c->wl_args.wl ? c->wl_args.wl->name : c->argv[0], strerror(err));
     e->rep->stop = FM_STOP_ERROR;
+    e->rep->start_errno = err;
     e->stop_new = true;
     if (id.attempt == 1 && !counted) {
         e->next_run += c->shard_count;
@@ -398,20 +407,43 @@ static void record_start_error(engine *e, fm_run_id id, int err, bool counted)
 
 /* ---- deciding ------------------------------------------------------------------------------ */
 
+/*
+ * --until-decided with runs in flight.  Runs start in index order, so the first attempts
+ * started so far (stored ones of a resumed campaign included) are the first m of the campaign's
+ * sequence: k failures among the finished ones, u still running.  The counts of finished runs
+ * alone are not a prefix of that sequence when failures take longer than passes (timeouts,
+ * hangs, slow crashes): the runs in flight are then mostly failures.  So the decision is taken
+ * only when it is the same for every outcome of the runs in flight: the sequence decides the
+ * same count at (k, m) and at (k + u, m), hence (its bounds being monotone in k) at every
+ * k' in between, among them the true one.  The confidence sequence holds at every m at once,
+ * so the decision stays anytime-valid for any -j and any law of durations
+ * (docs/statistics.md §5).
+ */
+static bool decide_at(uint64_t k, uint64_t m, const fm_run_config *c, fm_cs_decision *d)
+{
+    return fm_stats_cs_decide(k, m, c->confidence, c->target, FM_STATS_CS_PRIOR_A,
+                              FM_STATS_CS_PRIOR_B, d) == FM_STATS_OK &&
+           d->decided;
+}
+
 static void check_decided(engine *e)
 {
     const fm_run_config *c = e->cfg;
     const fm_run_counts *n = &e->rep->counts;
     if (!c->until_decided || e->stop_new || n->first_counted < 1)
         return;
-    fm_cs_decision d;
-    if (fm_stats_cs_decide((uint64_t)n->first_fail, (uint64_t)n->first_counted, c->confidence,
-                           c->target, FM_STATS_CS_PRIOR_A, FM_STATS_CS_PRIOR_B,
-                           &d) == FM_STATS_OK &&
-        d.decided) {
+    uint64_t u = 0; /* first attempts still running */
+    for (int i = 0; i < e->n_slots; i++)
+        u += e->slots[i].pid != 0 && e->slots[i].id.attempt == 1;
+    uint64_t k = (uint64_t)n->first_fail, m = (uint64_t)n->first_counted + u;
+    fm_cs_decision lo, hi;
+    if (decide_at(k, m, c, &lo) && decide_at(k + u, m, c, &hi) &&
+        lo.attempts.reachable == hi.attempts.reachable &&
+        lo.attempts.attempts == hi.attempts.attempts) {
         e->rep->decided = true;
-        e->rep->decided_attempts = d.attempts.attempts;
-        e->rep->decided_reachable = d.attempts.reachable;
+        e->rep->decided_attempts = lo.attempts.attempts;
+        e->rep->decided_reachable = lo.attempts.reachable;
+        e->rep->decided_pending = u;
         e->rep->stop = FM_STOP_DECIDED;
         e->stop_new = true;
     }
@@ -476,8 +508,8 @@ static int poll_timeout_ms(engine *e, int64_t now)
 
 static fm_run_status wait_and_handle(engine *e)
 {
-    struct pollfd fds[e->n_slots + 1];
-    slot *owner[e->n_slots + 1];
+    struct pollfd *fds = e->fds;
+    slot **owner = e->owner;
     int n = 0;
     fds[n++] = (struct pollfd){.fd = e->sigfd, .events = POLLIN};
     for (int i = 0; i < e->n_slots; i++)
@@ -579,14 +611,16 @@ static fm_run_status setup(engine *e, sigset_t *old_mask)
     e->n_slots = c->jobs;
     e->slots = calloc((size_t)e->n_slots, sizeof *e->slots);
     e->retries = calloc((size_t)e->n_slots + 1, sizeof *e->retries);
-    if (e->slots == NULL || e->retries == NULL)
-        return set_error(e, "%s", strerror(ENOMEM)), FM_RUN_ESYSTEM;
+    e->fds = calloc((size_t)e->n_slots + 1, sizeof *e->fds); /* sized by --jobs: not a VLA */
+    e->owner = calloc((size_t)e->n_slots + 1, sizeof *e->owner);
+    if (e->slots == NULL || e->retries == NULL || e->fds == NULL || e->owner == NULL)
+        return set_error(e, "%s", strerror(ENOMEM)), FM_RUN_ENOMEM;
     for (int i = 0; i < e->n_slots; i++) /* before anything can fail: teardown closes these */
         e->slots[i].fd = e->slots[i].efd = -1;
     for (int i = 0; i < e->n_slots; i++) {
         e->slots[i].out = malloc(c->output_cap + 1);
         if (e->slots[i].out == NULL)
-            return set_error(e, "%s", strerror(ENOMEM)), FM_RUN_ESYSTEM;
+            return set_error(e, "%s", strerror(ENOMEM)), FM_RUN_ENOMEM;
     }
     sigset_t mask;
     sigemptyset(&mask);
@@ -615,6 +649,8 @@ static void teardown(engine *e, const sigset_t *old_mask)
         e->active--;
     free(e->slots);
     free(e->retries);
+    free(e->fds);
+    free(e->owner);
     if (e->sigfd >= 0)
         close(e->sigfd);
     /* SIGINT/SIGTERM were consumed through the signalfd; the caller learns of them from

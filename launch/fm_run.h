@@ -32,13 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum {
-    FM_RUN_OK = 0,
-    FM_RUN_EINVAL,  /* bad configuration */
-    FM_RUN_ESTART,  /* the command could not be started (detail in error) */
-    FM_RUN_ESYSTEM, /* pipe/fork/poll/signalfd failed (detail in error) */
-    FM_RUN_ESTORE,  /* the store failed (detail in error) */
-} fm_run_status;
+/* fm_run_status and fm_run_strerror: fm_run_status.h (through fm_cond.h). */
 
 /* Why the loop stopped. */
 typedef enum {
@@ -124,7 +118,10 @@ typedef struct {
     bool decided;  /* with until_decided: the attempt count is pinned down */
     uint64_t decided_attempts;
     bool decided_reachable; /* false: decided that no attempt count reaches the target */
+    /* first attempts still running when it decided: the decision holds whatever they give */
+    uint64_t decided_pending;
     char error[256];        /* one line when status != OK or stop == FM_STOP_ERROR */
+    int start_errno;        /* the errno of the last attempt that could not start, or 0 */
 } fm_run_report;
 
 fm_run_status fm_run_campaign(const fm_run_config *config, fm_run_report *report);

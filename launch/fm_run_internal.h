@@ -42,4 +42,15 @@ int fm_run_which(const char *name, char *out, size_t size);
 int64_t fm_run_now_ns(void);
 int64_t fm_run_realtime_ns(void);
 
+/*
+ * Error and text buffers inside launch/ (fm_run_status.c).  fm_run__fail writes the detail into
+ * err (size bytes, always terminated) and returns st.  fm_run__append adds to buf (size bytes,
+ * *used of them written), clamped like workloads/fm_wl_args.c: false, and *used = size, once
+ * the text no longer fits; never writes past the end.
+ */
+fm_run_status fm_run__fail(fm_run_status st, char *err, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+bool fm_run__append(char *buf, size_t size, size_t *used, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 #endif

@@ -21,18 +21,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 extern char **environ;
 
-static int fail(char *err, size_t size, const char *fmt, ...)
+static fm_plot_status fail(fm_plot_status st, char *err, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static fm_plot_status fail(fm_plot_status st, char *err, size_t size, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(err, size, fmt, ap);
     va_end(ap);
-    return -1;
+    return st;
 }
 
 /* Write s as a gnuplot single-quoted string. */
@@ -184,8 +188,8 @@ static void first_error_line(const char *path, char *out, size_t size)
         fclose(f);
 }
 
-/* Run gnuplot on script with stderr to errpath; 0 when it exited 0. */
-static int run_gnuplot(const char *script, const char *errpath, char *err, size_t size)
+/* Run gnuplot on script with stderr to errpath; FM_PLOT_OK when it exited 0. */
+static fm_plot_status run_gnuplot(const char *script, const char *errpath, char *err, size_t size)
 {
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
@@ -197,46 +201,52 @@ static int run_gnuplot(const char *script, const char *errpath, char *err, size_
     int rc = posix_spawnp(&pid, "gnuplot", &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     if (rc == ENOENT)
-        return fail(err, size, "gnuplot not found: install gnuplot-nox (Debian) to draw plots");
+        return fail(FM_PLOT_ENOGNUPLOT, err, size,
+                    "gnuplot not found: install gnuplot-nox (Debian) to draw plots");
     if (rc != 0)
-        return fail(err, size, "cannot start gnuplot: %s", strerror(rc));
+        return fail(FM_PLOT_ESYSTEM, err, size, "cannot start gnuplot: %s", strerror(rc));
     int wstatus;
     while (waitpid(pid, &wstatus, 0) < 0)
         if (errno != EINTR)
-            return fail(err, size, "cannot wait for gnuplot: %s", strerror(errno));
+            return fail(FM_PLOT_ESYSTEM, err, size, "cannot wait for gnuplot: %s", strerror(errno));
     if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0)
         return 0;
     char line[400];
     first_error_line(errpath, line, sizeof line);
-    return fail(err, size, "gnuplot failed: %s", *line ? line : "no message");
+    return fail(FM_PLOT_EGNUPLOT, err, size, "gnuplot failed: %s", *line ? line : "no message");
 }
 
-int fm_plot_intervals(const char *path, const fm_plot_style *style, const fm_plot_point *points,
-                      size_t n_points, char *err, size_t err_size)
+fm_plot_status fm_plot_intervals(const char *path, const fm_plot_style *style,
+                                 const fm_plot_point *points, size_t n_points, char *err,
+                                 size_t err_size)
 {
     const char *terminal = path != NULL ? terminal_for(path) : NULL;
     if (terminal == NULL)
-        return fail(err, err_size, "plot file '%s' must end in .png or .svg", nonnull(path));
+        return fail(FM_PLOT_EINVAL, err, err_size, "plot file '%s' must end in .png or .svg",
+                    nonnull(path));
     if (n_points == 0)
-        return fail(err, err_size, "nothing to plot");
+        return fail(FM_PLOT_EINVAL, err, err_size, "nothing to plot");
     char dir[] = "/tmp/fmplot-XXXXXX", script[64], errpath[64];
-    char *tmp_out = malloc(strlen(path) + 16);
+    size_t tmp_size = strlen(path) + 32;
+    char *tmp_out = malloc(tmp_size);
     layout l = {0};
-    int ret = -1;
+    fm_plot_status ret = FM_PLOT_ESYSTEM;
     if (tmp_out == NULL || make_layout(points, n_points, &l) != 0) {
-        fail(err, err_size, "out of memory");
+        ret = fail(FM_PLOT_ENOMEM, err, err_size, "out of memory");
         goto out;
     }
     if (mkdtemp(dir) == NULL) {
-        fail(err, err_size, "cannot make a temporary folder: %s", strerror(errno));
+        ret = fail(FM_PLOT_ESYSTEM, err, err_size, "cannot make a temporary folder: %s",
+                   strerror(errno));
         goto out;
     }
     snprintf(script, sizeof script, "%s/plot.gp", dir);
     snprintf(errpath, sizeof errpath, "%s/stderr", dir);
-    sprintf(tmp_out, "%s.tmp%ld", path, (long)getpid());
+    snprintf(tmp_out, tmp_size, "%s.tmp%ld", path, (long)getpid());
     FILE *f = fopen(script, "w");
     if (f == NULL) {
-        fail(err, err_size, "cannot write the plot script: %s", strerror(errno));
+        ret = fail(FM_PLOT_ESYSTEM, err, err_size, "cannot write the plot script: %s",
+                   strerror(errno));
         goto out_dir;
     }
     fprintf(f, "set terminal %s\nset output ", terminal);
@@ -246,13 +256,14 @@ int fm_plot_intervals(const char *path, const fm_plot_style *style, const fm_plo
     write_data(f, style, points, n_points, &l);
     fputs("set output\n", f);
     if (fclose(f) != 0) {
-        fail(err, err_size, "cannot write the plot script: %s", strerror(errno));
+        ret = fail(FM_PLOT_ESYSTEM, err, err_size, "cannot write the plot script: %s",
+                   strerror(errno));
         goto out_dir;
     }
     ret = run_gnuplot(script, errpath, err, err_size);
-    if (ret == 0 && rename(tmp_out, path) != 0)
-        ret = fail(err, err_size, "cannot write %s: %s", path, strerror(errno));
-    if (ret != 0)
+    if (ret == FM_PLOT_OK && rename(tmp_out, path) != 0)
+        ret = fail(FM_PLOT_ESYSTEM, err, err_size, "cannot write %s: %s", path, strerror(errno));
+    if (ret != FM_PLOT_OK)
         unlink(tmp_out);
 out_dir:
     unlink(script);
@@ -263,4 +274,72 @@ out:
     free(l.series);
     free(tmp_out);
     return ret;
+}
+
+/* gnuplot as posix_spawnp would find it: an executable "gnuplot" in a PATH directory. */
+static bool gnuplot_on_path(void)
+{
+    const char *path = getenv("PATH");
+    if (path == NULL || *path == '\0')
+        path = "/bin:/usr/bin";
+    char file[4096];
+    for (const char *p = path; *p != '\0';) {
+        size_t len = strcspn(p, ":");
+        snprintf(file, sizeof file, "%.*s/gnuplot", len > 0 ? (int)len : 1, len > 0 ? p : ".");
+        if (access(file, X_OK) == 0)
+            return true;
+        p += len + (p[len] == ':');
+    }
+    return false;
+}
+
+fm_plot_status fm_plot_check(const char *path, char *err, size_t err_size)
+{
+    if (path == NULL || terminal_for(path) == NULL)
+        return fail(FM_PLOT_EINVAL, err, err_size, "plot file '%s' must end in .png or .svg",
+                    nonnull(path));
+    size_t len = strlen(path);
+    char *dir = malloc(len + 2);
+    if (dir == NULL)
+        return fail(FM_PLOT_ENOMEM, err, err_size, "out of memory");
+    const char *slash = strrchr(path, '/');
+    if (slash == NULL)
+        strcpy(dir, ".");
+    else if (slash == path)
+        strcpy(dir, "/");
+    else
+        snprintf(dir, len + 2, "%.*s", (int)(slash - path), path);
+    struct stat sb;
+    fm_plot_status ret = FM_PLOT_OK;
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        ret = fail(FM_PLOT_EINVAL, err, err_size, "cannot write '%s': no folder '%s'", path, dir);
+    else if (access(dir, W_OK) != 0)
+        ret = fail(FM_PLOT_EINVAL, err, err_size, "cannot write '%s': folder '%s': %s", path, dir,
+                   strerror(errno));
+    else if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+        ret = fail(FM_PLOT_EINVAL, err, err_size, "cannot write '%s': it is a folder", path);
+    else if (!gnuplot_on_path())
+        ret = fail(FM_PLOT_ENOGNUPLOT, err, err_size,
+                   "gnuplot not found: install gnuplot-nox (Debian) to draw plots");
+    free(dir);
+    return ret;
+}
+
+const char *fm_plot_strerror(fm_plot_status status)
+{
+    switch (status) {
+    case FM_PLOT_OK:
+        return "success";
+    case FM_PLOT_EINVAL:
+        return "invalid argument";
+    case FM_PLOT_ENOGNUPLOT:
+        return "gnuplot not found";
+    case FM_PLOT_EGNUPLOT:
+        return "gnuplot failed";
+    case FM_PLOT_ESYSTEM:
+        return "system call failed";
+    case FM_PLOT_ENOMEM:
+        return "out of memory";
+    }
+    return "unknown status";
 }

@@ -35,6 +35,11 @@ typedef enum {
     FM_CI_JEFFREYS,      /* equal-tailed Beta(k+1/2, n-k+1/2), lower 0 at k=0, upper 1 at k=n */
     FM_CI_AGRESTI_COULL, /* "add z^2/2 successes and failures", then Wald */
     FM_CI_WALD,          /* p +- z*sqrt(p(1-p)/n): a known bad example, kept for comparison */
+    FM_CI_BLAKER,        /* Blaker (2000): inverts the exact test whose p-value is the
+                            acceptability; two-sided, coverage >= c, inside Clopper-Pearson.
+                            Two-sided needs c >= 1/2 (EDOM below) and min(k, n-k) <= 1e11
+                            (ETOOBIG above); FM_CI_UPPER gives the Clopper-Pearson bound,
+                            which is Blaker's construction with one tail */
 } fm_ci_method;
 
 typedef enum {
@@ -48,7 +53,7 @@ typedef struct {
     double upper;
 } fm_interval;
 
-/* Name <-> method ("exact", "wilson", "jeffreys", "agresti-coull", "wald"). */
+/* Name <-> method ("exact", "wilson", "jeffreys", "agresti-coull", "wald", "blaker"). */
 const char *fm_stats_method_name(fm_ci_method method);
 fm_stats_status fm_stats_method_parse(const char *name, fm_ci_method *method);
 
@@ -86,8 +91,9 @@ typedef struct {
 
 /*
  * Smallest A >= 1 with p^A <= target, p in [0, 1], target in (0, 1).  Unreachable when p = 1.
- * Ties are decided as the decimals people type mean them: an all-fail probability within a
- * relative 1e-12 of the target meets it (p = 0.1, target = 1e-6 gives 6).
+ * Exact for the binary values; a power equal to the target in the decimals typed meets it
+ * (p = 0.1, target = 1e-6 gives 6), and rounding only ever makes the count larger
+ * (p = 0.1, target = 9.999999999995e-7 gives 7; docs/statistics.md sec. 2).
  */
 fm_stats_status fm_stats_attempts_independent(double p, double target, fm_attempts *out);
 
@@ -265,6 +271,15 @@ fm_stats_status fm_stats_seq_decide(uint64_t k, uint64_t n, double c, double tar
 fm_stats_status fm_stats_seq_update(uint64_t k, uint64_t n, double c, double target,
                                     fm_seq_decision *state);
 
+/*
+ * The same when the failures among the first n runs are only known to lie in [k_low, k_high]
+ * (runs in flight: k_low = failures finished, k_high = k_low + runs still running, n = finished +
+ * running).  at_least and at_most only grow with k, so at_least at k_low and at_most at k_high
+ * hold whatever the true k is; the state keeps the guarantee for any -j and any durations.
+ */
+fm_stats_status fm_stats_seq_update_range(uint64_t k_low, uint64_t k_high, uint64_t n, double c,
+                                          double target, fm_seq_decision *state);
+
 /* ---- Retry chains -------------------------------------------------------------------------- */
 
 /*
@@ -275,6 +290,22 @@ fm_stats_status fm_stats_seq_update(uint64_t k, uint64_t n, double c, double tar
  */
 fm_stats_status fm_stats_fisher_exact(uint64_t a, uint64_t b, uint64_t c, uint64_t d,
                                       double *p_value);
+
+/*
+ * Two-sided Boschloo test (Boschloo 1970) of p1 = p2 for two independent binomials, rows
+ * [a, b] and [c, d] of the 2x2 table (a of a+b, c of c+d): the p-value is
+ *     sup over p in [0, 1] of P_p(Fisher's two-sided p-value of the table <= the observed one's),
+ * the tables drawn as Binomial(a+b, p) x Binomial(c+d, p).  It is exact (size <= alpha for
+ * every p) and never above Fisher's p-value, so it is uniformly more powerful than Fisher.  The
+ * sup is taken on a grid in arcsine scale refined by golden-section search around its three
+ * best points.  FM_STATS_ETOOBIG when (a+b+1)(c+d+1) > max_tables (the work is linear in it);
+ * 1 when a row is empty.  docs/statistics.md, sec. 6.
+ */
+fm_stats_status fm_stats_boschloo(uint64_t a, uint64_t b, uint64_t c, uint64_t d,
+                                  uint64_t max_tables, double *p_value);
+
+/* fm_stats_chain's limit for Boschloo's test; larger tables fall back to Fisher's. */
+#define FM_STATS_CHAIN_MAX_TABLES ((uint64_t)1 << 20)
 
 typedef struct {
     fm_interval p1;           /* first attempts: k1/n1, exact two-sided interval at c */
@@ -287,6 +318,10 @@ typedef struct {
     fm_attempts point;        /* fm_stats_attempts_correlated at (k1/n1, kq/nq) */
     fm_attempts conservative; /* ... at (p1_upper, q_upper): with probability >= c the true
                                  all-fail rate of that many attempts is <= target */
+    double independence_p;    /* the independence test to report: Boschloo's (fm_stats_boschloo),
+                                 or Fisher's when the table is above FM_STATS_CHAIN_MAX_TABLES;
+                                 both have size <= alpha, Boschloo is more powerful (sec. 6) */
+    const char *independence_test; /* "boschloo" or "fisher" */
 } fm_chain_stats;
 
 /*
@@ -437,6 +472,52 @@ fm_stats_status fm_stats_budget_optimize(const fm_budget_item *items, size_t n_i
  */
 fm_stats_status fm_stats_budget_greedy(const fm_budget_item *items, size_t n_items, double target,
                                        uint32_t *attempts, fm_budget_plan *out);
+
+/* ---- The tests never seen failing: a bound that allows for their selection ----------------- */
+
+/*
+ * An upper confidence bound for the tests of a suite that never failed.  The pool is chosen by
+ * the data (the tests that happened to show no failure), so a bound computed as if it had been
+ * fixed in advance does not hold; this one does (docs/statistics.md, sec. 9).  Model: test i
+ * fails each of its n_i runs independently with p_i, the tests independently of each other, and
+ * the n_i do not depend on the outcomes.  With u_i = -log(1 - p_i) and Q = {i : k_i = 0}, the
+ * bound B satisfies P(sum_{i in Q} u_i <= B) >= c for every p_1 .. p_m; so, with the same
+ * probability, every subset of Q together fails a CI run (at least one of them fails its one
+ * attempt) with 1 - prod (1 - p_i) = 1 - exp(-sum u_i) <= rate = 1 - exp(-B), and has
+ * sum p_i <= B.
+ *
+ * B is the root of sum_j w_j exp(lambda_j (B - H_j)) = 1 / (1 - c) over a fixed mixture of
+ * lambda_j = y_j n_min (y_j in (0, 1), n_min the fewest runs of the m tests) with
+ * H_j = sum_{i : k_i >= 1} -log(1 - (lambda_j / n_i)^(k_i)) / lambda_j: every test that failed
+ * exactly once or twice raises the bound (a Good-Turing-like "the tests seen failing rarely say
+ * how many more fail unseen"), a test that failed often barely does, a test never seen failing
+ * does not at all.
+ */
+typedef struct {
+    size_t tests;         /* never failed (k_i = 0) */
+    uint64_t fewest_runs; /* n_min over all m tests: it sets the scale of every lambda_j */
+    double sum_bound;     /* B >= sum_{k_i = 0} -log(1 - p_i), at confidence c */
+    double rate;          /* 1 - exp(-B): their chance that some one fails a CI run */
+} fm_pool_bound;
+
+/*
+ * The bound from failures[i] of runs[i] first attempts of EVERY test i = 0 .. m-1 of the suite
+ * (the tests seen failing too: how many failed once or twice is part of the bound; m = 0 gives
+ * B = 0), at confidence c in (0, 1).  Every runs[i] >= 1 and failures[i] <= runs[i]; a test left
+ * out by its number of runs alone (never by its outcomes) is simply not covered.
+ */
+fm_stats_status fm_stats_pool_bound(const uint64_t *failures, const uint64_t *runs, size_t m,
+                                    double c, fm_pool_bound *out);
+
+/*
+ * The pool as one budget item, valid on the same event as the bound (each p_i <= P =
+ * 1 - exp(-B), sum p_i <= B): with A attempts each, the chance that some test of the pool fails
+ * all of them is at most fail[A-1] = min(P, B P^(A-1)), and the attempts after the first add at
+ * most cost[A-1] = B (1 - P^(A-1)) / (1 - P) * seconds (seconds: the longest mean duration in the
+ * pool, >= 0) to a CI run; A = 1 .. max_attempts.
+ */
+fm_stats_status fm_stats_pool_tables(const fm_pool_bound *bound, double seconds,
+                                     uint32_t max_attempts, double *fail, double *cost);
 
 /* ---- Regression alarm ---------------------------------------------------------------------- */
 

@@ -4,8 +4,10 @@
  *
  * Independent attempts fail together with p^A; correlated ones (a retry after a failure fails
  * with q, as when the cause persists for a while) with p1 q^(A-1).  Both are solved in closed
- * form in log space, with the tie rule of FM_STATS_TIE so that p = 0.1, target = 1e-6 gives 6
- * (Wine's LOOP_ON_FLAKY_TESTS(6)) although 0.1^6 evaluates a hair above 1e-6.
+ * by a search whose every step is decided by fm_stats_power_meets: exact for the binary values
+ * near the target, a tie in the decimals typed meets it (p = 0.1, target = 1e-6 gives 6, Wine's
+ * LOOP_ON_FLAKY_TESTS(6), although 0.1^6 is a hair above 1e-6 in binary), and whatever cannot be
+ * decided counts as missing, so rounding can only make a count larger.
  *
  * From k failures in n runs there are three answers: the point estimate k/n; the conservative
  * one, which uses the one-sided exact upper bound at level c, so that with probability >= c
@@ -22,16 +24,17 @@ static fm_attempts unreachable_at(double residual)
     return (fm_attempts){.reachable = false, .attempts = 0, .residual = residual};
 }
 
+/* A computed moment meets the target only with room for its rounding error (FM_STATS_TIE). */
 static bool meets(double prob, double target)
 {
-    return prob <= target * (1.0 + FM_STATS_TIE);
+    return prob * (1.0 + FM_STATS_TIE) <= target;
 }
 
 fm_stats_status fm_stats_attempts_correlated(double p1, double q, double target, fm_attempts *out)
 {
     if (!fm_stats_is_prob(p1) || !fm_stats_is_prob(q) || !fm_stats_is_open_prob(target))
         return FM_STATS_EDOM;
-    if (meets(p1, target)) {
+    if (fm_stats_power_meets(p1, q, 0, target)) {
         *out = (fm_attempts){true, 1, p1};
         return FM_STATS_OK;
     }
@@ -43,17 +46,51 @@ fm_stats_status fm_stats_attempts_correlated(double p1, double q, double target,
         *out = (fm_attempts){true, 2, 0.0};
         return FM_STATS_OK;
     }
-    /* Smallest m >= 1 with log p1 + m log q <= log target + TIE; then A = 1 + m. */
-    double need = log(target) + FM_STATS_TIE - log(p1); /* < 0 here */
-    double m = ceil(need / log(q));
-    if (m < 1.0)
-        m = 1.0;
-    if (m + 1.0 > (double)FM_STATS_MAX_ATTEMPTS) {
-        *out = unreachable_at(p1);
-        return FM_STATS_OK;
+    /*
+     * Smallest m >= 1 with p1 q^m <= target (then A = 1 + m): a first guess from the logs, a
+     * bracket around it by doubling steps, and bisection, every step decided by
+     * fm_stats_power_meets (exact near the target; unsure counts as missing).
+     */
+    const uint64_t cap = FM_STATS_MAX_ATTEMPTS - 1; /* m + 1 <= FM_STATS_MAX_ATTEMPTS */
+    double guess = ceil((log(target) - log(p1)) / log(q));
+    if (!(guess <= (double)cap + 2.0)) {
+        if (!fm_stats_power_meets(p1, q, cap, target)) {
+            *out = unreachable_at(p1);
+            return FM_STATS_OK;
+        }
+        guess = (double)cap;
     }
-    uint64_t attempts = (uint64_t)m + 1;
-    *out = (fm_attempts){true, attempts, p1 * pow(q, m)};
+    uint64_t m = guess < 1.0 ? 1 : guess > (double)cap ? cap : (uint64_t)guess;
+    uint64_t lo, hi; /* p1 q^lo misses, p1 q^hi meets */
+    if (fm_stats_power_meets(p1, q, m, target)) {
+        hi = m;
+        for (uint64_t step = 1;; step *= 2) {
+            lo = hi > step ? hi - step : 0;
+            if (lo == 0 || !fm_stats_power_meets(p1, q, lo, target))
+                break;
+            hi = lo;
+        }
+    } else {
+        lo = m;
+        for (uint64_t step = 1;; step *= 2) {
+            if (lo >= cap) {
+                *out = unreachable_at(p1);
+                return FM_STATS_OK;
+            }
+            hi = cap - lo > step ? lo + step : cap;
+            if (fm_stats_power_meets(p1, q, hi, target))
+                break;
+            lo = hi;
+        }
+    }
+    while (hi - lo > 1) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (fm_stats_power_meets(p1, q, mid, target))
+            hi = mid;
+        else
+            lo = mid;
+    }
+    *out = (fm_attempts){true, hi + 1, p1 * pow(q, (double)hi)};
     return FM_STATS_OK;
 }
 

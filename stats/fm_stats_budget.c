@@ -458,3 +458,92 @@ fm_stats_status fm_stats_budget_optimize(const fm_budget_item *items, size_t n_i
     release(&p);
     return st;
 }
+
+/*
+ * The tests never seen failing (docs/statistics.md, sec. 9).  For one test with k ~ Bin(n, p),
+ * u = -log(1 - p), lambda <= n y and y in (0, 1):
+ *   E exp(lambda (u [k = 0] - h(k))) = 1 - (1 - (1 - y) p)^n + (1 - p)^(n - lambda) <= 1,
+ * with h(0) = 0 and h(k) = -log(1 - y^k) / lambda, because (1 - y) L(p) >= L((1 - y) p) for the
+ * convex L(x) = -log(1 - x) with L(0) = 0.  The product over independent tests is then an
+ * e-value for the sum over the never-failed tests, and so is a fixed mixture of such products
+ * over lambda; Markov's inequality gives the bound.  The mixture (y_j, weight_j), lambda_j =
+ * y_j n_min, was fixed before any data: weight near y = 1, where the bound is ~log(1/(w (1-c)))
+ * / n_min when no test failed only once or twice, and spread down to y = 0.03 for suites with
+ * many rare failures (there the best y is about sqrt(2 log(1/(w (1-c))) / #once-failed)).
+ */
+static const double pool_y[] = {0.999, 0.97, 0.9, 0.75, 0.55, 0.4, 0.28,
+                                0.2,   0.14, 0.1, 0.07, 0.05, 0.03};
+static const double pool_w[] = {0.30, 0.20, 0.15,  0.10, 0.07, 0.05, 0.04,
+                                0.03, 0.02, 0.015, 0.01, 0.01, 0.005}; /* sum 1 */
+#define POOL_NODES (sizeof pool_y / sizeof *pool_y)
+
+/* log sum_j w_j exp(lambda_j s + logk_j) (log-sum-exp), where logk_j = -lambda_j H_j. */
+static double pool_log_mixture(double s, double n_min, const double *logk)
+{
+    double t[POOL_NODES], top = -INFINITY, sum = 0.0;
+    for (size_t j = 0; j < POOL_NODES; j++) {
+        t[j] = log(pool_w[j]) + pool_y[j] * n_min * s + logk[j];
+        top = fmax(top, t[j]);
+    }
+    for (size_t j = 0; j < POOL_NODES; j++)
+        sum += exp(t[j] - top);
+    return top + log(sum);
+}
+
+fm_stats_status fm_stats_pool_bound(const uint64_t *failures, const uint64_t *runs, size_t m,
+                                    double c, fm_pool_bound *out)
+{
+    if (!fm_stats_is_open_prob(c) || (m > 0 && (failures == NULL || runs == NULL)))
+        return FM_STATS_EDOM;
+    uint64_t n_min = UINT64_MAX;
+    size_t quiet = 0;
+    for (size_t i = 0; i < m; i++) {
+        if (runs[i] == 0 || failures[i] > runs[i])
+            return FM_STATS_EDOM;
+        n_min = runs[i] < n_min ? runs[i] : n_min;
+        quiet += failures[i] == 0;
+    }
+    *out = (fm_pool_bound){.tests = quiet, .fewest_runs = m > 0 ? n_min : 0};
+    if (quiet == 0)
+        return FM_STATS_OK; /* nothing to bound: B = 0 */
+    /* logk_j = sum_{k_i >= 1} log(1 - y_ij^k_i), y_ij = lambda_j / n_i = y_j n_min / n_i */
+    double logk[POOL_NODES] = {0}, nm = (double)n_min;
+    for (size_t i = 0; i < m; i++)
+        if (failures[i] > 0)
+            for (size_t j = 0; j < POOL_NODES; j++) {
+                double y = pool_y[j] * nm / (double)runs[i];
+                logk[j] += log1p(-exp((double)failures[i] * log(y)));
+            }
+    /* the root of log mixture(s) = log(1/(1-c)), increasing in s, from 0 (mixture <= 1 there)
+     * to the least single-node root; bisection keeps the upper end (the safe side) */
+    double target = -log1p(-c), lo = 0.0, hi = INFINITY;
+    for (size_t j = 0; j < POOL_NODES; j++)
+        hi = fmin(hi, (target - log(pool_w[j]) - logk[j]) / (pool_y[j] * nm));
+    for (int it = 0; it < 200 && hi - lo > 1e-15 * hi; it++) {
+        double mid = lo + (hi - lo) / 2;
+        if (pool_log_mixture(mid, nm, logk) < target)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    out->sum_bound = hi;
+    out->rate = -expm1(-hi);
+    return FM_STATS_OK;
+}
+
+fm_stats_status fm_stats_pool_tables(const fm_pool_bound *bound, double seconds,
+                                     uint32_t max_attempts, double *fail, double *cost)
+{
+    if (bound == NULL || max_attempts < 1 || !(bound->sum_bound >= 0.0) ||
+        isinf(bound->sum_bound) || !(seconds >= 0.0) || isinf(seconds))
+        return FM_STATS_EDOM;
+    double b = bound->sum_bound, p = -expm1(-b), geometric = 0.0, power = 1.0;
+    for (uint32_t a = 1; a <= max_attempts; a++) {
+        /* power = P^(a-1); geometric = sum_{j=0}^{a-2} P^j */
+        fail[a - 1] = fmin(p, b * power);
+        cost[a - 1] = b * geometric * seconds;
+        geometric += power;
+        power *= p;
+    }
+    return FM_STATS_OK;
+}

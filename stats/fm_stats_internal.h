@@ -27,4 +27,12 @@ static inline bool fm_stats_is_open_prob(double x)
     return x > 0.0 && x < 1.0;
 }
 
+/*
+ * Does p1 q^m meet target (p1, q in [0, 1], target in (0, 1))?  Exact for the binary values
+ * where that can be decided (log space far from the target, exact integers near it), true for a
+ * power that equals the target exactly in the shortest decimals of the three numbers (0.1^6 =
+ * 1e-6), false otherwise: rounding can only make a count larger (fm_stats_tie.c).
+ */
+bool fm_stats_power_meets(double p1, double q, uint64_t m, double target);
+
 #endif

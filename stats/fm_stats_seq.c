@@ -447,13 +447,21 @@ fm_stats_status fm_stats_seq_decide(uint64_t k, uint64_t n, double c, double tar
     return FM_STATS_OK;
 }
 
-fm_stats_status fm_stats_seq_update(uint64_t k, uint64_t n, double c, double target,
-                                    fm_seq_decision *state)
+fm_stats_status fm_stats_seq_update_range(uint64_t k_low, uint64_t k_high, uint64_t n, double c,
+                                          double target, fm_seq_decision *state)
 {
-    fm_seq_decision now;
-    fm_stats_status st = fm_stats_seq_decide(k, n, c, target, &now);
+    if (k_low > k_high)
+        return FM_STATS_EDOM;
+    /* at_least and at_most only grow with k (the evidence above each boundary rises with k, the
+       evidence below falls): the bounds valid for every k in the range are at_least at k_low and
+       at_most at k_high */
+    fm_seq_decision low, now;
+    fm_stats_status st = fm_stats_seq_decide(k_low, n, c, target, &low);
+    if (st == FM_STATS_OK)
+        st = fm_stats_seq_decide(k_high, n, c, target, &now);
     if (st != FM_STATS_OK)
         return st;
+    now.at_least = low.at_least;
     /* both bounds hold at every n at once (with probability >= c), so their running
        intersection does too */
     if (state->at_least > now.at_least)
@@ -463,4 +471,10 @@ fm_stats_status fm_stats_seq_update(uint64_t k, uint64_t n, double c, double tar
     settle(&now, log(target));
     *state = now;
     return FM_STATS_OK;
+}
+
+fm_stats_status fm_stats_seq_update(uint64_t k, uint64_t n, double c, double target,
+                                    fm_seq_decision *state)
+{
+    return fm_stats_seq_update_range(k, k, n, c, target, state);
 }

@@ -31,4 +31,18 @@ typedef struct {
 fm_store_status fm_verdict_compute(fm_store *store, int64_t campaign, double target,
                                    double confidence, fm_verdict *out);
 
+/*
+ * Every campaign of the store at a glance (`show --list`), in creation order: its row, its
+ * counted first attempts and failures (fm_store_summary_trials/_failures) and their exact
+ * two-sided interval at conf (NaN without runs).  *rows: malloc'd, *n entries (free()); strings
+ * stay valid until the store is closed.
+ */
+typedef struct {
+    fm_campaign_info info;
+    uint64_t runs, failures;
+    fm_interval ci;
+} fm_verdict_row;
+
+fm_store_status fm_verdict_list(fm_store *store, double conf, fm_verdict_row **rows, size_t *n);
+
 #endif

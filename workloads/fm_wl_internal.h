@@ -134,6 +134,7 @@ extern const struct fm_wl_desc fm_wl_stress_create_desc;
 extern const struct fm_wl_desc fm_wl_mutate_desc;
 extern const struct fm_wl_desc fm_wl_gc_race_desc;
 extern const struct fm_wl_desc fm_wl_bernoulli_desc;
+extern const struct fm_wl_desc fm_wl_slow_fail_desc;
 extern const struct fm_wl_desc fm_wl_markov_desc;
 extern const struct fm_wl_desc fm_wl_race_desc;
 extern const struct fm_wl_desc fm_wl_slow_desc;

@@ -18,7 +18,7 @@ static const struct fm_wl_desc *const registry[] = {
     &fm_wl_stress_aes_desc,  &fm_wl_stress_recurse_desc, &fm_wl_stress_schedule_desc,
     &fm_wl_stress_heap_desc, &fm_wl_stress_create_desc,  &fm_wl_mutate_desc,
     &fm_wl_gc_race_desc,     &fm_wl_bernoulli_desc,      &fm_wl_markov_desc,
-    &fm_wl_race_desc,        &fm_wl_slow_desc,
+    &fm_wl_race_desc,        &fm_wl_slow_desc,           &fm_wl_slow_fail_desc,
 };
 
 size_t fm_wl_count(void)

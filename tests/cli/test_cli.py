@@ -8,6 +8,7 @@ tables in tests/reference/ (R and statsmodels), not typed in here.  Standard lib
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -207,6 +208,75 @@ def test_help_version_output_errors():
     check(r.returncode == 1 and "cannot write" in r.stderr, f"/dev/full: {r.returncode}")
 
 
+# --help of `plan`, whole: the usage line and description are written by hand, the option lines
+# are generated from the option table (cli/cli_options.c).
+PLAN_HELP = """\
+usage: flakemeter plan --p0 P0 [--failures K] [--confidence C] [--json]
+
+Smallest number of runs N such that seeing at most K failures in N runs shows, at
+confidence C, that the failure probability is below P0 (if it were P0, at most K failures
+would happen with probability <= 1 - C).  K = 0 is the rule of three: N ~ 3/P0 at 95%.
+
+      --p0 P0         failure probability to rule out, in (0, 1)
+  -k, --failures K    failures allowed in the N runs; default 0
+  -c, --confidence C  confidence level in (0, 1); default 0.95
+      --json          print a JSON object: p0, failures, confidence, runs
+  -h, --help          show this help
+"""
+OPTION_LINE = re.compile(r"^  (?:-\w, (--[\w-]+)|-\w|    (--[\w-]+))( [^ ]+)?(  +|$)")
+
+
+def all_commands():
+    """Every command (and bench's benchmarks), from the tool's own tables."""
+    top = run("--help").stdout.split("commands:\n")[1].split("\n\n")[0]
+    cmds = [line.split()[0] for line in top.splitlines()]
+    benches = run("bench", "--help").stdout.split("benchmarks:\n")[1].split("\n\n")[0]
+    return [c for c in cmds if c != "bench"] + [
+        "bench " + line.split()[0] for line in benches.splitlines()]
+
+
+def test_help_generated():
+    r = run("plan", "--help")
+    check(r.stdout == PLAN_HELP, f"plan --help:\n{r.stdout}")
+    cmds = all_commands()
+    check(len(cmds) >= 14 and "bench emu" in cmds, f"commands: {cmds}")
+    for cmd in cmds:
+        r = run(*cmd.split(), "--help")
+        where = f"{cmd} --help"
+        check(r.returncode == 0 and r.stdout.startswith("usage: flakemeter " + cmd), where)
+        lines = r.stdout.splitlines()
+        check(re.fullmatch(r"  -h, --help +show this help", lines[-1]) is not None,
+              f"{where}: last line {lines[-1]!r}")
+        # The option lines: after the description, up to -h/--help.
+        start = next(i for i, l in enumerate(lines) if OPTION_LINE.match(l))
+        usage = "\n".join(lines[:lines.index("")])  # the usage lines, before the description
+        usage_opts = set(re.findall(r"--[\w-]+", usage))
+        listed, columns = [], set()
+        for i, l in enumerate(lines[start:], start):
+            m = OPTION_LINE.match(l)
+            if not m:
+                continue
+            listed.append(m.group(1) or m.group(2) or l.split()[0])
+            # Help on the same line, or (a long option) on the next one.
+            if m.end() < len(l):
+                columns.add(m.end())
+            else:
+                nxt = lines[i + 1] if i + 1 < len(lines) else ""
+                help_col = len(nxt) - len(nxt.lstrip(" "))
+                check(nxt.strip() != "" and help_col > 6, f"{where}: {l!r} has no help")
+                columns.add(help_col)
+        check(len(columns) == 1, f"{where}: help starts in columns {sorted(columns)}")
+        col = columns.pop() if columns else 0
+        for l in lines[start:]:
+            check(len(l) <= 92, f"{where}: line over 92 columns: {l!r}")
+            check(l == "" or OPTION_LINE.match(l) or l.startswith(" " * col) or l[0] != " ",
+                  f"{where}: continuation not at column {col}: {l!r}")
+        # What the usage lines name is an option the table has (--help is always there).
+        check(len(listed) == len(set(listed)), f"{where}: an option is listed twice")
+        check(usage_opts <= set(listed) | {"--help"},
+              f"{where}: usage names {sorted(usage_opts - set(listed))}, not in the options")
+
+
 def main():
     test_interval()
     test_retries_known_p()
@@ -214,6 +284,7 @@ def main():
     test_plan()
     test_bad_input()
     test_help_version_output_errors()
+    test_help_generated()
     print(f"test_cli: {checks} checks, {failures} failed")
     return 1 if failures else 0
 

@@ -253,9 +253,13 @@ def test_contract(root):
                  ["ingest", "--db", db, "--label", "", good1], ["ingest", "--bogus", good1]):
         rc, out, err = run(*args)
         check(rc == 2 and out == "" and len(err.splitlines()) == 1, f"{args}: {rc} {out!r} {err!r}")
-    # An empty window is not an error.
+    # A suite that is not in the store is bad input, as in budget and check (issue 13)...
     rc, out, err = run("tests", "--db", db, "--label", "nothing", "--json")
-    check(rc == 0 and json.loads(out) == [], f"empty: {rc} {out}")
+    check(rc == 2 and out == "" and "nothing" in err and len(err.splitlines()) == 1,
+          f"unknown suite: {rc} {out!r} {err!r}")
+    # ...but an empty window is not an error.
+    rc, out, err = run("tests", "--db", db, "--since", "2200-01-01", "--json")
+    check(rc == 0 and json.loads(out) == [], f"empty window: {rc} {out}")
 
 
 def main():

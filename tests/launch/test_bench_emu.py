@@ -190,7 +190,7 @@ def test_missing_arch(tmp):
 def test_bad_input(tmp):
     for args, word in ((["--arch", "sparc"], "sparc"), (["--workload", "nope"], "nope"),
                        (["--workload", "stress_aes:threads=-1"], "threads"),
-                       (["--plot", "x.pdf"], "x.pdf"), (["-n", "0"], "--reps"),
+                       (["--plot", "x.pdf"], "x.pdf"), (["-n", "0"], "--runs"),
                        (["--timeout", "0"], "--timeout"), (["extra"], "extra"),
                        (["--native", "/nonexistent/fm-stress"], "--native")):
         r = run(*args, "--db", os.path.join(tmp, "bad.db"))

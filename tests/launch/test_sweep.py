@@ -334,9 +334,26 @@ def test_bad_conditions(tmp):
     check(r.returncode == 2 and "conditions" in r.stderr, f"conflict: {r.stderr!r}")
 
 
+def test_long_values(tmp):
+    """Two --vary values of 300+ characters (valid: leading zeros): once overflowed the cell's
+    texts (ASan WRITE); now a clean result or one line and exit 2, nothing stored."""
+    for n in (300, 1500):
+        zeros = "0" * n
+        for target in (["--", "true"], ["bernoulli"]):
+            db = os.path.join(tmp, f"long{n}.db")
+            r = run("sweep", "--db", db, "-n", "2", "--quiet", "--vary", f"nice={zeros},{zeros}1",
+                    "--vary", f"load={zeros},{zeros}1", *target)
+            lines = r.stderr.strip().splitlines()
+            clean = r.returncode == 0 and "ERROR" not in r.stderr
+            refused = (r.returncode == 2 and len(lines) == 1 and "too long" in lines[0]
+                       and not os.path.exists(db))
+            check(clean or refused, f"--vary of {n} characters {target}: exit {r.returncode}, "
+                  f"stderr {r.stderr[:300]!r}")
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
-        for t in (test_bad_conditions, test_bernoulli_sweep, test_plot, test_leftovers,
+        for t in (test_long_values, test_bad_conditions, test_bernoulli_sweep, test_plot, test_leftovers,
                   test_recurse_cpus):
             t(tmp)
     print(f"sweep end to end: {checks} checks, {failures} failed")

@@ -107,24 +107,27 @@ static void test_errors(void)
 {
     fm_plot_style st = {"t", "y", false, false, 0};
     char err[256] = "";
-    CHECK(fm_plot_intervals(path_in("c.pdf"), &st, points, n_points, err, sizeof err) == -1,
+    CHECK(fm_plot_intervals(path_in("c.pdf"), &st, points, n_points, err, sizeof err) ==
+              FM_PLOT_EINVAL,
           "pdf refused");
     CHECK(strstr(err, ".png or .svg") != NULL, "says which: %s", err);
     CHECK(access(path_in("c.pdf"), F_OK) != 0, "no file");
     err[0] = '\0';
-    CHECK(fm_plot_intervals(path_in("d.svg"), &st, points, 0, err, sizeof err) == -1 &&
+    CHECK(fm_plot_intervals(path_in("d.svg"), &st, points, 0, err, sizeof err) == FM_PLOT_EINVAL &&
               strstr(err, "nothing") != NULL,
           "no points: %s", err);
     err[0] = '\0';
     CHECK(fm_plot_intervals(path_in("no/such/dir/e.svg"), &st, points, n_points, err, sizeof err) ==
-              -1,
+              FM_PLOT_EGNUPLOT,
           "unwritable folder fails");
     CHECK(strstr(err, "gnuplot failed") != NULL && strchr(err, '\n') == NULL, "one line: %s", err);
     char *path = getenv("PATH") ? strdup(getenv("PATH")) : NULL;
     setenv("PATH", "/nonexistent", 1);
     err[0] = '\0';
-    CHECK(fm_plot_intervals(path_in("f.svg"), &st, points, n_points, err, sizeof err) == -1,
+    CHECK(fm_plot_intervals(path_in("f.svg"), &st, points, n_points, err, sizeof err) ==
+              FM_PLOT_ENOGNUPLOT,
           "no gnuplot");
+    CHECK(strcmp(fm_plot_strerror(FM_PLOT_ENOGNUPLOT), "gnuplot not found") == 0, "strerror");
     CHECK(strstr(err, "install gnuplot-nox") != NULL, "what to install: %s", err);
     CHECK(access(path_in("f.svg"), F_OK) != 0, "no file without gnuplot");
     if (path != NULL)

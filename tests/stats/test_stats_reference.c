@@ -4,6 +4,9 @@
  * rational arithmetic in Python).  The tables and the scripts that made them are in
  * tests/reference/; each row names its source.
  *
+ * Blaker's interval against exact enumeration in 60-digit decimals (blaker_py.csv, made by
+ * gen_blaker.py): 1e-10 relative; the largest error is printed.
+ *
  * Tolerance: 1e-9 relative.  The normal-approximation methods (wilson, agresti-coull, wald)
  * also allow 1e-15 absolute: their bounds near 0 are differences of O(1e-12) numbers in the
  * reference too.  Attempt counts and planned run counts must match exactly.
@@ -13,6 +16,7 @@
 #include "fm_stats.h"
 #include "fm_test.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -111,6 +115,34 @@ static void check_intervals(const char *dir, const char *file)
     }
 }
 
+/* Blaker's two-sided interval; lower = 0 at k = 0 and upper = 1 at k = n must be exact. */
+static void check_blaker(const char *dir)
+{
+    struct table t;
+    if (!table_open(&t, dir, "blaker_py.csv"))
+        return;
+    double worst = 0.0;
+    int rows = 0;
+    while (table_next(&t)) {
+        uint64_t k = count(&t, "k"), n = count(&t, "n");
+        double c = num(&t, "confidence"), lo = num(&t, "lower"), up = num(&t, "upper");
+        fm_interval ci;
+        fm_stats_status st = fm_stats_interval(k, n, c, FM_CI_BLAKER, FM_CI_TWO_SIDED, &ci);
+        CHECK(st == FM_STATS_OK && fm_test_close(ci.lower, lo, 1e-10, 0) &&
+                  fm_test_close(ci.upper, up, 1e-10, 0),
+              "blaker_py.csv row %d: k=%llu n=%llu c=%.17g: got [%.17g, %.17g], enumeration says "
+              "[%.17g, %.17g]",
+              t.row, (unsigned long long)k, (unsigned long long)n, c, ci.lower, ci.upper, lo, up);
+        if (lo > 0)
+            worst = fmax(worst, fabs(ci.lower - lo) / lo);
+        if (up > 0)
+            worst = fmax(worst, fabs(ci.upper - up) / up);
+        rows++;
+    }
+    printf("blaker: %d intervals, largest relative error %.2g\n", rows, worst);
+    CHECK(rows >= 390, "only %d Blaker rows", rows);
+}
+
 /* Both tails of the beta CDF; each is compared relative to itself, so small tails count. */
 static void check_beta_cdf(const char *dir)
 {
@@ -199,6 +231,7 @@ int main(int argc, char **argv)
     }
     check_intervals(argv[1], "intervals_r.csv");
     check_intervals(argv[1], "intervals_py.csv");
+    check_blaker(argv[1]);
     check_beta_cdf(argv[1]);
     check_plans(argv[1]);
     check_attempts(argv[1], "attempts_py.csv");

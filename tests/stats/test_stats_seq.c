@@ -419,7 +419,30 @@ static void test_boundary_properties(void)
                   "decided flag at k=%llu n=%llu", (unsigned long long)kn[i][0],
                   (unsigned long long)kn[i][1]);
         }
-    fm_seq_decision d;
+    /* at_least and at_most only grow with k (fm_stats_seq_update_range relies on it) */
+    static const uint64_t mono_n[] = {20, 300, 2500};
+    for (size_t i = 0; i < LEN(mono_n); i++)
+        for (size_t t = 0; t < LEN(tg); t++) {
+            uint64_t n = mono_n[i], prev_least = 0, prev_most = 0;
+            for (uint64_t k = 0; k <= n; k += 1 + n / 300) {
+                fm_seq_decision d;
+                fm_stats_seq_decide(k, n, 0.95, tg[t], &d);
+                uint64_t most = d.at_most ? d.at_most : UINT64_MAX;
+                CHECK(d.at_least >= prev_least && most >= prev_most,
+                      "n=%llu target %g: bounds fall at k=%llu", (unsigned long long)n, tg[t],
+                      (unsigned long long)k);
+                prev_least = d.at_least;
+                prev_most = most;
+            }
+        }
+    fm_seq_decision d, st = {0};
+    CHECK(fm_stats_seq_update_range(8, 30, 300, 0.95, 1e-6, &st) == FM_STATS_OK &&
+              fm_stats_seq_decide(8, 300, 0.95, 1e-6, &d) == FM_STATS_OK &&
+              st.at_least == d.at_least,
+          "update_range: at_least from k_low");
+    CHECK(fm_stats_seq_decide(30, 300, 0.95, 1e-6, &d) == FM_STATS_OK && st.at_most == d.at_most,
+          "update_range: at_most from k_high");
+    CHECK(fm_stats_seq_update_range(9, 8, 300, 0.95, 1e-6, &st) == FM_STATS_EDOM, "k_low > k_high");
     double e, b, lo, hi;
     CHECK(fm_stats_seq_decide(1, 0, C, 1e-6, &d) == FM_STATS_EDOM, "n = 0");
     CHECK(fm_stats_seq_decide(3, 2, C, 1e-6, &d) == FM_STATS_EDOM, "k > n");

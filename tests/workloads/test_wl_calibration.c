@@ -12,6 +12,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static struct fm_wl_args make(const char *name, const char *kv1, const char *kv2)
 {
@@ -71,6 +72,43 @@ static void test_bernoulli(void)
         k1 += fails(&always, (uint64_t)i, 1);
     }
     CHECK(k0 == 0 && k1 == 1000, "p=0 never fails (%ld), p=1 always (%ld)", k0, k1);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* slow_fail is bernoulli draw for draw; its failures take at least fail_ms, its passes do not. */
+static void test_slow_fail(void)
+{
+    struct fm_wl_args s = make("slow_fail", "p=0.3", "fail_ms=0"),
+                      b = make("bernoulli", "p=0.3", NULL);
+    int agree = 1;
+    s.seed = b.seed = 99;
+    for (long i = 0; i < 2000; i++)
+        agree &= fails(&s, (uint64_t)i, 1) == fails(&b, (uint64_t)i, 1);
+    CHECK(agree, "slow_fail p=0.3 equals bernoulli p=0.3 draw for draw");
+
+    /* Runs of seed 99 that bernoulli p=0.5 fails and passes (outcomes are fixed by the seed). */
+    struct fm_wl_args b5 = make("bernoulli", "p=0.5", NULL);
+    b5.seed = 99;
+    long fail_run = -1, pass_run = -1;
+    for (long i = 0; i < 64 && (fail_run < 0 || pass_run < 0); i++)
+        *(fails(&b5, (uint64_t)i, 1) ? &fail_run : &pass_run) = i;
+    CHECK(fail_run >= 0 && pass_run >= 0, "seed 99 gives both outcomes in 64 runs");
+    struct fm_wl_args slow = make("slow_fail", "p=0.5", "fail_ms=30");
+    slow.seed = 99;
+    double t0 = now_s();
+    CHECK(fails(&slow, (uint64_t)fail_run, 1), "slow_fail fails where bernoulli does");
+    double dt = now_s() - t0;
+    CHECK(dt >= 0.030, "a failure took %.4f s, fail_ms=30", dt); /* nanosleep never ends early */
+    /* A pass does not sleep at all: with fail_ms of an hour it would not return. */
+    struct fm_wl_args hour = make("slow_fail", "p=0.5", "fail_ms=3600000");
+    hour.seed = 99;
+    CHECK(!fails(&hour, (uint64_t)pass_run, 1), "slow_fail passes where bernoulli does, at once");
 }
 
 /* First attempts follow p, retries follow q; with p = q it is bernoulli, draw for draw. */
@@ -158,6 +196,7 @@ static void test_race_single_thread(void)
 int main(void)
 {
     test_bernoulli();
+    test_slow_fail();
     test_markov();
     test_slow_distribution();
     test_race_single_thread();

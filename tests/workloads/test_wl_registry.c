@@ -22,7 +22,7 @@ static int set(struct fm_wl_args *a, const char *kv)
 
 static void test_table_sane(void)
 {
-    CHECK(fm_wl_count() == 11, "11 workloads, got %zu", fm_wl_count());
+    CHECK(fm_wl_count() == 12, "12 workloads, got %zu", fm_wl_count());
     for (size_t i = 0; i < fm_wl_count(); i++) {
         const struct fm_wl_desc *wl = fm_wl_at(i);
         CHECK(wl->name && wl->summary && wl->unit && wl->upstream && wl->run, "entry %zu", i);
