@@ -33,7 +33,8 @@ static const double C = 0.95;
 static uint64_t oracle_n(double p, double target, uint64_t A)
 {
     double alpha2 = (1.0 - C) / 2.0;
-    double b_hi = exp(log(target) / (double)A), b_lo = A > 1 ? exp(log(target) / (double)(A - 1)) : 0;
+    double b_hi = exp(log(target) / (double)A),
+           b_lo = A > 1 ? exp(log(target) / (double)(A - 1)) : 0;
     unsigned klo = 0, khi = 0;
     for (unsigned n = 1; n < 2000000; n++) {
         /* lower bound > b_lo  <=>  P_{b_lo}(X >= k) < alpha/2 */
@@ -45,8 +46,8 @@ static uint64_t oracle_n(double p, double target, uint64_t A)
             khi++;
         if (khi == 0 || klo > khi - 1)
             continue;
-        double prob = gsl_cdf_binomial_P(khi - 1, p, n) -
-                      (klo > 0 ? gsl_cdf_binomial_P(klo - 1, p, n) : 0.0);
+        double prob =
+            gsl_cdf_binomial_P(khi - 1, p, n) - (klo > 0 ? gsl_cdf_binomial_P(klo - 1, p, n) : 0.0);
         if (prob >= 0.9)
             return n;
     }

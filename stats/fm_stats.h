@@ -195,7 +195,7 @@ typedef struct {
     fm_interval cs;       /* the confidence sequence at this n */
     fm_attempts at_lower; /* attempt counts at its two ends: the count lies between them */
     fm_attempts at_upper;
-    bool indifferent;     /* not decided, but the ends are one apart: attempts = at_upper */
+    bool indifferent; /* not decided, but the ends are one apart: attempts = at_upper */
 } fm_cs_decision;
 
 /*
@@ -233,8 +233,7 @@ fm_stats_status fm_stats_seq_log_evidence(uint64_t k, uint64_t n, double theta, 
 /* The window of boundary j (>= 1) at the target: below b_j, [lo, b_j) with lo = min(b_(j-1),
    b_j - b_j (1 - b_j) / 4) (b_0 = 0); above it, (b_j, hi] with hi = max(b_(j+1), b_j + b_j (1 -
    b_j) / 4), at most 1. */
-fm_stats_status fm_stats_seq_boundary(double target, uint64_t j, double *b, double *lo,
-                                      double *hi);
+fm_stats_status fm_stats_seq_boundary(double target, uint64_t j, double *b, double *lo, double *hi);
 
 /* Counts beyond this are not scanned: a p that needs more is reported as "more than this". */
 #define FM_STATS_SEQ_MAX_COUNT ((uint64_t)4096)

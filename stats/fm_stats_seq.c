@@ -335,8 +335,7 @@ static struct window window_of(double log_target, uint64_t j)
     return w;
 }
 
-fm_stats_status fm_stats_seq_boundary(double target, uint64_t j, double *b, double *lo,
-                                      double *hi)
+fm_stats_status fm_stats_seq_boundary(double target, uint64_t j, double *b, double *lo, double *hi)
 {
     if (!fm_stats_is_open_prob(target) || j < 1 || j > FM_STATS_MAX_ATTEMPTS)
         return FM_STATS_EDOM;
@@ -384,9 +383,8 @@ static void settle(fm_seq_decision *r, double log_target)
         r->indifferent = r->at_most == r->at_least + 1;
         r->decided = !r->indifferent;
         double b = boundary(log_target, r->at_most);
-        r->attempts = (fm_attempts){.reachable = true,
-                                    .attempts = r->at_most,
-                                    .residual = pow(b, (double)r->at_most)};
+        r->attempts = (fm_attempts){
+            .reachable = true, .attempts = r->at_most, .residual = pow(b, (double)r->at_most)};
     }
 }
 

@@ -26,8 +26,8 @@
  * 6. Its boundaries (b_j^j = target), windows, domain errors, and the decision's scan (with its
  *    shortcut) against every window evaluated.
  * 7. Each boundary test at the worst p (on the boundary): ever rejected, watched after every run
- *    of 2000 (2000 sequences), in at most the binomial limit for alpha/2 that a correct test exceeds with
- *    probability < 1e-6.
+ *    of 2000 (2000 sequences), in at most the binomial limit for alpha/2 that a correct test
+ *    exceeds with probability < 1e-6.
  * 8. Steps: p = 0.1 at 1e-6 and 0.5 at 0.125, and a hair above each (the worst case for
  *    reporting too few), 1000 seeded campaigns per rule: all decide, and "below the true count"
  *    stays within the binomial limit for alpha (false failure < 1e-6).
@@ -267,11 +267,8 @@ struct decide_case {
 static void test_decisions(void)
 {
     static const struct decide_case cases[] = {
-        {0.08, 1e-6, 40000, false},
-        {0.02, 1e-6, 40000, false},
-        {0.2, 1e-3, 40000, false},
-        {0.1, 1e-6, 20000, true},
-        {0.5, 0.125, 20000, true},
+        {0.08, 1e-6, 40000, false}, {0.02, 1e-6, 40000, false}, {0.2, 1e-3, 40000, false},
+        {0.1, 1e-6, 20000, true},   {0.5, 0.125, 20000, true},
     };
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(rng, 20261124);
@@ -342,8 +339,8 @@ static void test_boundary_reference(const char *dir)
             p += *p == ',';
         }
         double e;
-        fm_stats_status st = fm_stats_seq_log_evidence((uint64_t)v[0], (uint64_t)v[1], v[2], v[3],
-                                                       v[4], &e);
+        fm_stats_status st =
+            fm_stats_seq_log_evidence((uint64_t)v[0], (uint64_t)v[1], v[2], v[3], v[4], &e);
         /* the C sum loses ~n ulps of each log term: 1e-11 relative to the size of the terms */
         CHECK(st == FM_STATS_OK && fm_test_close(e, v[5], 1e-10, 1e-11),
               "seq_evidence_py.csv row %d: k=%g n=%g theta=%.17g [%.17g, %.17g]: got %.17g, "
@@ -399,9 +396,9 @@ static void test_boundary_properties(void)
             CHECK(0 <= lo && lo < b && b < hi && hi <= 1, "target %g j=%llu: window %g %g %g",
                   targets[t], (unsigned long long)j, lo, b, hi);
         }
-    static const uint64_t kn[][2] = {{0, 100},   {8, 100},   {80, 1000},  {100, 1000}, {1, 3000},
-                                     {3, 3000},  {250, 2500}, {60, 300},  {5, 5},      {0, 1},
-                                     {500, 1000}, {30, 100000}};
+    static const uint64_t kn[][2] = {{0, 100},  {8, 100},  {80, 1000},  {100, 1000},
+                                     {1, 3000}, {3, 3000}, {250, 2500}, {60, 300},
+                                     {5, 5},    {0, 1},    {500, 1000}, {30, 100000}};
     static const double tg[] = {1e-6, 1e-3, 0.125};
     for (size_t i = 0; i < LEN(kn); i++)
         for (size_t t = 0; t < LEN(tg); t++) {
