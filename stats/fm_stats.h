@@ -191,23 +191,93 @@ fm_stats_status fm_stats_cs_interval(uint64_t k, uint64_t n, double c, double pr
 
 typedef struct {
     bool decided;         /* every p in the sequence needs the same attempt count */
-    fm_attempts attempts; /* that count when decided (all zero otherwise) */
+    fm_attempts attempts; /* that count when decided; at_upper when indifferent (else zero) */
     fm_interval cs;       /* the confidence sequence at this n */
     fm_attempts at_lower; /* attempt counts at its two ends: the count lies between them */
     fm_attempts at_upper;
+    bool indifferent; /* not decided, but the ends are one apart: attempts = at_upper */
 } fm_cs_decision;
 
 /*
- * `--until-decided`: is the minimum attempt count for the target (fm_stats_attempts_independent)
- * the same at both ends of the confidence sequence at level c?  Counts rise with p, so then it
- * is the same for every p in it.  Stopping at the first n where decided is true keeps the
- * guarantee: with probability >= c the decided count is the true p's.  Caveat: if the true p
- * sits exactly on a step of the count (p = 0.1, target 1e-6: p^6 = target) the sequence keeps
- * straddling the step and decides with probability <= 1 - c; the runner's other stops (runs,
- * duration) are the fallback.
+ * `--until-decided` with the Robbins sequence: the minimum attempt count for the target
+ * (fm_stats_attempts_independent) at both ends of the confidence sequence at level c.  Counts
+ * rise with p, so every p in the sequence needs a count between them.  decided: they agree, and
+ * with probability >= c that is the true p's count.  indifferent: they are one apart (the
+ * indifference zone: a p on a step of the count, p = 0.1 at target 1e-6, keeps them so for ever,
+ * so without it such a p never decides); attempts is then the larger, and with probability >= c
+ * it is the true p's count or one more, never fewer.  Any stopping rule keeps both guarantees.
+ * A caller that stops on indifference stops when decided || indifferent and must then print that
+ * one fewer may suffice, e.g. "decided: 7 attempts (6 may suffice; 7 is the safe side)".
  */
 fm_stats_status fm_stats_cs_decide(uint64_t k, uint64_t n, double c, double target, double prior_a,
                                    double prior_b, fm_cs_decision *out);
+
+/* ---- Boundary tests: the faster `--until-decided` rule (LIBFMSTATS_0.2) -------------------- */
+
+/*
+ * The count A(p) = min{A : p^A <= target} steps up at the boundaries b_j = target^(1/j).  Deciding
+ * A needs only two facts: p < b_A and p > b_(A-1).  The boundary rule tests each b_j on its own
+ * (docs/statistics.md, sec. 5): the evidence for "p below theta" is the likelihood ratio
+ * L(q)/L(theta), L(q) = q^k (1-q)^(n-k), averaged over G = FM_STATS_SEQ_GRID points spread
+ * evenly over a window [lo, hi] on that side of theta,
+ *     E_n = (1/G) sum_{i=1..G} L(q_i) / L(theta),   q_i = lo + (i - 1/2) (hi - lo) / G,
+ * a nonnegative supermartingale with E_0 = 1 under every p on the other side of theta (p >= theta
+ * when the window is below it), so by Ville P(ever E_n >= 1/a) <= a.
+ *
+ * ln E_n for 0 <= lo < hi <= theta < 1 or 0 < theta <= lo < hi <= 1; 1 <= n <= 2^53, k <= n.
+ */
+#define FM_STATS_SEQ_GRID 16
+fm_stats_status fm_stats_seq_log_evidence(uint64_t k, uint64_t n, double theta, double lo,
+                                          double hi, double *log_evidence);
+
+/* The window of boundary j (>= 1) at the target: below b_j, [lo, b_j) with lo = min(b_(j-1),
+   b_j - b_j (1 - b_j) / 4) (b_0 = 0); above it, (b_j, hi] with hi = max(b_(j+1), b_j + b_j (1 -
+   b_j) / 4), at most 1. */
+fm_stats_status fm_stats_seq_boundary(double target, uint64_t j, double *b, double *lo, double *hi);
+
+/* Counts beyond this are not scanned: a p that needs more is reported as "more than this". */
+#define FM_STATS_SEQ_MAX_COUNT ((uint64_t)4096)
+
+typedef struct {
+    bool decided;         /* at_most = at_least (or beyond): attempts is the count */
+    bool indifferent;     /* at_most = at_least + 1: attempts = at_most may be one too many */
+    fm_attempts attempts; /* when decided or indifferent: at_most (residual b_j^j <= target) */
+    uint64_t at_least;    /* the count is >= this: p > b_(at_least - 1) was shown (1: nothing) */
+    uint64_t at_most;     /* the count is <= this: p < b_(at_most) was shown; 0: not yet */
+    bool beyond;          /* at_least > FM_STATS_SEQ_MAX_COUNT: decided, attempts unreachable */
+} fm_seq_decision;
+
+/*
+ * The boundary rule at level c: p > b_j is shown when the windows above b_1 .. b_j all have
+ * evidence >= 2/(1-c), p < b_j when the windows below b_j, b_(j+1), ... all have (a closed chain
+ * of tests, so each side errs with probability <= (1-c)/2 however many boundaries there are).
+ * Guarantee, for every p and any stopping rule (look after every run, stop at the first n with
+ * decided || indifferent): with probability >= c, at_least <= A(p) <= at_most at every n at
+ * once, so attempts is A(p) when decided and A(p) or A(p) + 1 when indifferent; with probability
+ * >= 1 - (1-c)/2 it is never below A(p).  What the caller prints: decided, "decided: A
+ * attempts"; indifferent, "decided: A attempts (A-1 may suffice; A is the safe side)"; beyond
+ * (decided, attempts unreachable), "decided: more than FM_STATS_SEQ_MAX_COUNT attempts".
+ */
+fm_stats_status fm_stats_seq_decide(uint64_t k, uint64_t n, double c, double target,
+                                    fm_seq_decision *out);
+
+/*
+ * The same, intersected with the earlier state: at_least = the largest so far, at_most = the
+ * smallest so far (the bounds hold at every n at once, so their intersection does too).  Start
+ * from a zeroed fm_seq_decision and pass it back after every batch; it decides sooner than
+ * fm_stats_seq_decide on the current counts alone, with the same guarantee.
+ */
+fm_stats_status fm_stats_seq_update(uint64_t k, uint64_t n, double c, double target,
+                                    fm_seq_decision *state);
+
+/*
+ * The same when the failures among the first n runs are only known to lie in [k_low, k_high]
+ * (runs in flight: k_low = failures finished, k_high = k_low + runs still running, n = finished +
+ * running).  at_least and at_most only grow with k, so at_least at k_low and at_most at k_high
+ * hold whatever the true k is; the state keeps the guarantee for any -j and any durations.
+ */
+fm_stats_status fm_stats_seq_update_range(uint64_t k_low, uint64_t k_high, uint64_t n, double c,
+                                          double target, fm_seq_decision *state);
 
 /* ---- Retry chains -------------------------------------------------------------------------- */
 

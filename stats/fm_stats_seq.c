@@ -245,10 +245,234 @@ fm_stats_status fm_stats_cs_decide(uint64_t k, uint64_t n, double c, double targ
         status = fm_stats_attempts_independent(r.cs.upper, target, &r.at_upper);
     if (status != FM_STATS_OK)
         return status;
-    /* counts rise with p, so equal counts at the ends mean one count for the whole sequence */
+    /* counts rise with p, so every p in the sequence has a count between the two ends; one
+       apart is the indifference zone (a p on a step keeps them so for ever): the larger is safe */
     r.decided = same_count(&r.at_lower, &r.at_upper);
-    if (r.decided)
+    r.indifferent = r.at_lower.reachable && r.at_upper.reachable &&
+                    r.at_upper.attempts == r.at_lower.attempts + 1;
+    if (r.decided || r.indifferent)
         r.attempts = r.at_upper;
     *out = r;
     return FM_STATS_OK;
+}
+
+/* ==== Boundary tests ========================================================================= */
+
+/* ln L(q)/L(theta) = k ln(q/theta) + (n-k) ln((1-q)/(1-theta)), 0 ln 0 = 0. */
+static double log_lr(double k, double m, double q, double theta)
+{
+    double r = 0.0;
+    if (k > 0.0)
+        r += k * log(q / theta);
+    if (m > 0.0)
+        r += m * log1p((theta - q) / (1.0 - theta)); /* (1-q)/(1-theta) = 1 + (theta-q)/(1-theta) */
+    return r;
+}
+
+/*
+ * ln E = ln[(1/G) sum_i L(q_i)/L(theta)], q_i = lo + (i - 1/2)(hi - lo)/G, i = 1..G: the
+ * likelihood ratio against theta mixed over G points spread evenly over the window.  A mixture of
+ * point alternatives is exact in closed form (no incomplete beta function) and each term is a
+ * supermartingale under every p on the far side of theta.  Summed from the largest term down.
+ */
+static double log_evidence(double k, double m, double theta, double lo, double hi)
+{
+    double terms[FM_STATS_SEQ_GRID], top = -INFINITY, h = (hi - lo) / FM_STATS_SEQ_GRID;
+    for (int i = 0; i < FM_STATS_SEQ_GRID; i++) {
+        terms[i] = log_lr(k, m, lo + (i + 0.5) * h, theta);
+        top = fmax(top, terms[i]);
+    }
+    double sum = 0.0;
+    for (int i = 0; i < FM_STATS_SEQ_GRID; i++)
+        sum += exp(terms[i] - top);
+    return top + log(sum / FM_STATS_SEQ_GRID);
+}
+
+/*
+ * A cheap lower bound: when the likelihood is monotone on the window (k/n outside it), the half
+ * of the grid points nearer k/n each have L(q)/L(theta) >= its value at the window's midpoint, so
+ * E >= LR(mid) / 2.  NaN when it does not apply.
+ */
+static double log_evidence_floor(double k, double m, double theta, double lo, double hi)
+{
+    double ph = k / (k + m);
+    if (ph > lo && ph < hi)
+        return NAN;
+    return log_lr(k, m, 0.5 * (lo + hi), theta) - M_LN2;
+}
+
+fm_stats_status fm_stats_seq_log_evidence(uint64_t k, uint64_t n, double theta, double lo,
+                                          double hi, double *log_evidence_out)
+{
+    fm_stats_gsl_quiet();
+    bool below = 0.0 <= lo && lo < hi && hi <= theta && theta < 1.0;
+    bool above = 0.0 < theta && theta <= lo && lo < hi && hi <= 1.0;
+    if (!valid_counts(k, n) || !(below || above))
+        return FM_STATS_EDOM;
+    *log_evidence_out = log_evidence((double)k, (double)(n - k), theta, lo, hi);
+    return isnan(*log_evidence_out) ? FM_STATS_ENOCONV : FM_STATS_OK;
+}
+
+/* b_j = target^(1/j); b_0 = 0.  (Written exp(ln t / j): within an ulp or two of the step.) */
+static double boundary(double log_target, uint64_t j)
+{
+    return j == 0 ? 0.0 : exp(log_target / (double)j);
+}
+
+struct window {
+    double b, lo, hi;
+};
+
+static struct window window_of(double log_target, uint64_t j)
+{
+    struct window w;
+    w.b = boundary(log_target, j);
+    double spread = 0.25 * w.b * (1.0 - w.b);
+    w.lo = fmin(boundary(log_target, j - 1), w.b - spread);
+    w.hi = fmin(fmax(boundary(log_target, j + 1), w.b + spread), 1.0);
+    if (w.lo < 0.0)
+        w.lo = 0.0;
+    return w;
+}
+
+fm_stats_status fm_stats_seq_boundary(double target, uint64_t j, double *b, double *lo, double *hi)
+{
+    if (!fm_stats_is_open_prob(target) || j < 1 || j > FM_STATS_MAX_ATTEMPTS)
+        return FM_STATS_EDOM;
+    struct window w = window_of(log(target), j);
+    *b = w.b;
+    *lo = w.lo;
+    *hi = w.hi;
+    return FM_STATS_OK;
+}
+
+/* Does the test of boundary w on side `below` reject at ln-threshold thr? */
+static fm_stats_status rejects(uint64_t k, uint64_t n, const struct window *w, bool below,
+                               double thr, bool *out)
+{
+    double kd = (double)k, md = (double)(n - k), ph = kd / (double)n;
+    double lo = below ? w->lo : w->b, hi = below ? w->b : w->hi;
+    *out = false;
+    /* the likelihood ratio is <= 1 on a window between k/n and theta: E <= 1 */
+    if (below ? w->b <= ph : w->b >= ph)
+        return FM_STATS_OK;
+    if (lo >= hi)
+        return FM_STATS_OK; /* b_j rounds onto 0 or 1: no window */
+    double floor = log_evidence_floor(kd, md, w->b, lo, hi);
+    if (floor >= thr) {
+        *out = true;
+        return FM_STATS_OK;
+    }
+    *out = log_evidence(kd, md, w->b, lo, hi) >= thr;
+    return FM_STATS_OK;
+}
+
+/* decided, indifferent, beyond and attempts from at_least and at_most */
+static void settle(fm_seq_decision *r, double log_target)
+{
+    r->decided = r->indifferent = r->beyond = false;
+    r->attempts = (fm_attempts){0};
+    if (r->at_least > FM_STATS_SEQ_MAX_COUNT) {
+        r->decided = r->beyond = true;
+        r->attempts = (fm_attempts){.reachable = false, .attempts = 0, .residual = 1.0};
+    } else if (r->at_most != 0 && r->at_most <= r->at_least + 1) {
+        /* at_most < at_least would mean the two sides contradict (possible only outside the
+           guarantee): the safe side, at_most = at_least, is taken */
+        if (r->at_most < r->at_least)
+            r->at_most = r->at_least;
+        r->indifferent = r->at_most == r->at_least + 1;
+        r->decided = !r->indifferent;
+        double b = boundary(log_target, r->at_most);
+        r->attempts = (fm_attempts){
+            .reachable = true, .attempts = r->at_most, .residual = pow(b, (double)r->at_most)};
+    }
+}
+
+fm_stats_status fm_stats_seq_decide(uint64_t k, uint64_t n, double c, double target,
+                                    fm_seq_decision *out)
+{
+    fm_stats_gsl_quiet();
+    if (!valid_counts(k, n) || !fm_stats_is_open_prob(c) || !fm_stats_is_open_prob(target))
+        return FM_STATS_EDOM;
+    const double lt = log(target), thr = M_LN2 - log1p(-c); /* ln(2 / alpha) per side */
+    const double kd = (double)k, md = (double)(n - k), ph = kd / (double)n;
+    fm_seq_decision r = {.at_least = 1};
+    fm_stats_status st = FM_STATS_OK;
+    bool rej;
+
+    /* above: p > b_j needs the windows above b_1 .. b_j to reject (the chain starts at 1) */
+    for (uint64_t j = 1; j <= FM_STATS_SEQ_MAX_COUNT; j++) {
+        struct window w = window_of(lt, j);
+        if ((st = rejects(k, n, &w, false, thr, &rej)))
+            return st;
+        if (!rej)
+            break;
+        r.at_least = j + 1;
+    }
+    /* below: p < b_j needs the windows below b_j, b_(j+1), ... all to reject.  Once lo >= k/n,
+       every later window has theta - lo >= theta(1-theta)/4 and k/n below it, so (the half of
+       the grid in [lo, theta - theta(1-theta)/8] each have L(q)/L(theta) >= its value at
+       theta - theta(1-theta)/8) its ln E >= all(theta) = k ln(1 - (1-theta)/8) +
+       (n-k) ln(1 + theta/8) - ln 2, which rises with theta.  So every window from the first j
+       with lo_j >= k/n and all(b_j) >= thr on rejects (both conditions only become true as j
+       grows: found by bisection), and the chain is scanned down from there to its first
+       non-rejection.  No such j up to FM_STATS_SEQ_MAX_COUNT: no upper bound yet. */
+    uint64_t lo_j = 1, hi_j = FM_STATS_SEQ_MAX_COUNT + 1; /* the first j that holds, in (lo, hi] */
+    while (lo_j < hi_j) {
+        uint64_t mid = lo_j + (hi_j - lo_j) / 2;
+        struct window w = window_of(lt, mid);
+        double all = kd * log1p(-(1.0 - w.b) / 8.0) + md * log1p(w.b / 8.0) - M_LN2;
+        if (w.lo >= ph && all >= thr)
+            hi_j = mid;
+        else
+            lo_j = mid + 1;
+    }
+    uint64_t candidate = 0;
+    if (hi_j <= FM_STATS_SEQ_MAX_COUNT) {
+        candidate = hi_j;
+        for (uint64_t j = hi_j - 1; j >= 1; j--) {
+            struct window w = window_of(lt, j);
+            if ((st = rejects(k, n, &w, true, thr, &rej)))
+                return st;
+            if (!rej)
+                break;
+            candidate = j;
+        }
+    }
+    r.at_most = candidate;
+    settle(&r, lt);
+    *out = r;
+    return FM_STATS_OK;
+}
+
+fm_stats_status fm_stats_seq_update_range(uint64_t k_low, uint64_t k_high, uint64_t n, double c,
+                                          double target, fm_seq_decision *state)
+{
+    if (k_low > k_high)
+        return FM_STATS_EDOM;
+    /* at_least and at_most only grow with k (the evidence above each boundary rises with k, the
+       evidence below falls): the bounds valid for every k in the range are at_least at k_low and
+       at_most at k_high */
+    fm_seq_decision low, now;
+    fm_stats_status st = fm_stats_seq_decide(k_low, n, c, target, &low);
+    if (st == FM_STATS_OK)
+        st = fm_stats_seq_decide(k_high, n, c, target, &now);
+    if (st != FM_STATS_OK)
+        return st;
+    now.at_least = low.at_least;
+    /* both bounds hold at every n at once (with probability >= c), so their running
+       intersection does too */
+    if (state->at_least > now.at_least)
+        now.at_least = state->at_least;
+    if (state->at_most != 0 && (now.at_most == 0 || state->at_most < now.at_most))
+        now.at_most = state->at_most;
+    settle(&now, log(target));
+    *state = now;
+    return FM_STATS_OK;
+}
+
+fm_stats_status fm_stats_seq_update(uint64_t k, uint64_t n, double c, double target,
+                                    fm_seq_decision *state)
+{
+    return fm_stats_seq_update_range(k, k, n, c, target, state);
 }
