@@ -120,8 +120,10 @@ json_t *fm_cli_verdict_json(const fm_verdict *v, const fm_verdict_context *ctx)
         bool exit = c->outcome == FM_OUTCOME_FAIL || c->outcome == FM_OUTCOME_ERROR;
         json_t *e = json_object();
         json_object_set_new(e, "outcome", json_string(fm_outcome_name(c->outcome)));
-        json_object_set_new(e, "exit_code", c->has_code && exit ? json_integer(c->code) : json_null());
-        json_object_set_new(e, "signal", c->has_code && !exit ? json_integer(c->code) : json_null());
+        json_object_set_new(e, "exit_code",
+                            c->has_code && exit ? json_integer(c->code) : json_null());
+        json_object_set_new(e, "signal",
+                            c->has_code && !exit ? json_integer(c->code) : json_null());
         json_object_set_new(e, "count", json_integer(c->count));
         json_array_append_new(causes, e);
     }
@@ -151,6 +153,8 @@ json_t *fm_cli_verdict_json(const fm_verdict *v, const fm_verdict_context *ctx)
                             r->decided && r->decided_reachable
                                 ? json_integer((json_int_t)r->decided_attempts)
                                 : json_null());
+        json_object_set_new(o, "decided_indifferent",
+                            r->decided ? json_boolean(r->decided_indifferent) : json_null());
         json_object_set_new(o, "decided_in_flight",
                             r->decided ? json_integer((json_int_t)r->decided_pending)
                                        : json_null());
@@ -325,14 +329,21 @@ void fm_cli_verdict_print(const fm_verdict *v, const fm_verdict_context *ctx)
         const fm_run_report *r = ctx->report;
         char flight[96] = "";
         if (r->decided && r->decided_pending > 0)
-            snprintf(flight, sizeof flight, " (and whatever the %llu runs then in flight gave)",
-                     (unsigned long long)r->decided_pending);
-        if (r->decided && r->decided_reachable)
-            printf("  decided: %llu attempts, for every failure probability the confidence "
-                   "sequence still allows%s\n",
-                   (unsigned long long)r->decided_attempts, flight);
+            snprintf(flight, sizeof flight, " (and whatever the %llu run%s then in flight gave)",
+                     (unsigned long long)r->decided_pending, r->decided_pending == 1 ? "" : "s");
+        if (r->decided && r->decided_reachable && r->decided_indifferent)
+            printf(
+                "  decided: %llu attempts (%llu may suffice; %llu is the safe side), with %.10g%% "
+                "confidence whenever it stopped%s\n",
+                (unsigned long long)r->decided_attempts,
+                (unsigned long long)r->decided_attempts - 1,
+                (unsigned long long)r->decided_attempts, v->confidence * 100, flight);
+        else if (r->decided && r->decided_reachable)
+            printf("  decided: %llu attempts, with %.10g%% confidence whenever it stopped%s\n",
+                   (unsigned long long)r->decided_attempts, v->confidence * 100, flight);
         else if (r->decided)
-            printf("  decided: no attempt count reaches the target\n");
+            printf("  decided: more than %llu attempts: no retry count is worth it, fix the test\n",
+                   (unsigned long long)FM_STATS_SEQ_MAX_COUNT);
         else
             printf("  not decided yet: more runs are needed to pin the attempt count down\n");
     }

@@ -71,6 +71,7 @@ typedef struct {
     bool command_checked; /* the command was found (fm_run_which) */
     int kept;             /* output files kept */
     int64_t usage_errors; /* first attempts of this invocation that ended in an --error-exit code */
+    fm_seq_decision seq;  /* --until-decided: the boundary rule's state, kept across checks */
 } engine;
 
 void fm_run_config_init(fm_run_config *c)
@@ -515,20 +516,13 @@ static void record_start_error(engine *e, fm_run_id id, int err, bool counted)
  * started so far (stored ones of a resumed campaign included) are the first m of the campaign's
  * sequence: k failures among the finished ones, u still running.  The counts of finished runs
  * alone are not a prefix of that sequence when failures take longer than passes (timeouts,
- * hangs, slow crashes): the runs in flight are then mostly failures.  So the decision is taken
- * only when it is the same for every outcome of the runs in flight: the sequence decides the
- * same count at (k, m) and at (k + u, m), hence (its bounds being monotone in k) at every
- * k' in between, among them the true one.  The confidence sequence holds at every m at once,
- * so the decision stays anytime-valid for any -j and any law of durations
- * (docs/statistics.md §5).
+ * hangs, slow crashes): the runs in flight are then mostly failures.  So the boundary rule
+ * (fm_stats_seq_update_range) is given the range [k, k + u] at m: what it shows holds whatever
+ * the runs in flight give, and its state keeps the tightest bounds of every check, all valid at
+ * once, so the decision stays anytime-valid for any -j and any law of durations
+ * (docs/statistics.md §5).  It stops when the count is pinned down (decided) or one of two
+ * neighbouring counts (indifferent: the larger is reported, the safe side), so every p decides.
  */
-static bool decide_at(uint64_t k, uint64_t m, const fm_run_config *c, fm_cs_decision *d)
-{
-    return fm_stats_cs_decide(k, m, c->confidence, c->target, FM_STATS_CS_PRIOR_A,
-                              FM_STATS_CS_PRIOR_B, d) == FM_STATS_OK &&
-           d->decided;
-}
-
 static void check_decided(engine *e)
 {
     const fm_run_config *c = e->cfg;
@@ -539,17 +533,17 @@ static void check_decided(engine *e)
     for (int i = 0; i < e->n_slots; i++)
         u += e->slots[i].pid != 0 && e->slots[i].id.attempt == 1;
     uint64_t k = (uint64_t)n->first_fail, m = (uint64_t)n->first_counted + u;
-    fm_cs_decision lo, hi;
-    if (decide_at(k, m, c, &lo) && decide_at(k + u, m, c, &hi) &&
-        lo.attempts.reachable == hi.attempts.reachable &&
-        lo.attempts.attempts == hi.attempts.attempts) {
-        e->rep->decided = true;
-        e->rep->decided_attempts = lo.attempts.attempts;
-        e->rep->decided_reachable = lo.attempts.reachable;
-        e->rep->decided_pending = u;
-        e->rep->stop = FM_STOP_DECIDED;
-        e->stop_new = true;
-    }
+    fm_seq_decision *d = &e->seq;
+    if (fm_stats_seq_update_range(k, k + u, m, c->confidence, c->target, d) != FM_STATS_OK ||
+        !(d->decided || d->indifferent))
+        return;
+    e->rep->decided = true;
+    e->rep->decided_indifferent = d->indifferent && !d->decided;
+    e->rep->decided_attempts = d->attempts.attempts;
+    e->rep->decided_reachable = d->attempts.reachable;
+    e->rep->decided_pending = u;
+    e->rep->stop = FM_STOP_DECIDED;
+    e->stop_new = true;
 }
 
 /* ---- the loop ------------------------------------------------------------------------------ */

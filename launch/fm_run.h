@@ -89,14 +89,14 @@ typedef struct {
     unsigned shard_index, shard_count; /* run only indices = index mod count; count >= 1 */
 
     /* Classification of failures by output (Go stress's -failure / -ignore). */
-    const regex_t *fail_regex;   /* a failure counts only if the output matches */
-    const regex_t *ignore_regex; /* a failure whose output matches counts as a pass */
+    const regex_t *fail_regex;     /* a failure counts only if the output matches */
+    const regex_t *ignore_regex;   /* a failure whose output matches counts as a pass */
     const regex_t *fail_if_output; /* a pass whose output matches counts as a failure */
     /* Exit codes that mean the command was called wrongly (--error-exit): outcome error,
      * excluded like start errors; when the first runs of the invocation all end so, stop. */
     bool error_exit[256];
-    bool no_evidence; /* do not keep output tails in the store */
-    size_t output_cap;           /* bytes of output kept per attempt */
+    bool no_evidence;  /* do not keep output tails in the store */
+    size_t output_cap; /* bytes of output kept per attempt */
 
     /* Keep the output of failing attempts: one file each in keep_dir, at most keep_files. */
     const char *keep_dir;
@@ -128,15 +128,17 @@ typedef struct {
     fm_run_counts counts;
     int64_t first_here;       /* first attempts recorded in this invocation (runs) */
     int64_t interrupted_here; /* attempts stored as interrupted in this invocation */
-    double wall_s; /* of this invocation */
-    bool decided;  /* with until_decided: the attempt count is pinned down */
+    double wall_s;            /* of this invocation */
+    bool decided; /* with until_decided: the attempt count is pinned down (or indifferent) */
+    /* decided between two neighbouring counts: decided_attempts is the larger, the safe side */
+    bool decided_indifferent;
     uint64_t decided_attempts;
     bool decided_reachable; /* false: decided that no attempt count reaches the target */
     /* first attempts still running when it decided: the decision holds whatever they give */
     uint64_t decided_pending;
-    char error[256];        /* one line when status != OK or stop == FM_STOP_ERROR */
-    int start_errno;        /* the errno of the last attempt that could not start, or 0 */
-    bool usage_error;       /* stopped because the first runs all ended in an --error-exit code */
+    char error[256];  /* one line when status != OK or stop == FM_STOP_ERROR */
+    int start_errno;  /* the errno of the last attempt that could not start, or 0 */
+    bool usage_error; /* stopped because the first runs all ended in an --error-exit code */
 } fm_run_report;
 
 fm_run_status fm_run_campaign(const fm_run_config *config, fm_run_report *report);
