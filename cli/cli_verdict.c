@@ -62,6 +62,16 @@ static json_t *interval_json(const fm_interval *ci)
     return o;
 }
 
+/* About how many counted runs in all --until-decided would need at the estimate (0: unknown). */
+static uint64_t undecided_runs(const fm_verdict *v)
+{
+    uint64_t need = 0;
+    if (v->n < 1 || fm_stats_seq_runs_needed((uint64_t)v->k, (uint64_t)v->n, v->confidence,
+                                             v->target, &need) != FM_STATS_OK)
+        return 0;
+    return need;
+}
+
 static json_t *count_json(const fm_attempts *a)
 {
     return a->reachable ? json_integer((json_int_t)a->attempts) : json_null();
@@ -153,6 +163,9 @@ json_t *fm_cli_verdict_json(const fm_verdict *v, const fm_verdict_context *ctx)
                             r->decided && r->decided_reachable
                                 ? json_integer((json_int_t)r->decided_attempts)
                                 : json_null());
+        uint64_t more = r->decided ? 0 : undecided_runs(v);
+        json_object_set_new(o, "runs_to_decide",
+                            more > 0 ? json_integer((json_int_t)more) : json_null());
         json_object_set_new(o, "decided_indifferent",
                             r->decided ? json_boolean(r->decided_indifferent) : json_null());
         json_object_set_new(o, "decided_in_flight",
@@ -344,6 +357,11 @@ void fm_cli_verdict_print(const fm_verdict *v, const fm_verdict_context *ctx)
         else if (r->decided)
             printf("  decided: more than %llu attempts: no retry count is worth it, fix the test\n",
                    (unsigned long long)FM_STATS_SEQ_MAX_COUNT);
+        else if (r->stop == FM_STOP_RUNS && undecided_runs(v) > 0)
+            printf("  not decided within %llu runs (-n; %d without it): about %llu runs in all "
+                   "would decide if the failure rate stays at the estimate\n",
+                   (unsigned long long)v->sum.first, FM_RUN_DECIDE_CAP,
+                   (unsigned long long)undecided_runs(v));
         else
             printf("  not decided yet: more runs are needed to pin the attempt count down\n");
     }

@@ -71,8 +71,9 @@ static int parse_options(int argc, char **argv, struct run_args *a)
     fm_run_config *c = &a->cfg;
     uint64_t runs = (uint64_t)c->runs, jobs = (uint64_t)c->jobs, retries = c->retries;
     const struct fm_opt options[] = {
-        FM_OPT_COUNT('n', "runs", &runs, 1, INT64_MAX / 2, "N",
-                     "runs to make (default: until --duration, decided or Ctrl-C)"),
+        FM_OPT_COUNT(
+            'n', "runs", &runs, 1, INT64_MAX / 2, "N",
+            "runs to make (default: until --duration, decided (at most 100000) or Ctrl-C)"),
         FM_OPT_REAL(0, "duration", &c->duration_s, 0, 1e9, FM_OPT_LO_OPEN, "S",
                     "stop starting runs after S seconds"),
         FM_OPT_COUNT('j', "jobs", &jobs, 1, 4096, "N",
@@ -119,7 +120,7 @@ static int parse_options(int argc, char **argv, struct run_args *a)
         FM_OPT_END,
     };
     int rc = fm_cli_options(argc, argv, options, help, FM_CLI_COMMAND_FOLLOWS);
-    c->runs = (int64_t)runs;
+    c->runs = (int64_t)(runs || !c->until_decided || c->duration_s > 0 ? runs : FM_RUN_DECIDE_CAP);
     c->jobs = (int)jobs;
     c->retries = (unsigned)retries;
     return rc;

@@ -52,6 +52,9 @@ typedef enum {
 } fm_stop_reason;
 
 /* Counts of this campaign, including what the store held before this invocation. */
+/* --until-decided without -n or --duration makes at most this many runs (run says so). */
+#define FM_RUN_DECIDE_CAP 100000
+
 typedef struct {
     int64_t chains_done;                  /* chains finished (first attempt + its retries) */
     int64_t first_fail;                   /* first attempts that did not pass (errors excluded) */

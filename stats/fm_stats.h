@@ -279,6 +279,16 @@ fm_stats_status fm_stats_seq_update(uint64_t k, uint64_t n, double c, double tar
 fm_stats_status fm_stats_seq_update_range(uint64_t k_low, uint64_t k_high, uint64_t n, double c,
                                           double target, fm_seq_decision *state);
 
+/*
+ * How many runs in all the boundary rule would take to stop (decided or indifferent) if the
+ * failure rate stayed at the estimate k/n: the smallest N >= n, found by doubling and then
+ * bisection on fm_stats_seq_decide at (round(N k/n), N), that stops.  The decision is not
+ * monotone in N at the margin, so N is "about" (the first stop found); *needed = 0 when even
+ * 2^50 runs would not stop.  For the message when --until-decided reaches its run cap.
+ */
+fm_stats_status fm_stats_seq_runs_needed(uint64_t k, uint64_t n, double c, double target,
+                                         uint64_t *needed);
+
 /* ---- Retry chains -------------------------------------------------------------------------- */
 
 /*

@@ -476,3 +476,46 @@ fm_stats_status fm_stats_seq_update(uint64_t k, uint64_t n, double c, double tar
 {
     return fm_stats_seq_update_range(k, k, n, c, target, state);
 }
+
+/* Stops at N runs with the failures at the estimate's rate? */
+static fm_stats_status stops_at(double rate, uint64_t N, double c, double target, bool *stops)
+{
+    fm_seq_decision d;
+    uint64_t k = (uint64_t)llround(rate * (double)N);
+    fm_stats_status st = fm_stats_seq_decide(k > N ? N : k, N, c, target, &d);
+    *stops = st == FM_STATS_OK && (d.decided || d.indifferent);
+    return st;
+}
+
+fm_stats_status fm_stats_seq_runs_needed(uint64_t k, uint64_t n, double c, double target,
+                                         uint64_t *needed)
+{
+    fm_stats_gsl_quiet();
+    if (needed == NULL || !valid_counts(k, n) || !fm_stats_is_open_prob(c) ||
+        !fm_stats_is_open_prob(target))
+        return FM_STATS_EDOM;
+    const double rate = (double)k / (double)n;
+    const uint64_t limit = (uint64_t)1 << 50;
+    uint64_t lo = n, hi = n; /* lo: does not stop (or n itself); hi: stops */
+    bool stops;
+    fm_stats_status st = stops_at(rate, hi, c, target, &stops);
+    while (st == FM_STATS_OK && !stops && hi < limit) {
+        lo = hi;
+        hi = hi > limit / 2 ? limit : hi * 2;
+        st = stops_at(rate, hi, c, target, &stops);
+    }
+    if (st != FM_STATS_OK)
+        return st;
+    if (!stops) {
+        *needed = 0;
+        return FM_STATS_OK;
+    }
+    while (hi - lo > 1 && hi > n) { /* the first N in (lo, hi] found to stop */
+        uint64_t mid = lo + (hi - lo) / 2;
+        if ((st = stops_at(rate, mid, c, target, &stops)) != FM_STATS_OK)
+            return st;
+        *(stops ? &hi : &lo) = mid;
+    }
+    *needed = hi;
+    return FM_STATS_OK;
+}

@@ -186,6 +186,16 @@ def test_until_decided_and_correlated(tmp):
               (o.get("decided_attempts") == right or
                (o.get("decided_attempts") == right + 1 and o.get("decided_indifferent"))) and
               o.get("runs", 10**6) < 100000, f"until-decided p={p}: {got}")
+    # Stopped by the run cap before deciding: it says so, and how many runs would decide.
+    db = os.path.join(tmp, "cap.db")
+    o = run_json("run", "--db", db, "--until-decided", "-t", "1e-6", "-n", "50", "--seed", "3",
+                 "bernoulli", "p=0.05")
+    check(o.get("decided") is False and o.get("stop") == "runs" and
+          (o.get("runs_to_decide") or 0) > 50, f"cap: {o.get('decided')} {o.get('runs_to_decide')}")
+    r = subprocess.run([FM, "run", "--db", db + "2", "--until-decided", "-t", "1e-6", "-n", "50",
+                        "-q", "bernoulli", "p=0.05"], capture_output=True, text=True)
+    check("not decided within 50 runs (-n; 100000 without it): about" in r.stdout,
+          f"cap message: {r.stdout!r}")
     db = os.path.join(tmp, "q.db")
     o = run_json("run", "--db", db, "-n", "600", "--retries", "3", "markov", "p=0.3", "q=0.9")
     cor = o.get("attempts", {}).get("correlated", {})

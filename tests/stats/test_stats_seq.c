@@ -28,6 +28,9 @@
  * 7. Each boundary test at the worst p (on the boundary): ever rejected, watched after every run
  *    of 2000 (2000 sequences), in at most the binomial limit for alpha/2 that a correct test
  *    exceeds with probability < 1e-6.
+ * 8. fm_stats_seq_runs_needed (the message at --until-decided's run cap): the N it returns stops
+ *    (decided or indifferent at the estimate's failures) and N - 1 does not (unless N = n), N is
+ *    at least n, it is n when the counts already stop, and domain errors.
  * 8. Steps: p = 0.1 at 1e-6 and 0.5 at 0.125, and a hair above each (the worst case for
  *    reporting too few), 1000 seeded campaigns per rule: all decide, and "below the true count"
  *    stays within the binomial limit for alpha (false failure < 1e-6).
@@ -572,6 +575,45 @@ static void test_boundary_steps(void)
     gsl_rng_free(rng);
 }
 
+static bool stops_at(double rate, uint64_t n, double c, double target)
+{
+    fm_seq_decision d;
+    uint64_t k = (uint64_t)llround(rate * (double)n);
+    return fm_stats_seq_decide(k, n, c, target, &d) == FM_STATS_OK && (d.decided || d.indifferent);
+}
+
+static void test_runs_needed(void)
+{
+    static const struct {
+        uint64_t k, n;
+        double c, target;
+    } cases[] = {{0, 10, 0.95, 1e-6}, {10, 100, 0.95, 1e-6},  {3, 100, 0.95, 1e-6},
+                 {1, 20, 0.99, 1e-3}, {50, 100, 0.95, 0.125}, {8, 100, 0.9, 1e-6}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint64_t need = 0;
+        double rate = (double)cases[i].k / (double)cases[i].n;
+        CHECK(fm_stats_seq_runs_needed(cases[i].k, cases[i].n, cases[i].c, cases[i].target,
+                                       &need) == FM_STATS_OK,
+              "runs_needed status, case %zu", i);
+        CHECK(need >= cases[i].n, "case %zu: needed %llu >= n", i, (unsigned long long)need);
+        CHECK(stops_at(rate, need, cases[i].c, cases[i].target), "case %zu: stops at %llu", i,
+              (unsigned long long)need);
+        CHECK(need == cases[i].n || !stops_at(rate, need - 1, cases[i].c, cases[i].target),
+              "case %zu: %llu - 1 does not stop", i, (unsigned long long)need);
+        printf("runs_needed: %llu/%llu at c %g, target %g: about %llu runs\n",
+               (unsigned long long)cases[i].k, (unsigned long long)cases[i].n, cases[i].c,
+               cases[i].target, (unsigned long long)need);
+    }
+    /* Counts that already stop need nothing more. */
+    uint64_t need = 0;
+    CHECK(fm_stats_seq_runs_needed(800, 10000, 0.95, 1e-6, &need) == FM_STATS_OK &&
+              stops_at(0.08, 10000, 0.95, 1e-6) == (need == 10000),
+          "already stopped: %llu", (unsigned long long)need);
+    CHECK(fm_stats_seq_runs_needed(5, 4, 0.95, 1e-6, &need) == FM_STATS_EDOM, "k > n");
+    CHECK(fm_stats_seq_runs_needed(1, 4, 1.0, 1e-6, &need) == FM_STATS_EDOM, "c = 1");
+    CHECK(fm_stats_seq_runs_needed(1, 4, 0.95, 1e-6, NULL) == FM_STATS_EDOM, "NULL");
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -586,5 +628,6 @@ int main(int argc, char **argv)
     test_boundary_properties();
     test_boundary_martingale();
     test_boundary_steps();
+    test_runs_needed();
     return fm_test_report("test_stats_seq");
 }
