@@ -72,6 +72,32 @@ static uint64_t undecided_runs(const fm_verdict *v)
     return need;
 }
 
+/*
+ * text as one word for a POSIX shell to paste: 'text', or bash's $'...' when it holds a single
+ * quote or a control character (escaped, so the line stays one line and no escape sequence
+ * reaches the terminal).
+ */
+static const char *shell_word(const char *text, char *buf, size_t size)
+{
+    bool plain = true;
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+        plain &= *p >= 0x20 && *p != 0x7f && *p != '\'';
+    size_t len = 0;
+    len += (size_t)snprintf(buf, size, "%s", plain ? "'" : "$'");
+    for (const unsigned char *p = (const unsigned char *)text; *p && len + 6 < size; p++) {
+        if (plain)
+            buf[len++] = (char)*p;
+        else if (*p == '\\' || *p == '\'')
+            len += (size_t)snprintf(buf + len, size - len, "\\%c", *p);
+        else if (*p < 0x20 || *p == 0x7f)
+            len += (size_t)snprintf(buf + len, size - len, "\\x%02x", *p);
+        else
+            buf[len++] = (char)*p;
+    }
+    snprintf(buf + len, size - len, "'");
+    return buf;
+}
+
 static json_t *count_json(const fm_attempts *a)
 {
     return a->reachable ? json_integer((json_int_t)a->attempts) : json_null();
@@ -294,7 +320,9 @@ static void print_causes(const fm_verdict *v, const fm_verdict_context *ctx)
     }
     if (v->causes_total > v->n_causes)
         printf(", %zu more causes", v->causes_total - v->n_causes);
-    printf("\n  their output: flakemeter show --failures --db '%s' '%s'", ctx->db, ctx->label);
+    char db[1024], label[1024];
+    printf("\n  their output: flakemeter show --failures --db %s %s",
+           shell_word(ctx->db, db, sizeof db), shell_word(ctx->label, label, sizeof label));
     if (ctx->keep_dir != NULL)
         printf("; all of it: %s/\n", ctx->keep_dir);
     else
@@ -306,13 +334,14 @@ static void print_causes(const fm_verdict *v, const fm_verdict_context *ctx)
 void fm_cli_verdict_print(const fm_verdict *v, const fm_verdict_context *ctx)
 {
     const int64_t *f = v->sum.first_by_outcome;
+    char label[1024]; /* control characters of a label escaped, as in every table */
+    fm_cli_esc(ctx->label, label, sizeof label);
     if (ctx->report)
-        printf("%s: %lld run%s in this invocation; campaign total %lld (%.1f s) in %s\n",
-               ctx->label, (long long)ctx->report->first_here,
-               ctx->report->first_here == 1 ? "" : "s", (long long)v->sum.first,
-               ctx->report->wall_s, ctx->db);
+        printf("%s: %lld run%s in this invocation; campaign total %lld (%.1f s) in %s\n", label,
+               (long long)ctx->report->first_here, ctx->report->first_here == 1 ? "" : "s",
+               (long long)v->sum.first, ctx->report->wall_s, ctx->db);
     else
-        printf("%s: %lld run%s in %s\n", ctx->label, (long long)v->sum.first,
+        printf("%s: %lld run%s in %s\n", label, (long long)v->sum.first,
                v->sum.first == 1 ? "" : "s", ctx->db);
     char cond[512];
     if (*fm_cond_describe_json(ctx->conditions, cond, sizeof cond))

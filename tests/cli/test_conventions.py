@@ -130,6 +130,9 @@ def test_tables_escaped(tmp):
     label = "a\nb\x1b[31mred"
     r = run("run", "-q", "-n", "2", "-j", "1", "--db", db, "--label", label, "bernoulli")
     check(r.returncode == 0, f"run with an odd label: {text(r.stderr)}")
+    out = text(r.stdout)  # the verdict's header line
+    check(out.startswith("a\\nb\\x1b[31mred: ") and "\x1b" not in out and
+          "show --failures --db " in out and "$'a\\x0ab\\x1b[31mred'" in out, f"verdict: {out!r}")
     out = text(run("show", "--list", "--db", db).stdout)
     check("a\\nb\\x1b[31mred" in out and "\x1b" not in out, f"show --list: {out!r}")
     xml = ('<testsuite name="s"><testcase classname="t" name="x&#10;y&#9;z" time="1"/>'
