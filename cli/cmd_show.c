@@ -136,10 +136,10 @@ static int show_failures(fm_store *store, const char *db, const char *label, boo
         json_object_set_new(o, "failures", arr);
         return fm_cli_print_json(o);
     }
-    char label[1024];
+    char shown[1024];
     printf("%s: output of the first failing attempts of each cause (at most %d each, the last "
            "%d bytes)\n",
-           fm_cli_esc(info.label, label, sizeof label), FM_STORE_EVIDENCE_PER_CAUSE,
+           fm_cli_esc(info.label, shown, sizeof shown), FM_STORE_EVIDENCE_PER_CAUSE,
            FM_STORE_EVIDENCE_BYTES);
     st = fm_store_evidence_each(store, id, print_evidence_text, NULL);
     if (st != FM_STORE_OK)
