@@ -40,14 +40,11 @@ struct answer {
 static int parse_prior(void *value, const char *text, const char *name)
 {
     struct retries_args *a = value;
-    a->prior = text;
-    if (strcmp(text, "jeffreys") == 0)
-        a->prior_a = a->prior_b = 0.5;
-    else if (strcmp(text, "uniform") == 0)
-        a->prior_a = a->prior_b = 1.0;
-    else
+    if (strcmp(text, "jeffreys") != 0 && strcmp(text, "uniform") != 0)
         return fm_cli_usage_error("%s: unknown prior '%s'; expected jeffreys or uniform", name,
                                   text);
+    a->prior = text;
+    a->prior_a = a->prior_b = strcmp(text, "jeffreys") == 0 ? 0.5 : 1.0; /* Beta(a, a) */
     return 0;
 }
 
@@ -161,18 +158,21 @@ static fm_stats_status cost_bayes(const struct retries_args *a, struct answer *a
     return st;
 }
 
+/* A percentage, as everywhere; the target exactly as given beside it (9.999999999995e-7). */
 static void print_target(double target)
 {
     double every = 1.0 / target;
-    char t[32];
-    printf("to bring the chance that every attempt fails to %s or below ",
-           fm_cli_fmt_exact(target, t, sizeof t));
+    char t[32], pct[32];
+    /* a percentage, as everywhere; the target exactly as given beside it (ties: 9.999999999995e-7)
+     */
+    printf("to bring the chance that every attempt fails to %s or below (%s: ",
+           fm_cli_fmt_prob(target, pct, sizeof pct), fm_cli_fmt_exact(target, t, sizeof t));
     if (every < 1e9 && fabs(every - round(every)) < 1e-12 * every)
-        printf("(once in %.0f runs)", round(every));
+        printf("once in %.0f runs)", round(every));
     else if (isfinite(every))
-        printf("(once in %.3g runs)", every);
+        printf("once in %.3g runs)", every);
     else /* 1 / a subnormal target */
-        printf("(once in 10^%.4g runs)", -log10(target));
+        printf("once in 10^%.4g runs)", -log10(target));
 }
 
 #define CAP_TEXT "the cap of 2^53 = 9007199254740992 attempts"

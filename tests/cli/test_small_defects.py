@@ -72,7 +72,7 @@ def test_ties_safe_side():
     o = json.loads(run("retries", "--p", "0.1", "--target", "9.999999999995e-7", "--json").stdout)
     check(o["attempts"] == 7, f"9.999999999995e-7: {o['attempts']}")
     r = run("retries", "--p", "0.1", "--target", "9.999999999995e-7")
-    check("9.999999999995e-07 or below" in r.stdout, f"target printed exactly: {r.stdout!r}")
+    check("(9.999999999995e-07: once" in r.stdout, f"target printed exactly: {r.stdout!r}")
     o = json.loads(run("retries", "--p", "0.1", "--target", "1e-6", "--json").stdout)
     check(o["attempts"] == 6, f"1e-6: {o['attempts']}")
 
