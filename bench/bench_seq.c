@@ -24,6 +24,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -100,10 +101,207 @@ static uint64_t next_check(uint64_t n)
     return n < 100 ? n + 1 : n + n / 100;
 }
 
+
+/* ==== Candidates for issue 12 item 4 (BENCH_SEQ_CANDIDATES=1) ===============================
+ *
+ * Per-boundary tests combined by the same closed chain as the boundary rule: p > b_j is shown
+ * when the tests above b_1 .. b_j have all rejected (at some time: Ville's inequality bounds
+ * "ever crosses", so a crossing stays valid), p < b_j when the tests below b_j .. b_JMAX have.
+ * Bench shortcut: boundaries past JMAX = A + 8 are taken as rejected (they are at least 8 steps
+ * from p; for the boundary rule this reproduces fm_stats_seq_update's figures, printed beside).
+ * The data are drawn run by run (the plug-in bets need the order), the same seeds for every rule.
+ *   mix16     the boundary rule's window mixture (G = 16 uniform points), checked at the
+ *             bench's check points;
+ *   mix64     a finer mixture, 64 uniform points over the same window;
+ *   geo24     24 points at distances (window) 2^(-i/4), i = 0..23, from the boundary: mass
+ *             concentrated near the boundary, where the hard (slow) sequences are;
+ *   plugin    predictable plug-in bets (Waudby-Smith & Ramdas 2023, the Kelly bet for Bernoulli,
+ *             which aGRAPA approximates): the likelihood ratio of run i against theta at
+ *             q_i = (k_(i-1) + 1/2)/(i - 1 + 1), clipped into the window (no bet when the
+ *             estimate is on the null side); wealth checked after every run;
+ *   oracle    NOT a rule (it knows p): each boundary's likelihood ratio aimed at the true p, the
+ *             growth-optimal test (SPRT) - what no rule that must learn p can beat by much;
+ *   *-uneven  alpha split 0.04 (tests above b_j: errors make the count too high) and 0.01 (tests
+ *             below: too low) instead of 0.025 and 0.025.
+ */
+enum { JMAX_EXTRA = 8, MAXJ = 64, KIND_MIX16, KIND_MIX64, KIND_GEO24, KIND_PLUGIN, KIND_ORACLE };
+
+struct cand {
+    const char *name;
+    int kind;
+    double alpha_above, alpha_below;
+};
+
+struct btest {
+    double theta, lo, hi; /* window [lo, theta) below, (theta, hi] above */
+    double logw;          /* plug-in / oracle wealth */
+    bool rejected;
+};
+
+static double lr_term(double k, double m, double q, double theta)
+{
+    double r = 0.0;
+    if (k > 0.0)
+        r += k * log(q / theta);
+    if (m > 0.0)
+        r += m * log1p((theta - q) / (1.0 - theta));
+    return r;
+}
+
+static double mixture(double k, double m, const double *q, int g, double theta)
+{
+    double t[64], top = -INFINITY, s = 0.0;
+    for (int i = 0; i < g; i++)
+        top = fmax(top, t[i] = lr_term(k, m, q[i], theta));
+    for (int i = 0; i < g; i++)
+        s += exp(t[i] - top);
+    return top + log(s / g);
+}
+
+static double grid_evidence(int kind, double k, double m, double theta, double a, double b)
+{
+    /* [a, b] the window, theta at one end */
+    double q[64];
+    int g = 0;
+    if (kind == KIND_GEO24) {
+        double w = b - a, sgn = theta <= a ? 1.0 : -1.0;
+        for (g = 0; g < 24; g++)
+            q[g] = theta + sgn * w * exp2(-g / 4.0);
+    } else {
+        g = kind == KIND_MIX64 ? 64 : 16;
+        for (int i = 0; i < g; i++)
+            q[i] = a + (i + 0.5) * (b - a) / g;
+    }
+    return mixture(k, m, q, g, theta);
+}
+
+static void cand_run(const struct cand *cd, gsl_rng *rng, int seqs, double p, double t, uint64_t A,
+                     uint64_t on, uint64_t *ex, uint64_t *ind, int *wrong, int *cut, int *plus,
+                     int *low)
+{
+    uint64_t J = A + JMAX_EXTRA, cap = 40 * on;
+    struct btest above[MAXJ + 1], below[MAXJ + 1];
+    double thr_a = -log(cd->alpha_above), thr_b = -log(cd->alpha_below);
+    *wrong = *cut = *plus = *low = 0;
+    for (int s = 0; s < seqs; s++) {
+        for (uint64_t j = 1; j <= J; j++) {
+            double b, lo, hi;
+            fm_stats_seq_boundary(t, j, &b, &lo, &hi);
+            above[j] = (struct btest){b, b, hi, 0.0, false};
+            below[j] = (struct btest){b, lo, b, 0.0, false};
+        }
+        uint64_t k = 0, n = 0, check = 1, ind_n = 0;
+        for (;;) {
+            if (n >= cap) {
+                (*cut)++;
+                break;
+            }
+            int x = gsl_rng_uniform(rng) < p;
+            bool per_run = cd->kind == KIND_PLUGIN || cd->kind == KIND_ORACLE;
+            if (per_run) {
+                double est = cd->kind == KIND_ORACLE ? p : (k + 0.5) / (n + 1.0);
+                for (uint64_t j = 1; j <= J; j++)
+                    for (int side = 0; side < 2; side++) {
+                        struct btest *bt = side ? &below[j] : &above[j];
+                        if (bt->rejected)
+                            continue;
+                        double q;
+                        if (side) /* below: alternative q < theta */
+                            q = est >= bt->theta ? bt->theta : fmax(est, cd->kind == KIND_ORACLE ? 0 : bt->lo);
+                        else
+                            q = est <= bt->theta ? bt->theta : fmin(est, cd->kind == KIND_ORACLE ? 1 : bt->hi);
+                        if (q != bt->theta)
+                            bt->logw += x ? log(q / bt->theta) : log1p((bt->theta - q) / (1.0 - bt->theta));
+                        if (bt->logw >= (side ? thr_b : thr_a))
+                            bt->rejected = true;
+                    }
+            }
+            k += (uint64_t)x;
+            n++;
+            if (n < check)
+                continue;
+            check = next_check(n);
+            if (!per_run)
+                for (uint64_t j = 1; j <= J; j++) {
+                    double ph = (double)k / (double)n, kd = (double)k, md = (double)(n - k);
+                    if (!above[j].rejected && ph > above[j].theta)
+                        above[j].rejected =
+                            grid_evidence(cd->kind, kd, md, above[j].theta, above[j].theta, above[j].hi) >= thr_a;
+                    if (!below[j].rejected && ph < below[j].theta && below[j].lo < below[j].theta)
+                        below[j].rejected =
+                            grid_evidence(cd->kind, kd, md, below[j].theta, below[j].lo, below[j].theta) >= thr_b;
+                }
+            uint64_t at_least = 1, at_most = 0;
+            for (uint64_t j = 1; j <= J && above[j].rejected; j++)
+                at_least = j + 1;
+            for (uint64_t j = J; j >= 1 && below[j].rejected; j--)
+                at_most = j;
+            if (at_most != 0 && at_most <= at_least + 1 && ind_n == 0) {
+                ind_n = n;
+                *plus += at_most == A + 1;
+                *low += at_most < A;
+            }
+            if (at_most != 0 && at_most <= at_least) {
+                *wrong += at_most != A || at_least != A;
+                break;
+            }
+        }
+        ex[s] = n;
+        ind[s] = ind_n ? ind_n : cap;
+    }
+}
+
+static int candidates(int seqs, unsigned long seed)
+{
+    static const double targets[] = {1e-6, 1e-3};
+    static const double ps[] = {0.003, 0.02, 0.05, 0.08, 0.11, 0.2};
+    static const struct cand cands[] = {
+        {"mix16", KIND_MIX16, 0.025, 0.025},        {"mix64", KIND_MIX64, 0.025, 0.025},
+        {"geo24", KIND_GEO24, 0.025, 0.025},        {"plugin", KIND_PLUGIN, 0.025, 0.025},
+        {"mix16-uneven", KIND_MIX16, 0.04, 0.01},   {"plugin-uneven", KIND_PLUGIN, 0.04, 0.01},
+        {"oracle (not a rule)", KIND_ORACLE, 0.025, 0.025},
+        {"oracle-uneven (not a rule)", KIND_ORACLE, 0.04, 0.01},
+    };
+    const char *only = getenv("BENCH_SEQ_ONLY"); /* a substring of the names to run */
+    uint64_t *ex = malloc(sizeof *ex * (size_t)seqs), *ind = malloc(sizeof *ind * (size_t)seqs);
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    printf("candidates: c = %.2f, %d sequences per cell, seed %lu\n", C, seqs, seed);
+    printf("| target | p | A | oracle n | rule | exact: median | p90 | wrong | cut | "
+           "indifference: median | p90 | +1 | low |\n");
+    printf("|---|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    for (size_t ti = 0; ti < LEN(targets); ti++)
+        for (size_t pi = 0; pi < LEN(ps); pi++) {
+            double p = ps[pi], t = targets[ti];
+            fm_attempts truth;
+            fm_stats_attempts_independent(p, t, &truth);
+            uint64_t A = truth.attempts, on = oracle_n(p, t, A);
+            for (size_t r = 0; r < LEN(cands); r++) {
+                if (only && !strstr(cands[r].name, only))
+                    continue;
+                gsl_rng_set(rng, seed + 1000 * ti + 10 * pi);
+                int wrong, cut, plus, low;
+                cand_run(&cands[r], rng, seqs, p, t, A, on, ex, ind, &wrong, &cut, &plus, &low);
+                printf("| %g | %g | %llu | %llu | %s | %.2f | %.2f | %d | %d | %.2f | %.2f | "
+                       "%.3f | %d |\n",
+                       t, p, (unsigned long long)A, (unsigned long long)on, cands[r].name,
+                       quantile(ex, seqs, 0.5) / (double)on, quantile(ex, seqs, 0.9) / (double)on,
+                       wrong, cut, quantile(ind, seqs, 0.5) / (double)on,
+                       quantile(ind, seqs, 0.9) / (double)on, (double)plus / seqs, low);
+                fflush(stdout);
+            }
+        }
+    gsl_rng_free(rng);
+    free(ex);
+    free(ind);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     int seqs = argc > 1 ? atoi(argv[1]) : 1000;
     unsigned long seed = argc > 2 ? strtoul(argv[2], NULL, 10) : 20261126;
+    if (getenv("BENCH_SEQ_CANDIDATES"))
+        return candidates(seqs, seed);
     static const double targets[] = {1e-6, 1e-3};
     static const double ps[] = {0.003, 0.02, 0.05, 0.08, 0.11, 0.2};
     struct verdict (*rules[])(uint64_t, uint64_t, double) = {old_rule, new_rule, running_rule};
