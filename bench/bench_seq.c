@@ -121,10 +121,13 @@ static uint64_t next_check(uint64_t n)
  *             estimate is on the null side); wealth checked after every run;
  *   oracle    NOT a rule (it knows p): each boundary's likelihood ratio aimed at the true p, the
  *             growth-optimal test (SPRT) - what no rule that must learn p can beat by much;
+ *   oracle-0.8  the same aimed 0.8 of the way from theta to p (the normal approximation's best
+ *             90th percentile: 1.30x the fixed-n normal test at alpha/2, against 1.35x at p);
+ *   library   fm_stats_seq_update itself on the same data (checks the chain and its shortcut);
  *   *-uneven  alpha split 0.04 (tests above b_j: errors make the count too high) and 0.01 (tests
  *             below: too low) instead of 0.025 and 0.025.
  */
-enum { JMAX_EXTRA = 8, MAXJ = 64, KIND_MIX16, KIND_MIX64, KIND_GEO24, KIND_PLUGIN, KIND_ORACLE };
+enum { JMAX_EXTRA = 8, MAXJ = 64, KIND_MIX16, KIND_MIX64, KIND_GEO24, KIND_PLUGIN, KIND_ORACLE, KIND_ORACLE08, KIND_LIB };
 
 struct cand {
     const char *name;
@@ -191,15 +194,17 @@ static void cand_run(const struct cand *cd, gsl_rng *rng, int seqs, double p, do
             below[j] = (struct btest){b, lo, b, 0.0, false};
         }
         uint64_t k = 0, n = 0, check = 1, ind_n = 0;
+        state = (fm_seq_decision){0};
         for (;;) {
             if (n >= cap) {
                 (*cut)++;
                 break;
             }
             int x = gsl_rng_uniform(rng) < p;
-            bool per_run = cd->kind == KIND_PLUGIN || cd->kind == KIND_ORACLE;
+            bool oracle = cd->kind == KIND_ORACLE || cd->kind == KIND_ORACLE08;
+            bool per_run = cd->kind == KIND_PLUGIN || oracle;
             if (per_run) {
-                double est = cd->kind == KIND_ORACLE ? p : (k + 0.5) / (n + 1.0);
+                double est = oracle ? p : (k + 0.5) / (n + 1.0);
                 for (uint64_t j = 1; j <= J; j++)
                     for (int side = 0; side < 2; side++) {
                         struct btest *bt = side ? &below[j] : &above[j];
@@ -207,9 +212,11 @@ static void cand_run(const struct cand *cd, gsl_rng *rng, int seqs, double p, do
                             continue;
                         double q;
                         if (side) /* below: alternative q < theta */
-                            q = est >= bt->theta ? bt->theta : fmax(est, cd->kind == KIND_ORACLE ? 0 : bt->lo);
+                            q = est >= bt->theta ? bt->theta : fmax(est, oracle ? 0 : bt->lo);
                         else
-                            q = est <= bt->theta ? bt->theta : fmin(est, cd->kind == KIND_ORACLE ? 1 : bt->hi);
+                            q = est <= bt->theta ? bt->theta : fmin(est, oracle ? 1 : bt->hi);
+                        if (cd->kind == KIND_ORACLE08) /* 0.8 of the way to p: best p90 (normal) */
+                            q = bt->theta + 0.8 * (q - bt->theta);
                         if (q != bt->theta)
                             bt->logw += x ? log(q / bt->theta) : log1p((bt->theta - q) / (1.0 - bt->theta));
                         if (bt->logw >= (side ? thr_b : thr_a))
@@ -221,6 +228,21 @@ static void cand_run(const struct cand *cd, gsl_rng *rng, int seqs, double p, do
             if (n < check)
                 continue;
             check = next_check(n);
+            if (cd->kind == KIND_LIB) { /* the library's rule on the same data */
+                fm_stats_seq_update(k, n, C, t, &state);
+                if (state.decided || state.indifferent) {
+                    if (ind_n == 0) {
+                        ind_n = n;
+                        *plus += state.attempts.attempts == A + 1;
+                        *low += state.attempts.attempts < A;
+                    }
+                    if (state.decided) {
+                        *wrong += state.attempts.attempts != A;
+                        break;
+                    }
+                }
+                continue;
+            }
             if (!per_run)
                 for (uint64_t j = 1; j <= J; j++) {
                     double ph = (double)k / (double)n, kd = (double)k, md = (double)(n - k);
@@ -261,6 +283,8 @@ static int candidates(int seqs, unsigned long seed)
         {"mix16-uneven", KIND_MIX16, 0.04, 0.01},   {"plugin-uneven", KIND_PLUGIN, 0.04, 0.01},
         {"oracle (not a rule)", KIND_ORACLE, 0.025, 0.025},
         {"oracle-uneven (not a rule)", KIND_ORACLE, 0.04, 0.01},
+        {"oracle-0.8 (not a rule)", KIND_ORACLE08, 0.025, 0.025},
+        {"library (fm_stats_seq_update)", KIND_LIB, 0.025, 0.025},
     };
     const char *only = getenv("BENCH_SEQ_ONLY"); /* a substring of the names to run */
     uint64_t *ex = malloc(sizeof *ex * (size_t)seqs), *ind = malloc(sizeof *ind * (size_t)seqs);
