@@ -273,8 +273,35 @@ static void cand_run(const struct cand *cd, gsl_rng *rng, int seqs, double p, do
     }
 }
 
+/* Normal approximation (docs/statistics.md sec. 5): the SPRT's log likelihood ratio aimed at
+   shift d (units of delta, time in sigma^2/delta^2) drifts d(1 - d/2) with variance d^2; its
+   crossing time of level a is inverse Gaussian.  The q-quantile over the fixed-n test's
+   (z_(1-alpha/2) + z_0.9)^2. */
+static double ig_cdf(double x, double mean, double shape)
+{
+    double r = sqrt(shape / x);
+    return gsl_cdf_ugaussian_P(r * (x / mean - 1)) +
+           exp(2 * shape / mean) * gsl_cdf_ugaussian_P(-r * (x / mean + 1));
+}
+
+static double sprt_quantile_ratio(double a, double d, double q)
+{
+    double mean = a / (d * (1 - d / 2)), shape = a * a / (d * d), lo = 1e-9, hi = 1e4;
+    for (int i = 0; i < 200; i++) {
+        double mid = 0.5 * (lo + hi);
+        *(ig_cdf(mid, mean, shape) < q ? &lo : &hi) = mid;
+    }
+    double z = gsl_cdf_ugaussian_Qinv((1 - C) / 2) + gsl_cdf_ugaussian_Qinv(0.1);
+    return lo / (z * z);
+}
+
 static int candidates(int seqs, unsigned long seed)
 {
+    double a = log(2 / (1 - C));
+    printf("normal approximation, SPRT at ln(2/alpha): aimed at p: median %.3f p90 %.3f; "
+           "0.8 of the way: median %.3f p90 %.3f (x the fixed-n normal test)\n",
+           sprt_quantile_ratio(a, 1.0, 0.5), sprt_quantile_ratio(a, 1.0, 0.9),
+           sprt_quantile_ratio(a, 0.8, 0.5), sprt_quantile_ratio(a, 0.8, 0.9));
     static const double targets[] = {1e-6, 1e-3};
     static const double ps[] = {0.003, 0.02, 0.05, 0.08, 0.11, 0.2};
     static const struct cand cands[] = {
