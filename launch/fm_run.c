@@ -11,6 +11,7 @@
  *    been reused.
  *  - Retries of a chain start before any new chain, so chains finish in order of start.
  */
+#include "fm_reap.h"
 #include "fm_run_internal.h"
 #include "fm_stats.h"
 
@@ -72,6 +73,10 @@ typedef struct {
     int kept;             /* output files kept */
     int64_t usage_errors; /* first attempts of this invocation that ended in an --error-exit code */
     fm_seq_decision seq;  /* --until-decided: the boundary rule's state, kept across checks */
+    pid_t *keep;          /* n_slots + 1: the processes a sweep leaves alone (fm_reap_sweep) */
+    pid_t watchdog;       /* kills the attempts' processes if the runner dies; -1 none */
+    int watchdog_fd;      /* its pipe: closing it (or dying) sets it off */
+    int64_t swept;        /* escaped processes killed */
 } engine;
 
 void fm_run_config_init(fm_run_config *c)
@@ -284,8 +289,29 @@ static slot *slot_of(engine *e, pid_t pid)
     return NULL;
 }
 
-/* Reap every exited child: our leaders (after killing what is left of their group) and the
- * orphaned grandchildren that the subreaper setting hands to us. */
+/*
+ * After the leader of s was reaped: kill the processes of its attempt that left its group
+ * (setsid, setpgid, a daemon), which the subreaper setting made our children.  An orphan is the
+ * attempt's by its environment (fm_reap.h); one without a readable mark is killed now only when
+ * no other attempt runs, else at the end of the campaign.
+ */
+static void sweep_attempt(engine *e, const slot *s)
+{
+    int n = 0;
+    bool alone = true;
+    for (int i = 0; i < e->n_slots; i++)
+        if (&e->slots[i] != s && e->slots[i].pid > 0 && !e->slots[i].reaped) {
+            e->keep[n++] = e->slots[i].pid;
+            alone = false;
+        }
+    if (e->watchdog > 0)
+        e->keep[n++] = e->watchdog;
+    fm_reap_which w = {.unmarked = alone, .run = s->id.run, .attempt = s->id.attempt};
+    e->swept += fm_reap_sweep(e->keep, n, w);
+}
+
+/* Reap every exited child: our leaders (after killing what is left of their group, and then
+ * what escaped from it) and the orphaned grandchildren that the subreaper setting hands to us. */
 static void reap(engine *e)
 {
     for (;;) {
@@ -305,6 +331,7 @@ static void reap(engine *e)
             s->wstatus = status;
             s->ru = ru;
             s->end_mono = fm_run_now_ns();
+            sweep_attempt(e, s);
         }
     }
 }
@@ -712,7 +739,9 @@ static fm_run_status setup(engine *e, sigset_t *old_mask)
     e->retries = calloc((size_t)e->n_slots + 1, sizeof *e->retries);
     e->fds = calloc((size_t)e->n_slots + 1, sizeof *e->fds); /* sized by --jobs: not a VLA */
     e->owner = calloc((size_t)e->n_slots + 1, sizeof *e->owner);
-    if (e->slots == NULL || e->retries == NULL || e->fds == NULL || e->owner == NULL)
+    e->keep = calloc((size_t)e->n_slots + 1, sizeof *e->keep);
+    if (e->slots == NULL || e->retries == NULL || e->fds == NULL || e->owner == NULL ||
+        e->keep == NULL)
         return set_error(e, "%s", strerror(ENOMEM)), FM_RUN_ENOMEM;
     for (int i = 0; i < e->n_slots; i++) /* before anything can fail: teardown closes these */
         e->slots[i].fd = e->slots[i].efd = -1;
@@ -732,6 +761,10 @@ static fm_run_status setup(engine *e, sigset_t *old_mask)
     if (e->sigfd < 0)
         return set_error(e, "signalfd: %s", strerror(errno)), FM_RUN_ESYSTEM;
     prctl(PR_SET_CHILD_SUBREAPER, 1);
+    /* Forked while single-threaded, before any attempt: none can start unwatched.  Without it
+     * (fork failed) the sweeps still work; only the runner's own SIGKILL is then not covered. */
+    fm_reap_token();
+    e->watchdog = fm_reap_watchdog(&e->watchdog_fd);
     return resume(e);
 }
 
@@ -745,8 +778,21 @@ static void teardown(engine *e, const sigset_t *old_mask)
             close(e->slots[i].efd);
         free(e->slots[i].out);
     }
-    while (e->slots && e->active > 0 && waitpid(-1, NULL, 0) > 0)
-        e->active--;
+    for (int i = 0; i < e->n_slots && e->slots; i++)
+        if (e->slots[i].pid > 0 && !e->slots[i].reaped)
+            while (waitpid(e->slots[i].pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+    /* The campaign's end: nothing it started lives on (the watchdog then checks once more). */
+    if (e->keep) {
+        e->keep[0] = e->watchdog;
+        e->swept += fm_reap_sweep(e->keep, e->watchdog > 0, (fm_reap_which){.all = true});
+    }
+    if (e->watchdog > 0) {
+        close(e->watchdog_fd);
+        while (waitpid(e->watchdog, NULL, 0) < 0 && errno == EINTR)
+            ;
+    }
+    free(e->keep);
     free(e->slots);
     free(e->retries);
     free(e->fds);
@@ -765,7 +811,8 @@ fm_run_status fm_run_campaign(const fm_run_config *cfg, fm_run_report *rep)
     fm_run_status st = validate(cfg, rep);
     if (st != FM_RUN_OK)
         return st;
-    engine e = {.cfg = cfg, .rep = rep, .sigfd = -1, .t0 = fm_run_now_ns()};
+    engine e = {.cfg = cfg, .rep = rep, .sigfd = -1, .t0 = fm_run_now_ns(), .watchdog = -1,
+                .watchdog_fd = -1};
     sigset_t old_mask;
     sigemptyset(&old_mask);
     st = setup(&e, &old_mask);
