@@ -11,6 +11,7 @@
  *    been reused.
  *  - Retries of a chain start before any new chain, so chains finish in order of start.
  */
+#include "fm_reap.h"
 #include "fm_run_internal.h"
 #include "fm_stats.h"
 
@@ -47,6 +48,15 @@ typedef struct {
     char tail[FM_STORE_EVIDENCE_BYTES]; /* the last bytes of output, a ring at out_total */
 } slot;
 
+/* A write for the store that waits its turn: a run row, or the output tail of one (ev != NULL). */
+typedef struct {
+    fm_run_record r;
+    char *ev;
+    size_t ev_len;
+    int64_t out_total;
+    bool evidence;
+} store_write;
+
 /* A chain waiting for its next attempt. */
 typedef struct {
     int64_t run;
@@ -72,6 +82,13 @@ typedef struct {
     int kept;             /* output files kept */
     int64_t usage_errors; /* first attempts of this invocation that ended in an --error-exit code */
     fm_seq_decision seq;  /* --until-decided: the boundary rule's state, kept across checks */
+    pid_t *keep;          /* n_slots + 1: the processes a sweep leaves alone (fm_reap_sweep) */
+    pid_t watchdog;       /* kills the attempts' processes if the runner dies; -1 none */
+    int watchdog_fd;      /* its pipe: closing it (or dying) sets it off */
+    int64_t swept;        /* escaped processes killed */
+    store_write *queue;   /* writes not yet in the store (another process holds its lock) */
+    size_t q_head, q_len, q_cap;
+    int64_t store_retry_at; /* when to try the queue again; NEVER when empty */
 } engine;
 
 void fm_run_config_init(fm_run_config *c)
@@ -284,8 +301,29 @@ static slot *slot_of(engine *e, pid_t pid)
     return NULL;
 }
 
-/* Reap every exited child: our leaders (after killing what is left of their group) and the
- * orphaned grandchildren that the subreaper setting hands to us. */
+/*
+ * After the leader of s was reaped: kill the processes of its attempt that left its group
+ * (setsid, setpgid, a daemon), which the subreaper setting made our children.  An orphan is the
+ * attempt's by its environment (fm_reap.h); one without a readable mark is killed now only when
+ * no other attempt runs, else at the end of the campaign.
+ */
+static void sweep_attempt(engine *e, const slot *s)
+{
+    int n = 0;
+    bool alone = true;
+    for (int i = 0; i < e->n_slots; i++)
+        if (&e->slots[i] != s && e->slots[i].pid > 0 && !e->slots[i].reaped) {
+            e->keep[n++] = e->slots[i].pid;
+            alone = false;
+        }
+    if (e->watchdog > 0)
+        e->keep[n++] = e->watchdog;
+    fm_reap_which w = {.unmarked = alone, .run = s->id.run, .attempt = s->id.attempt};
+    e->swept += fm_reap_sweep(e->keep, n, w);
+}
+
+/* Reap every exited child: our leaders (after killing what is left of their group, and then
+ * what escaped from it) and the orphaned grandchildren that the subreaper setting hands to us. */
 static void reap(engine *e)
 {
     for (;;) {
@@ -305,6 +343,7 @@ static void reap(engine *e)
             s->wstatus = status;
             s->ru = ru;
             s->end_mono = fm_run_now_ns();
+            sweep_attempt(e, s);
         }
     }
 }
@@ -375,6 +414,70 @@ static void keep_output(engine *e, const slot *s, fm_outcome o)
     e->kept++;
 }
 
+/* ---- the store ----------------------------------------------------------------------------- */
+
+/*
+ * The loop never waits for the store's lock: during the campaign the store's busy timeout is 0,
+ * writes go through this queue, and a write that finds another process holding the lock stays
+ * queued and is tried again within 10 ms (poll_timeout_ms).  Any other failure stops the
+ * campaign with one line.  At the end the queue is drained with the normal busy timeout.
+ */
+static void store_failed(engine *e, const char *what, const char *why)
+{
+    if (e->rep->stop != FM_STOP_ERROR) {
+        set_error(e, "%s: %s", what, why);
+        e->rep->stop = FM_STOP_ERROR;
+        e->stop_new = true;
+    }
+}
+
+static void drain_store(engine *e)
+{
+    fm_store *st = e->cfg->store;
+    while (e->q_len > 0) {
+        store_write *w = &e->queue[e->q_head];
+        fm_store_status rc =
+            w->evidence ? fm_store_add_evidence(st, e->cfg->campaign, &w->r, w->ev, w->ev_len,
+                                                w->out_total, NULL)
+                        : fm_store_add_run(st, e->cfg->campaign, &w->r);
+        if (rc != FM_STORE_OK && fm_store_busy(st)) {
+            e->store_retry_at = fm_run_now_ns() + 10000000;
+            return;
+        }
+        if (rc != FM_STORE_OK)
+            store_failed(e, w->evidence ? "cannot store the output of a run" : "cannot store a run",
+                         fm_store_errmsg(st));
+        free(w->ev);
+        e->q_head = (e->q_head + 1) % e->q_cap;
+        e->q_len--;
+    }
+    e->store_retry_at = NEVER;
+    if (fm_store_poll(st) != FM_STORE_OK && !fm_store_busy(st)) /* a batch 100 ms old */
+        store_failed(e, "cannot store runs", fm_store_errmsg(st));
+}
+
+static void queue_write(engine *e, const store_write *w)
+{
+    if (e->q_len == e->q_cap) {
+        size_t cap = e->q_cap ? e->q_cap * 2 : 64;
+        store_write *q = malloc(cap * sizeof *q);
+        if (q == NULL) {
+            free(w->ev);
+            store_failed(e, "cannot store a run", strerror(ENOMEM));
+            return;
+        }
+        for (size_t i = 0; i < e->q_len; i++)
+            q[i] = e->queue[(e->q_head + i) % e->q_cap];
+        free(e->queue);
+        e->queue = q;
+        e->q_head = 0;
+        e->q_cap = cap;
+    }
+    e->queue[(e->q_head + e->q_len++) % e->q_cap] = *w;
+    if (e->store_retry_at == NEVER || e->q_len == 1)
+        drain_store(e);
+}
+
 /* The live counts, by the store's one rule (fm_outcome_counted). */
 /* The output tail of an attempt that did not pass, for `show --failures` (bounded by the store). */
 static void keep_evidence(engine *e, const slot *s, const fm_run_record *r)
@@ -382,15 +485,14 @@ static void keep_evidence(engine *e, const slot *s, const fm_run_record *r)
     const fm_run_config *c = e->cfg;
     if (c->no_evidence || r->outcome == FM_OUTCOME_PASS || r->outcome == FM_OUTCOME_INTERRUPTED)
         return;
-    char buf[FM_STORE_EVIDENCE_BYTES];
-    size_t len = tail_copy(s, buf);
-    if (fm_store_add_evidence(c->store, c->campaign, r, buf, len, (int64_t)s->out_total, NULL) !=
-            FM_STORE_OK &&
-        e->rep->stop != FM_STOP_ERROR) {
-        set_error(e, "cannot store the output of a run: %s", fm_store_errmsg(c->store));
-        e->rep->stop = FM_STOP_ERROR;
-        e->stop_new = true;
+    store_write w = {.r = *r, .evidence = true, .out_total = (int64_t)s->out_total};
+    w.ev = malloc(FM_STORE_EVIDENCE_BYTES);
+    if (w.ev == NULL) {
+        store_failed(e, "cannot store the output of a run: %s", strerror(ENOMEM));
+        return;
     }
+    w.ev_len = tail_copy(s, w.ev);
+    queue_write(e, &w);
 }
 
 static void count_attempt(fm_run_counts *n, fm_run_id id, fm_outcome o)
@@ -436,12 +538,7 @@ static void check_decided(engine *e);
 /* Store the attempt, count it, and either finish its chain or queue its retry. */
 static void conclude(engine *e, fm_run_id id, fm_outcome o, const fm_run_record *r)
 {
-    fm_store_status st = fm_store_add_run(e->cfg->store, e->cfg->campaign, r);
-    if (st != FM_STORE_OK && e->rep->stop != FM_STOP_ERROR) {
-        set_error(e, "cannot store a run: %s", fm_store_errmsg(e->cfg->store));
-        e->rep->stop = FM_STOP_ERROR;
-        e->stop_new = true;
-    }
+    queue_write(e, &(store_write){.r = *r});
     count_attempt(&e->rep->counts, id, o);
     e->rep->first_here += id.attempt == 1;
     e->rep->interrupted_here += o == FM_OUTCOME_INTERRUPTED;
@@ -552,7 +649,8 @@ static void progress(engine *e, bool final)
 {
     const fm_run_config *c = e->cfg;
     int64_t now = fm_run_now_ns();
-    fm_store_poll(c->store); /* commits a batch that is 100 ms old even when runs are slow */
+    if (e->q_len == 0 || now >= e->store_retry_at)
+        drain_store(e); /* and commit a batch that is 100 ms old even when runs are slow */
     if (c->progress == NULL || (!final && now < e->next_progress))
         return;
     e->next_progress = now + seconds_ns(c->progress_interval_s);
@@ -590,6 +688,8 @@ static int poll_timeout_ms(engine *e, int64_t now)
     int64_t next = now + 100000000; /* at least every 100 ms: store batches by age */
     if (e->cfg->progress && e->next_progress < next)
         next = e->next_progress;
+    if (e->q_len > 0 && e->store_retry_at < next)
+        next = e->store_retry_at;
     for (int i = 0; i < e->n_slots; i++) {
         const slot *s = &e->slots[i];
         if (s->pid == 0 || s->reaped)
@@ -712,7 +812,9 @@ static fm_run_status setup(engine *e, sigset_t *old_mask)
     e->retries = calloc((size_t)e->n_slots + 1, sizeof *e->retries);
     e->fds = calloc((size_t)e->n_slots + 1, sizeof *e->fds); /* sized by --jobs: not a VLA */
     e->owner = calloc((size_t)e->n_slots + 1, sizeof *e->owner);
-    if (e->slots == NULL || e->retries == NULL || e->fds == NULL || e->owner == NULL)
+    e->keep = calloc((size_t)e->n_slots + 1, sizeof *e->keep);
+    if (e->slots == NULL || e->retries == NULL || e->fds == NULL || e->owner == NULL ||
+        e->keep == NULL)
         return set_error(e, "%s", strerror(ENOMEM)), FM_RUN_ENOMEM;
     for (int i = 0; i < e->n_slots; i++) /* before anything can fail: teardown closes these */
         e->slots[i].fd = e->slots[i].efd = -1;
@@ -732,6 +834,11 @@ static fm_run_status setup(engine *e, sigset_t *old_mask)
     if (e->sigfd < 0)
         return set_error(e, "signalfd: %s", strerror(errno)), FM_RUN_ESYSTEM;
     prctl(PR_SET_CHILD_SUBREAPER, 1);
+    e->store_retry_at = NEVER;
+    /* Forked while single-threaded, before any attempt: none can start unwatched.  Without it
+     * (fork failed) the sweeps still work; only the runner's own SIGKILL is then not covered. */
+    fm_reap_token();
+    e->watchdog = fm_reap_watchdog(&e->watchdog_fd);
     return resume(e);
 }
 
@@ -745,8 +852,21 @@ static void teardown(engine *e, const sigset_t *old_mask)
             close(e->slots[i].efd);
         free(e->slots[i].out);
     }
-    while (e->slots && e->active > 0 && waitpid(-1, NULL, 0) > 0)
-        e->active--;
+    for (int i = 0; i < e->n_slots && e->slots; i++)
+        if (e->slots[i].pid > 0 && !e->slots[i].reaped)
+            while (waitpid(e->slots[i].pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+    /* The campaign's end: nothing it started lives on (the watchdog then checks once more). */
+    if (e->keep) {
+        e->keep[0] = e->watchdog;
+        e->swept += fm_reap_sweep(e->keep, e->watchdog > 0, (fm_reap_which){.all = true});
+    }
+    if (e->watchdog > 0) {
+        close(e->watchdog_fd);
+        while (waitpid(e->watchdog, NULL, 0) < 0 && errno == EINTR)
+            ;
+    }
+    free(e->keep);
     free(e->slots);
     free(e->retries);
     free(e->fds);
@@ -765,13 +885,24 @@ fm_run_status fm_run_campaign(const fm_run_config *cfg, fm_run_report *rep)
     fm_run_status st = validate(cfg, rep);
     if (st != FM_RUN_OK)
         return st;
-    engine e = {.cfg = cfg, .rep = rep, .sigfd = -1, .t0 = fm_run_now_ns()};
+    engine e = {.cfg = cfg, .rep = rep, .sigfd = -1, .t0 = fm_run_now_ns(), .watchdog = -1,
+                .watchdog_fd = -1};
     sigset_t old_mask;
     sigemptyset(&old_mask);
     st = setup(&e, &old_mask);
+    fm_store_set_busy_timeout(cfg->store, 0); /* the loop never waits for the lock: drain_store */
     if (st == FM_RUN_OK)
         st = loop(&e);
     progress(&e, true);
+    fm_store_set_busy_timeout(cfg->store, 5000); /* the loop is done: now we may wait */
+    drain_store(&e);
+    if (e.q_len > 0 && st == FM_RUN_OK) { /* still locked after 5 s */
+        set_error(&e, "cannot store runs: %s", fm_store_errmsg(cfg->store));
+        st = FM_RUN_ESTORE;
+    }
+    for (; e.q_len > 0; e.q_len--, e.q_head = (e.q_head + 1) % e.q_cap)
+        free(e.queue[e.q_head].ev);
+    free(e.queue);
     if (fm_store_flush(cfg->store) != FM_STORE_OK && st == FM_RUN_OK) {
         set_error(&e, "cannot store runs: %s", fm_store_errmsg(cfg->store));
         st = FM_RUN_ESTORE;

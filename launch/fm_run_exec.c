@@ -22,6 +22,7 @@
  * workloads always have.
  */
 #include "fm_cond.h"
+#include "fm_reap.h"
 #include "fm_run_internal.h"
 
 #include <errno.h>
@@ -58,14 +59,15 @@ static const int child_default_signals[] = {SIGINT, SIGTERM, SIGCHLD, SIGPIPE, S
 /* The environment of the child: ours without FLAKEMETER_*, plus the attempt's identity. */
 struct child_env {
     char **envp;
-    char seed[48], run[48], attempt[48];
+    char seed[48], run[48], attempt[48], runner[96];
 };
 
 static bool is_ours(const char *entry)
 {
     return strncmp(entry, "FLAKEMETER_SEED=", 16) == 0 ||
            strncmp(entry, "FLAKEMETER_RUN=", 15) == 0 ||
-           strncmp(entry, "FLAKEMETER_ATTEMPT=", 19) == 0;
+           strncmp(entry, "FLAKEMETER_ATTEMPT=", 19) == 0 ||
+           strncmp(entry, "FLAKEMETER_RUNNER=", 18) == 0;
 }
 
 static int child_env_build(struct child_env *e, fm_run_id id)
@@ -73,7 +75,7 @@ static int child_env_build(struct child_env *e, fm_run_id id)
     size_t n = 0;
     while (environ[n])
         n++;
-    e->envp = malloc((n + 4) * sizeof *e->envp);
+    e->envp = malloc((n + 5) * sizeof *e->envp);
     if (e->envp == NULL)
         return ENOMEM;
     size_t m = 0;
@@ -86,6 +88,9 @@ static int child_env_build(struct child_env *e, fm_run_id id)
     e->envp[m++] = e->seed;
     e->envp[m++] = e->run;
     e->envp[m++] = e->attempt;
+    /* The runner's token: how fm_reap finds an attempt's processes that left its group. */
+    snprintf(e->runner, sizeof e->runner, "FLAKEMETER_RUNNER=%s", fm_reap_token());
+    e->envp[m++] = e->runner;
     e->envp[m] = NULL;
     return 0;
 }

@@ -613,6 +613,17 @@ fm_store_status fm_store_flush(fm_store *store)
     return store->in_batch ? commit_batch(store) : FM_STORE_OK;
 }
 
+void fm_store_set_busy_timeout(fm_store *store, int ms)
+{
+    if (store != NULL)
+        sqlite3_busy_timeout(store->db, ms);
+}
+
+bool fm_store_busy(const fm_store *store)
+{
+    return store != NULL && (sqlite3_extended_errcode(store->db) & 0xff) == SQLITE_BUSY;
+}
+
 fm_store_status fm_store_poll(fm_store *store)
 {
     if (store == NULL)

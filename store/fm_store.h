@@ -142,6 +142,15 @@ fm_store_status fm_store_add_run(fm_store *store, int64_t campaign, const fm_run
 /* Commit what is pending now. */
 fm_store_status fm_store_flush(fm_store *store);
 /*
+ * How long a write waits for another process's write lock (SQLite's busy timeout; 5000 ms after
+ * fm_store_open).  0: a write that finds the lock held fails at once with FM_STORE_EIO and
+ * fm_store_busy() true, having changed nothing (the batch begins with BEGIN IMMEDIATE), so the
+ * caller can keep the row and try again later - the run loop does (docs/design.md "Runner").
+ */
+void fm_store_set_busy_timeout(fm_store *store, int ms);
+/* The last failure was another process holding the write lock (SQLITE_BUSY). */
+bool fm_store_busy(const fm_store *store);
+/*
  * Commit the open batch if it is FM_STORE_BATCH_NS old, else do nothing (cheap: one clock
  * read).  The age rule is otherwise only checked on an add, so a caller whose runs are slow
  * calls this from its loop (e.g. at each progress tick) to keep the 100 ms bound.

@@ -1,0 +1,171 @@
+#!/usr/bin/env python3
+"""No process outlives its attempt or its runner, and the store lock never stalls the loop (issue 14,
+items 5 and 6).
+
+usage: test_escapes.py FLAKEMETER
+Each case copies /bin/sleep to a file with a unique name (fm-escape-<pid>-<random>-<case>) and runs
+it the way a test would escape: a plain grandchild, one that ignores SIGTERM, setsid, setpgid, a
+double-fork daemon, and a runner killed with SIGKILL or SIGHUP mid-run.  Afterwards it looks for
+live processes whose /proc/PID/exe is that file (a zombie has none: it is dead) and requires 0.
+Waits are bounded: a case fails if leftovers remain 3 s after the runner ended.
+
+Then two runners share one store, each `--timeout 1 -- sleep 10`: every recorded wall time must be
+within timeout + 100 ms, and both runners must store runs.
+"""
+import os
+import secrets
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+
+FM = sys.argv[1]
+failures = checks = 0
+
+
+def check(cond, what):
+    global failures, checks
+    checks += 1
+    if not cond:
+        failures += 1
+        print(f"FAIL: {what}", file=sys.stderr)
+
+
+def live_with_exe(path):
+    """pids of live processes running the executable `path`."""
+    found = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            if os.readlink(f"/proc/{d}/exe") == path:
+                found.append(int(d))
+        except OSError:
+            pass
+    return found
+
+
+def leftovers(path, settle=3.0):
+    """Live processes of `path`, waiting up to `settle` s for a kill in flight to land."""
+    end = time.monotonic() + settle
+    while True:
+        left = live_with_exe(path)
+        if not left or time.monotonic() > end:
+            return left
+        time.sleep(0.05)
+
+
+def cleanup(pids):
+    for p in pids:
+        try:
+            os.kill(p, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+tmp = tempfile.mkdtemp(prefix="fm-escapes-")
+tag = f"fm-escape-{os.getpid()}-{secrets.token_hex(4)}"
+db = os.path.join(tmp, "s.db")
+
+
+def sleeper(case):
+    path = os.path.join(tmp, f"{tag}-{case}")
+    shutil.copy("/bin/sleep", path)
+    os.chmod(path, 0o755)
+    return path
+
+
+PY = shutil.which("python3") or sys.executable
+
+# case -> shell command (S is the unique sleeper); each leaves something behind that is not the
+# attempt's leader and, but for the first two, not in its process group.
+CASES = {
+    "grandchild": "{S} 300 & {S} 300",
+    "ignore-term": "sh -c \"trap '' TERM; {S} 300 & wait\" & {S} 300",
+    "setsid": "setsid {S} 300 >/dev/null 2>&1 & {S} 300",
+    "setpgid": PY + " -c 'import os; os.setpgid(0, 0); os.execv(\"{S}\", [\"s\", \"300\"])' & {S} 300",
+    "daemon": "( setsid sh -c '{S} 300 & ' >/dev/null 2>&1 & ) ; {S} 300",
+    "daemon-quick": "( setsid sh -c '{S} 300 & ' >/dev/null 2>&1 & ) ; exit 0",
+}
+
+for case, cmd in CASES.items():
+    s = sleeper(case)
+    shell = cmd.replace("{S}", s)
+    t = time.monotonic()
+    r = subprocess.run([FM, "run", "--db", db, "--quiet", "-n", "2", "-j", "2", "--timeout", "1",
+                        "--grace", "0.2", "--label", case, "--", "sh", "-c", shell],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
+    check(r.returncode in (0, 1), f"{case}: exit {r.returncode}: {r.stderr.strip()}")
+    left = leftovers(s)
+    check(left == [], f"{case}: {len(left)} leftover processes of {s}")
+    print(f"{case}: {len(left)} leftover, {time.monotonic() - t:.2f} s")
+    cleanup(left)
+
+# The runner itself killed mid-run: SIGKILL (the watchdog) and SIGHUP (stops, then sweeps).
+for sig in (signal.SIGKILL, signal.SIGHUP):
+    for case in ("grandchild", "setsid", "daemon"):
+        name = f"runner-{signal.Signals(sig).name}-{case}"
+        s = sleeper(name)
+        shell = CASES[case].replace("{S}", s)
+        p = subprocess.Popen([FM, "run", "--db", db, "--quiet", "-n", "4", "-j", "2", "--timeout",
+                              "2", "--grace", "0.2", "--label", name, "--", "sh", "-c", shell],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        end = time.monotonic() + 10 # until the attempts have started their sleepers
+        while len(live_with_exe(s)) < 4 and time.monotonic() < end:
+            time.sleep(0.05)
+        check(len(live_with_exe(s)) >= 4, f"{name}: the attempts did not start")
+        p.send_signal(sig)
+        try:
+            p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+            check(False, f"{name}: the runner did not end")
+        left = leftovers(s)
+        check(left == [], f"{name}: {len(left)} leftover processes of {s}")
+        print(f"{name}: {len(left)} leftover")
+        cleanup(left)
+
+# ---- two runners on one store ----------------------------------------------------------------
+shared = os.path.join(tmp, "shared.db")
+subprocess.run([FM, "run", "--db", shared, "--quiet", "-n", "1", "--label", "init", "--", "true"],
+               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+N_RUNNERS = 2
+procs = [subprocess.Popen([FM, "run", "--db", shared, "--quiet", "-j", "2", "--duration", "6",
+                           "--timeout", "1", "--grace", "0.05", "--label", f"r{i}", "--",
+                           "sleep", "10"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                          text=True)
+         for i in range(N_RUNNERS)]
+# Another process takes the write lock for 3 s at a time while the runners run.
+holder = subprocess.Popen([sys.executable, "-c", """
+import sqlite3, sys, time
+con = sqlite3.connect(sys.argv[1], timeout=30, isolation_level=None)
+end = time.monotonic() + 5
+while time.monotonic() < end:
+    con.execute("BEGIN IMMEDIATE"); time.sleep(3); con.execute("COMMIT"); time.sleep(0.2)
+""", shared])
+holder.wait(timeout=60)
+for i, p in enumerate(procs):
+    try:
+        _, err = p.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        _, err = p.communicate()
+    check(p.returncode in (0, 1), f"runner r{i}: exit {p.returncode}: {err.strip()}")
+con = sqlite3.connect(shared)
+for i in range(N_RUNNERS):
+    walls = [w for (w,) in con.execute(
+        "SELECT wall_ns FROM runs JOIN campaigns c ON c.id = runs.campaign WHERE c.label = ?",
+        (f"r{i}",))]
+    worst = max(walls) / 1e9 if walls else float("nan")
+    print(f"runner r{i}: {len(walls)} runs, worst wall {worst:.3f} s")
+    check(len(walls) >= 4, f"runner r{i}: {len(walls)} runs in 6 s")
+    check(all(w <= 1.1e9 for w in walls), f"runner r{i}: worst wall time {worst:.3f} s > 1.1 s")
+con.close()
+
+shutil.rmtree(tmp, ignore_errors=True)
+print(f"{checks - failures}/{checks} checks passed")
+sys.exit(1 if failures else 0)
