@@ -334,12 +334,15 @@ fm_store_status fm_store__query_int(fm_store *store, fm_store_stmt_id id, int64_
 
 typedef enum { FILE_MISSING, FILE_EMPTY, FILE_SQLITE } file_kind;
 
-/* Look at the file with plain read(2) before SQLite touches it. */
+/*
+ * Look at the file with plain read(2) before SQLite touches it.  O_NONBLOCK: a FIFO (or a
+ * device) is refused at once as "not a regular file" instead of waiting for a writer.
+ */
 static fm_store_status probe_file(const char *path, file_kind *kind)
 {
     static const char magic[16] = "SQLite format 3";
     fm_store_status status = FM_STORE_OK;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0) {
         if (errno == ENOENT) {
             *kind = FILE_MISSING;
