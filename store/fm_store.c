@@ -499,23 +499,86 @@ static fm_store_status configure(fm_store *store)
     return status;
 }
 
-static fm_store_status open_checked(fm_store *store, const char *path, file_kind kind, bool create)
+static fm_store_status connect(fm_store *store, const char *path, int flags)
 {
-    int flags = SQLITE_OPEN_READWRITE | (kind == FILE_MISSING ? SQLITE_OPEN_CREATE : 0);
+    if (store->db != NULL)
+        sqlite3_close(store->db);
+    store->db = NULL;
     int rc = sqlite3_open_v2(path, &store->db, flags, NULL);
     if (rc != SQLITE_OK)
-        return fm_store__sqlite(store, rc, kind == FILE_MISSING ? "cannot create" : "cannot open");
+        return fm_store__sqlite(store, rc,
+                                (flags & SQLITE_OPEN_CREATE) ? "cannot create" : "cannot open");
     sqlite3_extended_result_codes(store->db, 1);
     sqlite3_busy_timeout(store->db, 5000);
+    return FM_STORE_OK;
+}
+
+/*
+ * A store whose folder we may not write: SQLite cannot make the WAL's -shm beside it, on a
+ * read-write or a read-only connection ("attempt to write a readonly database").  When no -wal
+ * is beside it either, no writer has it open and every commit is in the file itself: it is read
+ * as immutable (file:PATH?immutable=1), with no lock and no -shm.  With a -wal there, a writer
+ * is (or was) active and the store cannot be read safely without one: the error stands.
+ */
+static bool read_only_failure(fm_store *store, const char *path)
+{
+    int rc = sqlite3_errcode(store->db) & 0xff;
+    if (rc != SQLITE_READONLY && rc != SQLITE_CANTOPEN)
+        return false;
+    char wal[4096];
+    int n = snprintf(wal, sizeof wal, "%s-wal", path);
+    return n > 0 && (size_t)n < sizeof wal && access(wal, F_OK) != 0 && errno == ENOENT;
+}
+
+/* file:PATH?immutable=1, with the characters a URI gives meaning to escaped. */
+static char *immutable_uri(const char *path)
+{
+    size_t len = strlen(path);
+    char *uri = malloc(3 * len + sizeof "file://?immutable=1");
+    if (uri == NULL)
+        return NULL;
+    char *p = stpcpy(uri, path[0] == '/' ? "file://" : "file:");
+    for (const unsigned char *c = (const unsigned char *)path; *c != '\0'; c++)
+        p += *c == '%' || *c == '?' || *c == '#' || *c <= ' ' || *c >= 0x7f
+                 ? sprintf(p, "%%%02X", *c)
+                 : (*p = (char)*c, 1);
+    strcpy(p, "?immutable=1");
+    return uri;
+}
+
+static fm_store_status open_checked(fm_store *store, const char *path, file_kind kind, bool create)
+{
+    fm_store_status status = connect(store, path,
+                                     SQLITE_OPEN_READWRITE |
+                                         (kind == FILE_MISSING ? SQLITE_OPEN_CREATE : 0));
     store_shape shape = {0};
-    bool fresh, migrate;
-    fm_store_status status = read_shape(store, &shape);
+    bool fresh, migrate, read_only = false;
+    if (status == FM_STORE_OK)
+        status = read_shape(store, &shape);
+    if (status != FM_STORE_OK && !create && kind == FILE_SQLITE &&
+        read_only_failure(store, path)) {
+        char *uri = immutable_uri(path);
+        if (uri == NULL)
+            return fm_store__fail(store, FM_STORE_ENOMEM, "out of memory");
+        read_only = true;
+        status = connect(store, uri, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI);
+        free(uri);
+        if (status == FM_STORE_OK)
+            status = read_shape(store, &shape);
+    }
     if (status == FM_STORE_OK)
         status = check_shape(store, &shape, &fresh, &migrate);
     if (status != FM_STORE_OK)
         return status;
     if (fresh && !create)
         return fm_store__fail(store, FM_STORE_ENOTSTORE, "an empty file, not a flakemeter store");
+    if (read_only && migrate)
+        return fm_store__fail(store, FM_STORE_EIO,
+                              "schema version %lld needs an upgrade, and the store cannot be "
+                              "written here (read-only)",
+                              (long long)shape.user_version);
+    if (read_only)
+        return FM_STORE_OK; /* already in WAL mode (its header says so); nothing to set */
     status = configure(store);
     if (status == FM_STORE_OK && fresh)
         status = upgrade(store, schema_sql, sizeof schema_sql);
@@ -546,7 +609,7 @@ fm_store_status fm_store_open(const char *path, bool create, fm_store **out)
     *out = NULL;
     if (path == NULL || *path == '\0')
         return fm_store__fail(NULL, FM_STORE_EINVAL, "no path given");
-    file_kind kind;
+    file_kind kind = FILE_MISSING;
     fm_store_status status = probe_file(path, &kind);
     if (status != FM_STORE_OK)
         return status;
