@@ -22,6 +22,7 @@
  * inserts (fm_store__summary_note) and every batch it loses (fm_store__summary_forget).
  */
 #include "fm_store_internal.h"
+#include "fm_target.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -602,6 +603,48 @@ static void free_handle(fm_store *store)
     free(store);
 }
 
+/*
+ * A new store appears whole: built in a temporary file beside path (common/fm_target.h, so a
+ * dangling link or a device is refused, not followed) and moved into place without replacing
+ * anything (RENAME_NOREPLACE, else link(2)).  A reader racing the runner that creates it sees no
+ * file or a complete store, never an empty one; two creators race harmlessly (the loser opens
+ * the winner's store).
+ */
+static int move_noreplace(const char *from, const char *to)
+{
+    if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+        return 0;
+    if (errno != EINVAL && errno != ENOSYS) /* a file system without it: link(2) is exclusive */
+        return -1;
+    return link(from, to); /* fm_target_discard then removes the temporary name */
+}
+
+static fm_store_status create_whole(const char *path)
+{
+    fm_target t;
+    char err[512];
+    fm_target_status ts = fm_target_open(&t, path, FM_TARGET_REGULAR, err, sizeof err);
+    if (ts != FM_TARGET_OK)
+        return fm_store__fail(NULL,
+                              ts == FM_TARGET_EINVAL   ? FM_STORE_EINVAL
+                              : ts == FM_TARGET_ENOMEM ? FM_STORE_ENOMEM
+                                                       : FM_STORE_EIO,
+                              "%s", err);
+    close(t.fd);
+    t.fd = -1;
+    fm_store *store = calloc(1, sizeof *store);
+    fm_store_status status = store == NULL ? fm_store__fail(NULL, FM_STORE_ENOMEM, "out of memory")
+                                           : open_checked(store, t.temp, FILE_EMPTY, true);
+    if (store != NULL && status != FM_STORE_OK)
+        snprintf(open_errmsg, sizeof open_errmsg, "%s", store->errmsg);
+    if (store != NULL)
+        free_handle(store); /* the last close checkpoints the WAL into the file */
+    if (status == FM_STORE_OK && move_noreplace(t.temp, path) != 0 && errno != EEXIST)
+        status = fm_store__fail(NULL, FM_STORE_EIO, "cannot create: %s", strerror(errno));
+    fm_target_discard(&t); /* the temporary name (already moved, or a store we do not need) */
+    return status;
+}
+
 fm_store_status fm_store_open(const char *path, bool create, fm_store **out)
 {
     if (out == NULL)
@@ -615,6 +658,9 @@ fm_store_status fm_store_open(const char *path, bool create, fm_store **out)
         return status;
     if (kind == FILE_MISSING && !create)
         return fm_store__fail(NULL, FM_STORE_ENOENT, "no such file");
+    if (kind == FILE_MISSING && ((status = create_whole(path)) != FM_STORE_OK ||
+                                 (status = probe_file(path, &kind)) != FM_STORE_OK))
+        return status;
     fm_store *store = calloc(1, sizeof *store);
     if (store == NULL)
         return fm_store__fail(NULL, FM_STORE_ENOMEM, "out of memory");
