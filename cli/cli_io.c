@@ -1,8 +1,9 @@
 /*
  * cli_io.c - the Unix conventions every command shares for files and names: "-" is standard
  * input or output, a file the tool writes appears whole (a temporary file beside it renamed over
- * it) with the mode open(2) would give it (0666 & ~umask), and an unknown workload name gets a
- * "did you mean" from libfmwl's registry.
+ * it, by common/fm_target.h's rule: devices, FIFOs and terminals are written directly, links
+ * written through and kept) with the mode open(2) would give it (0666 & ~umask), and an
+ * unknown workload name gets a "did you mean" from libfmwl's registry.
  */
 #include "fm_cli.h"
 #include "fm_plot.h"
@@ -20,42 +21,24 @@ bool fm_cli_is_stdio(const char *path)
     return path != NULL && strcmp(path, "-") == 0;
 }
 
-/* 0666 & ~umask: umask can only be read by setting it, so set it back at once. */
-static mode_t creation_mode(void)
-{
-    mode_t mask = umask(0);
-    umask(mask);
-    return 0666 & ~mask;
-}
-
 int fm_cli_output_open(fm_cli_output *out, const char *opt, const char *path)
 {
-    *out = (fm_cli_output){.path = path, .opt = opt};
+    *out = (fm_cli_output){.path = path, .opt = opt, .target = {.fd = -1}};
     if (fm_cli_is_stdio(path)) {
         out->f = stdout;
         return 0;
     }
-    size_t len = strlen(path) + sizeof ".tmp-XXXXXX";
-    out->temp = malloc(len);
-    if (out->temp == NULL)
-        return fm_cli_fail("out of memory");
-    snprintf(out->temp, len, "%s.tmp-XXXXXX", path);
-    int fd = mkstemp(out->temp); /* 0600: made readable as a created file would be, below */
-    int err = errno;
-    if (fd >= 0 && fchmod(fd, creation_mode()) != 0)
-        err = errno, close(fd), unlink(out->temp), fd = -1;
-    out->f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    char err[512];
+    fm_target_status st = fm_target_open(&out->target, path, 0, err, sizeof err);
+    if (st == FM_TARGET_EINVAL)
+        return fm_cli_usage_error("%s: %s", opt, err);
+    if (st != FM_TARGET_OK)
+        return fm_cli_fail("%s: %s", opt, err);
+    out->f = fdopen(out->target.fd, "w");
     if (out->f == NULL) {
-        if (fd >= 0)
-            err = errno, close(fd), unlink(out->temp);
-        free(out->temp);
-        out->temp = NULL;
-        /* A directory that does not exist or cannot be written: the path given is wrong. */
-        int rc = err == ENOENT || err == ENOTDIR || err == EACCES || err == EROFS ? FM_EXIT_USAGE
-                                                                                  : FM_EXIT_FAIL;
-        (rc == FM_EXIT_USAGE ? fm_cli_usage_error : fm_cli_fail)(
-            "%s: cannot create a file beside '%s': %s", opt, path, strerror(err));
-        return rc;
+        int e = errno;
+        fm_target_discard(&out->target);
+        return fm_cli_fail("%s: cannot write '%s': %s", opt, path, strerror(e));
     }
     return 0;
 }
@@ -63,19 +46,17 @@ int fm_cli_output_open(fm_cli_output *out, const char *opt, const char *path)
 int fm_cli_output_close(fm_cli_output *out, bool failed)
 {
     int rc = 0;
-    if (out->f == stdout) /* fm_cli_finish flushes and reports stdout */
-        return 0;
-    if (out->f == NULL)
+    if (out->f == stdout || out->f == NULL) /* fm_cli_finish flushes and reports stdout */
         return 0;
     if (fclose(out->f) != 0 && !failed)
         rc = fm_cli_fail("%s: cannot write '%s': %s", out->opt, out->path, strerror(errno));
-    if (!failed && rc == 0 && rename(out->temp, out->path) != 0)
-        rc = fm_cli_fail("%s: cannot write '%s': %s", out->opt, out->path, strerror(errno));
-    if (failed || rc != 0)
-        unlink(out->temp);
-    free(out->temp);
-    out->temp = NULL;
     out->f = NULL;
+    out->target.fd = -1; /* fclose closed it */
+    char err[512];
+    if (failed || rc != 0)
+        fm_target_discard(&out->target);
+    else if (fm_target_commit(&out->target, err, sizeof err) != FM_TARGET_OK)
+        rc = fm_cli_fail("%s: %s", out->opt, err);
     return rc;
 }
 

@@ -175,9 +175,12 @@ static int parse(int argc, char **argv, struct run_args *a)
     if (dashdash && a->cond.have_emulator)
         return fm_cli_usage_error("--emulator runs a built-in workload's cross-built fm-stress; "
                                   "for a command, put the emulator in the command");
+    struct stat sb;
     if (a->cfg.keep_dir && mkdir(a->cfg.keep_dir, 0777) != 0 && errno != EEXIST)
         return fm_cli_usage_error("--keep-output: cannot create '%s': %s", a->cfg.keep_dir,
                                   strerror(errno));
+    if (a->cfg.keep_dir && (stat(a->cfg.keep_dir, &sb) != 0 || !S_ISDIR(sb.st_mode)))
+        return fm_cli_usage_error("--keep-output: '%s' is not a directory", a->cfg.keep_dir);
     return -1;
 }
 

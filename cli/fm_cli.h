@@ -12,6 +12,8 @@
 #ifndef FM_CLI_H
 #define FM_CLI_H
 
+#include "fm_target.h"
+
 #include <getopt.h>
 #include <jansson.h>
 #include <stdbool.h>
@@ -85,15 +87,16 @@ void fm_cli_print_man(FILE *out, const char *help, const struct fm_opt *opts);
  */
 bool fm_cli_is_stdio(const char *path);
 /*
- * Write the output to path atomically: a temporary file beside it (mode 0666 & ~umask, as
- * open(2) would create it), renamed over path once complete.  "-" is standard output.
- * fm_cli_output_open returns the stream, or NULL after one line (status in *rc); _close
- * returns 0 or the exit status after one line (the temporary file removed), and with
- * failed set just removes it.
+ * Write the output to path as common/fm_target.h rules: a regular file (or a new one, or one a
+ * link names) atomically through a temporary file beside it renamed over it once complete; a
+ * device, FIFO or terminal directly; anything else refused.  "-" is standard output.
+ * fm_cli_output_open returns 0, or the exit status after one line (2: a target that cannot be
+ * written safely); _close returns 0 or the exit status after one line (the temporary file
+ * removed), and with failed set just removes it.
  */
 typedef struct {
     FILE *f;
-    char *temp;
+    fm_target target;
     const char *path, *opt;
 } fm_cli_output;
 int fm_cli_output_open(fm_cli_output *out, const char *opt, const char *path);

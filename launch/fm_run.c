@@ -404,9 +404,20 @@ static void keep_output(engine *e, const slot *s, fm_outcome o)
     char path[4096];
     snprintf(path, sizeof path, "%s/run-%lld-attempt-%u-%s.log", c->keep_dir, (long long)s->id.run,
              s->id.attempt, fm_outcome_name(o));
-    FILE *f = fopen(path, "w");
-    if (f == NULL)
+    /* Our own name in the folder: a link planted there is not followed (O_NOFOLLOW), a
+     * device or FIFO is neither waited on (O_NONBLOCK) nor written, and a hard link to a file
+     * elsewhere is not truncated (checked before the truncation, not by O_TRUNC). */
+    int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0666);
+    struct stat sb;
+    if (fd >= 0 && (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_nlink != 1 ||
+                    ftruncate(fd, 0) != 0))
+        close(fd), fd = -1;
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (f == NULL) {
+        if (fd >= 0)
+            close(fd);
         return;
+    }
     fwrite(s->out, 1, s->out_len, f);
     if (s->out_total > s->out_len)
         fprintf(f, "\n[flakemeter: %zu more bytes not kept]\n", s->out_total - s->out_len);

@@ -3,7 +3,8 @@
  *
  * The plot is written as a gnuplot script into a private temporary folder, gnuplot runs it with
  * its stderr captured there too, and the picture is written beside the target and renamed over
- * it only when gnuplot succeeded: a failed plot never leaves a half-written file at the path.
+ * it only when gnuplot succeeded: a failed plot never leaves a half-written file at the path
+ * (common/fm_target.h: a link is written through and kept, a device or FIFO written directly).
  *
  * Layout: categories keep their order of first appearance along x at 0, 1, 2...; with S
  * series, series s sits at x + (s - (S-1)/2) * 0.6/S so that the bars of one category stand
@@ -12,6 +13,7 @@
  * text off, so labels such as "stress_aes" or "p=0.1" are drawn as written.
  */
 #include "fm_plot.h"
+#include "fm_target.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -227,14 +229,23 @@ fm_plot_status fm_plot_intervals(const char *path, const fm_plot_style *style,
     if (n_points == 0)
         return fail(FM_PLOT_EINVAL, err, err_size, "nothing to plot");
     char dir[] = "/tmp/fmplot-XXXXXX", script[64], errpath[64];
-    size_t tmp_size = strlen(path) + 32;
-    char *tmp_out = malloc(tmp_size);
     layout l = {0};
+    fm_target target = {.fd = -1};
     fm_plot_status ret = FM_PLOT_ESYSTEM;
-    if (tmp_out == NULL || make_layout(points, n_points, &l) != 0) {
+    if (make_layout(points, n_points, &l) != 0) {
         ret = fail(FM_PLOT_ENOMEM, err, err_size, "out of memory");
         goto out;
     }
+    /* The picture's file by common/fm_target.h's rule; gnuplot writes it by name. */
+    fm_target_status ts = fm_target_open(&target, path, 0, err, err_size);
+    if (ts != FM_TARGET_OK) {
+        ret = ts == FM_TARGET_EINVAL   ? FM_PLOT_EINVAL
+              : ts == FM_TARGET_ENOMEM ? FM_PLOT_ENOMEM
+                                       : FM_PLOT_ESYSTEM;
+        goto out;
+    }
+    close(target.fd);
+    target.fd = -1;
     if (mkdtemp(dir) == NULL) {
         ret = fail(FM_PLOT_ESYSTEM, err, err_size, "cannot make a temporary folder: %s",
                    strerror(errno));
@@ -242,7 +253,6 @@ fm_plot_status fm_plot_intervals(const char *path, const fm_plot_style *style,
     }
     snprintf(script, sizeof script, "%s/plot.gp", dir);
     snprintf(errpath, sizeof errpath, "%s/stderr", dir);
-    snprintf(tmp_out, tmp_size, "%s.tmp%ld", path, (long)getpid());
     FILE *f = fopen(script, "w");
     if (f == NULL) {
         ret = fail(FM_PLOT_ESYSTEM, err, err_size, "cannot write the plot script: %s",
@@ -250,7 +260,7 @@ fm_plot_status fm_plot_intervals(const char *path, const fm_plot_style *style,
         goto out_dir;
     }
     fprintf(f, "set terminal %s\nset output ", terminal);
-    put_quoted(f, tmp_out);
+    put_quoted(f, fm_target_path(&target));
     fputc('\n', f);
     write_axes(f, style, &l);
     write_data(f, style, points, n_points, &l);
@@ -261,18 +271,16 @@ fm_plot_status fm_plot_intervals(const char *path, const fm_plot_style *style,
         goto out_dir;
     }
     ret = run_gnuplot(script, errpath, err, err_size);
-    if (ret == FM_PLOT_OK && rename(tmp_out, path) != 0)
-        ret = fail(FM_PLOT_ESYSTEM, err, err_size, "cannot write %s: %s", path, strerror(errno));
-    if (ret != FM_PLOT_OK)
-        unlink(tmp_out);
+    if (ret == FM_PLOT_OK && fm_target_commit(&target, err, err_size) != FM_TARGET_OK)
+        ret = FM_PLOT_ESYSTEM;
 out_dir:
     unlink(script);
     unlink(errpath);
     rmdir(dir);
 out:
+    fm_target_discard(&target); /* a failed plot: the temporary picture removed */
     free(l.cats);
     free(l.series);
-    free(tmp_out);
     return ret;
 }
 

@@ -22,6 +22,7 @@
  * inserts (fm_store__summary_note) and every batch it loses (fm_store__summary_forget).
  */
 #include "fm_store_internal.h"
+#include "fm_target.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -334,12 +335,15 @@ fm_store_status fm_store__query_int(fm_store *store, fm_store_stmt_id id, int64_
 
 typedef enum { FILE_MISSING, FILE_EMPTY, FILE_SQLITE } file_kind;
 
-/* Look at the file with plain read(2) before SQLite touches it. */
+/*
+ * Look at the file with plain read(2) before SQLite touches it.  O_NONBLOCK: a FIFO (or a
+ * device) is refused at once as "not a regular file" instead of waiting for a writer.
+ */
 static fm_store_status probe_file(const char *path, file_kind *kind)
 {
     static const char magic[16] = "SQLite format 3";
     fm_store_status status = FM_STORE_OK;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0) {
         if (errno == ENOENT) {
             *kind = FILE_MISSING;
@@ -496,23 +500,86 @@ static fm_store_status configure(fm_store *store)
     return status;
 }
 
-static fm_store_status open_checked(fm_store *store, const char *path, file_kind kind, bool create)
+static fm_store_status connect(fm_store *store, const char *path, int flags)
 {
-    int flags = SQLITE_OPEN_READWRITE | (kind == FILE_MISSING ? SQLITE_OPEN_CREATE : 0);
+    if (store->db != NULL)
+        sqlite3_close(store->db);
+    store->db = NULL;
     int rc = sqlite3_open_v2(path, &store->db, flags, NULL);
     if (rc != SQLITE_OK)
-        return fm_store__sqlite(store, rc, kind == FILE_MISSING ? "cannot create" : "cannot open");
+        return fm_store__sqlite(store, rc,
+                                (flags & SQLITE_OPEN_CREATE) ? "cannot create" : "cannot open");
     sqlite3_extended_result_codes(store->db, 1);
     sqlite3_busy_timeout(store->db, 5000);
+    return FM_STORE_OK;
+}
+
+/*
+ * A store whose folder we may not write: SQLite cannot make the WAL's -shm beside it, on a
+ * read-write or a read-only connection ("attempt to write a readonly database").  When no -wal
+ * is beside it either, no writer has it open and every commit is in the file itself: it is read
+ * as immutable (file:PATH?immutable=1), with no lock and no -shm.  With a -wal there, a writer
+ * is (or was) active and the store cannot be read safely without one: the error stands.
+ */
+static bool read_only_failure(fm_store *store, const char *path)
+{
+    int rc = sqlite3_errcode(store->db) & 0xff;
+    if (rc != SQLITE_READONLY && rc != SQLITE_CANTOPEN)
+        return false;
+    char wal[4096];
+    int n = snprintf(wal, sizeof wal, "%s-wal", path);
+    return n > 0 && (size_t)n < sizeof wal && access(wal, F_OK) != 0 && errno == ENOENT;
+}
+
+/* file:PATH?immutable=1, with the characters a URI gives meaning to escaped. */
+static char *immutable_uri(const char *path)
+{
+    size_t len = strlen(path);
+    char *uri = malloc(3 * len + sizeof "file://?immutable=1");
+    if (uri == NULL)
+        return NULL;
+    char *p = stpcpy(uri, path[0] == '/' ? "file://" : "file:");
+    for (const unsigned char *c = (const unsigned char *)path; *c != '\0'; c++)
+        p += *c == '%' || *c == '?' || *c == '#' || *c <= ' ' || *c >= 0x7f
+                 ? sprintf(p, "%%%02X", *c)
+                 : (*p = (char)*c, 1);
+    strcpy(p, "?immutable=1");
+    return uri;
+}
+
+static fm_store_status open_checked(fm_store *store, const char *path, file_kind kind, bool create)
+{
+    fm_store_status status = connect(store, path,
+                                     SQLITE_OPEN_READWRITE |
+                                         (kind == FILE_MISSING ? SQLITE_OPEN_CREATE : 0));
     store_shape shape = {0};
-    bool fresh, migrate;
-    fm_store_status status = read_shape(store, &shape);
+    bool fresh, migrate, read_only = false;
+    if (status == FM_STORE_OK)
+        status = read_shape(store, &shape);
+    if (status != FM_STORE_OK && !create && kind == FILE_SQLITE &&
+        read_only_failure(store, path)) {
+        char *uri = immutable_uri(path);
+        if (uri == NULL)
+            return fm_store__fail(store, FM_STORE_ENOMEM, "out of memory");
+        read_only = true;
+        status = connect(store, uri, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI);
+        free(uri);
+        if (status == FM_STORE_OK)
+            status = read_shape(store, &shape);
+    }
     if (status == FM_STORE_OK)
         status = check_shape(store, &shape, &fresh, &migrate);
     if (status != FM_STORE_OK)
         return status;
     if (fresh && !create)
         return fm_store__fail(store, FM_STORE_ENOTSTORE, "an empty file, not a flakemeter store");
+    if (read_only && migrate)
+        return fm_store__fail(store, FM_STORE_EIO,
+                              "schema version %lld needs an upgrade, and the store cannot be "
+                              "written here (read-only)",
+                              (long long)shape.user_version);
+    if (read_only)
+        return FM_STORE_OK; /* already in WAL mode (its header says so); nothing to set */
     status = configure(store);
     if (status == FM_STORE_OK && fresh)
         status = upgrade(store, schema_sql, sizeof schema_sql);
@@ -536,6 +603,48 @@ static void free_handle(fm_store *store)
     free(store);
 }
 
+/*
+ * A new store appears whole: built in a temporary file beside path (common/fm_target.h, so a
+ * dangling link or a device is refused, not followed) and moved into place without replacing
+ * anything (RENAME_NOREPLACE, else link(2)).  A reader racing the runner that creates it sees no
+ * file or a complete store, never an empty one; two creators race harmlessly (the loser opens
+ * the winner's store).
+ */
+static int move_noreplace(const char *from, const char *to)
+{
+    if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+        return 0;
+    if (errno != EINVAL && errno != ENOSYS) /* a file system without it: link(2) is exclusive */
+        return -1;
+    return link(from, to); /* fm_target_discard then removes the temporary name */
+}
+
+static fm_store_status create_whole(const char *path)
+{
+    fm_target t;
+    char err[512];
+    fm_target_status ts = fm_target_open(&t, path, FM_TARGET_REGULAR, err, sizeof err);
+    if (ts != FM_TARGET_OK)
+        return fm_store__fail(NULL,
+                              ts == FM_TARGET_EINVAL   ? FM_STORE_EINVAL
+                              : ts == FM_TARGET_ENOMEM ? FM_STORE_ENOMEM
+                                                       : FM_STORE_EIO,
+                              "%s", err);
+    close(t.fd);
+    t.fd = -1;
+    fm_store *store = calloc(1, sizeof *store);
+    fm_store_status status = store == NULL ? fm_store__fail(NULL, FM_STORE_ENOMEM, "out of memory")
+                                           : open_checked(store, t.temp, FILE_EMPTY, true);
+    if (store != NULL && status != FM_STORE_OK)
+        snprintf(open_errmsg, sizeof open_errmsg, "%s", store->errmsg);
+    if (store != NULL)
+        free_handle(store); /* the last close checkpoints the WAL into the file */
+    if (status == FM_STORE_OK && move_noreplace(t.temp, path) != 0 && errno != EEXIST)
+        status = fm_store__fail(NULL, FM_STORE_EIO, "cannot create: %s", strerror(errno));
+    fm_target_discard(&t); /* the temporary name (already moved, or a store we do not need) */
+    return status;
+}
+
 fm_store_status fm_store_open(const char *path, bool create, fm_store **out)
 {
     if (out == NULL)
@@ -543,12 +652,15 @@ fm_store_status fm_store_open(const char *path, bool create, fm_store **out)
     *out = NULL;
     if (path == NULL || *path == '\0')
         return fm_store__fail(NULL, FM_STORE_EINVAL, "no path given");
-    file_kind kind;
+    file_kind kind = FILE_MISSING;
     fm_store_status status = probe_file(path, &kind);
     if (status != FM_STORE_OK)
         return status;
     if (kind == FILE_MISSING && !create)
         return fm_store__fail(NULL, FM_STORE_ENOENT, "no such file");
+    if (kind == FILE_MISSING && ((status = create_whole(path)) != FM_STORE_OK ||
+                                 (status = probe_file(path, &kind)) != FM_STORE_OK))
+        return status;
     fm_store *store = calloc(1, sizeof *store);
     if (store == NULL)
         return fm_store__fail(NULL, FM_STORE_ENOMEM, "out of memory");

@@ -17,14 +17,14 @@
  *    (fm_store_merge_ci.c).
  *  - All or nothing.  An existing output is written in one BEGIN IMMEDIATE transaction that is
  *    rolled back on any failure (WAL: its frames never reach the main file).  A missing or empty
- *    output is built in a temporary file next to it (OUT.merge-XXXXXX) and renamed over OUT
- *    only after the last commit and close; the directory is then synced.
+ *    output is built in a temporary file next to it (OUT.tmp-XXXXXX) and renamed over OUT
+ *    only after the last commit and close; the directory is then synced.  That is
+ *    common/fm_target.h's rule with FM_TARGET_REGULAR: a link to a store is written through and
+ *    kept, and a device, FIFO or terminal as OUT is refused (never renamed over).
  */
 #include "fm_store_internal.h"
+#include "fm_target.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,87 +202,64 @@ out:
 /* ---- The output: in place, or a temporary file renamed at the end ------------------------ */
 
 typedef struct {
-    const char *out; /* the path asked for */
-    char *temp;      /* the temporary file being built, or NULL when writing out in place */
+    const char *out;  /* the path asked for */
+    fm_target target; /* the temporary file being built (target.temp), or none: in place */
     fm_store *store;
 } merge_target;
 
-static bool exists_nonempty(const char *path)
+static bool existing_store(const char *path)
 {
     struct stat sb;
-    return stat(path, &sb) == 0 && sb.st_size > 0;
+    return stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0;
 }
 
 static fm_store_status open_target(merge_target *t, merge_err *e)
 {
     fm_store_status status;
-    if (exists_nonempty(t->out)) {
+    if (existing_store(t->out)) {
         status = fm_store_open(t->out, false, &t->store);
         if (status != FM_STORE_OK)
             return report(e, status, "%s: %s", t->out, fm_store_errmsg(NULL));
         return FM_STORE_OK;
     }
-    size_t len = strlen(t->out) + sizeof ".merge-XXXXXX";
-    t->temp = malloc(len);
-    if (t->temp == NULL)
-        return report(e, FM_STORE_ENOMEM, "out of memory");
-    snprintf(t->temp, len, "%s.merge-XXXXXX", t->out);
-    int fd = mkstemp(t->temp);
-    if (fd < 0) {
-        int err = errno;
-        free(t->temp);
-        t->temp = NULL;
-        return report(e, FM_STORE_EIO, "%s: cannot create a temporary file: %s", t->out,
-                      strerror(err));
-    }
-    /* mkstemp makes the file 0600; give it the mode a newly created store would have. */
-    mode_t mask = umask(0);
-    umask(mask);
-    fchmod(fd, 0666 & ~mask);
-    close(fd);
-    /* mkstemp made an empty file: fm_store_open(create) turns it into a new store. */
-    status = fm_store_open(t->temp, true, &t->store);
+    /* Missing or empty: built beside it (beside the file a link names); never a device. */
+    char err[512];
+    fm_target_status ts = fm_target_open(&t->target, t->out, FM_TARGET_REGULAR, err, sizeof err);
+    if (ts != FM_TARGET_OK)
+        return report(e,
+                      ts == FM_TARGET_EINVAL   ? FM_STORE_EINVAL
+                      : ts == FM_TARGET_ENOMEM ? FM_STORE_ENOMEM
+                                               : FM_STORE_EIO,
+                      "-o: %s", err);
+    close(t->target.fd); /* an empty file: fm_store_open(create) turns it into a new store */
+    t->target.fd = -1;
+    status = fm_store_open(t->target.temp, true, &t->store);
     if (status != FM_STORE_OK)
-        return report(e, status, "%s: %s", t->temp, fm_store_errmsg(NULL));
+        return report(e, status, "%s: %s", t->target.temp, fm_store_errmsg(NULL));
     return FM_STORE_OK;
 }
 
-static void unlink_with_journal(const char *path)
+static void unlink_journal(const char *path)
 {
     char side[4096];
-    unlink(path);
     snprintf(side, sizeof side, "%s-wal", path);
     unlink(side);
     snprintf(side, sizeof side, "%s-shm", path);
     unlink(side);
 }
 
-static void sync_parent_dir(const char *path)
-{
-    char *copy = strdup(path);
-    if (copy == NULL)
-        return;
-    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-    free(copy);
-}
-
 /* Close the finished temporary store and move it over the output. */
 static fm_store_status publish_temp(merge_target *t, merge_err *e)
 {
-    char wal[4096];
-    snprintf(wal, sizeof wal, "%s-wal", t->temp);
+    char wal[4096], err[512];
+    snprintf(wal, sizeof wal, "%s-wal", t->target.temp);
     /* The last close checkpoints the WAL into the file and deletes it; a WAL left behind
      * would hold data that the renamed file lacks. */
     if (access(wal, F_OK) == 0)
-        return report(e, FM_STORE_EIO, "%s: the write-ahead log was not checkpointed", t->temp);
-    if (rename(t->temp, t->out) != 0)
-        return report(e, FM_STORE_EIO, "%s: cannot rename %s: %s", t->out, t->temp,
-                      strerror(errno));
-    sync_parent_dir(t->out);
+        return report(e, FM_STORE_EIO, "%s: the write-ahead log was not checkpointed",
+                      t->target.temp);
+    if (fm_target_commit(&t->target, err, sizeof err) != FM_TARGET_OK)
+        return report(e, FM_STORE_EIO, "%s", err);
     return FM_STORE_OK;
 }
 
@@ -300,13 +277,11 @@ static fm_store_status finish_target(merge_target *t, fm_store_status status, me
         if (status == FM_STORE_OK && closed != FM_STORE_OK)
             status = report(e, closed, "%s: cannot close the store", t->out);
     }
-    if (t->temp != NULL) {
-        if (status == FM_STORE_OK)
-            status = publish_temp(t, e);
-        if (status != FM_STORE_OK)
-            unlink_with_journal(t->temp);
-        free(t->temp);
-    }
+    if (t->target.temp != NULL && status == FM_STORE_OK)
+        status = publish_temp(t, e);
+    if (t->target.temp != NULL) /* not published: remove it with its journal */
+        unlink_journal(t->target.temp);
+    fm_target_discard(&t->target);
     return status;
 }
 
@@ -318,7 +293,7 @@ fm_store_status fm_store_merge(const char *out, const char *const *inputs, int n
         errbuf[0] = '\0';
     if (out == NULL || *out == '\0' || inputs == NULL || n_inputs < 1)
         return report(&e, FM_STORE_EINVAL, "merge needs an output and at least one input");
-    merge_target t = {out, NULL, NULL};
+    merge_target t = {out, {.fd = -1}, NULL};
     fm_store_status status = open_target(&t, &e);
     if (status == FM_STORE_OK) {
         status = fm_store__exec(t.store, "BEGIN IMMEDIATE");

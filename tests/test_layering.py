@@ -4,10 +4,11 @@
 Every project header has exactly one home folder; a file may include headers of its own folder
 and of the folders below it, never above:
 
-    stats/, workloads/, plot/   nothing else of ours
-    store/                      stats/
-    history/                    store/, stats/  (and the store's friend header, fm_store_internal.h)
-    launch/                     store/, stats/, workloads/
+    common/, stats/, workloads/ nothing else of ours
+    plot/                       common/
+    store/                      common/, stats/
+    history/                    common/, store/, stats/  (and the store's friend header)
+    launch/                     common/, store/, stats/, workloads/
     cli/                        any library; no library includes cli/
 
 The store's friend header (store/fm_store_internal.h) is included only by store/ and history/.
@@ -20,13 +21,14 @@ import re
 import sys
 
 LIBS = {
+    "common": set(),
     "stats": set(),
     "workloads": set(),
-    "plot": set(),
-    "store": {"stats"},
-    "history": {"store", "stats"},
-    "launch": {"store", "stats", "workloads"},
-    "cli": {"stats", "workloads", "plot", "store", "history", "launch"},
+    "plot": {"common"},
+    "store": {"common", "stats"},
+    "history": {"common", "store", "stats"},
+    "launch": {"common", "store", "stats", "workloads"},
+    "cli": {"common", "stats", "workloads", "plot", "store", "history", "launch"},
 }
 FRIEND = ("fm_store_internal.h", {"store", "history"})
 CMD_MAX_LINES = 350

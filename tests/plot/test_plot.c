@@ -118,9 +118,10 @@ static void test_errors(void)
           "no points: %s", err);
     err[0] = '\0';
     CHECK(fm_plot_intervals(path_in("no/such/dir/e.svg"), &st, points, n_points, err, sizeof err) ==
-              FM_PLOT_EGNUPLOT,
-          "unwritable folder fails");
-    CHECK(strstr(err, "gnuplot failed") != NULL && strchr(err, '\n') == NULL, "one line: %s", err);
+              FM_PLOT_EINVAL,
+          "a missing folder is refused before gnuplot runs");
+    CHECK(strstr(err, "cannot create a file beside") != NULL && strchr(err, '\n') == NULL,
+          "one line: %s", err);
     char *path = getenv("PATH") ? strdup(getenv("PATH")) : NULL;
     setenv("PATH", "/nonexistent", 1);
     err[0] = '\0';

@@ -108,7 +108,7 @@ static void test_conflicts(void)
     DIR *d = opendir(su_dir);
     struct dirent *e;
     while ((e = readdir(d)) != NULL)
-        leftovers += strstr(e->d_name, ".merge-") != NULL;
+        leftovers += strstr(e->d_name, ".tmp-") != NULL;
     closedir(d);
     CHECK(leftovers == 0, "no temporary file left behind");
 
