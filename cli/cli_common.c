@@ -337,6 +337,59 @@ int fm_cli_what_to_run(int argc, char **argv, bool *command)
                               fm_cli_cmd);
 }
 
+/* The length of the valid UTF-8 sequence at s (not a surrogate, not overlong), else 0. */
+static size_t utf8_seq(const unsigned char *s)
+{
+    unsigned c = s[0];
+    size_t len = c < 0x80             ? 1
+                 : (c & 0xe0) == 0xc0 ? 2
+                 : (c & 0xf0) == 0xe0 ? 3
+                 : (c & 0xf8) == 0xf0 ? 4
+                                      : 0;
+    if (len == 0)
+        return 0;
+    uint32_t cp = len == 1 ? c : c & (0x7fu >> len);
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3f);
+    }
+    static const uint32_t least[5] = {0, 0, 0x80, 0x800, 0x10000};
+    return cp < least[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ? 0 : len;
+}
+
+/*
+ * One argument as a JSON string.  JSON text is UTF-8, so an argument that is not (a Latin-1
+ * file name) keeps its valid characters and has each other byte written as \xNN (docs/store.md,
+ * "command"); it used to be dropped from the array without a word.
+ */
+static json_t *arg_json(const char *arg)
+{
+    json_t *v = json_string(arg);
+    if (v != NULL)
+        return v;
+    size_t n = strlen(arg);
+    char *out = malloc(4 * n + 1);
+    if (out == NULL)
+        return NULL;
+    const unsigned char *p = (const unsigned char *)arg;
+    size_t o = 0;
+    for (size_t i = 0; i < n;) {
+        size_t len = utf8_seq(p + i);
+        if (len == 0) {
+            o += (size_t)sprintf(out + o, "\\x%02x", p[i]);
+            i++;
+        } else {
+            memcpy(out + o, p + i, len);
+            o += len, i += len;
+        }
+    }
+    out[o] = '\0';
+    v = json_string(out);
+    free(out);
+    return v;
+}
+
 int fm_cli_describe_command(char **argv, char *label, size_t label_size, char *json,
                             size_t json_size)
 {
@@ -344,7 +397,10 @@ int fm_cli_describe_command(char **argv, char *label, size_t label_size, char *j
     size_t len = 0;
     label[0] = '\0';
     for (int i = 0; argv[i]; i++) {
-        json_array_append_new(arr, json_string(argv[i]));
+        if (json_array_append_new(arr, arg_json(argv[i])) != 0) {
+            json_decref(arr);
+            return fm_cli_fail("out of memory describing the command");
+        }
         if (len < label_size)
             len += (size_t)snprintf(label + len, label_size - len, "%s%s", i ? " " : "", argv[i]);
     }

@@ -310,9 +310,23 @@ fm_hist_status fm_ingest_file(fm_store *store, const char *path, const fm_ingest
     if (store == NULL || path == NULL || res == NULL)
         return FM_HIST_EINVAL;
     result_init(res, opt);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO for reading would wait for a writer forever.  Only a regular
+     * file is read (ingest_fd checks), and blocking reads are restored for it. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0) {
         reject(res, "cannot open", strerror(errno));
+        return FM_HIST_OK;
+    }
+    struct stat sb;
+    int flags = fcntl(fd, F_GETFL);
+    if (fstat(fd, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+        reject(res, S_ISDIR(sb.st_mode) ? "a directory, not a file" : "not a regular file", NULL);
+        close(fd);
+        return FM_HIST_OK;
+    }
+    if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+        reject(res, "cannot read", strerror(errno));
+        close(fd);
         return FM_HIST_OK;
     }
     return ingest_fd(store, fd, path, opt, res);
@@ -410,10 +424,67 @@ static bool is_xml(const char *name)
     return n > 4 && strcasecmp(name + n - 4, ".xml") == 0;
 }
 
-/* A directory's *.xml files, recursively; an unreadable directory is listed as itself (it is
- * then rejected with the reason).  depth bounds symlink loops. */
-static bool walk(list *l, const char *dir, int depth)
+/*
+ * The directories already walked, by (device, inode): a directory reached again through a
+ * symbolic link (a loop such as `ln -s . d/a`, or two links to one directory) is skipped, so
+ * the walk is linear and each file is listed once.  Open addressing, doubled at half full.
+ */
+typedef struct {
+    dev_t dev;
+    ino_t ino;
+    bool used;
+} dir_id;
+
+typedef struct {
+    dir_id *v;
+    size_t n, cap;
+} dir_set;
+
+static size_t dir_hash(dev_t dev, ino_t ino, size_t cap)
 {
+    uint64_t h = ((uint64_t)dev * 0x9E3779B97F4A7C15ULL) ^ ((uint64_t)ino * 0xC2B2AE3D27D4EB4FULL);
+    return (size_t)(h ^ (h >> 29)) & (cap - 1);
+}
+
+/* Add a directory: 1 when new, 0 when already there, -1 when out of memory. */
+static int dir_add(dir_set *s, dev_t dev, ino_t ino)
+{
+    if (2 * (s->n + 1) > s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 64;
+        dir_id *v = calloc(cap, sizeof *v);
+        if (v == NULL)
+            return -1;
+        for (size_t i = 0; i < s->cap; i++)
+            if (s->v[i].used) {
+                size_t j = dir_hash(s->v[i].dev, s->v[i].ino, cap);
+                while (v[j].used)
+                    j = (j + 1) & (cap - 1);
+                v[j] = s->v[i];
+            }
+        free(s->v);
+        s->v = v;
+        s->cap = cap;
+    }
+    size_t j = dir_hash(dev, ino, s->cap);
+    for (; s->v[j].used; j = (j + 1) & (s->cap - 1))
+        if (s->v[j].dev == dev && s->v[j].ino == ino)
+            return 0;
+    s->v[j] = (dir_id){dev, ino, true};
+    s->n++;
+    return 1;
+}
+
+/* A directory's *.xml files, recursively; an unreadable directory is listed as itself (it is
+ * then rejected with the reason).  A directory already walked is skipped (seen); depth bounds
+ * the path length. */
+static bool walk(list *l, const char *dir, int depth, dir_set *seen)
+{
+    struct stat db;
+    if (stat(dir, &db) == 0) {
+        int added = dir_add(seen, db.st_dev, db.st_ino);
+        if (added <= 0)
+            return added == 0;
+    }
     DIR *d = depth < 64 ? opendir(dir) : NULL;
     if (d == NULL)
         return push(l, dir);
@@ -436,7 +507,7 @@ static bool walk(list *l, const char *dir, int depth)
         }
         snprintf(path, len, "%s/%s", dir, names.v[i]);
         if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
-            ok = walk(l, path, depth + 1);
+            ok = walk(l, path, depth + 1, seen);
         else if (is_xml(names.v[i]))
             ok = push(l, path);
         free(path);
@@ -449,14 +520,16 @@ fm_hist_status fm_ingest_list(const char *const *paths, size_t n_paths, char ***
                               size_t *n_files)
 {
     list l = {0};
+    dir_set seen = {0};
     bool ok = true;
     for (size_t i = 0; ok && i < n_paths; i++) {
         struct stat sb;
         if (stat(paths[i], &sb) == 0 && S_ISDIR(sb.st_mode))
-            ok = walk(&l, paths[i], 0);
+            ok = walk(&l, paths[i], 0, &seen);
         else
             ok = push(&l, paths[i]);
     }
+    free(seen.v);
     if (!ok) {
         fm_ingest_list_free(l.v, l.n);
         *files = NULL;

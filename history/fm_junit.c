@@ -41,6 +41,27 @@
 #define GO_TIMEOUT_PANIC "panic: test timed out"
 /* How far into a mark's text the Go panic is looked for. */
 #define TEXT_SCAN_BYTES 4096
+/*
+ * The most attributes one element may carry.  libxml2 2.9 checks each new attribute against all
+ * before it (quadratic: 40,000 attributes on one element took 64 s), so the bytes are screened
+ * before libxml2 sees them and an element with more is refused; a JUnit element has a handful.
+ */
+#define MAX_ATTRIBUTES 256
+
+/* Where the screen is in the markup (see screen()). */
+typedef enum {
+    SC_TEXT,    /* character data */
+    SC_LT,      /* just after '<' */
+    SC_TAG,     /* inside a start tag, counting attributes */
+    SC_DQ,      /* inside a "..." attribute value */
+    SC_SQ,      /* inside a '...' attribute value */
+    SC_BANG,    /* just after "<!" */
+    SC_BANG2,   /* just after "<!-" */
+    SC_COMMENT, /* inside <!-- ... --> */
+    SC_CDATA,   /* inside <![ ... ]]> */
+    SC_PI,      /* inside <? ... ?> or an end tag, or a declaration: up to '>' */
+    SC_DECL,
+} screen_state;
 
 typedef enum {
     MARK_FAILURE,
@@ -66,6 +87,11 @@ typedef struct {
     bool read_failed, eof;
     int read_errno;
     int open_elements; /* elements opened and not yet closed */
+    /* the attribute screen */
+    screen_state sc;
+    int sc_attrs, sc_run; /* attributes of the open start tag; '-', ']' or '?' just seen */
+    long sc_line, sc_tag_line;
+    bool too_many_attrs;
     char root[64];
     /* first parser error */
     bool has_error;
@@ -95,10 +121,82 @@ typedef struct {
 /* ---- Input ------------------------------------------------------------------------------------
  */
 
+/*
+ * Follow the markup through one chunk: count the attributes of each start tag (one '=' outside
+ * quotes each) and stop at the first tag with more than MAX_ATTRIBUTES.  Comments, CDATA,
+ * processing instructions and declarations are skipped.  The screen only has to be right for
+ * well-formed input: anything it misreads is malformed, and libxml2 rejects it anyway.
+ */
+static bool screen(parser *p, const char *buf, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char c = buf[i];
+        if (c == '\n')
+            p->sc_line++;
+        switch (p->sc) {
+        case SC_TEXT:
+            if (c == '<')
+                p->sc = SC_LT;
+            break;
+        case SC_LT:
+            p->sc = c == '!' ? SC_BANG : c == '?' || c == '/' ? SC_PI : SC_TAG;
+            p->sc_attrs = 0;
+            p->sc_run = 0;
+            p->sc_tag_line = p->sc_line;
+            if (p->sc == SC_TAG && c == '>')
+                p->sc = SC_TEXT;
+            break;
+        case SC_TAG:
+            if (c == '"')
+                p->sc = SC_DQ;
+            else if (c == '\'')
+                p->sc = SC_SQ;
+            else if (c == '>')
+                p->sc = SC_TEXT;
+            else if (c == '=' && ++p->sc_attrs > MAX_ATTRIBUTES) {
+                p->too_many_attrs = true;
+                return false;
+            }
+            break;
+        case SC_DQ:
+            if (c == '"')
+                p->sc = SC_TAG;
+            break;
+        case SC_SQ:
+            if (c == '\'')
+                p->sc = SC_TAG;
+            break;
+        case SC_BANG:
+            p->sc = c == '-' ? SC_BANG2 : c == '[' ? SC_CDATA : c == '>' ? SC_TEXT : SC_DECL;
+            break;
+        case SC_BANG2:
+            p->sc = c == '-' ? SC_COMMENT : c == '>' ? SC_TEXT : SC_DECL;
+            break;
+        case SC_COMMENT:
+        case SC_CDATA:
+        case SC_PI: {
+            char closer = p->sc == SC_COMMENT ? '-' : p->sc == SC_CDATA ? ']' : '?';
+            int need = p->sc == SC_PI ? 0 : 2; /* "-->", "]]>"; '>' ends a PI or end tag */
+            if (c == '>' && p->sc_run >= need)
+                p->sc = SC_TEXT;
+            p->sc_run = c == closer ? p->sc_run + 1 : 0;
+            break;
+        }
+        case SC_DECL:
+            if (c == '>')
+                p->sc = SC_TEXT;
+            break;
+        }
+    }
+    return true;
+}
+
 static int read_cb(void *ctx, char *buf, int len)
 {
     parser *p = ctx;
     ssize_t got;
+    if (p->too_many_attrs)
+        return -1;
     do
         got = read(p->fd, buf, (size_t)len);
     while (got < 0 && errno == EINTR);
@@ -112,9 +210,19 @@ static int read_cb(void *ctx, char *buf, int len)
         p->read_errno = EIO;
         return -1;
     }
+    if (!screen(p, buf, (size_t)got))
+        return -1; /* libxml2 never sees the tag */
     p->bytes += (uint64_t)got;
     p->eof |= got == 0;
     return (int)got;
+}
+
+/* libxml2's messages that bypass the reader (encoding and I/O errors go to its global handlers,
+ * which print to stderr) come here while a parse runs: the first error becomes ours. */
+static void silent_generic(void *ctx, const char *msg, ...)
+{
+    (void)ctx;
+    (void)msg;
 }
 
 static int close_cb(void *ctx)
@@ -584,6 +692,15 @@ static fm_hist_status run_reader(parser *p, xmlTextReaderPtr r)
         st = on_node(p, r);
     if (st != FM_HIST_OK)
         return st;
+    if (p->too_many_attrs) {
+        p->has_error = true;
+        p->err_line = (int)p->sc_tag_line;
+        p->err_col = 0;
+        snprintf(p->err_msg, sizeof p->err_msg,
+                 "an element with more than %d attributes (refused: a test report has a few)",
+                 MAX_ATTRIBUTES);
+        return FM_HIST_EPARSE;
+    }
     if (p->read_failed)
         return FM_HIST_EIO;
     if (p->bytes == 0) {
@@ -595,7 +712,9 @@ static fm_hist_status run_reader(parser *p, xmlTextReaderPtr r)
     if (rc < 0 || p->has_error) {
         if (!p->has_error)
             fail_at(p, r, "malformed XML");
-        else if (truncated(p, r))
+        else if (p->err_line <= 0) /* an encoding or I/O error: where the parser stopped */
+            p->err_line = xmlTextReaderGetParserLineNumber(r), p->err_col = 0;
+        if (p->has_error && truncated(p, r))
             explain_truncation(p, r);
         return FM_HIST_EPARSE;
     }
@@ -607,9 +726,16 @@ static fm_hist_status run_reader(parser *p, xmlTextReaderPtr r)
 fm_hist_status fm_junit_parse_fd(int fd, const char *name, fm_junit_case_fn fn, void *ctx,
                                  fm_junit_info *info)
 {
-    parser p = {.fd = fd, .mark_depth = -1, .info = info, .fn = fn, .ctx = ctx};
+    parser p = {.fd = fd, .mark_depth = -1, .info = info, .fn = fn, .ctx = ctx, .sc_line = 1};
     fm_hist_status st = FM_HIST_ENOMEM;
     xmlTextReaderPtr r = NULL;
+    /* Route libxml2's global error output into p for the parse (restored below). */
+    xmlStructuredErrorFunc saved_serror = xmlStructuredError;
+    void *saved_sctx = xmlStructuredErrorContext;
+    xmlGenericErrorFunc saved_generic = xmlGenericError;
+    void *saved_gctx = xmlGenericErrorContext;
+    xmlSetStructuredErrorFunc(&p, error_cb);
+    xmlSetGenericErrorFunc(NULL, silent_generic);
     memset(info, 0, sizeof *info);
     char *err = info->error;
     size_t errsize = sizeof info->error;
@@ -637,6 +763,8 @@ out:
     else if (st == FM_HIST_ENOMEM)
         snprintf(err, errsize, "out of memory");
     xmlFreeTextReader(r);
+    xmlSetStructuredErrorFunc(saved_sctx, saved_serror);
+    xmlSetGenericErrorFunc(saved_gctx, saved_generic);
     EVP_MD_CTX_free(p.md);
     free(p.case_name);
     free(p.prop_name);

@@ -57,7 +57,8 @@ static size_t utf8_length(const unsigned char *s)
     return len;
 }
 
-/* A copy of s that is valid UTF-8 with no control characters but tab and newlines. */
+/* A copy of s that is valid UTF-8 with no control characters but tab and newlines, and only
+ * characters XML allows (U+FFFE and U+FFFF become U+FFFD). */
 char *fm_store__clean_text(const char *s)
 {
     size_t n = strlen(s);
@@ -74,7 +75,11 @@ char *fm_store__clean_text(const char *s)
             out[i++] = '?';
             continue;
         }
-        memcpy(out + i, p + i, len);
+        /* U+FFFE and U+FFFF are not XML characters (XML 1.0, "Char"): U+FFFD, as long. */
+        if (len == 3 && p[i] == 0xef && p[i + 1] == 0xbf && p[i + 2] >= 0xbe)
+            memcpy(out + i, "\xef\xbf\xbd", 3);
+        else
+            memcpy(out + i, p + i, len);
         i += len;
     }
     out[n] = '\0';
@@ -195,14 +200,22 @@ static fm_store_status export_json(fm_store *store, const int64_t *ids, size_t n
 
 /* ---- CSV ------------------------------------------------------------------------------------ */
 
-/* RFC 4180: a field with a comma, quote or line break is quoted, quotes doubled. */
+/*
+ * RFC 4180: a field with a comma, quote or line break is quoted, quotes doubled.  Text that a
+ * spreadsheet would run as a formula (it starts with = + - @, a tab or a carriage return) is
+ * neutralised as OWASP's "CSV Injection" page advises: a single quote before it, the field
+ * quoted (docs/store.md, "CSV").  Only text fields come here; numbers are printed directly.
+ */
 void fm_store__csv_field(FILE *f, const char *s)
 {
-    if (strpbrk(s, ",\"\r\n") == NULL) {
+    bool formula = s[0] != '\0' && strchr("=+-@\t\r", s[0]) != NULL;
+    if (!formula && strpbrk(s, ",\"\r\n") == NULL) {
         fputs(s, f);
         return;
     }
     fputc('"', f);
+    if (formula)
+        fputc('\'', f);
     for (; *s; s++) {
         if (*s == '"')
             fputc('"', f);
@@ -336,11 +349,20 @@ static fm_store_status for_each_chain(junit_ctx *j, int64_t campaign)
     return status;
 }
 
+/* a + b, held at the int64 range: a store may hold any wall_ns (a crafted INT64_MAX). */
+static int64_t add_sat(int64_t a, int64_t b)
+{
+    int64_t sum;
+    if (!__builtin_add_overflow(a, b, &sum))
+        return sum;
+    return b > 0 ? INT64_MAX : INT64_MIN;
+}
+
 static int64_t chain_wall(const fm_store__row *rows, size_t n)
 {
     int64_t ns = 0;
     for (size_t i = 0; i < n; i++)
-        ns += rows[i].r.wall_ns;
+        ns = add_sat(ns, rows[i].r.wall_ns);
     return ns;
 }
 
@@ -351,7 +373,7 @@ static fm_store_status count_chain(junit_ctx *j, const fm_store__row *rows, size
     j->counts->failures += kind == CHAIN_FAILED;
     j->counts->errors += kind == CHAIN_ERROR;
     j->counts->skipped += kind == CHAIN_SKIPPED;
-    j->counts->wall_ns += chain_wall(rows, n);
+    j->counts->wall_ns = add_sat(j->counts->wall_ns, chain_wall(rows, n));
     return FM_STORE_OK;
 }
 
@@ -490,7 +512,7 @@ static fm_store_status write_suites(junit_ctx *j, const int64_t *ids, size_t n,
         total.tests += counts[i].tests;
         total.failures += counts[i].failures;
         total.errors += counts[i].errors;
-        total.wall_ns += counts[i].wall_ns;
+        total.wall_ns = add_sat(total.wall_ns, counts[i].wall_ns);
     }
     xmlTextWriterPtr w = j->w;
     bool ok = xmlTextWriterStartDocument(w, NULL, "UTF-8", NULL) >= 0 &&
@@ -515,6 +537,12 @@ static fm_store_status write_suites(junit_ctx *j, const int64_t *ids, size_t n,
     return ok ? FM_STORE_OK : fm_store__fail(j->store, FM_STORE_EIO, "cannot write XML");
 }
 
+static void quiet_xml_error(void *ctx, xmlErrorPtr e)
+{
+    (void)ctx;
+    (void)e;
+}
+
 static fm_store_status export_junit(fm_store *store, const int64_t *ids, size_t n, FILE *f)
 {
     fm_store_status status = FM_STORE_OK;
@@ -533,6 +561,9 @@ static fm_store_status export_junit(fm_store *store, const int64_t *ids, size_t 
     }
     if (status != FM_STORE_OK)
         goto out;
+    /* libxml2 prints its own I/O errors ("I/O error : flush error") through its global
+     * handlers; a write error is ours to report, in one line (FM_STORE_EIO). */
+    xmlSetStructuredErrorFunc(NULL, quiet_xml_error);
     buf = xmlOutputBufferCreateFile(f, NULL);
     j.w = buf != NULL ? xmlNewTextWriter(buf) : NULL;
     if (j.w == NULL) {
@@ -548,6 +579,7 @@ out:
         xmlFreeTextWriter(j.w); /* flushes; the FILE stays open */
     if (buf != NULL)
         xmlOutputBufferClose(buf);
+    xmlSetStructuredErrorFunc(NULL, NULL);
     free(j.chain.rows);
     free(counts);
     return status;

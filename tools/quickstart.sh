@@ -4,13 +4,15 @@
 #   tools/quickstart.sh run    install what is missing, build, run the main job
 #   tools/quickstart.sh test   install what is missing, build with -Werror, run the whole suite:
 #                              plain build, AddressSanitizer+UBSan build, ThreadSanitizer build
-#                              (workloads; declared races excluded); ends "N passed, N failed".
+#                              (workloads; declared races excluded), and the libFuzzer harnesses
+#                              (build-fuzz/, clang: each replays its corpus and past crashes, then
+#                              fuzzes 20 s); ends "N passed, N failed".
 #                              Also builds the static cross fm-stress for aarch64 and riscv64
 #                              (build-cross-ARCH/) for the `bench emu` test under QEMU.
 #
 # Installing needs root or sudo (apt-get); everything else runs as you.  Build folders:
-# build/ (run), build-ci/, build-asan/, build-tsan/, build-cross-aarch64/, build-cross-riscv64/
-# (test); the target libcrypto cache of tools/cross/sysroot.sh in ~/.cache/flakemeter/cross.
+# build/ (run), build-ci/, build-asan/, build-tsan/, build-fuzz/, build-cross-aarch64/,
+# build-cross-riscv64/ (test); the target libcrypto cache of tools/cross/sysroot.sh in ~/.cache/flakemeter/cross.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +23,9 @@ PACKAGES=(meson ninja-build pkg-config gcc libc6-dev python3 libgsl-dev libssl-d
 CROSS_PACKAGES=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-riscv64-linux-gnu
                 libc6-dev-riscv64-cross qemu-user)
 CROSS_ARCHES=(aarch64 riscv64)
+# `test` also builds the libFuzzer harnesses (fuzz/README.md): clang, and Debian 12's clang-14
+# keeps libFuzzer (libclang_rt.fuzzer) in libclang-rt-14-dev.
+FUZZ_PACKAGES=(clang libclang-rt-14-dev)
 
 install_missing() { # install_missing PACKAGE...
     local missing=()
@@ -84,7 +89,7 @@ run)
     build/cli/flakemeter run --db build/quickstart.db -n 200 stress_recurse publish=late
     ;;
 test)
-    install_missing "${PACKAGES[@]}" "${CROSS_PACKAGES[@]}"
+    install_missing "${PACKAGES[@]}" "${CROSS_PACKAGES[@]}" "${FUZZ_PACKAGES[@]}"
     # The static cross fm-stress that `bench emu` runs under qemu-ARCH (the test 'bench emu'
     # fails rather than skips without it: FM_REQUIRE_CROSS).  aarch64 also gets Debian's
     # libcrypto for its stress_aes impl=openssl (a few MB from the mirror; without it, the
@@ -104,6 +109,10 @@ test)
         configure build-tsan -Dwerror=true -Db_sanitize=thread -Db_lundef=false
         TSAN_OPTIONS=halt_on_error=1 run_suite build-tsan --suite workloads --no-suite races
     fi
+    # The fuzz harnesses, one test each (~70 s on 2 cores: 6 harnesses x 20 s, 2 at a time).
+    CC=clang configure build-fuzz -Dwerror=true -Dfuzz=true -Db_sanitize=address,undefined \
+        -Db_lundef=false
+    FM_FUZZ_SECONDS=20 run_suite build-fuzz --suite fuzz
     if [ "$skipped" -gt 0 ]; then
         echo "$passed passed, $failed failed, $skipped skipped"
     else

@@ -226,6 +226,24 @@ static void list_presets(const struct fm_wl_desc *wl, char *buf, size_t size)
             (size_t)snprintf(buf + used, size - used, "%s %s", i ? "," : "", wl->presets[i].name);
 }
 
+/* The user's text quoted in an explanation keeps it one line: control characters as \n, \t,
+ * \xNN (found by fuzz/fuzz_wl_args: fm-stress printed a newline of its argument raw). */
+static void escape_controls(char *buf, size_t size)
+{
+    char out[1024];
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)buf; *p && o + 5 < sizeof out; p++) {
+        if (*p >= 0x20 && *p != 0x7f)
+            out[o++] = (char)*p;
+        else if (*p == '\n' || *p == '\t' || *p == '\r')
+            out[o++] = '\\', out[o++] = *p == '\n' ? 'n' : *p == '\t' ? 't' : 'r';
+        else
+            o += (size_t)snprintf(out + o, sizeof out - o, "\\x%02x", *p);
+    }
+    out[o] = '\0';
+    snprintf(buf, size, "%s", out);
+}
+
 const char *fm_wl_args_explain(const struct fm_wl_desc *wl, const char *assignment, int status,
                                const struct fm_wl_param *bad, char *buf, size_t size)
 {
@@ -253,5 +271,7 @@ const char *fm_wl_args_explain(const struct fm_wl_desc *wl, const char *assignme
         snprintf(buf, size, "%s: '%s' is not accepted; expected %s", key, text,
                  fm_wl_param_range(bad, range, sizeof range));
     }
+    if (size > 0)
+        escape_controls(buf, size);
     return buf;
 }
