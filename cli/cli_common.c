@@ -6,6 +6,7 @@
  * FM_EXIT_USAGE.  Nothing here exits the process: the command decides.
  */
 #include "fm_cli.h"
+#include "fm_utf8.h"
 
 #include <errno.h>
 #include <float.h>
@@ -337,27 +338,6 @@ int fm_cli_what_to_run(int argc, char **argv, bool *command)
                               fm_cli_cmd);
 }
 
-/* The length of the valid UTF-8 sequence at s (not a surrogate, not overlong), else 0. */
-static size_t utf8_seq(const unsigned char *s)
-{
-    unsigned c = s[0];
-    size_t len = c < 0x80             ? 1
-                 : (c & 0xe0) == 0xc0 ? 2
-                 : (c & 0xf0) == 0xe0 ? 3
-                 : (c & 0xf8) == 0xf0 ? 4
-                                      : 0;
-    if (len == 0)
-        return 0;
-    uint32_t cp = len == 1 ? c : c & (0x7fu >> len);
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = cp << 6 | (s[i] & 0x3f);
-    }
-    static const uint32_t least[5] = {0, 0, 0x80, 0x800, 0x10000};
-    return cp < least[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ? 0 : len;
-}
-
 /*
  * One argument as a JSON string.  JSON text is UTF-8, so an argument that is not (a Latin-1
  * file name) keeps its valid characters and has each other byte written as \xNN (docs/store.md,
@@ -375,7 +355,7 @@ static json_t *arg_json(const char *arg)
     const unsigned char *p = (const unsigned char *)arg;
     size_t o = 0;
     for (size_t i = 0; i < n;) {
-        size_t len = utf8_seq(p + i);
+        size_t len = fm_utf8_length(p + i);
         if (len == 0) {
             o += (size_t)sprintf(out + o, "\\x%02x", p[i]);
             i++;

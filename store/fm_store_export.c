@@ -20,6 +20,7 @@
  * (https://maven.apache.org/surefire/maven-surefire-plugin/examples/rerun-failing-tests.html).
  */
 #include "fm_store_internal.h"
+#include "fm_utf8.h"
 
 #include <inttypes.h>
 #include <jansson.h>
@@ -34,29 +35,6 @@
 
 /* ---- Text hygiene --------------------------------------------------------------------------- */
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 when it is not one. */
-static size_t utf8_length(const unsigned char *s)
-{
-    unsigned c = s[0];
-    size_t len = c < 0x80             ? 1
-                 : (c & 0xe0) == 0xc0 ? 2
-                 : (c & 0xf0) == 0xe0 ? 3
-                 : (c & 0xf8) == 0xf0 ? 4
-                                      : 0;
-    if (len == 0)
-        return 0;
-    uint32_t cp = len == 1 ? c : c & (0x7f >> len);
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = cp << 6 | (s[i] & 0x3f);
-    }
-    static const uint32_t least[5] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < least[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
-}
-
 /* A copy of s that is valid UTF-8 with no control characters but tab and newlines, and only
  * characters XML allows (U+FFFE and U+FFFF become U+FFFD). */
 char *fm_store__clean_text(const char *s)
@@ -68,7 +46,7 @@ char *fm_store__clean_text(const char *s)
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
     while (i < n) {
-        size_t len = utf8_length(p + i);
+        size_t len = fm_utf8_length(p + i);
         bool control = len == 1 && (p[i] < 0x20 || p[i] == 0x7f) && p[i] != '\t' && p[i] != '\n' &&
                        p[i] != '\r';
         if (len == 0 || control) {
