@@ -64,7 +64,7 @@ static size_t build(const struct fm_opt *opts, bool stop_at_operand, char *short
     size_t n = 0, s = 0, l = 0;
     if (stop_at_operand)
         shortopts[s++] = '+';
-    for (; opts[n].kind != 0 && n < MAX_OPTIONS; n++) {
+    for (; n < MAX_OPTIONS && opts[n].kind != 0; n++) {
         const struct fm_opt *o = &opts[n];
         if (o->kind == FM_OPT_KIND_GROUP)
             continue;
@@ -162,7 +162,7 @@ void fm_cli_print_options(FILE *out, const struct fm_opt *opts)
     /* The help column: two spaces after the longest option part that fits before the cap. */
     char part[128];
     int widest = option_part(part, sizeof part, 'h', "help", NULL);
-    for (size_t i = 0; opts[i].kind != 0 && i < MAX_OPTIONS; i++) {
+    for (size_t i = 0; i < MAX_OPTIONS && opts[i].kind != 0; i++) {
         const struct fm_opt *o = &opts[i];
         int w = o->kind == FM_OPT_KIND_GROUP
                     ? 0
@@ -171,7 +171,7 @@ void fm_cli_print_options(FILE *out, const struct fm_opt *opts)
             widest = w;
     }
     int col = widest + 2;
-    for (size_t i = 0; opts[i].kind != 0 && i < MAX_OPTIONS; i++) {
+    for (size_t i = 0; i < MAX_OPTIONS && opts[i].kind != 0; i++) {
         const struct fm_opt *o = &opts[i];
         if (o->kind == FM_OPT_KIND_GROUP)
             fprintf(out, "\n%s%s", o->help, o->help[0] != '\0' ? "\n" : "");
@@ -295,7 +295,7 @@ void fm_cli_print_man(FILE *out, const char *help, const struct fm_opt *opts)
     fputs(".fi\n.SH DESCRIPTION\n", out);
     man_description(out, help + usage_len);
     fputs(".SH OPTIONS\n", out);
-    for (size_t i = 0; opts[i].kind != 0 && i < MAX_OPTIONS; i++) {
+    for (size_t i = 0; i < MAX_OPTIONS && opts[i].kind != 0; i++) {
         const struct fm_opt *o = &opts[i];
         if (o->kind == FM_OPT_KIND_GROUP) {
             if (o->help[0] != '\0') {
@@ -322,7 +322,7 @@ void fm_cli_print_man(FILE *out, const char *help, const struct fm_opt *opts)
 
 static void print_words(const struct fm_opt *opts)
 {
-    for (size_t i = 0; opts[i].kind != 0 && i < MAX_OPTIONS; i++) {
+    for (size_t i = 0; i < MAX_OPTIONS && opts[i].kind != 0; i++) {
         const struct fm_opt *o = &opts[i];
         if (o->kind == FM_OPT_KIND_GROUP)
             continue;
@@ -337,7 +337,7 @@ static void print_words(const struct fm_opt *opts)
 /* One line per option: short (or -), long, value name (or -), tab-separated. */
 static void print_table(const struct fm_opt *opts)
 {
-    for (size_t i = 0; opts[i].kind != 0 && i < MAX_OPTIONS; i++) {
+    for (size_t i = 0; i < MAX_OPTIONS && opts[i].kind != 0; i++) {
         const struct fm_opt *o = &opts[i];
         if (o->kind == FM_OPT_KIND_GROUP)
             continue;

@@ -53,7 +53,7 @@ struct emu_args {
     char native_buf[4096];
 };
 
-static volatile int stop_signal;
+static volatile sig_atomic_t stop_signal;
 
 static void on_signal(int sig)
 {

@@ -76,7 +76,7 @@ typedef struct {
     size_t reps;    /* counted pairs, >= 1 */
     size_t warmup;  /* pairs run first and not counted */
     double limit_s; /* per run: killed (outcome timeout) after this long; 0 = none */
-    volatile int *stop;
+    volatile sig_atomic_t *stop;
     /* Store: every counted run, in two campaigns (native_campaign may equal -1: not stored). */
     fm_store *store;
     int64_t native_campaign, emulated_campaign;
@@ -205,7 +205,7 @@ typedef struct {
     size_t reps, warmup;
     double limit_s;
     fm_bench_analysis_options analysis;
-    volatile int *stop; /* set by a signal handler: stop after the running run */
+    volatile sig_atomic_t *stop; /* set by a signal handler: stop after the running run */
     fm_store *store;
     /* An arch is skipped (why: one line), at the moment it is found out (optional). */
     void (*on_skip)(const char *why, void *ctx);

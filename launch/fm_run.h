@@ -33,6 +33,7 @@
 #include "fm_wl.h"
 
 #include <regex.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -155,7 +156,8 @@ typedef struct {
     uint32_t attempt;
     double timeout_s; /* 0 = none; then SIGTERM to the group, SIGKILL after grace_s */
     double grace_s;
-    volatile int *stop; /* optional: set by the caller's signal handler to abandon the run */
+    volatile sig_atomic_t
+        *stop; /* optional: set by the caller's signal handler to abandon the run */
 } fm_run_once_config;
 
 /* Defaults: no timeout, grace 2 s, attempt 1, run 0, seed 0. */

@@ -504,10 +504,12 @@ static fm_store_status write_suites(junit_ctx *j, const int64_t *ids, size_t n,
         fm_store_status status = fm_store__campaign_by_id(j->store, ids[i], &info);
         if (status != FM_STORE_OK)
             return status;
-        j->info = &info;
+        j->info = &info; /* valid in this iteration only: cleared before info goes */
         j->on_chain = write_chain;
         ok = write_suite_head(w, &info, &counts[i]);
-        if (ok && (status = for_each_chain(j, ids[i])) != FM_STORE_OK)
+        status = ok ? for_each_chain(j, ids[i]) : FM_STORE_OK;
+        j->info = NULL;
+        if (status != FM_STORE_OK)
             return status;
         ok = ok && xmlTextWriterEndElement(w) >= 0;
     }
