@@ -101,7 +101,6 @@ static uint64_t next_check(uint64_t n)
     return n < 100 ? n + 1 : n + n / 100;
 }
 
-
 /* ==== Candidates for issue 12 item 4 (BENCH_SEQ_CANDIDATES=1) ===============================
  *
  * Per-boundary tests combined by the same closed chain as the boundary rule: p > b_j is shown
@@ -127,7 +126,17 @@ static uint64_t next_check(uint64_t n)
  *   *-uneven  alpha split 0.04 (tests above b_j: errors make the count too high) and 0.01 (tests
  *             below: too low) instead of 0.025 and 0.025.
  */
-enum { JMAX_EXTRA = 8, MAXJ = 64, KIND_MIX16, KIND_MIX64, KIND_GEO24, KIND_PLUGIN, KIND_ORACLE, KIND_ORACLE08, KIND_LIB };
+enum {
+    JMAX_EXTRA = 8,
+    MAXJ = 64,
+    KIND_MIX16,
+    KIND_MIX64,
+    KIND_GEO24,
+    KIND_PLUGIN,
+    KIND_ORACLE,
+    KIND_ORACLE08,
+    KIND_LIB
+};
 
 struct cand {
     const char *name;
@@ -218,7 +227,8 @@ static void cand_run(const struct cand *cd, gsl_rng *rng, int seqs, double p, do
                         if (cd->kind == KIND_ORACLE08) /* 0.8 of the way to p: best p90 (normal) */
                             q = bt->theta + 0.8 * (q - bt->theta);
                         if (q != bt->theta)
-                            bt->logw += x ? log(q / bt->theta) : log1p((bt->theta - q) / (1.0 - bt->theta));
+                            bt->logw +=
+                                x ? log(q / bt->theta) : log1p((bt->theta - q) / (1.0 - bt->theta));
                         if (bt->logw >= (side ? thr_b : thr_a))
                             bt->rejected = true;
                     }
@@ -247,11 +257,11 @@ static void cand_run(const struct cand *cd, gsl_rng *rng, int seqs, double p, do
                 for (uint64_t j = 1; j <= J; j++) {
                     double ph = (double)k / (double)n, kd = (double)k, md = (double)(n - k);
                     if (!above[j].rejected && ph > above[j].theta)
-                        above[j].rejected =
-                            grid_evidence(cd->kind, kd, md, above[j].theta, above[j].theta, above[j].hi) >= thr_a;
+                        above[j].rejected = grid_evidence(cd->kind, kd, md, above[j].theta,
+                                                          above[j].theta, above[j].hi) >= thr_a;
                     if (!below[j].rejected && ph < below[j].theta && below[j].lo < below[j].theta)
-                        below[j].rejected =
-                            grid_evidence(cd->kind, kd, md, below[j].theta, below[j].lo, below[j].theta) >= thr_b;
+                        below[j].rejected = grid_evidence(cd->kind, kd, md, below[j].theta,
+                                                          below[j].lo, below[j].theta) >= thr_b;
                 }
             uint64_t at_least = 1, at_most = 0;
             for (uint64_t j = 1; j <= J && above[j].rejected; j++)
@@ -305,9 +315,12 @@ static int candidates(int seqs, unsigned long seed)
     static const double targets[] = {1e-6, 1e-3};
     static const double ps[] = {0.003, 0.02, 0.05, 0.08, 0.11, 0.2};
     static const struct cand cands[] = {
-        {"mix16", KIND_MIX16, 0.025, 0.025},        {"mix64", KIND_MIX64, 0.025, 0.025},
-        {"geo24", KIND_GEO24, 0.025, 0.025},        {"plugin", KIND_PLUGIN, 0.025, 0.025},
-        {"mix16-uneven", KIND_MIX16, 0.04, 0.01},   {"plugin-uneven", KIND_PLUGIN, 0.04, 0.01},
+        {"mix16", KIND_MIX16, 0.025, 0.025},
+        {"mix64", KIND_MIX64, 0.025, 0.025},
+        {"geo24", KIND_GEO24, 0.025, 0.025},
+        {"plugin", KIND_PLUGIN, 0.025, 0.025},
+        {"mix16-uneven", KIND_MIX16, 0.04, 0.01},
+        {"plugin-uneven", KIND_PLUGIN, 0.04, 0.01},
         {"oracle (not a rule)", KIND_ORACLE, 0.025, 0.025},
         {"oracle-uneven (not a rule)", KIND_ORACLE, 0.04, 0.01},
         {"oracle-0.8 (not a rule)", KIND_ORACLE08, 0.025, 0.025},

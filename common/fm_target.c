@@ -73,8 +73,8 @@ static fm_target_status open_direct(fm_target *t, const char *path, char *err, s
 {
     t->fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
     if (t->fd < 0)
-        return fail(errno == EACCES || errno == ENXIO ? FM_TARGET_EINVAL : FM_TARGET_EIO, err,
-                    size, "cannot open '%s': %s", path, strerror(errno));
+        return fail(errno == EACCES || errno == ENXIO ? FM_TARGET_EINVAL : FM_TARGET_EIO, err, size,
+                    "cannot open '%s': %s", path, strerror(errno));
     struct stat sb;
     if (fstat(t->fd, &sb) != 0 || S_ISREG(sb.st_mode) || S_ISDIR(sb.st_mode))
         return fail(FM_TARGET_EINVAL, err, size, "'%s' changed while it was opened", path);
@@ -151,13 +151,12 @@ fm_target_status fm_target_commit(fm_target *t, char *err, size_t err_size)
 {
     fm_target_status st = FM_TARGET_OK;
     if (t->fd >= 0 && close(t->fd) != 0)
-        st = fail(FM_TARGET_EIO, err, err_size, "cannot write '%s': %s", t->final,
-                  strerror(errno));
+        st = fail(FM_TARGET_EIO, err, err_size, "cannot write '%s': %s", t->final, strerror(errno));
     t->fd = -1;
     if (st == FM_TARGET_OK && t->temp != NULL) {
         if (rename(t->temp, t->final) != 0)
-            st = fail(FM_TARGET_EIO, err, err_size, "cannot rename a file over '%s': %s",
-                      t->final, strerror(errno));
+            st = fail(FM_TARGET_EIO, err, err_size, "cannot rename a file over '%s': %s", t->final,
+                      strerror(errno));
         else
             sync_dir_of(t->final);
     }

@@ -121,8 +121,9 @@ char *fm_fingerprint(const char *name)
         char id[160] = "";
         json_object_set_new(o, "path", json_string(path));
         json_object_set_new(o, "size", json_integer((json_int_t)sb.st_size));
-        json_object_set_new(o, "mtime_ns", json_integer((json_int_t)sb.st_mtim.tv_sec * 1000000000 +
-                                                        sb.st_mtim.tv_nsec));
+        json_object_set_new(
+            o, "mtime_ns",
+            json_integer((json_int_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec));
         if (elf_build_id(fd, id))
             json_object_set_new(o, "build_id", json_string(id));
         else if (sha256_fd(fd, id))
@@ -167,7 +168,8 @@ bool fm_fingerprint_same(const char *stored, const char *now, char *why, size_t 
     }
     if (!compared && same && (str_of(a, "path") != NULL) != (str_of(b, "path") != NULL)) {
         same = false; /* found once, not the other time */
-        snprintf(why, why_size, "%s", str_of(a, "path") ? "it is no longer found" : "it was not found before");
+        snprintf(why, why_size, "%s",
+                 str_of(a, "path") ? "it is no longer found" : "it was not found before");
     }
     json_decref(a);
     json_decref(b);

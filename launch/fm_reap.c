@@ -24,7 +24,8 @@ const char *fm_reap_token(void)
         if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r) {
             struct timespec ts;
             clock_gettime(CLOCK_MONOTONIC, &ts);
-            r = (unsigned long long)ts.tv_nsec * 6364136223846793005ull ^ (unsigned long long)ts.tv_sec;
+            r = (unsigned long long)ts.tv_nsec * 6364136223846793005ull ^
+                (unsigned long long)ts.tv_sec;
         }
         snprintf(token, sizeof token, "%ld-%016llx", (long)getpid(), r);
     }

@@ -20,9 +20,9 @@ const char *fm_reap_token(void);
 
 /* Which orphans a sweep kills. */
 typedef struct {
-    bool all;          /* every orphan (campaign end) */
-    bool unmarked;     /* also orphans without a readable FLAKEMETER_RUNNER (no other attempt runs) */
-    int64_t run;       /* else: the orphans of this attempt */
+    bool all;      /* every orphan (campaign end) */
+    bool unmarked; /* also orphans without a readable FLAKEMETER_RUNNER (no other attempt runs) */
+    int64_t run;   /* else: the orphans of this attempt */
     uint32_t attempt;
 } fm_reap_which;
 

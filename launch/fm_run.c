@@ -409,8 +409,8 @@ static void keep_output(engine *e, const slot *s, fm_outcome o)
      * elsewhere is not truncated (checked before the truncation, not by O_TRUNC). */
     int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0666);
     struct stat sb;
-    if (fd >= 0 && (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_nlink != 1 ||
-                    ftruncate(fd, 0) != 0))
+    if (fd >= 0 &&
+        (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_nlink != 1 || ftruncate(fd, 0) != 0))
         close(fd), fd = -1;
     FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
     if (f == NULL) {
@@ -447,10 +447,9 @@ static void drain_store(engine *e)
     fm_store *st = e->cfg->store;
     while (e->q_len > 0) {
         store_write *w = &e->queue[e->q_head];
-        fm_store_status rc =
-            w->evidence ? fm_store_add_evidence(st, e->cfg->campaign, &w->r, w->ev, w->ev_len,
-                                                w->out_total, NULL)
-                        : fm_store_add_run(st, e->cfg->campaign, &w->r);
+        fm_store_status rc = w->evidence ? fm_store_add_evidence(st, e->cfg->campaign, &w->r, w->ev,
+                                                                 w->ev_len, w->out_total, NULL)
+                                         : fm_store_add_run(st, e->cfg->campaign, &w->r);
         if (rc != FM_STORE_OK && fm_store_busy(st)) {
             e->store_retry_at = fm_run_now_ns() + 10000000;
             return;
@@ -896,7 +895,11 @@ fm_run_status fm_run_campaign(const fm_run_config *cfg, fm_run_report *rep)
     fm_run_status st = validate(cfg, rep);
     if (st != FM_RUN_OK)
         return st;
-    engine e = {.cfg = cfg, .rep = rep, .sigfd = -1, .t0 = fm_run_now_ns(), .watchdog = -1,
+    engine e = {.cfg = cfg,
+                .rep = rep,
+                .sigfd = -1,
+                .t0 = fm_run_now_ns(),
+                .watchdog = -1,
                 .watchdog_fd = -1};
     sigset_t old_mask;
     sigemptyset(&old_mask);

@@ -125,8 +125,8 @@ fm_stats_status fm_stats_fisher_exact(uint64_t a, uint64_t b, uint64_t c, uint64
 
 struct design {
     size_t n1, n2;
-    double *lf;     /* lf[i] = ln i!, i <= n1 + n2 */
-    double *fisher; /* Fisher's two-sided p-value of table (x1, x2) at x1 * (n2 + 1) + x2 */
+    double *lf;      /* lf[i] = ln i!, i <= n1 + n2 */
+    double *fisher;  /* Fisher's two-sided p-value of table (x1, x2) at x1 * (n2 + 1) + x2 */
     double *b1, *b2; /* binomial terms of the rows at the current p */
     size_t lo1, hi1, lo2, hi2; /* their windows */
 };
@@ -177,7 +177,7 @@ static void binom_terms(const double *lf, size_t n, double p, double *b, size_t 
     double lp = log(p), lq = log1p(-p);
     size_t mode = (size_t)fmin((double)n, floor((double)(n + 1) * p));
     const double cut = -46.0; /* e^-46 ~ 1e-20 */
-#define TERM(x) (lf[n] - lf[x] - lf[n - (x)] + (double)(x) * lp + (double)(n - (x)) * lq)
+#define TERM(x) (lf[n] - lf[x] - lf[n - (x)] + (double)(x)*lp + (double)(n - (x)) * lq)
     double lmode = TERM(mode);
     size_t a = mode, z = mode;
     b[mode] = exp(lmode);
@@ -347,8 +347,8 @@ fm_stats_status fm_stats_chain(uint64_t k1, uint64_t n1, uint64_t kq, uint64_t n
         (status = fm_stats_fisher_exact(k1, n1 - k1, kq, nq - kq, &r.fisher_p)))
         return status;
     r.independence_test = "boschloo";
-    status = fm_stats_boschloo(k1, n1 - k1, kq, nq - kq, FM_STATS_CHAIN_MAX_TABLES,
-                               &r.independence_p);
+    status =
+        fm_stats_boschloo(k1, n1 - k1, kq, nq - kq, FM_STATS_CHAIN_MAX_TABLES, &r.independence_p);
     if (status == FM_STATS_ETOOBIG) {
         r.independence_test = "fisher";
         r.independence_p = r.fisher_p;

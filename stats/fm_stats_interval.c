@@ -131,11 +131,11 @@ static void normal_interval(double centre, double size, double z, bool two_sided
  * each to full relative precision when small.
  */
 struct blaker {
-    double k, n;   /* observed count and runs */
-    double kk;     /* the observed count seen from the bound's side: k (lower) or n - k (upper) */
-    bool upper;    /* computing the upper end */
-    double alpha;  /* 1 - c */
-    double far;    /* the other end of Clopper-Pearson's interval: the walk goes towards it */
+    double k, n;  /* observed count and runs */
+    double kk;    /* the observed count seen from the bound's side: k (lower) or n - k (upper) */
+    bool upper;   /* computing the upper end */
+    double alpha; /* 1 - c */
+    double far;   /* the other end of Clopper-Pearson's interval: the walk goes towards it */
     fm_stats_status status;
 };
 
@@ -241,8 +241,9 @@ enum { BLAKER_MAX_PIECES = 100000 };
 static fm_stats_status blaker_end(struct blaker *b, double *end)
 {
     double a;
-    fm_stats_status st = b->upper ? fm_stats_beta_quantile_upper(b->alpha / 2, b->k + 1, b->n - b->k, &a)
-                                  : fm_stats_beta_quantile(b->alpha / 2, b->k, b->n - b->k + 1, &a);
+    fm_stats_status st = b->upper
+                             ? fm_stats_beta_quantile_upper(b->alpha / 2, b->k + 1, b->n - b->k, &a)
+                             : fm_stats_beta_quantile(b->alpha / 2, b->k, b->n - b->k + 1, &a);
     if (st != FM_STATS_OK)
         return st;
     /* m* at the Clopper-Pearson end: the largest m in [-1, kk-1] with other(m) <= obs */
@@ -287,7 +288,8 @@ static fm_stats_status blaker_interval(uint64_t k, uint64_t n, double c, fm_inte
     if (k > BLAKER_MAX_SIDE && n - k > BLAKER_MAX_SIDE)
         return FM_STATS_ETOOBIG;
     fm_interval cp;
-    fm_stats_status st = beta_interval((double)k, (double)n, tails_for(c, FM_CI_TWO_SIDED), false, &cp);
+    fm_stats_status st =
+        beta_interval((double)k, (double)n, tails_for(c, FM_CI_TWO_SIDED), false, &cp);
     if (st != FM_STATS_OK)
         return st;
     struct blaker b = {(double)k, (double)n, (double)k, false, 1.0 - c, cp.upper, FM_STATS_OK};

@@ -177,11 +177,11 @@ static const char schema_sql[] =
     " version TEXT NOT NULL,"
     " created_ns INTEGER NOT NULL,"
     " conditions TEXT NOT NULL DEFAULT '{}',"
-    " fingerprint TEXT NOT NULL DEFAULT '{}');"
-    RUNS_TABLE("runs")
-    "CREATE TABLE IF NOT EXISTS outcomes (code INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"
-    "INSERT OR IGNORE INTO outcomes VALUES (0, 'pass'), (1, 'fail'), (2, 'crash'),"
-    " (3, 'timeout'), (4, 'error');" SCHEMA_V2_TABLES SCHEMA_V3_TABLES;
+    " fingerprint TEXT NOT NULL DEFAULT '{}');" RUNS_TABLE(
+        "runs") "CREATE TABLE IF NOT EXISTS outcomes (code INTEGER PRIMARY KEY, name TEXT NOT NULL "
+                "UNIQUE);"
+                "INSERT OR IGNORE INTO outcomes VALUES (0, 'pass'), (1, 'fail'), (2, 'crash'),"
+                " (3, 'timeout'), (4, 'error');" SCHEMA_V2_TABLES SCHEMA_V3_TABLES;
 
 /* Version 1 -> 2: the campaigns' conditions (a v1 campaign ran under none) and the v2 tables. */
 #define MIGRATE_1_TO_2                                                                             \
@@ -191,11 +191,11 @@ static const char schema_sql[] =
  * for the wider outcome CHECK (SQLite cannot alter a CHECK), and the v3 tables.
  */
 #define MIGRATE_2_TO_3                                                                             \
-    "ALTER TABLE campaigns ADD COLUMN fingerprint TEXT NOT NULL DEFAULT '{}';" RUNS_TABLE(        \
-        "runs_v3") "INSERT INTO runs_v3 SELECT campaign, run_index, attempt, seed, outcome, "    \
-                   "exit_code, signal, core_dumped, start_ns, wall_ns, user_us, sys_us, "       \
-                   "max_rss_kb FROM runs;"                                                      \
-                   "DROP TABLE runs;"                                                           \
+    "ALTER TABLE campaigns ADD COLUMN fingerprint TEXT NOT NULL DEFAULT '{}';" RUNS_TABLE(         \
+        "runs_v3") "INSERT INTO runs_v3 SELECT campaign, run_index, attempt, seed, outcome, "      \
+                   "exit_code, signal, core_dumped, start_ns, wall_ns, user_us, sys_us, "          \
+                   "max_rss_kb FROM runs;"                                                         \
+                   "DROP TABLE runs;"                                                              \
                    "ALTER TABLE runs_v3 RENAME TO runs;" SCHEMA_V3_TABLES
 
 static const char migrate_1_sql[] = MIGRATE_1_TO_2 MIGRATE_2_TO_3;
@@ -549,15 +549,13 @@ static char *immutable_uri(const char *path)
 
 static fm_store_status open_checked(fm_store *store, const char *path, file_kind kind, bool create)
 {
-    fm_store_status status = connect(store, path,
-                                     SQLITE_OPEN_READWRITE |
-                                         (kind == FILE_MISSING ? SQLITE_OPEN_CREATE : 0));
+    fm_store_status status = connect(
+        store, path, SQLITE_OPEN_READWRITE | (kind == FILE_MISSING ? SQLITE_OPEN_CREATE : 0));
     store_shape shape = {0};
     bool fresh, migrate, read_only = false;
     if (status == FM_STORE_OK)
         status = read_shape(store, &shape);
-    if (status != FM_STORE_OK && !create && kind == FILE_SQLITE &&
-        read_only_failure(store, path)) {
+    if (status != FM_STORE_OK && !create && kind == FILE_SQLITE && read_only_failure(store, path)) {
         char *uri = immutable_uri(path);
         if (uri == NULL)
             return fm_store__fail(store, FM_STORE_ENOMEM, "out of memory");
@@ -787,8 +785,8 @@ static fm_store_status cache_campaign(fm_store *store, int64_t id, sqlite3_stmt 
     char *buf = malloc(total_length(col, 9));
     if (buf == NULL)
         return fm_store__fail(store, FM_STORE_ENOMEM, "out of memory");
-    const char **field[9] = {&info->label, &info->kind,    &info->command,
-                             &info->params, &info->host,   &info->arch,
+    const char **field[9] = {&info->label,   &info->kind,       &info->command,
+                             &info->params,  &info->host,       &info->arch,
                              &info->version, &info->conditions, &info->fingerprint};
     char *p = buf;
     for (int i = 0; i < 9; i++) {
@@ -880,8 +878,9 @@ static fm_store_status insert_campaign(fm_store *store, const fm_campaign_info *
     if (st == NULL)
         return FM_STORE_EIO;
     const char *fp = info->fingerprint != NULL && *info->fingerprint ? info->fingerprint : "{}";
-    const char *text[9] = {info->label, info->kind,    info->command,       info->params, info->host,
-                           info->arch,  info->version, conditions_of(info), fp};
+    const char *text[9] = {info->label,   info->kind,          info->command,
+                           info->params,  info->host,          info->arch,
+                           info->version, conditions_of(info), fp};
     for (int i = 0; i < 9; i++)
         sqlite3_bind_text(st, i + 1, or_empty(text[i]), -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 10, info->created_ns);

@@ -103,10 +103,10 @@ fm_store_status fm_store_last_campaign(fm_store *store, int64_t *id, fm_campaign
 
 typedef enum {
     FM_OUTCOME_PASS = 0,
-    FM_OUTCOME_FAIL,    /* non-zero exit (or a --fail-regex match) */
-    FM_OUTCOME_CRASH,   /* killed by a signal */
-    FM_OUTCOME_TIMEOUT, /* killed at its timeout */
-    FM_OUTCOME_ERROR,   /* could not start, or exited with a --error-exit code (usage error) */
+    FM_OUTCOME_FAIL,        /* non-zero exit (or a --fail-regex match) */
+    FM_OUTCOME_CRASH,       /* killed by a signal */
+    FM_OUTCOME_TIMEOUT,     /* killed at its timeout */
+    FM_OUTCOME_ERROR,       /* could not start, or exited with a --error-exit code (usage error) */
     FM_OUTCOME_INTERRUPTED, /* killed by the runner because it was stopping (second Ctrl-C ...) */
 } fm_outcome;
 
@@ -192,7 +192,8 @@ fm_store_status fm_store_summarize(fm_store *store, int64_t campaign, fm_store_s
  * there are none. */
 fm_store_status fm_store_wall_quantile(fm_store *store, int64_t campaign, double q, int64_t *ns);
 
-/* ---- Evidence: the output tail of the first failing attempts of each cause -------------------- */
+/* ---- Evidence: the output tail of the first failing attempts of each cause --------------------
+ */
 
 #define FM_STORE_EVIDENCE_BYTES     4096 /* the last bytes of output kept per attempt */
 #define FM_STORE_EVIDENCE_PER_CAUSE 3    /* attempts kept per cause */

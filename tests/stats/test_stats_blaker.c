@@ -76,8 +76,7 @@ static void test_coverage(void)
             free(ps);
             free(ci);
         }
-    printf("coverage: %ld (n, c, p) points, smallest coverage - c = %.3g\n", points,
-           worst_margin);
+    printf("coverage: %ld (n, c, p) points, smallest coverage - c = %.3g\n", points, worst_margin);
 }
 
 static void test_inside_and_nested(void)
@@ -104,16 +103,15 @@ static void test_inside_and_nested(void)
                 fm_interval b = blaker(k, n, c), cp;
                 fm_stats_interval(k, n, c, FM_CI_EXACT, FM_CI_TWO_SIDED, &cp);
                 double slack = 1e-13 * b.upper;
-                CHECK(b.estimate == cp.estimate && b.lower <= b.estimate &&
-                          b.estimate <= b.upper && cp.lower <= b.lower + slack &&
-                          b.upper <= cp.upper + slack,
+                CHECK(b.estimate == cp.estimate && b.lower <= b.estimate && b.estimate <= b.upper &&
+                          cp.lower <= b.lower + slack && b.upper <= cp.upper + slack,
                       "k=%llu n=%llu c=%g: blaker [%.17g, %.17g] not inside exact [%.17g, %.17g]",
-                      (unsigned long long)k, (unsigned long long)n, c, b.lower, b.upper,
-                      cp.lower, cp.upper);
+                      (unsigned long long)k, (unsigned long long)n, c, b.lower, b.upper, cp.lower,
+                      cp.upper);
                 CHECK(li == 0 || (b.lower <= prev.lower + slack && b.upper >= prev.upper - slack),
                       "k=%llu n=%llu: c=%g gives [%.17g, %.17g], not containing [%.17g, %.17g]",
-                      (unsigned long long)k, (unsigned long long)n, c, b.lower, b.upper,
-                      prev.lower, prev.upper);
+                      (unsigned long long)k, (unsigned long long)n, c, b.lower, b.upper, prev.lower,
+                      prev.upper);
                 prev = b;
             }
         }
@@ -133,11 +131,11 @@ static void test_narrower(void)
 static void test_edges(void)
 {
     fm_interval ci = blaker(0, 1, 0.95);
-    CHECK(ci.lower == 0 && fm_test_close(ci.upper, 0.95, 1e-14, 0), "0 of 1: [%g, %.17g]",
-          ci.lower, ci.upper);
+    CHECK(ci.lower == 0 && fm_test_close(ci.upper, 0.95, 1e-14, 0), "0 of 1: [%g, %.17g]", ci.lower,
+          ci.upper);
     ci = blaker(1, 1, 0.95);
-    CHECK(fm_test_close(ci.lower, 0.05, 1e-13, 0) && ci.upper == 1, "1 of 1: [%.17g, %g]",
-          ci.lower, ci.upper);
+    CHECK(fm_test_close(ci.lower, 0.05, 1e-13, 0) && ci.upper == 1, "1 of 1: [%.17g, %g]", ci.lower,
+          ci.upper);
     ci = blaker(0, 30, 0.9);
     CHECK(ci.lower == 0 && ci.upper > 0 && ci.estimate == 0, "k = 0");
     ci = blaker(30, 30, 0.9);
@@ -162,16 +160,16 @@ static void test_edges(void)
               strcmp(fm_stats_method_name(FM_CI_BLAKER), "blaker") == 0,
           "name");
     /* large n: every bound in well under a second */
-    static const uint64_t big[][2] = {{0, 1000000},       {3, 1000000},
-                                      {500000, 1000000},  {999999, 1000000},
+    static const uint64_t big[][2] = {{0, 1000000},        {3, 1000000},
+                                      {500000, 1000000},   {999999, 1000000},
                                       {12345, 1000000000}, {100000000000, 1000000000000}};
     for (size_t i = 0; i < LEN(big); i++) {
         clock_t t0 = clock();
         ci = blaker(big[i][0], big[i][1], 0.95);
         double s = (double)(clock() - t0) / CLOCKS_PER_SEC;
         CHECK(s < 1.0 && ci.lower <= ci.estimate && ci.estimate <= ci.upper,
-              "k=%llu n=%llu: %.3f s", (unsigned long long)big[i][0],
-              (unsigned long long)big[i][1], s);
+              "k=%llu n=%llu: %.3f s", (unsigned long long)big[i][0], (unsigned long long)big[i][1],
+              s);
     }
 }
 

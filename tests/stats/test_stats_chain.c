@@ -39,7 +39,6 @@ enum { MAX_FIELDS = 20 };
 /* measured with test_stats_chain --table's code; see test_boschloo_size_power */
 #define POWER_300_005_015 0.3794
 
-
 static bool p_close(double got, double want)
 {
     return fm_test_close(got, want, 1e-9, 1e-12);
@@ -310,8 +309,8 @@ static void print_table(void)
             struct figures f = figures_for(n1s[i], p1s[j], 1000);
             printf("| %u | %g | %u | %.4f | %.4f | %.4f | %.3f / %.3f / %.3f | %.3f / %.3f / "
                    "%.3f |\n",
-                   n1s[i], p1s[j], f.n2, f.size[0], f.size[1], f.size[2], f.power3[0],
-                   f.power3[1], f.power3[2], f.power10[0], f.power10[1], f.power10[2]);
+                   n1s[i], p1s[j], f.n2, f.size[0], f.size[1], f.size[2], f.power3[0], f.power3[1],
+                   f.power3[2], f.power10[0], f.power10[1], f.power10[2]);
             fflush(stdout);
         }
 }

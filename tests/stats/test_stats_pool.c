@@ -152,8 +152,8 @@ static bool covered(double lam_unit, double s, unsigned n1, unsigned n2, double 
 static double exact_coverage(unsigned m, double p, unsigned n, double c, double *old)
 {
     double u = -log1p(-p), log_target = -log1p(-c);
-    double q0 = gsl_cdf_binomial_Q(0, p, n);                /* P(k >= 1) */
-    double q1 = gsl_cdf_binomial_Q(1, p, n);                /* P(k >= 2) */
+    double q0 = gsl_cdf_binomial_Q(0, p, n); /* P(k >= 1) */
+    double q1 = gsl_cdf_binomial_Q(1, p, n); /* P(k >= 2) */
     double p0 = gsl_ran_binomial_pdf(0, p, n), p1 = gsl_ran_binomial_pdf(1, p, n);
     double p2 = gsl_ran_binomial_pdf(2, p, n);
     double a1 = q0 > 0 ? p1 / q0 : 0.0, a2 = q1 > 0 ? p2 / q1 : 0.0;
@@ -210,14 +210,15 @@ static void test_coverage_exact(void)
         double p;
         unsigned n;
         double old;
-    } table[] = {{30, 0.01, 100, 0.000}, {20, 0.015, 100, 0.046}, {5, 0.01, 100, 0.739},
+    } table[] = {{30, 0.01, 100, 0.000},
+                 {20, 0.015, 100, 0.046},
+                 {5, 0.01, 100, 0.739},
                  {800, 1.0 / 575, 575, 0.000}};
     printf("exact coverage of 'together at most' at c = %.2f (new: a lower bound)\n", c);
     printf("  tests        p   runs   old bound   new bound\n");
     for (size_t i = 0; i < sizeof table / sizeof *table; i++) {
         double old, cov = exact_coverage(table[i].m, table[i].p, table[i].n, c, &old);
-        printf("  %5u  %7.5f  %5u   %9.4f   %9.6f\n", table[i].m, table[i].p, table[i].n, old,
-               cov);
+        printf("  %5u  %7.5f  %5u   %9.4f   %9.6f\n", table[i].m, table[i].p, table[i].n, old, cov);
         CHECK(cov >= c, "m %u p %g n %u: coverage %.9f < %g", table[i].m, table[i].p, table[i].n,
               cov, c);
         CHECK(fabs(old - table[i].old) <= 0.0005, "old bound's coverage %.4f, docs say %.3f", old,
@@ -233,8 +234,8 @@ static void test_coverage_exact(void)
     for (size_t a = 0; a < sizeof ms / sizeof *ms; a++)
         for (size_t b = 0; b < sizeof ns / sizeof *ns; b++)
             for (size_t e = 0; e < sizeof ps / sizeof *ps + sizeof per_n / sizeof *per_n; e++) {
-                double p = e < sizeof ps / sizeof *ps ? ps[e]
-                                                      : per_n[e - sizeof ps / sizeof *ps] / ns[b];
+                double p =
+                    e < sizeof ps / sizeof *ps ? ps[e] : per_n[e - sizeof ps / sizeof *ps] / ns[b];
                 double old, cov = exact_coverage(ms[a], p, ns[b], c, &old);
                 cases++;
                 old_below += old < c;
@@ -264,7 +265,10 @@ static void test_root(gsl_rng *rng)
         for (size_t i = 0; i < m; i++) {
             n[i] = 1 + gsl_rng_uniform_int(rng, rep % 2 ? 3000 : 150);
             unsigned pick = (unsigned)gsl_rng_uniform_int(rng, 6);
-            k[i] = pick < 3 ? 0 : pick == 3 ? 1 : pick == 4 ? 2 : gsl_rng_uniform_int(rng, n[i] + 1);
+            k[i] = pick < 3    ? 0
+                   : pick == 3 ? 1
+                   : pick == 4 ? 2
+                               : gsl_rng_uniform_int(rng, n[i] + 1);
             k[i] = k[i] > n[i] ? n[i] : k[i];
         }
         k[0] = 0;

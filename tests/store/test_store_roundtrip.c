@@ -244,8 +244,13 @@ static void test_filled(void)
           "continue");
     CHECK(fm_store_campaign_info(s, id, &got) == FM_STORE_OK && got.created_ns == first,
           "a continued campaign keeps its creation time");
-    fm_campaign_info given = {.label = "g", .kind = "command", .command = "[\"true\"]",
-                              .params = "", .host = "h1", .arch = "riscv64", .version = "9.9",
+    fm_campaign_info given = {.label = "g",
+                              .kind = "command",
+                              .command = "[\"true\"]",
+                              .params = "",
+                              .host = "h1",
+                              .arch = "riscv64",
+                              .version = "9.9",
                               .created_ns = 12345};
     CHECK(fm_store_campaign(s, &given, &id, &existed) == FM_STORE_OK, "create given");
     CHECK(fm_store_campaign_info(s, id, &got) == FM_STORE_OK && strcmp(got.host, "h1") == 0 &&
@@ -267,14 +272,14 @@ static void summary_of_interrupted(fm_store *s, int64_t id, const char *how)
 {
     fm_store_summary sum;
     CHECK(fm_store_summarize(s, id, &sum) == FM_STORE_OK, "%s: summary", how);
-    CHECK(sum.attempts == 7 && sum.first == 6 && sum.first_by_outcome[FM_OUTCOME_INTERRUPTED] == 1 &&
+    CHECK(sum.attempts == 7 && sum.first == 6 &&
+              sum.first_by_outcome[FM_OUTCOME_INTERRUPTED] == 1 &&
               sum.by_outcome[FM_OUTCOME_INTERRUPTED] == 2,
           "%s: stored and counted apart (%lld attempts)", how, (long long)sum.attempts);
     CHECK(fm_store_summary_trials(&sum) == 4 && fm_store_summary_failures(&sum) == 3,
           "%s: trials %lld failures %lld, want 4 and 3", how,
           (long long)fm_store_summary_trials(&sum), (long long)fm_store_summary_failures(&sum));
-    CHECK(sum.chains == 4 && sum.chains_failed == 3 && sum.retries == 0 &&
-              sum.retries_failed == 0,
+    CHECK(sum.chains == 4 && sum.chains_failed == 3 && sum.retries == 0 && sum.retries_failed == 0,
           "%s: chains %lld failed %lld retries %lld", how, (long long)sum.chains,
           (long long)sum.chains_failed, (long long)sum.retries);
     int64_t max;
@@ -300,15 +305,18 @@ static void test_interrupted_and_evidence(void)
         int code, sig;
         int64_t wall;
     } rows[] = {
-        {0, 1, FM_OUTCOME_PASS, 0, 0, 100},       {1, 1, FM_OUTCOME_FAIL, 1, 0, 100},
+        {0, 1, FM_OUTCOME_PASS, 0, 0, 100},          {1, 1, FM_OUTCOME_FAIL, 1, 0, 100},
         {1, 2, FM_OUTCOME_INTERRUPTED, -1, 9, 5000}, {2, 1, FM_OUTCOME_INTERRUPTED, -1, 9, 9000},
-        {3, 1, FM_OUTCOME_CRASH, -1, 11, 100},    {4, 1, FM_OUTCOME_ERROR, 4, 0, 100},
+        {3, 1, FM_OUTCOME_CRASH, -1, 11, 100},       {4, 1, FM_OUTCOME_ERROR, 4, 0, 100},
         {5, 1, FM_OUTCOME_FAIL, 1, 0, 100},
     };
     for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
-        fm_run_record r = {.run_index = rows[i].run, .attempt = rows[i].attempt,
-                           .outcome = rows[i].o, .exit_code = rows[i].code,
-                           .signal = rows[i].sig, .start_ns = 1000 * (int64_t)i,
+        fm_run_record r = {.run_index = rows[i].run,
+                           .attempt = rows[i].attempt,
+                           .outcome = rows[i].o,
+                           .exit_code = rows[i].code,
+                           .signal = rows[i].sig,
+                           .start_ns = 1000 * (int64_t)i,
                            .wall_ns = rows[i].wall};
         CHECK(fm_store_add_run(s, id, &r) == FM_STORE_OK, "row %zu: %s", i, fm_store_errmsg(s));
     }
@@ -319,8 +327,8 @@ static void test_interrupted_and_evidence(void)
     memcpy(big + sizeof big - 4, "END\n", 4);
     int kept_fail = 0;
     for (int i = 0; i < 5; i++) {
-        fm_run_record r = {.run_index = 100 + i, .attempt = 1, .outcome = FM_OUTCOME_FAIL,
-                           .exit_code = 1};
+        fm_run_record r = {
+            .run_index = 100 + i, .attempt = 1, .outcome = FM_OUTCOME_FAIL, .exit_code = 1};
         bool kept;
         CHECK(fm_store_add_evidence(s, id, &r, big, sizeof big, (int64_t)sizeof big, &kept) ==
                   FM_STORE_OK,
@@ -330,8 +338,8 @@ static void test_interrupted_and_evidence(void)
     CHECK(kept_fail == FM_STORE_EVIDENCE_PER_CAUSE, "%d tails of exit 1 kept", kept_fail);
     int kept_codes = 0;
     for (int code = 2; code < 2 + 2 * FM_STORE_EVIDENCE_CAUSES; code++) {
-        fm_run_record r = {.run_index = 1000 + code, .attempt = 1, .outcome = FM_OUTCOME_FAIL,
-                           .exit_code = code};
+        fm_run_record r = {
+            .run_index = 1000 + code, .attempt = 1, .outcome = FM_OUTCOME_FAIL, .exit_code = code};
         bool kept;
         fm_store_add_evidence(s, id, &r, "x", 1, 1, &kept);
         kept_codes += kept;
@@ -344,8 +352,9 @@ static void test_interrupted_and_evidence(void)
     CHECK(fm_store_close(s) == FM_STORE_OK, "close");
     CHECK(su_query(path, "SELECT max(length(tail)) FROM evidence") == FM_STORE_EVIDENCE_BYTES,
           "tails are bounded");
-    CHECK(su_query(path, "SELECT count(*) FROM evidence WHERE CAST(substr(tail, -4) AS TEXT) = 'END' || "
-                         "char(10) AND output_bytes = 5096") == 3,
+    CHECK(su_query(path,
+                   "SELECT count(*) FROM evidence WHERE CAST(substr(tail, -4) AS TEXT) = 'END' || "
+                   "char(10) AND output_bytes = 5096") == 3,
           "the tail is the end of the output, with the total size");
     CHECK(fm_store_open(path, false, &s) == FM_STORE_OK, "reopen");
     summary_of_interrupted(s, id, "recomputed in SQL");
@@ -355,8 +364,7 @@ static void test_interrupted_and_evidence(void)
           "causes of first attempts: %zu", n);
     CHECK(n == 3 && causes[0].outcome == FM_OUTCOME_FAIL && causes[0].code == 1 &&
               causes[0].count == 2 && causes[1].outcome == FM_OUTCOME_CRASH &&
-              causes[1].code == 11 && causes[2].outcome == FM_OUTCOME_ERROR &&
-              causes[2].code == 4,
+              causes[1].code == 11 && causes[2].outcome == FM_OUTCOME_ERROR && causes[2].code == 4,
           "exit 1 twice, then SIGSEGV, then error exit 4");
     CHECK(fm_store_close(s) == FM_STORE_OK, "close");
 }

@@ -236,8 +236,12 @@ static void test_migrate_v2(void)
     CHECK(fm_store_summarize(s, id, &sum) == FM_STORE_OK && sum.attempts == 3 && sum.chains == 2 &&
               sum.passed_on_retry == 1,
           "runs kept");
-    fm_run_record r = {.run_index = 2, .attempt = 1, .outcome = FM_OUTCOME_INTERRUPTED,
-                       .signal = 9, .start_ns = 40, .wall_ns = 5};
+    fm_run_record r = {.run_index = 2,
+                       .attempt = 1,
+                       .outcome = FM_OUTCOME_INTERRUPTED,
+                       .signal = 9,
+                       .start_ns = 40,
+                       .wall_ns = 5};
     CHECK(fm_store_add_run(s, id, &r) == FM_STORE_OK, "an interrupted run is stored: %s",
           fm_store_errmsg(s));
     CHECK(fm_store_close(s) == FM_STORE_OK, "close");
