@@ -305,6 +305,28 @@ static double sprt_quantile_ratio(double a, double d, double q)
     return lo / (z * z);
 }
 
+/* The grid of the goal (issue 12): these failure probabilities at these targets. */
+static const double targets[] = {1e-6, 1e-3};
+static const double ps[] = {0.003, 0.02, 0.05, 0.08, 0.11, 0.2};
+
+static void print_head(void)
+{
+    printf("| target | p | A | oracle n | rule | exact: median | p90 | wrong | cut | "
+           "indifference: median | p90 | +1 | low |\n");
+    printf("|---|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+}
+
+/* One table row: stopping n as ratios to the oracle fixed n, exact and indifferent. */
+static void print_row(double t, double p, uint64_t A, uint64_t on, const char *name, uint64_t *ex,
+                      uint64_t *ind, int seqs, int wrong, int cut, int plus, int low)
+{
+    printf("| %g | %g | %llu | %llu | %s | %.2f | %.2f | %d | %d | %.2f | %.2f | %.3f | %d |\n", t,
+           p, (unsigned long long)A, (unsigned long long)on, name,
+           quantile(ex, seqs, 0.5) / (double)on, quantile(ex, seqs, 0.9) / (double)on, wrong, cut,
+           quantile(ind, seqs, 0.5) / (double)on, quantile(ind, seqs, 0.9) / (double)on,
+           (double)plus / seqs, low);
+}
+
 static int candidates(int seqs, unsigned long seed)
 {
     double a = log(2 / (1 - C));
@@ -312,8 +334,6 @@ static int candidates(int seqs, unsigned long seed)
            "0.8 of the way: median %.3f p90 %.3f (x the fixed-n normal test)\n",
            sprt_quantile_ratio(a, 1.0, 0.5), sprt_quantile_ratio(a, 1.0, 0.9),
            sprt_quantile_ratio(a, 0.8, 0.5), sprt_quantile_ratio(a, 0.8, 0.9));
-    static const double targets[] = {1e-6, 1e-3};
-    static const double ps[] = {0.003, 0.02, 0.05, 0.08, 0.11, 0.2};
     static const struct cand cands[] = {
         {"mix16", KIND_MIX16, 0.025, 0.025},
         {"mix64", KIND_MIX64, 0.025, 0.025},
@@ -330,9 +350,7 @@ static int candidates(int seqs, unsigned long seed)
     uint64_t *ex = malloc(sizeof *ex * (size_t)seqs), *ind = malloc(sizeof *ind * (size_t)seqs);
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
     printf("candidates: c = %.2f, %d sequences per cell, seed %lu\n", C, seqs, seed);
-    printf("| target | p | A | oracle n | rule | exact: median | p90 | wrong | cut | "
-           "indifference: median | p90 | +1 | low |\n");
-    printf("|---|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    print_head();
     for (size_t ti = 0; ti < LEN(targets); ti++)
         for (size_t pi = 0; pi < LEN(ps); pi++) {
             double p = ps[pi], t = targets[ti];
@@ -345,12 +363,7 @@ static int candidates(int seqs, unsigned long seed)
                 gsl_rng_set(rng, seed + 1000 * ti + 10 * pi);
                 int wrong, cut, plus, low;
                 cand_run(&cands[r], rng, seqs, p, t, A, on, ex, ind, &wrong, &cut, &plus, &low);
-                printf("| %g | %g | %llu | %llu | %s | %.2f | %.2f | %d | %d | %.2f | %.2f | "
-                       "%.3f | %d |\n",
-                       t, p, (unsigned long long)A, (unsigned long long)on, cands[r].name,
-                       quantile(ex, seqs, 0.5) / (double)on, quantile(ex, seqs, 0.9) / (double)on,
-                       wrong, cut, quantile(ind, seqs, 0.5) / (double)on,
-                       quantile(ind, seqs, 0.9) / (double)on, (double)plus / seqs, low);
+                print_row(t, p, A, on, cands[r].name, ex, ind, seqs, wrong, cut, plus, low);
                 fflush(stdout);
             }
         }
@@ -366,16 +379,12 @@ int main(int argc, char **argv)
     unsigned long seed = argc > 2 ? strtoul(argv[2], NULL, 10) : 20261126;
     if (getenv("BENCH_SEQ_CANDIDATES"))
         return candidates(seqs, seed);
-    static const double targets[] = {1e-6, 1e-3};
-    static const double ps[] = {0.003, 0.02, 0.05, 0.08, 0.11, 0.2};
     struct verdict (*rules[])(uint64_t, uint64_t, double) = {old_rule, new_rule, running_rule};
     static const char *const names[] = {"old", "new", "new, running"};
     uint64_t *ex = malloc(sizeof *ex * (size_t)seqs), *ind = malloc(sizeof *ind * (size_t)seqs);
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
     printf("c = %.2f, %d sequences per cell, seed %lu\n", C, seqs, seed);
-    printf("| target | p | A | oracle n | rule | exact: median | p90 | wrong | cut | "
-           "indifference: median | p90 | +1 | low |\n");
-    printf("|---|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    print_head();
     for (size_t ti = 0; ti < LEN(targets); ti++)
         for (size_t pi = 0; pi < LEN(ps); pi++) {
             double p = ps[pi], t = targets[ti];
@@ -412,12 +421,7 @@ int main(int argc, char **argv)
                     ex[s] = n;
                     ind[s] = ind_n ? ind_n : cap;
                 }
-                printf("| %g | %g | %llu | %llu | %s | %.2f | %.2f | %d | %d | %.2f | %.2f | "
-                       "%.3f | %d |\n",
-                       t, p, (unsigned long long)A, (unsigned long long)on, names[r],
-                       quantile(ex, seqs, 0.5) / (double)on, quantile(ex, seqs, 0.9) / (double)on,
-                       wrong, cut, quantile(ind, seqs, 0.5) / (double)on,
-                       quantile(ind, seqs, 0.9) / (double)on, (double)plus / seqs, low);
+                print_row(t, p, A, on, names[r], ex, ind, seqs, wrong, cut, plus, low);
                 fflush(stdout);
             }
         }
