@@ -369,6 +369,7 @@ void fm_cli_verdict_print(const fm_verdict *v, const fm_verdict_context *ctx)
         print_chains(v);
     if (ctx->until_decided && ctx->report) {
         const fm_run_report *r = ctx->report;
+        uint64_t more = r->decided || r->stop != FM_STOP_RUNS ? 0 : undecided_runs(v);
         char flight[96] = "";
         if (r->decided && r->decided_pending > 0)
             snprintf(flight, sizeof flight, " (and whatever the %llu run%s then in flight gave)",
@@ -386,11 +387,10 @@ void fm_cli_verdict_print(const fm_verdict *v, const fm_verdict_context *ctx)
         else if (r->decided)
             printf("  decided: more than %llu attempts: no retry count is worth it, fix the test\n",
                    (unsigned long long)FM_STATS_SEQ_MAX_COUNT);
-        else if (r->stop == FM_STOP_RUNS && undecided_runs(v) > 0)
+        else if (more > 0)
             printf("  not decided within %llu runs (-n; %d without it): about %llu runs in all "
                    "would decide if the failure rate stays at the estimate\n",
-                   (unsigned long long)v->sum.first, FM_RUN_DECIDE_CAP,
-                   (unsigned long long)undecided_runs(v));
+                   (unsigned long long)v->sum.first, FM_RUN_DECIDE_CAP, (unsigned long long)more);
         else
             printf("  not decided yet: more runs are needed to pin the attempt count down\n");
     }

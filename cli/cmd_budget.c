@@ -148,7 +148,7 @@ static int print_json(const struct budget *b)
         (json_int_t)b->h.red_runs, "expected_extra_seconds", fm_cli_json_real(p->plan.cost),
         "durations_known", b->h.durations_known, "conservative", plan_json(b, CONS), "point",
         plan_json(b, POINT), "other_tests", "tests", (json_int_t)g->tests, "fewest_runs",
-        g->tests ? json_integer((json_int_t)g->fewest) : json_null(), "attempts",
+        g->tests ? json_integer((json_int_t)g->bound.fewest_runs) : json_null(), "attempts",
         (int)g->attempts[m], "upper", g->tests ? fm_cli_json_real(g->fail[CONS][0]) : json_null(),
         "excluded_tests", (json_int_t)b->h.excluded, "tests", tests));
 }

@@ -125,8 +125,6 @@ static fm_stats_status model_pool(const fm_hist_budget_options *a, fm_hist_budge
     g->suite_tests = b->n_all_;
     fm_stats_status st =
         fm_stats_pool_bound(b->all_k_, b->all_n_, b->n_all_, a->confidence, &g->bound);
-    if (st == FM_STATS_OK)
-        g->fewest = g->bound.fewest_runs;
     return st != FM_STATS_OK ? st
                              : fm_stats_pool_tables(&g->bound, g->seconds, a->max_attempts,
                                                     g->fail[C], g->cost[C]);
@@ -314,8 +312,7 @@ static void add_history_test(fm_hist_budget *b, const fm_hist_budget_options *a,
         b->tests[b->n_tests++] = r;
     } else {
         fm_hist_budget_pool *g = &b->others;
-        if (g->tests++ == 0 || r.n < g->fewest)
-            g->fewest = r.n, g->fewest_test = r.test;
+        g->tests++;
         if (isfinite(r.pass_s))
             g->seconds = isfinite(g->seconds) ? fmax(g->seconds, r.pass_s) : r.pass_s;
     }

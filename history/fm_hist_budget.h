@@ -67,11 +67,9 @@ typedef struct {
  */
 typedef struct {
     size_t tests;
-    uint64_t fewest;         /* the fewest CI runs among the suite's tests (the bound's scale) */
-    const char *fewest_test; /* the pool's test with the fewest runs */
-    size_t suite_tests;      /* tests whose counts went into the bound */
-    fm_pool_bound bound;     /* conservative: sum of -log(1 - p_i) <= B, together <= rate */
-    double seconds;          /* the longest mean duration among them: a retry costs at most that */
+    size_t suite_tests;  /* tests whose counts went into the bound */
+    fm_pool_bound bound; /* conservative: sum of -log(1 - p_i) <= B, together <= rate */
+    double seconds;      /* the longest mean duration among them: a retry costs at most that */
     double fail[2][FM_HIST_BUDGET_MAX_ATTEMPTS], cost[2][FM_HIST_BUDGET_MAX_ATTEMPTS];
     uint32_t options[2];
     uint32_t attempts[2];
