@@ -33,6 +33,7 @@ struct fm_cmd {
 int cmd_interval(int argc, char **argv);
 int cmd_retries(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
+int cmd_stress(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_show(int argc, char **argv);
