@@ -259,7 +259,7 @@ fm_hist_status fm_hist_stress_add(fm_hist_stress_sink *s, int round, const char 
     if (b->test == NULL)
         return s->status = FM_HIST_ENOMEM;
     s->nb++;
-    fm_store_status st = fm_store_runs_each(s->store, campaign, from, collect, b);
+    fm_store_status st = fm_store_runs_from(s->store, campaign, from, collect, b);
     if (st != FM_STORE_OK || b->oom)
         return s->status = b->oom ? FM_HIST_ENOMEM : FM_HIST_ESTORE;
     while (b->n > 0 && b->v[b->n - 1].run_index >= to) /* rows past the batch: not ours */

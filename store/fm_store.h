@@ -147,7 +147,7 @@ fm_store_status fm_store_flush(fm_store *store);
  * attempt) order (fn returns non-zero to stop).  Rows still in this handle's open batch are
  * included (same connection).
  */
-fm_store_status fm_store_runs_each(fm_store *store, int64_t campaign, int64_t from_index,
+fm_store_status fm_store_runs_from(fm_store *store, int64_t campaign, int64_t from_index,
                                    int (*fn)(const fm_run_record *run, void *ctx), void *ctx);
 /*
  * How long a write waits for another process's write lock (SQLite's busy timeout; 5000 ms after

@@ -1,11 +1,11 @@
 /*
- * fm_store_runs.c - fm_store_runs_each: the stored attempts of one campaign from a run index
+ * fm_store_runs.c - fm_store_runs_from: the stored attempts of one campaign from a run index
  * on, in (run_index, attempt) order, for callers that turn runs into other records (`stress`
  * writes each round into the CI history).  One scan of the campaign's primary-key range.
  */
 #include "fm_store_internal.h"
 
-fm_store_status fm_store_runs_each(fm_store *store, int64_t campaign, int64_t from_index,
+fm_store_status fm_store_runs_from(fm_store *store, int64_t campaign, int64_t from_index,
                                    int (*fn)(const fm_run_record *run, void *ctx), void *ctx)
 {
     if (store == NULL || fn == NULL)
