@@ -107,6 +107,22 @@ static void *watched_malloc(size_t size)
     return p;
 }
 
+char *fm_store__json_dumps(const json_t *v, size_t flags)
+{
+    json_malloc_t saved_malloc;
+    json_free_t saved_free;
+    json_get_alloc_funcs(&saved_malloc, &saved_free);
+    json_set_alloc_funcs(watched_malloc, free);
+    json_alloc_failed = false;
+    char *text = json_dumps(v, flags);
+    json_set_alloc_funcs(saved_malloc, saved_free);
+    if (json_alloc_failed) { /* the text may have lost bytes (jansson 2.14's dump) */
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
 static json_t *load(const char *text, size_t flags, bool *oom)
 {
     json_malloc_t saved_malloc;
@@ -125,12 +141,14 @@ static json_t *load(const char *text, size_t flags, bool *oom)
     return v;
 }
 
-/* o[key] = v; *oom when v or the entry could not be made (v is released either way). */
-static void put(json_t *o, const char *key, json_t *v, bool *oom)
+bool fm_store__json_put(json_t *o, const char *key, json_t *v, bool *oom)
 {
-    if (v == NULL || json_object_set_new(o, key, v) != 0)
-        *oom = true;
+    if (v != NULL && json_object_set_new(o, key, v) == 0)
+        return true;
+    *oom = true;
+    return false;
 }
+#define put fm_store__json_put
 
 /*
  * The campaign object without its runs; a command's JSON array is embedded as an array.  NULL
@@ -223,7 +241,7 @@ static fm_store_status export_json(fm_store *store, const int64_t *ids, size_t n
         if (status != FM_STORE_OK)
             return status;
         json_t *o = campaign_json(&info);
-        char *text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+        char *text = o != NULL ? fm_store__json_dumps(o, JSON_COMPACT) : NULL;
         json_decref(o);
         if (text == NULL)
             return fm_store__fail(store, FM_STORE_ENOMEM, "out of memory building JSON");

@@ -42,8 +42,8 @@ import time
 
 SITES = ["alloc", "fork", "spawn", "pipe", "exec", "fd", "write", "read"]
 TIMEOUT = 30
-DENSE = 40
-SAMPLES = 90
+DENSE = 20
+SAMPLES = 45
 
 
 def fail(msg):
@@ -513,6 +513,12 @@ def prep_two(ctx, d):
         fail("preparing a second store failed: %r" % (r.stderr if r else "timeout"))
 
 
+def prep_history(ctx, d):
+    r = ctx.run(d, ["ingest", "--db", "h.db", ctx.fixtures])
+    if r is None or r.returncode != 0:
+        fail("preparing a history failed: %r" % (r.stderr if r else "timeout"))
+
+
 def prep_none(ctx, d):
     pass
 
@@ -561,6 +567,10 @@ def scenarios(ctx):
         Scenario("export csv", prep_two, ["export", "--db", "b.db", "-f", "csv", "-o", "o.csv"],
                  [("alloc", None, None), ("write", "ENOSPC", "o.csv")],
                  outputs=["o.csv"], expected=["s.db", "b.db"], rerun=rerun_same),
+        Scenario("export --history", prep_history, ["export", "--history", "--db", "h.db",
+                                                    "-o", "o.json"],
+                 [("alloc", None, None), ("write", "ENOSPC", "o.json")],
+                 outputs=["o.json"], expected=["h.db"], rerun=rerun_same),
         Scenario("show", prep_two, ["show", "--db", "b.db", "other"],
                  [("alloc", None, None), ("read", "EIO", "b.db"), ("fd", "EMFILE", None)],
                  stores=["b.db"], expected=["s.db"], rerun=rerun_same),
