@@ -649,6 +649,9 @@ static fm_store_status create_whole(const char *path)
     unlink(side);
     snprintf(side, sizeof side, "%s-shm", t.temp);
     unlink(side);
+    /* a rollback journal too: a full disk can leave the creating transaction's behind */
+    snprintf(side, sizeof side, "%s-journal", t.temp);
+    unlink(side);
     fm_target_discard(&t); /* the temporary name (already moved, or a store we do not need) */
     return status;
 }
