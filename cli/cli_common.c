@@ -387,7 +387,9 @@ int fm_cli_describe_command(char **argv, char *label, size_t label_size, char *j
     char *text = json_dumps(arr, JSON_COMPACT);
     json_decref(arr);
     int rc = 0;
-    if (text == NULL || strlen(text) >= json_size)
+    if (text == NULL)
+        rc = fm_cli_fail("out of memory describing the command");
+    else if (strlen(text) >= json_size)
         rc = fm_cli_usage_error("the command line is too long (at most %zu bytes)", json_size - 1);
     else
         strcpy(json, text);

@@ -171,7 +171,7 @@ int cmd_ingest(int argc, char **argv)
     size_t n = 0;
     if (fm_ingest_list((const char *const *)argv + optind, (size_t)(argc - optind), &files, &n) !=
         FM_HIST_OK)
-        return fm_cli_fail("out of memory listing the files");
+        return fm_cli_fail("cannot list the files: %s", strerror(errno));
     fm_store *store = NULL;
     rc = fm_cli_open_store(db, true, &store);
     if (rc == 0) {

@@ -198,11 +198,12 @@ static int open_campaign(struct run_args *a, fm_store **store)
         return rc;
     /* What runs: the command's executable (as PATH finds it), the cross-built fm-stress under
      * an emulator, else this flakemeter (its built-in workloads). */
-    a->fingerprint = fm_fingerprint(!wl                     ? a->cfg.argv[0]
-                                    : a->cond.have_emulator ? a->cond_rt.cross_stress
-                                                            : "/proc/self/exe");
+    const char *exe = !wl                     ? a->cfg.argv[0]
+                      : a->cond.have_emulator ? a->cond_rt.cross_stress
+                                              : "/proc/self/exe";
+    a->fingerprint = fm_fingerprint(exe);
     if (a->fingerprint == NULL)
-        return fm_cli_fail("out of memory");
+        return fm_cli_fail("cannot read '%s' for its fingerprint: %s", exe, strerror(errno));
     ask.fingerprint = a->fingerprint;
     if (a->resume && (rc = fm_cli_campaign_check_resume(&ask, *store, label)) != 0)
         return rc;

@@ -486,6 +486,8 @@ static bool walk(list *l, const char *dir, int depth, dir_set *seen)
             return added == 0;
     }
     DIR *d = depth < 64 ? opendir(dir) : NULL;
+    if (d == NULL && depth < 64 && (errno == ENOMEM || errno == EMFILE || errno == ENFILE))
+        return false; /* this machine, not the directory: the listing fails (errno) */
     if (d == NULL)
         return push(l, dir);
     list names = {0};
@@ -529,12 +531,14 @@ fm_hist_status fm_ingest_list(const char *const *paths, size_t n_paths, char ***
         else
             ok = push(&l, paths[i]);
     }
+    int err = errno;
     free(seen.v);
     if (!ok) {
         fm_ingest_list_free(l.v, l.n);
         *files = NULL;
         *n_files = 0;
-        return FM_HIST_ENOMEM;
+        errno = err;
+        return err == ENOMEM ? FM_HIST_ENOMEM : FM_HIST_EIO;
     }
     *files = l.v;
     *n_files = l.n;

@@ -64,7 +64,9 @@ fm_hist_status fm_ingest_fd(fm_store *store, int fd, const char *name, const fm_
  * The files named by FILE|DIR operands: a file (or anything not a directory) as given, a
  * directory's *.xml files recursively, each directory's entries in byte order of their names.
  * *files is an array of *n_files malloc'ed strings, released with fm_ingest_list_free.
- * FM_HIST_OK or FM_HIST_ENOMEM.
+ * FM_HIST_OK, FM_HIST_ENOMEM, or FM_HIST_EIO when a directory could not be opened for want of
+ * descriptors (errno says which; a directory that cannot be read for another reason is listed
+ * as itself, and rejected with the reason when ingested).
  */
 fm_hist_status fm_ingest_list(const char *const *paths, size_t n_paths, char ***files,
                               size_t *n_files);

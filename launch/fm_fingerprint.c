@@ -58,21 +58,28 @@ static bool find_build_id(const unsigned char *n, size_t size, bool le, char *ou
     return false;
 }
 
-static bool elf_build_id(int fd, char *out)
+/* 1: the build id is in out; 0: the file has none; -1: it could not be read (errno). */
+static int elf_build_id(int fd, char *out)
 {
     unsigned char h[64];
-    if (pread(fd, h, sizeof h, 0) != (ssize_t)sizeof h || memcmp(h, ELFMAG, SELFMAG) != 0)
-        return false;
+    ssize_t got = pread(fd, h, sizeof h, 0);
+    if (got < 0)
+        return -1;
+    if (got != (ssize_t)sizeof h || memcmp(h, ELFMAG, SELFMAG) != 0)
+        return 0;
     bool is64 = h[EI_CLASS] == ELFCLASS64, le = h[EI_DATA] == ELFDATA2LSB;
     uint64_t phoff = is64 ? rd64(h + 32, le) : rd32(h + 28, le);
     uint16_t phentsize = rd16(h + (is64 ? 54 : 42), le), phnum = rd16(h + (is64 ? 56 : 44), le);
     if (phentsize < (is64 ? 56 : 32) || phnum > 512)
-        return false;
+        return 0;
     for (uint16_t i = 0; i < phnum; i++) {
         unsigned char ph[64];
-        if (pread(fd, ph, phentsize < sizeof ph ? phentsize : sizeof ph,
-                  (off_t)(phoff + (uint64_t)i * phentsize)) < (is64 ? 56 : 32))
-            return false;
+        got = pread(fd, ph, phentsize < sizeof ph ? phentsize : sizeof ph,
+                    (off_t)(phoff + (uint64_t)i * phentsize));
+        if (got < 0)
+            return -1;
+        if (got < (is64 ? 56 : 32))
+            return 0;
         if (rd32(ph, le) != PT_NOTE)
             continue;
         uint64_t off = is64 ? rd64(ph + 8, le) : rd32(ph + 4, le);
@@ -80,15 +87,20 @@ static bool elf_build_id(int fd, char *out)
         if (size == 0 || size > 1 << 20)
             continue;
         unsigned char *notes = malloc(size);
-        bool found = notes != NULL && pread(fd, notes, size, (off_t)off) == (ssize_t)size &&
-                     find_build_id(notes, size, le, out);
+        if (notes == NULL)
+            return -1;
+        got = pread(fd, notes, size, (off_t)off);
+        int found = got < 0 ? -1 : got == (ssize_t)size && find_build_id(notes, size, le, out);
+        int e = errno;
         free(notes);
-        if (found)
-            return true;
+        errno = e;
+        if (found != 0)
+            return found;
     }
-    return false;
+    return 0;
 }
 
+/* false: the file could not be read, or no memory (errno). */
 static bool sha256_fd(int fd, char *out)
 {
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -96,16 +108,36 @@ static bool sha256_fd(int fd, char *out)
     unsigned char buf[65536], md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
     off_t off = 0;
-    ssize_t n;
+    ssize_t n = 0;
+    if (!ok)
+        errno = ENOMEM;
     while (ok && (n = pread(fd, buf, sizeof buf, off)) > 0) {
         ok = EVP_DigestUpdate(ctx, buf, (size_t)n) == 1;
         off += n;
     }
+    int e = n < 0 ? errno : ENOMEM;
     ok = ok && n == 0 && EVP_DigestFinal_ex(ctx, md, &len) == 1;
     EVP_MD_CTX_free(ctx);
     for (unsigned int i = 0; ok && i < len; i++)
         snprintf(out + 2 * i, 3, "%02x", md[i]);
+    if (!ok)
+        errno = e;
     return ok;
+}
+
+/* Set key to a new value; false (errno ENOMEM) when either could not be made. */
+static bool set(json_t *o, const char *key, json_t *value)
+{
+    if (value != NULL && json_object_set_new(o, key, value) == 0)
+        return true;
+    errno = ENOMEM;
+    return false;
+}
+
+/* The file cannot be opened for a reason of this machine, not of the file. */
+static bool machine_error(int e)
+{
+    return e == EMFILE || e == ENFILE || e == ENOMEM || e == EIO || e == EAGAIN || e == EINTR;
 }
 
 char *fm_fingerprint(const char *name)
@@ -113,26 +145,35 @@ char *fm_fingerprint(const char *name)
     char path[4096];
     json_t *o = json_object();
     if (o == NULL)
-        return NULL;
+        return errno = ENOMEM, NULL;
     int fd = -1;
+    bool ok = true;
     struct stat sb;
-    if (fm_run_which(name, path, sizeof path) == 0 &&
-        (fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0 && fstat(fd, &sb) == 0) {
-        char id[160] = "";
-        json_object_set_new(o, "path", json_string(path));
-        json_object_set_new(o, "size", json_integer((json_int_t)sb.st_size));
-        json_object_set_new(
-            o, "mtime_ns",
-            json_integer((json_int_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec));
-        if (elf_build_id(fd, id))
-            json_object_set_new(o, "build_id", json_string(id));
-        else if (sha256_fd(fd, id))
-            json_object_set_new(o, "sha256", json_string(id));
+    if (fm_run_which(name, path, sizeof path) == 0) {
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        ok = fd >= 0 ? fstat(fd, &sb) == 0 : !machine_error(errno);
     }
+    if (ok && fd >= 0) {
+        char id[160] = "";
+        int build = -1;
+        ok = set(o, "path", json_string(path)) &&
+             set(o, "size", json_integer((json_int_t)sb.st_size)) &&
+             set(o, "mtime_ns",
+                 json_integer((json_int_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec)) &&
+             (build = elf_build_id(fd, id)) >= 0;
+        if (ok && build == 1)
+            ok = set(o, "build_id", json_string(id));
+        else if (ok)
+            ok = sha256_fd(fd, id) && set(o, "sha256", json_string(id));
+    }
+    int e = errno;
     if (fd >= 0)
         close(fd);
-    char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    char *text = ok ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    if (ok && text == NULL)
+        e = ENOMEM;
     json_decref(o);
+    errno = e;
     return text;
 }
 

@@ -13,7 +13,8 @@
 /*
  * The fingerprint of the program name would run (a path, or looked up in PATH), as a compact
  * JSON object {"path":..,"size":..,"mtime_ns":..,"build_id":".."} or with "sha256" in place of
- * build_id; {} when it cannot be found or read.  malloc'd (free()); NULL only without memory.
+ * build_id; {} when it cannot be found (or may be run but not read).  malloc'd (free()); NULL,
+ * with errno, when this machine failed to tell: no memory, no descriptor, a read error.
  */
 char *fm_fingerprint(const char *name);
 

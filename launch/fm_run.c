@@ -396,6 +396,24 @@ static fm_outcome classify(const engine *e, const slot *s, fm_run_record *r)
     return o;
 }
 
+/* A kept output that could not be written whole: removed, and the campaign stops (exit 1). */
+static void keep_failed(engine *e, const char *path, int err)
+{
+    unlink(path);
+    if (e->rep->stop != FM_STOP_ERROR) {
+        set_error(e, "--keep-output: cannot write '%s': %s", path, strerror(err));
+        e->rep->stop = FM_STOP_ERROR;
+        e->stop_new = true;
+    }
+}
+
+/* A failure to open that says this machine ran out of something, not what the name is. */
+static bool keep_machine_error(int err)
+{
+    return err == EMFILE || err == ENFILE || err == ENOMEM || err == ENOSPC || err == EDQUOT ||
+           err == EIO;
+}
+
 static void keep_output(engine *e, const slot *s, fm_outcome o)
 {
     const fm_run_config *c = e->cfg;
@@ -408,20 +426,37 @@ static void keep_output(engine *e, const slot *s, fm_outcome o)
      * device or FIFO is neither waited on (O_NONBLOCK) nor written, and a hard link to a file
      * elsewhere is not truncated (checked before the truncation, not by O_TRUNC). */
     int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0666);
-    struct stat sb;
-    if (fd >= 0 &&
-        (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_nlink != 1 || ftruncate(fd, 0) != 0))
-        close(fd), fd = -1;
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (f == NULL) {
-        if (fd >= 0)
-            close(fd);
+    if (fd < 0 && keep_machine_error(errno)) {
+        int err = errno;
+        if (e->rep->stop != FM_STOP_ERROR) {
+            set_error(e, "--keep-output: cannot create '%s': %s", path, strerror(err));
+            e->rep->stop = FM_STOP_ERROR;
+            e->stop_new = true;
+        }
         return;
     }
-    fwrite(s->out, 1, s->out_len, f);
-    if (s->out_total > s->out_len)
-        fprintf(f, "\n[flakemeter: %zu more bytes not kept]\n", s->out_total - s->out_len);
-    fclose(f);
+    struct stat sb;
+    if (fd >= 0 && (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_nlink != 1))
+        close(fd), fd = -1; /* not a file of ours: left alone */
+    if (fd < 0)
+        return;
+    FILE *f = ftruncate(fd, 0) == 0 ? fdopen(fd, "w") : NULL;
+    if (f == NULL) {
+        int err = errno;
+        close(fd);
+        keep_failed(e, path, err);
+        return;
+    }
+    bool ok = fwrite(s->out, 1, s->out_len, f) == s->out_len;
+    if (ok && s->out_total > s->out_len)
+        ok = fprintf(f, "\n[flakemeter: %zu more bytes not kept]\n", s->out_total - s->out_len) > 0;
+    int err = ok ? 0 : errno;
+    if (fclose(f) != 0 && ok)
+        ok = false, err = errno;
+    if (!ok) {
+        keep_failed(e, path, err);
+        return;
+    }
     e->kept++;
 }
 

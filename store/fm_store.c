@@ -637,8 +637,21 @@ static fm_store_status create_whole(const char *path)
         snprintf(open_errmsg, sizeof open_errmsg, "%s", store->errmsg);
     if (store != NULL)
         free_handle(store); /* the last close checkpoints the WAL into the file */
+    /* A WAL left behind (the checkpoint failed: a full disk) holds what the file lacks: moving
+     * the file alone would publish a damaged store. */
+    char side[4096];
+    snprintf(side, sizeof side, "%s-wal", t.temp);
+    if (status == FM_STORE_OK && access(side, F_OK) == 0)
+        status = fm_store__fail(NULL, FM_STORE_EIO,
+                                "cannot create: the new store could not be written whole");
     if (status == FM_STORE_OK && move_noreplace(t.temp, path) != 0 && errno != EEXIST)
         status = fm_store__fail(NULL, FM_STORE_EIO, "cannot create: %s", strerror(errno));
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", t.temp);
+    unlink(side);
+    /* a rollback journal too: a full disk can leave the creating transaction's behind */
+    snprintf(side, sizeof side, "%s-journal", t.temp);
+    unlink(side);
     fm_target_discard(&t); /* the temporary name (already moved, or a store we do not need) */
     return status;
 }

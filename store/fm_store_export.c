@@ -22,6 +22,7 @@
 #include "fm_store_internal.h"
 #include "fm_utf8.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <libxml/xmlwriter.h>
@@ -68,10 +69,21 @@ char *fm_store__clean_text(const char *s)
 
 /* ---- JSON ----------------------------------------------------------------------------------- */
 
+static bool valid_utf8(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        size_t len = fm_utf8_length(p);
+        if (len == 0)
+            return false;
+        p += len;
+    }
+    return true;
+}
+
 json_t *fm_store__json_text(const char *s)
 {
     json_t *v = json_string(s);
-    if (v == NULL) {
+    if (v == NULL && !valid_utf8(s)) { /* else jansson had no memory: NULL */
         char *clean = fm_store__clean_text(s);
         v = clean != NULL ? json_string(clean) : NULL;
         free(clean);
@@ -79,40 +91,110 @@ json_t *fm_store__json_text(const char *s)
     return v;
 }
 
-/* The campaign object without its runs; a command's JSON array is embedded as an array. */
+/*
+ * json_loads that tells text that is not JSON (NULL) from no memory (NULL, *oom set).  jansson
+ * does not always say so: its lexer ignores a failed growth of its string buffer and returns
+ * the string with a character missing (found by tests/faults).  So its allocations are watched
+ * for the parse (the same malloc and free, so objects made before or after are released alike).
+ */
+static _Thread_local bool json_alloc_failed;
+
+static void *watched_malloc(size_t size)
+{
+    void *p = malloc(size);
+    if (p == NULL)
+        json_alloc_failed = true;
+    return p;
+}
+
+char *fm_store__json_dumps(const json_t *v, size_t flags)
+{
+    json_malloc_t saved_malloc;
+    json_free_t saved_free;
+    json_get_alloc_funcs(&saved_malloc, &saved_free);
+    json_set_alloc_funcs(watched_malloc, free);
+    json_alloc_failed = false;
+    char *text = json_dumps(v, flags);
+    json_set_alloc_funcs(saved_malloc, saved_free);
+    if (json_alloc_failed) { /* the text may have lost bytes (jansson 2.14's dump) */
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
+static json_t *load(const char *text, size_t flags, bool *oom)
+{
+    json_malloc_t saved_malloc;
+    json_free_t saved_free;
+    json_get_alloc_funcs(&saved_malloc, &saved_free);
+    json_set_alloc_funcs(watched_malloc, free);
+    json_alloc_failed = false;
+    json_error_t err;
+    json_t *v = json_loads(text, flags, &err);
+    json_set_alloc_funcs(saved_malloc, saved_free);
+    if (json_alloc_failed || (v == NULL && json_error_code(&err) == json_error_out_of_memory)) {
+        *oom = true;
+        json_decref(v);
+        return NULL;
+    }
+    return v;
+}
+
+bool fm_store__json_put(json_t *o, const char *key, json_t *v, bool *oom)
+{
+    if (v != NULL && json_object_set_new(o, key, v) == 0)
+        return true;
+    *oom = true;
+    return false;
+}
+#define put fm_store__json_put
+
+/*
+ * The campaign object without its runs; a command's JSON array is embedded as an array.  NULL
+ * without memory: an object missing a key, or a stored value replaced by a default, would be
+ * an export that looks whole and is not.
+ */
 static json_t *campaign_json(const fm_campaign_info *c)
 {
     json_t *o = json_object();
+    if (o == NULL)
+        return NULL;
+    bool oom = false;
     json_t *command = NULL;
     if (strcmp(c->kind, "command") == 0) {
-        command = json_loads(c->command, JSON_DECODE_ANY, NULL);
+        command = load(c->command, JSON_DECODE_ANY, &oom);
         if (command != NULL && !json_is_array(command)) {
             json_decref(command);
             command = NULL;
         }
     }
-    if (command == NULL)
+    if (command == NULL && !oom)
         command = fm_store__json_text(c->command);
-    json_object_set_new(o, "label", fm_store__json_text(c->label));
-    json_object_set_new(o, "kind", fm_store__json_text(c->kind));
-    json_object_set_new(o, "command", command);
-    json_object_set_new(o, "params", fm_store__json_text(c->params));
-    json_object_set_new(o, "host", fm_store__json_text(c->host));
-    json_object_set_new(o, "arch", fm_store__json_text(c->arch));
-    json_object_set_new(o, "version", fm_store__json_text(c->version));
-    json_t *conditions = json_loads(c->conditions, 0, NULL);
+    put(o, "label", fm_store__json_text(c->label), &oom);
+    put(o, "kind", fm_store__json_text(c->kind), &oom);
+    put(o, "command", command, &oom);
+    put(o, "params", fm_store__json_text(c->params), &oom);
+    put(o, "host", fm_store__json_text(c->host), &oom);
+    put(o, "arch", fm_store__json_text(c->arch), &oom);
+    put(o, "version", fm_store__json_text(c->version), &oom);
+    json_t *conditions = load(c->conditions, 0, &oom);
     if (conditions == NULL || !json_is_object(conditions)) {
         json_decref(conditions);
-        conditions = json_object();
+        conditions = oom ? NULL : json_object();
     }
-    json_object_set_new(o, "conditions", conditions);
-    json_object_set_new(o, "created_ns", json_integer(c->created_ns));
-    json_t *fingerprint = json_loads(c->fingerprint, 0, NULL);
+    put(o, "conditions", conditions, &oom);
+    put(o, "created_ns", json_integer(c->created_ns), &oom);
+    json_t *fingerprint = load(c->fingerprint, 0, &oom);
     if (fingerprint == NULL || !json_is_object(fingerprint)) {
         json_decref(fingerprint);
-        fingerprint = json_object();
+        fingerprint = oom ? NULL : json_object();
     }
-    json_object_set_new(o, "fingerprint", fingerprint);
+    put(o, "fingerprint", fingerprint, &oom);
+    if (oom) {
+        json_decref(o);
+        return NULL;
+    }
     return o;
 }
 
@@ -159,7 +241,7 @@ static fm_store_status export_json(fm_store *store, const int64_t *ids, size_t n
         if (status != FM_STORE_OK)
             return status;
         json_t *o = campaign_json(&info);
-        char *text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+        char *text = o != NULL ? fm_store__json_dumps(o, JSON_COMPACT) : NULL;
         json_decref(o);
         if (text == NULL)
             return fm_store__fail(store, FM_STORE_ENOMEM, "out of memory building JSON");
@@ -517,10 +599,26 @@ static fm_store_status write_suites(junit_ctx *j, const int64_t *ids, size_t n,
     return ok ? FM_STORE_OK : fm_store__fail(j->store, FM_STORE_EIO, "cannot write XML");
 }
 
+/*
+ * Any message of libxml2 while the export writes fails the export: its writer does not always
+ * return the failure it reports (xmlTextWriterStartElement ignores a failed xmlListPushFront,
+ * "Cannot initialize memory for new link", and goes on to write malformed XML; found by
+ * tests/faults).
+ */
+static _Thread_local bool xml_complained;
+
 static void quiet_xml_error(void *ctx, xmlErrorPtr e)
 {
     (void)ctx;
     (void)e;
+    xml_complained = true;
+}
+
+static void quiet_generic_error(void *ctx, const char *fmt, ...)
+{
+    (void)ctx;
+    (void)fmt;
+    xml_complained = true;
 }
 
 static fm_store_status export_junit(fm_store *store, const int64_t *ids, size_t n, FILE *f)
@@ -541,9 +639,12 @@ static fm_store_status export_junit(fm_store *store, const int64_t *ids, size_t 
     }
     if (status != FM_STORE_OK)
         goto out;
-    /* libxml2 prints its own I/O errors ("I/O error : flush error") through its global
-     * handlers; a write error is ours to report, in one line (FM_STORE_EIO). */
+    /* libxml2 prints its own I/O errors ("I/O error : flush error") and failed allocations
+     * ("Cannot initialize memory for new link") through its global handlers; a write error is
+     * ours to report, in one line (FM_STORE_EIO or FM_STORE_ENOMEM). */
+    xml_complained = false;
     xmlSetStructuredErrorFunc(NULL, quiet_xml_error);
+    xmlSetGenericErrorFunc(NULL, quiet_generic_error);
     buf = xmlOutputBufferCreateFile(f, NULL);
     j.w = buf != NULL ? xmlNewTextWriter(buf) : NULL;
     if (j.w == NULL) {
@@ -557,9 +658,12 @@ static fm_store_status export_junit(fm_store *store, const int64_t *ids, size_t 
 out:
     if (j.w != NULL)
         xmlFreeTextWriter(j.w); /* flushes; the FILE stays open */
+    if (status == FM_STORE_OK && xml_complained)
+        status = fm_store__fail(store, FM_STORE_ENOMEM, "cannot write XML: libxml2 failed");
     if (buf != NULL)
         xmlOutputBufferClose(buf);
     xmlSetStructuredErrorFunc(NULL, NULL);
+    xmlSetGenericErrorFunc(NULL, NULL);
     free(j.chain.rows);
     free(counts);
     return status;

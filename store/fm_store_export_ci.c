@@ -25,36 +25,50 @@ static const char *col_text(sqlite3_stmt *st, int i)
     return s != NULL ? s : "";
 }
 
+/* A CI run's object with an empty results array; NULL without memory (never a key missing). */
 static json_t *run_object(sqlite3_stmt *st)
 {
     json_t *o = json_object();
-    json_object_set_new(o, "label", fm_store__json_text(col_text(st, 1)));
-    json_object_set_new(o, "run_key", fm_store__json_text(col_text(st, 2)));
-    json_object_set_new(o, "time_ns", json_integer(sqlite3_column_int64(st, 3)));
-    json_object_set_new(o, "host", fm_store__json_text(col_text(st, 4)));
-    json_object_set_new(o, "platform", fm_store__json_text(col_text(st, 5)));
-    json_object_set_new(o, "revision", fm_store__json_text(col_text(st, 6)));
-    json_object_set_new(o, "results", json_array());
-    return o;
+    bool oom = o == NULL;
+    if (o != NULL) {
+        fm_store__json_put(o, "label", fm_store__json_text(col_text(st, 1)), &oom);
+        fm_store__json_put(o, "run_key", fm_store__json_text(col_text(st, 2)), &oom);
+        fm_store__json_put(o, "time_ns", json_integer(sqlite3_column_int64(st, 3)), &oom);
+        fm_store__json_put(o, "host", fm_store__json_text(col_text(st, 4)), &oom);
+        fm_store__json_put(o, "platform", fm_store__json_text(col_text(st, 5)), &oom);
+        fm_store__json_put(o, "revision", fm_store__json_text(col_text(st, 6)), &oom);
+        fm_store__json_put(o, "results", json_array(), &oom);
+    }
+    if (oom)
+        json_decref(o);
+    return oom ? NULL : o;
 }
 
 static json_t *result_object(sqlite3_stmt *st)
 {
     json_t *o = json_object();
-    json_object_set_new(o, "test", fm_store__json_text(col_text(st, 7)));
-    json_object_set_new(o, "attempt", json_integer(sqlite3_column_int64(st, 8)));
-    json_object_set_new(o, "outcome", json_string(fm_outcome_name(sqlite3_column_int(st, 9))));
-    json_object_set_new(o, "seconds",
-                        sqlite3_column_type(st, 10) == SQLITE_NULL
-                            ? json_null()
-                            : json_real(sqlite3_column_double(st, 10)));
-    return o;
+    bool oom = o == NULL;
+    if (o != NULL) {
+        fm_store__json_put(o, "test", fm_store__json_text(col_text(st, 7)), &oom);
+        fm_store__json_put(o, "attempt", json_integer(sqlite3_column_int64(st, 8)), &oom);
+        fm_store__json_put(o, "outcome", json_string(fm_outcome_name(sqlite3_column_int(st, 9))),
+                           &oom);
+        fm_store__json_put(o, "seconds",
+                           sqlite3_column_type(st, 10) == SQLITE_NULL
+                               ? json_null()
+                               : json_real(sqlite3_column_double(st, 10)),
+                           &oom);
+    }
+    if (oom)
+        json_decref(o);
+    return oom ? NULL : o;
 }
 
 /* Print one finished CI run object (consumed) after the ones before it. */
 static fm_store_status flush_run(fm_store *store, json_t *run, bool first, FILE *f)
 {
-    char *text = json_dumps(run, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
+    char *text =
+        fm_store__json_dumps(run, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
     json_decref(run);
     if (text == NULL)
         return fm_store__fail(store, FM_STORE_ENOMEM, "out of memory building JSON");
@@ -82,7 +96,9 @@ static fm_store_status history_json(fm_store *store, sqlite3_stmt *st, FILE *f)
             run = run_object(st);
             current = id;
         }
-        json_array_append_new(json_object_get(run, "results"), result_object(st));
+        json_t *result = run != NULL ? result_object(st) : NULL;
+        if (result == NULL || json_array_append_new(json_object_get(run, "results"), result) != 0)
+            status = fm_store__fail(store, FM_STORE_ENOMEM, "out of memory building JSON");
     }
     if (status == FM_STORE_OK && rc != SQLITE_DONE)
         status = fm_store__sqlite(store, rc, "cannot read the CI history");

@@ -103,10 +103,14 @@ fm_store_status fm_store__campaign_by_id(fm_store *store, int64_t id, fm_campaig
 /* The ids of the campaign labelled `label`, or of all (label NULL), in creation order; the
  * caller frees *ids.  ENOENT when a label is given and absent. */
 /* Export helpers (fm_store_export.c): text made valid UTF-8 without control characters (malloc'd),
- * a JSON string of it, and an RFC 4180 CSV field. */
+ * a JSON string of it (NULL without memory), o[key] = v (v consumed; false, *oom set, when v is
+ * NULL or the entry could not be made), and an RFC 4180 CSV field. */
 char *fm_store__clean_text(const char *s);
 struct json_t;
 struct json_t *fm_store__json_text(const char *s);
+bool fm_store__json_put(struct json_t *o, const char *key, struct json_t *v, bool *oom);
+/* json_dumps, NULL when any of its allocations failed (jansson may then drop bytes silently). */
+char *fm_store__json_dumps(const struct json_t *v, size_t flags);
 void fm_store__csv_field(FILE *f, const char *s);
 
 /* Copy the ingested CI history of src into dst (fm_store_merge_ci.c); inside both transactions. */

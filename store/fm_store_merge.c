@@ -246,6 +246,8 @@ static void unlink_journal(const char *path)
     unlink(side);
     snprintf(side, sizeof side, "%s-shm", path);
     unlink(side);
+    snprintf(side, sizeof side, "%s-journal", path); /* left by a rollback on a full disk */
+    unlink(side);
 }
 
 /* Close the finished temporary store and move it over the output. */
