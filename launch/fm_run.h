@@ -28,6 +28,7 @@
 #ifndef FM_RUN_H
 #define FM_RUN_H
 
+#include "fm_cgroup.h"
 #include "fm_cond.h"
 #include "fm_store.h"
 #include "fm_wl.h"
@@ -113,6 +114,9 @@ typedef struct {
     /* Run conditions applied in each run's child (fm_cond.h; NULL: none).  The caller starts
      * and stops them (spinners, cgroup) around the campaign. */
     const fm_cond_rt *cond;
+    /* Containment (fm_cgroup.h): each attempt in its own cgroup (auto: where one can be made),
+     * else the subreaper sweep (fm_reap.h). */
+    fm_cgroup_mode cgroup;
     /* Where. */
     fm_store *store;
     int64_t campaign;
@@ -140,9 +144,10 @@ typedef struct {
     bool decided_reachable; /* false: decided that no attempt count reaches the target */
     /* first attempts still running when it decided: the decision holds whatever they give */
     uint64_t decided_pending;
-    char error[256];  /* one line when status != OK or stop == FM_STOP_ERROR */
-    int start_errno;  /* the errno of the last attempt that could not start, or 0 */
-    bool usage_error; /* stopped because the first runs all ended in an --error-exit code */
+    char error[256];      /* one line when status != OK or stop == FM_STOP_ERROR */
+    int start_errno;      /* the errno of the last attempt that could not start, or 0 */
+    bool usage_error;     /* stopped because the first runs all ended in an --error-exit code */
+    char containment[32]; /* "cgroup v2", "cgroup v1 freezer", "sweep" (fm_cgroup_describe) */
 } fm_run_report;
 
 fm_run_status fm_run_campaign(const fm_run_config *config, fm_run_report *report);
