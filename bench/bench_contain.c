@@ -8,8 +8,10 @@
  * 1. Cost per attempt: fork, the child joins its cgroup (where there is one) and execs
  *    /bin/true, the parent waits for it and ends the attempt as the engine does (cgroup: kill,
  *    remove; sweep: fm_reap_sweep of the attempt's orphans, none here).  Baseline: the same
- *    fork + exec + wait with no containment.  ATTEMPTS per mode per round, the modes in turn
- *    each round, medians over rounds of the mean µs per attempt.
+ *    fork + exec + wait with no containment.  One more row: the child started inside its v2
+ *    cgroup by clone3(CLONE_INTO_CGROUP) instead of joining it (what a clone3 launch path
+ *    could do; the engine joins by a write, as fm_run_exec.c's fork path allows).  ATTEMPTS per
+ * mode per round, the modes in turn each round, medians over rounds of the mean µs per attempt.
  * 2. Time to kill a tree: an attempt whose leader starts N processes that each setsid() away
  *    (as a daemon would) and exits; from the leader's exit to the last of the N reaped, as the
  *    engine does it: cgroup kill + remove, or the sweep (which reads each orphan's environment
@@ -21,19 +23,35 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-enum { SWEEP, V2, V2_FREEZE, V1, N_MODES, BASE = N_MODES };
-static const char *const mode_names[] = {"sweep (no cgroup)", "cgroup v2 (cgroup.kill)",
-                                         "cgroup v2 (freeze + kill)", "cgroup v1 freezer",
-                                         "no containment"};
+enum { SWEEP, V2, V2_FREEZE, V1, N_MODES, BASE = N_MODES, CLONE3 };
+static const char *const mode_names[] = {
+    "sweep (no cgroup)", "cgroup v2 (cgroup.kill)", "cgroup v2 (freeze + kill)",
+    "cgroup v1 freezer", "no containment",          "cgroup v2, born inside (clone3)"};
+
+/* clone3 with CLONE_INTO_CGROUP: the child starts in the cgroup, no migration (Linux 5.7, v2).
+ * Raw clone3 skips glibc's fork bookkeeping, so the child only execs. */
+static pid_t clone_into(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    struct clone_args ca = {
+        .flags = CLONE_INTO_CGROUP, .exit_signal = SIGCHLD, .cgroup = (uint64_t)fd};
+    pid_t pid = fd < 0 ? -1 : (pid_t)syscall(SYS_clone3, &ca, sizeof ca);
+    if (pid != 0 && fd >= 0)
+        close(fd);
+    return pid;
+}
 
 static double now_us(void)
 {
@@ -104,7 +122,13 @@ static double per_attempt(int mode, fm_cgroup_set *set, int attempts)
             fprintf(stderr, "%s\n", why);
             exit(1);
         }
-        pid_t pid = fork();
+        if (mode == CLONE3)
+            fm_cgroup_started(&cg); /* no join: born inside */
+        pid_t pid = mode == CLONE3 ? clone_into(cg.dir) : fork();
+        if (pid < 0) {
+            perror("fork/clone3");
+            exit(1);
+        }
         if (pid == 0) {
             if (cg.procs_fd >= 0 && fm_cgroup_attach(cg.procs_fd) != 0)
                 _exit(126);
@@ -194,22 +218,23 @@ int main(int argc, char **argv)
         have[m] = open_mode(m, &sets[m]);
     unsetenv("FLAKEMETER_CGROUP_NO_KILL");
 
-    double cost[N_MODES + 1][64];
+    double cost[CLONE3 + 1][64];
     int r_max = rounds > 64 ? 64 : rounds;
     for (int r = 0; r < r_max; r++)
-        for (int m = 0; m <= N_MODES; m++)
-            if (m == BASE || have[m])
-                cost[m][r] = per_attempt(m, m == BASE ? NULL : &sets[m], attempts);
+        for (int m = 0; m <= CLONE3; m++)
+            if (m == BASE || have[m == CLONE3 ? V2 : m])
+                cost[m][r] =
+                    per_attempt(m, m == BASE ? NULL : &sets[m == CLONE3 ? V2 : m], attempts);
     printf(
         "Cost per attempt (fork, join, exec /bin/true, wait, end the attempt): median of %d "
         "rounds x %d attempts\n\n| path | µs per attempt | vs no containment |\n|---|---:|---:|\n",
         r_max, attempts);
     double base = median(cost[BASE], r_max);
     printf("| %s | %.0f | 1.00 |\n", mode_names[BASE], base);
-    for (int m = 0; m < N_MODES; m++)
-        if (have[m]) {
+    for (int m = 0; m <= CLONE3; m++)
+        if (m != BASE && have[m == CLONE3 ? V2 : m]) {
             double c = median(cost[m], r_max);
-            printf("| %s | %.0f (+%.0f) | %.2f |\n", mode_names[m], c, c - base, c / base);
+            printf("| %s | %.0f (%+.0f) | %.2f |\n", mode_names[m], c, c - base, c / base);
         }
 
     static const int sizes[] = {10, 100, 1000};
