@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -296,22 +298,28 @@ static void remove_set(const char *root, bool has_kill)
     }
 }
 
-/* Remove the sets of runners that are gone ("flakemeter-run-PID-N", PID dead). */
+/* Remove the sets of runners that are gone: "flakemeter-run-*" over 10 s old (a set being
+ * made is not locked yet) that no process holds an flock on. */
 static void remove_stale(const char *parent)
 {
     DIR *d = opendir(parent);
     struct dirent *e;
     while (d && (e = readdir(d)) != NULL) {
-        long pid;
-        unsigned n;
-        if (sscanf(e->d_name, "flakemeter-run-%ld-%u", &pid, &n) != 2 || pid == getpid() ||
-            pid <= 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+        if (strncmp(e->d_name, "flakemeter-run-", 15) != 0)
             continue;
-        char dir[1400];
+        char dir[1400], path[1500];
         snprintf(dir, sizeof dir, "%s/%s", parent, e->d_name);
-        char path[1500];
+        struct stat st;
+        int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0 || fstat(fd, &st) != 0 || time(NULL) - st.st_ctime < 10 ||
+            flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            if (fd >= 0)
+                close(fd);
+            continue;
+        }
         snprintf(path, sizeof path, "%s/cgroup.kill", dir);
         remove_set(dir, access(path, F_OK) == 0);
+        close(fd);
     }
     if (d)
         closedir(d);
@@ -341,10 +349,24 @@ static bool make_set(fm_cgroup_set *set, const char *parent, fm_cgroup_kind kind
                      size_t size)
 {
     remove_stale(parent);
-    snprintf(set->root, sizeof set->root, "%s/flakemeter-run-%ld-%u", parent, (long)getpid(),
-             sets_made++);
+    unsigned r = 0;
+    if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r)
+        r = (unsigned)time(NULL) ^ (unsigned)getpid() * 2654435761u;
+    snprintf(set->root, sizeof set->root, "%s/flakemeter-run-%ld-%08x-%u", parent, (long)getpid(),
+             r, sets_made++);
     if (mkdir(set->root, 0755) != 0) {
         snprintf(why, size, "cannot make a cgroup in %s: %s", parent, strerror(errno));
+        set->root[0] = '\0';
+        return false;
+    }
+    /* Held while the set is open: how another runner tells a live set from a stale one. */
+    set->lock_fd = open(set->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (set->lock_fd < 0 || flock(set->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        snprintf(why, size, "cannot lock a cgroup made in %s: %s", parent, strerror(errno));
+        if (set->lock_fd >= 0)
+            close(set->lock_fd);
+        set->lock_fd = -1;
+        rmdir(set->root);
         set->root[0] = '\0';
         return false;
     }
@@ -362,6 +384,8 @@ static bool make_set(fm_cgroup_set *set, const char *parent, fm_cgroup_kind kind
         snprintf(why, size, "cannot join a cgroup made in %s: %s", parent, strerror(err));
     if (err != 0) {
         rmdir(set->root);
+        close(set->lock_fd);
+        set->lock_fd = -1;
         set->root[0] = '\0';
         return false;
     }
@@ -372,7 +396,7 @@ static bool make_set(fm_cgroup_set *set, const char *parent, fm_cgroup_kind kind
 fm_cgroup_status fm_cgroup_open(fm_cgroup_set *set, fm_cgroup_mode mode, const char *parent,
                                 char *why, size_t why_size)
 {
-    *set = (fm_cgroup_set){.kind = FM_CGROUP_NONE};
+    *set = (fm_cgroup_set){.kind = FM_CGROUP_NONE, .lock_fd = -1};
     char mnt[1024], dir[1024], why2[600] = "not asked for", why1[600] = "not asked for";
     if (mode == FM_CGROUP_OFF) {
         snprintf(why, why_size, "cgroups are off (--cgroup off)");
@@ -496,8 +520,12 @@ size_t fm_cgroup_collect(fm_cgroup_set *set)
 
 void fm_cgroup_close(fm_cgroup_set *set)
 {
-    if (set->kind != FM_CGROUP_NONE && set->root[0])
+    if (set->kind != FM_CGROUP_NONE && set->root[0]) { /* else never opened, or failed */
         remove_set(set->root, set->has_kill);
+        if (set->lock_fd >= 0)
+            close(set->lock_fd);
+    }
+    set->lock_fd = -1;
     free(set->dying);
     set->dying = NULL;
     set->n_dying = set->cap_dying = 0;

@@ -2,7 +2,7 @@
  * fm_cgroup.h - one cgroup per attempt, so that nothing an attempt started outlives it
  * (docs/reliability.md, "No escapes"; docs/design.md, "Runner").
  *
- * A campaign opens a set: a directory PARENT/flakemeter-run-PID-N made below the cgroup this
+ * A campaign opens a set: a directory PARENT/flakemeter-run-PID-RANDOM-N made below the cgroup this
  * process is in (or below the quota cgroup of fm_cond, which then limits every attempt), in
  * the cgroup v2 hierarchy where one can be made and joined, else in the v1 freezer hierarchy.
  * Each attempt gets its own cgroup below it (fm_cgroup_new), whose cgroup.procs is opened
@@ -14,8 +14,11 @@
  * it is empty.  fm_cgroup_release then removes the cgroup, at once or, while its processes are
  * still dying, at a later fm_cgroup_collect.  fm_cgroup_close kills whatever is below the set
  * and removes it; it needs only the directory's name, so the runner's watchdog (fm_reap.h) calls
- * it after the runner was SIGKILLed.  A set left by a runner that died with its watchdog is
- * removed by the next fm_cgroup_open in the same parent.
+ * it after the runner was SIGKILLed.  The runner holds an flock on its set's directory while
+ * the set is open; a set that nobody holds a lock on and that is over 10 s old was left by a
+ * runner that died with its watchdog, and the next fm_cgroup_open in the same parent removes
+ * it.  (Not by the PID in its name: runners in other PID namespaces share the cgroup tree, and
+ * their PIDs mean nothing here; the random part keeps their names apart.)
  *
  * Invariants: a set is never made in a cgroup that is not ours to write (an open that cannot
  * make, join and remove a probe cgroup reports FM_CGROUP_EUNAVAILABLE and changes nothing);
@@ -55,6 +58,7 @@ typedef struct {
     fm_cgroup_kind kind; /* NONE: no set (mode off, or auto where none can be made) */
     bool has_kill;       /* v2 cgroup.kill; else freeze, kill, thaw */
     char root[1024];     /* the set's directory; "" none */
+    int lock_fd;         /* the set's directory, flock'ed while it is open; -1 none */
     unsigned serial;     /* names of the attempts' cgroups */
     char (*dying)[1100]; /* released cgroups whose processes were still exiting */
     size_t n_dying, cap_dying;

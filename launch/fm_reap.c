@@ -288,6 +288,7 @@ pid_t fm_reap_watchdog(int *wfd, const fm_cgroup_set *cgroups)
     if (cgroups != NULL && cgroups->kind != FM_CGROUP_NONE) {
         fm_cgroup_set copy = *cgroups;
         copy.dying = NULL; /* the runner's list, not ours to free */
+        copy.lock_fd = -1; /* closed above with every other descriptor */
         copy.n_dying = copy.cap_dying = 0;
         fm_cgroup_close(&copy);
     }
