@@ -298,8 +298,9 @@ static void remove_set(const char *root, bool has_kill)
     }
 }
 
-/* Remove the sets of runners that are gone: "flakemeter-run-*" over 10 s old (a set being
- * made is not locked yet) that no process holds an flock on. */
+/* Remove the sets of runners that are gone: "flakemeter-run-*" that no process holds an flock
+ * on.  (A set being made is not locked yet for a moment: make_set then sees it go, and retries.
+ * The directory's times cannot tell its age: cgroupfs makes them anew with its inodes.) */
 static void remove_stale(const char *parent)
 {
     DIR *d = opendir(parent);
@@ -309,10 +310,8 @@ static void remove_stale(const char *parent)
             continue;
         char dir[1400], path[1500];
         snprintf(dir, sizeof dir, "%s/%s", parent, e->d_name);
-        struct stat st;
         int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0 || fstat(fd, &st) != 0 || time(NULL) - st.st_ctime < 10 ||
-            flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0) {
             if (fd >= 0)
                 close(fd);
             continue;
@@ -349,24 +348,34 @@ static bool make_set(fm_cgroup_set *set, const char *parent, fm_cgroup_kind kind
                      size_t size)
 {
     remove_stale(parent);
-    unsigned r = 0;
-    if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r)
-        r = (unsigned)time(NULL) ^ (unsigned)getpid() * 2654435761u;
-    snprintf(set->root, sizeof set->root, "%s/flakemeter-run-%ld-%08x-%u", parent, (long)getpid(),
-             r, sets_made++);
-    if (mkdir(set->root, 0755) != 0) {
-        snprintf(why, size, "cannot make a cgroup in %s: %s", parent, strerror(errno));
-        set->root[0] = '\0';
-        return false;
+    /* The flock is held while the set is open: how another runner tells a live set from a
+     * stale one.  Another runner's remove_stale may take the new directory before we lock it:
+     * then it is gone (or going) and we make another. */
+    int err = 0;
+    for (int tries = 0; tries < 5 && set->lock_fd < 0; tries++) {
+        unsigned r = 0;
+        if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r)
+            r = (unsigned)time(NULL) ^ (unsigned)getpid() * 2654435761u;
+        snprintf(set->root, sizeof set->root, "%s/flakemeter-run-%ld-%08x-%u", parent,
+                 (long)getpid(), r, sets_made++);
+        if (mkdir(set->root, 0755) != 0) {
+            snprintf(why, size, "cannot make a cgroup in %s: %s", parent, strerror(errno));
+            set->root[0] = '\0';
+            return false;
+        }
+        struct stat a, b;
+        int fd = open(set->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        err = fd < 0 ? errno : 0;
+        if (fd >= 0 && (flock(fd, LOCK_EX | LOCK_NB) != 0 || fstat(fd, &a) != 0 ||
+                        stat(set->root, &b) != 0 || a.st_ino != b.st_ino)) {
+            err = errno ? errno : ENOENT;
+            close(fd);
+            fd = -1;
+        }
+        set->lock_fd = fd;
     }
-    /* Held while the set is open: how another runner tells a live set from a stale one. */
-    set->lock_fd = open(set->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (set->lock_fd < 0 || flock(set->lock_fd, LOCK_EX | LOCK_NB) != 0) {
-        snprintf(why, size, "cannot lock a cgroup made in %s: %s", parent, strerror(errno));
-        if (set->lock_fd >= 0)
-            close(set->lock_fd);
-        set->lock_fd = -1;
-        rmdir(set->root);
+    if (set->lock_fd < 0) {
+        snprintf(why, size, "cannot lock a cgroup made in %s: %s", parent, strerror(err));
         set->root[0] = '\0';
         return false;
     }
@@ -377,7 +386,7 @@ static bool make_set(fm_cgroup_set *set, const char *parent, fm_cgroup_kind kind
                     !(no_kill && strcmp(no_kill, "1") == 0);
     snprintf(path, sizeof path, "%s/%s", set->root,
              kind == FM_CGROUP_KIND_V1 ? "freezer.state" : "cgroup.freeze");
-    int err = set->has_kill || access(path, F_OK) == 0 ? probe_join(set->root) : -1;
+    err = set->has_kill || access(path, F_OK) == 0 ? probe_join(set->root) : -1;
     if (err == -1)
         snprintf(why, size, "%s has neither cgroup.kill nor a freezer", parent);
     else if (err != 0)
