@@ -113,6 +113,14 @@ int fm_cli_parse_error_exit(void *value, const char *text, const char *name)
     return 0;
 }
 
+int fm_cli_parse_cgroup(void *value, const char *text, const char *name)
+{
+    fm_run_config *c = value;
+    if (fm_cgroup_mode_parse(text, &c->cgroup) != FM_CGROUP_OK)
+        return fm_cli_usage_error("%s: '%s' is not auto, off, require, v2 or v1", name, text);
+    return 0;
+}
+
 int fm_cli_parse_shard(void *value, const char *text, const char *name)
 {
     fm_run_config *c = value;

@@ -4,7 +4,8 @@
  * JSON keys (a contract): runs, passed, failed, crashed, timed_out, errors, estimate, lower,
  * upper, attempts {point, conservative, bayes[, correlated]}, decided (with --until-decided),
  * durations {p50, p90, p99, max} in seconds, wall_seconds, plus label, confidence, target,
- * attempts_total, chains {...} when retries ran, and stop (why the loop ended) after a run;
+ * attempts_total, chains {...} when retries ran, and stop (why the loop ended) and containment
+ * ("cgroup v2", "cgroup v1 freezer", "sweep": fm_cgroup_describe) after a run;
  * interrupted (first attempts killed because the runner stopped: in runs, not in the estimate),
  * causes [{outcome, exit_code, signal, count}] of the first attempts that did not pass, and
  * after a run runs_this_invocation.
@@ -202,8 +203,11 @@ json_t *fm_cli_verdict_json(const fm_verdict *v, const fm_verdict_context *ctx)
     double span = (double)(v->sum.last_end_ns - v->sum.first_start_ns) / 1e9;
     json_object_set_new(o, "wall_seconds",
                         json_real(ctx->report ? ctx->report->wall_s : (span > 0 ? span : 0)));
-    if (ctx->report)
+    if (ctx->report) {
         json_object_set_new(o, "stop", json_string(stop_name(ctx->report->stop)));
+        /* how the attempts' processes were contained: "cgroup v2", "cgroup v1 freezer", "sweep" */
+        json_object_set_new(o, "containment", json_string(ctx->report->containment));
+    }
     return o;
 }
 

@@ -53,13 +53,6 @@ struct emu_args {
     char native_buf[4096];
 };
 
-static volatile sig_atomic_t stop_signal;
-
-static void on_signal(int sig)
-{
-    stop_signal = sig;
-}
-
 /* ---- options --------------------------------------------------------------------------------- */
 
 static int parse_timeouts(void *value, const char *text, const char *name)
@@ -233,7 +226,6 @@ static int measure_all(struct emu_args *a, fm_store *store, fm_bench_report *rep
                                         .target = a->target,
                                         .confidence = a->confidence,
                                         .attempts = a->attempts},
-                           .stop = &stop_signal,
                            .store = store,
                            .on_skip = on_skip,
                            .progress = a->quiet || !isatty(2) ? NULL : progress};
@@ -268,7 +260,10 @@ static int report(const fm_bench_report *rep, const struct emu_args *a, int meas
         rc = fm_cli_bench_plot(rep, &view);
     if (measured_rc != 0)
         return measured_rc;
-    return stop_signal == SIGINT ? 130 : stop_signal == SIGTERM ? 143 : rc;
+    return rep->stop_signal == SIGINT    ? 130
+           : rep->stop_signal == SIGTERM ? 143
+           : rep->stop_signal == SIGHUP  ? 129
+                                         : rc;
 }
 
 int cmd_bench_emu(int argc, char **argv)
@@ -288,9 +283,6 @@ int cmd_bench_emu(int argc, char **argv)
     fm_store *store = NULL;
     if ((rc = fm_cli_open_store(a.db, true, &store)) != 0)
         return rc;
-    struct sigaction sa = {.sa_handler = on_signal}; /* no SA_RESTART: poll returns EINTR */
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
     fm_bench_report rep;
     rc = measure_all(&a, store, &rep);
     if (fm_store_close(store) != FM_STORE_OK && rc == 0)

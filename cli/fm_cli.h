@@ -225,7 +225,12 @@ int fm_cli_parse_condition(void *cond, const char *text, const char *name);
         FM_OPT_REAL(0, "grace", &(cfg)->grace_s, 0, 3600, FM_OPT_CLOSED, "S",                      \
                     "seconds between SIGTERM and SIGKILL (default 2)"),                            \
         FM_OPT_COUNT(0, "seed", &(cfg)->seed, 0, (double)(UINT64_MAX >> 11), "S",                  \
-                     "base seed (FLAKEMETER_SEED; default 0 = upstream inputs)")
+                     "base seed (FLAKEMETER_SEED; default 0 = upstream inputs)"),                  \
+        FM_OPT_CALL(0, "cgroup", (cfg), fm_cli_parse_cgroup, "MODE",                               \
+                    "each attempt in its own cgroup, killed whole at its end: auto (where one "    \
+                    "can be made), off (subreaper sweep only), require, v2 or v1")
+/* FM_OPT_CALL parser of --cgroup MODE into an fm_run_config (fm_cgroup.h). */
+int fm_cli_parse_cgroup(void *value, const char *text, const char *name);
 
 /* What may follow the options. */
 enum {

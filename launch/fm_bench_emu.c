@@ -143,14 +143,15 @@ static fm_run_status run_side(const fm_bench_pair_config *cfg, char **argv, int6
     once.run = index;
     once.timeout_s = cfg->limit_s;
     once.grace_s = 1.0;
-    once.stop = cfg->stop;
+    once.signal_fd = cfg->signal_fd;
+    once.stop_signal = cfg->stop_signal;
     fm_run_status st = fm_run_once(&once, rec, output, output_size, error, error_size);
     return st == FM_RUN_OK ? FM_RUN_OK : FM_RUN_ESYSTEM;
 }
 
 static bool stopped(const fm_bench_pair_config *cfg)
 {
-    return cfg->stop != NULL && *cfg->stop;
+    return cfg->stop_signal != NULL && *cfg->stop_signal != 0;
 }
 
 typedef struct {

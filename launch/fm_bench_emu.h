@@ -76,7 +76,10 @@ typedef struct {
     size_t reps;    /* counted pairs, >= 1 */
     size_t warmup;  /* pairs run first and not counted */
     double limit_s; /* per run: killed (outcome timeout) after this long; 0 = none */
-    volatile sig_atomic_t *stop;
+    /* Stopping (fm_run_once_config): a signalfd of the caller (-1 none) and where the number of
+     * the signal read from it goes; a non-zero *stop_signal stops before the next run. */
+    int signal_fd;
+    int *stop_signal;
     /* Store: every counted run, in two campaigns (native_campaign may equal -1: not stored). */
     fm_store *store;
     int64_t native_campaign, emulated_campaign;
@@ -95,7 +98,7 @@ typedef struct {
 /*
  * Measure one pair: warm-up, then reps alternating native and emulated.  out->rep is
  * allocated (fm_bench_pair_free).  FM_RUN_ESYSTEM when a run cannot be started (detail in
- * error); an interruption through *stop returns FM_RUN_OK with out->interrupted set and the
+ * error); an interruption through signal_fd returns FM_RUN_OK with out->interrupted set and the
  * reps made so far.
  */
 fm_run_status fm_bench_measure(const fm_bench_pair_config *cfg, fm_bench_pair *out, char *error,
@@ -192,6 +195,7 @@ typedef struct {
     size_t n_skipped;
     char notes[16][256]; /* e.g. why stress_aes impl=openssl was not measured on an arch */
     size_t n_notes;
+    int stop_signal; /* the signal that stopped it (SIGINT, SIGTERM, SIGHUP), or 0 */
 } fm_bench_report;
 
 typedef struct {
@@ -205,8 +209,14 @@ typedef struct {
     size_t reps, warmup;
     double limit_s;
     fm_bench_analysis_options analysis;
-    volatile sig_atomic_t *stop; /* set by a signal handler: stop after the running run */
+    /* SIGINT, SIGTERM and SIGHUP are blocked during fm_bench_run and read from a signalfd, as
+     * the run engine reads them: one kills the running run and stops (fm_bench_report's
+     * stop_signal); the caller picks its exit status from it. */
     fm_store *store;
+    /* Set by fm_bench_run itself (the caller's values are ignored): its signalfd, and where the
+     * signal read from it goes (rep->stop_signal). */
+    int signal_fd;
+    int *stop_signal;
     /* An arch is skipped (why: one line), at the moment it is found out (optional). */
     void (*on_skip)(const char *why, void *ctx);
     /* After each rep of a result (optional). */
@@ -218,7 +228,7 @@ typedef struct {
  * Locate every arch, then measure and analyse every spec on every arch that can run (stress_aes
  * without impl= with both implementations where both builds have libcrypto), each in its two
  * campaigns ("emu ARCH native: ..." and "emu ARCH QEMU: ..."), into rep (fm_bench_report_free,
- * also after a failure: what was measured stays).  Stops early through *stop.
+ * also after a failure: what was measured stays).  Stops early on SIGINT/SIGTERM/SIGHUP.
  * FM_RUN_ECONFLICT: err holds the label of a campaign made with other parameters; otherwise
  * err is one line (FM_RUN_ESTORE, FM_RUN_ESYSTEM: "WORKLOAD on ARCH: ...", FM_RUN_ENOMEM).
  */

@@ -8,15 +8,26 @@
  * reads the same on every run; a result is added before it is measured, so an interruption or a
  * failure leaves what was measured so far in the report; every text is built with clamped
  * appends.
+ *
+ * Signals: one design with the run engine (fm_run.c).  SIGINT, SIGTERM and SIGHUP are blocked
+ * for the whole benchmark and read from a signalfd, which fm_run_once polls beside its run: the
+ * first kills the running run (its process group and cgroup), which is not counted, and the
+ * benchmark stops with what it measured, the signal in rep->stop_signal.  No handler runs, so
+ * nothing races the loop, and a signal between two runs waits in the signalfd for the next.
+ * Before the mask is restored, the signalfd is read once more, so a late signal is reported
+ * rather than delivered with its default action.
  */
 #include "fm_bench_emu.h"
 
 #include "fm_run_internal.h"
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 
 fm_run_status fm_bench_spec_parse(const char *text, fm_bench_spec *s, char *err, size_t size)
 {
@@ -116,7 +127,8 @@ static fm_run_status measure_one(const fm_bench_config *c, const fm_bench_target
                                 .reps = c->reps,
                                 .warmup = c->warmup,
                                 .limit_s = c->limit_s,
-                                .stop = c->stop,
+                                .signal_fd = c->signal_fd,
+                                .stop_signal = c->stop_signal,
                                 .store = c->store,
                                 .progress = c->progress ? on_rep : NULL,
                                 .progress_ctx = &pc};
@@ -170,7 +182,7 @@ static void note_no_openssl(fm_bench_report *rep, bool native_has, const char *a
 
 static bool stopped(const fm_bench_config *c)
 {
-    return c->stop != NULL && *c->stop;
+    return c->stop_signal != NULL && *c->stop_signal != 0;
 }
 
 /* Every implementation of one spec on one located target. */
@@ -196,9 +208,37 @@ static fm_run_status measure_spec(const fm_bench_config *c, const fm_bench_targe
     return FM_RUN_OK;
 }
 
-fm_run_status fm_bench_run(const fm_bench_config *c, fm_bench_report *rep, char *err, size_t size)
+static fm_run_status bench_run(const fm_bench_config *c, fm_bench_report *rep, char *err,
+                               size_t size);
+
+fm_run_status fm_bench_run(const fm_bench_config *caller, fm_bench_report *rep, char *err,
+                           size_t size)
 {
     memset(rep, 0, sizeof *rep);
+    fm_bench_config c = *caller;
+    sigset_t mask, old;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGHUP);
+    sigprocmask(SIG_BLOCK, &mask, &old);
+    c.signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    c.stop_signal = &rep->stop_signal;
+    fm_run_status st = c.signal_fd < 0 ? fm_run__fail(FM_RUN_ESYSTEM, err, size, "signalfd: %m")
+                                       : bench_run(&c, rep, err, size);
+    struct signalfd_siginfo si; /* a signal that came after the last run: reported, not lost */
+    if (c.signal_fd >= 0 && rep->stop_signal == 0 &&
+        read(c.signal_fd, &si, sizeof si) == (ssize_t)sizeof si)
+        rep->stop_signal = (int)si.ssi_signo;
+    if (c.signal_fd >= 0)
+        close(c.signal_fd);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    return st;
+}
+
+static fm_run_status bench_run(const fm_bench_config *c, fm_bench_report *rep, char *err,
+                               size_t size)
+{
     if (c->n_arches > 8 || c->store == NULL)
         return fm_run__fail(FM_RUN_EINVAL, err, size, "at most 8 archs, and a store");
     fm_bench_target targets[8];

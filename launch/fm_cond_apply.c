@@ -9,7 +9,9 @@
  *    the same limit.  FLAKEMETER_CGROUP names another (e.g. delegated) parent.  Each run's child
  *    writes "0" (itself) into the cgroup's cgroup.procs before it runs, so the runner and the
  *    spinners stay outside the limit.  fm_cond_stop kills whatever is left inside and removes
- *    it; a cgroup whose flakemeter died (SIGKILL) is removed by the next fm_cond_start.
+ *    it; a cgroup whose flakemeter died (SIGKILL) is removed by the next fm_cond_start.  The
+ *    engine's per-attempt cgroups (fm_cgroup.h) nest below a v2 quota cgroup, so its limit
+ *    covers them; finding hierarchies and reading/writing cgroup files is fm_cgroup's code.
  *  - Load: `load` spinner processes that only burn CPU, forked from this process with
  *    PR_SET_PDEATHSIG(SIGKILL) (the kernel kills them when this process dies, however it dies;
  *    a spinner that finds itself already orphaned exits), named "fm-load", deaf to
@@ -17,6 +19,7 @@
  *    while the running attempts finish; stopped with SIGKILL and reaped by fm_cond_stop.
  *  - The child's part (fm_cond_child) is plain system calls, safe between fork and exec.
  */
+#include "fm_cgroup.h"
 #include "fm_cond.h"
 
 #include <dirent.h>
@@ -49,121 +52,23 @@ static int fail(char *err, size_t size, const char *fmt, ...)
     return -1;
 }
 
-/* ---- small file helpers --------------------------------------------------------------------- */
-
-static bool read_file(const char *dir, const char *name, char *buf, size_t size)
-{
-    char path[1400];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    ssize_t n = read(fd, buf, size - 1);
-    close(fd);
-    buf[n > 0 ? n : 0] = '\0';
-    return n >= 0;
-}
-
-static int write_file(const char *dir, const char *name, const char *text)
-{
-    char path[1400];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0)
-        return errno;
-    int rc = write(fd, text, strlen(text)) < 0 ? errno : 0;
-    close(fd);
-    return rc;
-}
-
-static bool has_word(const char *list, const char *word)
-{
-    size_t n = strlen(word);
-    for (const char *p = list; (p = strstr(p, word)) != NULL; p += n) {
-        bool start = p == list || p[-1] == ' ' || p[-1] == ',' || p[-1] == '+';
-        bool end = p[n] == '\0' || p[n] == ' ' || p[n] == ',' || p[n] == '\n';
-        if (start && end)
-            return true;
-    }
-    return false;
-}
-
-/* ---- finding the cgroup --------------------------------------------------------------------- */
-
-/* This process's cgroup path in the hierarchy that holds `controller` (NULL: the v2 one). */
-static bool own_cgroup_path(const char *controller, char *out, size_t size)
-{
-    FILE *f = fopen("/proc/self/cgroup", "re");
-    char line[1024];
-    bool found = false;
-    while (f && !found && fgets(line, sizeof line, f)) {
-        char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-        if (c2 == NULL)
-            continue;
-        *c2 = '\0';
-        line[strcspn(line, "\n")] = '\0';
-        c2[1 + strcspn(c2 + 1, "\n")] = '\0';
-        bool v2 = strcmp(line, "0") == 0 && c1[1] == '\0';
-        if (controller ? (!v2 && has_word(c1 + 1, controller)) : v2) {
-            snprintf(out, size, "%s", c2 + 1);
-            found = true;
-        }
-    }
-    if (f)
-        fclose(f);
-    return found;
-}
-
-/* Mount point of the cgroup2 file system, or of the v1 hierarchy with `controller`. */
-static bool cgroup_mount(const char *controller, char *out, size_t size)
-{
-    FILE *f = fopen("/proc/self/mountinfo", "re");
-    char line[4096];
-    bool found = false;
-    while (f && !found && fgets(line, sizeof line, f)) {
-        char *dash = strstr(line, " - ");
-        char mnt[1024], fstype[64], source[256], opts[1024] = "";
-        if (dash == NULL || sscanf(line, "%*s %*s %*s %*s %1023s", mnt) != 1 ||
-            sscanf(dash + 3, "%63s %255s %1023s", fstype, source, opts) < 2)
-            continue;
-        if (controller ? (strcmp(fstype, "cgroup") == 0 && has_word(opts, controller))
-                       : strcmp(fstype, "cgroup2") == 0) {
-            snprintf(out, size, "%s", mnt);
-            found = true;
-        }
-    }
-    if (f)
-        fclose(f);
-    return found;
-}
-
-/* The directory of this process's cgroup in that hierarchy (the mount point if not found). */
-static void own_cgroup_dir(const char *mnt, const char *controller, char *out, size_t size)
-{
-    char rel[512], dir[1024];
-    struct stat st;
-    snprintf(out, size, "%s", mnt);
-    if (!own_cgroup_path(controller, rel, sizeof rel) || strcmp(rel, "/") == 0)
-        return;
-    snprintf(dir, sizeof dir, "%s%s", mnt, rel);
-    if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
-        snprintf(out, size, "%s", dir);
-}
+/* The cgroup file helpers and the hierarchy look-ups are fm_cgroup's (fm_cgroup.h). */
 
 /* Can a cpu-limited child cgroup be made below the v2 cgroup dir?  Why not, in why. */
 static bool v2_usable(const char *dir, bool is_root, char *why, size_t size)
 {
     char buf[4096];
-    if (!read_file(dir, "cgroup.controllers", buf, sizeof buf))
+    if (!fm_cgroup_read(dir, "cgroup.controllers", buf, sizeof buf))
         return snprintf(why, size, "%s is not a cgroup v2 directory", dir), false;
-    if (!has_word(buf, "cpu"))
+    if (!fm_cgroup_has_word(buf, "cpu"))
         return snprintf(why, size, "cgroup v2 at %s has no cpu controller", dir), false;
     if (access(dir, W_OK) != 0)
         return snprintf(why, size, "cgroup v2 at %s is not writable: %s", dir, strerror(errno)),
                false;
-    if (read_file(dir, "cgroup.subtree_control", buf, sizeof buf) && has_word(buf, "cpu"))
+    if (fm_cgroup_read(dir, "cgroup.subtree_control", buf, sizeof buf) &&
+        fm_cgroup_has_word(buf, "cpu"))
         return true;
-    if (!is_root && read_file(dir, "cgroup.procs", buf, sizeof buf) && buf[0] != '\0')
+    if (!is_root && fm_cgroup_read(dir, "cgroup.procs", buf, sizeof buf) && buf[0] != '\0')
         return snprintf(why, size,
                         "cgroup v2 at %s holds processes, so its cpu controller "
                         "cannot be enabled for a child (give a delegated cgroup in "
@@ -199,20 +104,20 @@ int fm_cgroup_check(fm_cond_rt *rt, char *err, size_t size)
         snprintf(rt->cgroup_parent, sizeof rt->cgroup_parent, "%s", forced);
         return 0;
     }
-    if (!cgroup_mount(NULL, mnt, sizeof mnt)) {
+    if (!fm_cgroup_mount(NULL, mnt, sizeof mnt)) {
         snprintf(why2, sizeof why2, "no cgroup v2 file system is mounted");
     } else {
-        own_cgroup_dir(mnt, NULL, dir, sizeof dir);
+        fm_cgroup_own_dir(mnt, NULL, dir, sizeof dir);
         if (v2_usable(dir, strcmp(dir, mnt) == 0, why2, sizeof why2)) {
             rt->cgroup_version = 2;
             snprintf(rt->cgroup_parent, sizeof rt->cgroup_parent, "%s", dir);
             return 0;
         }
     }
-    if (!cgroup_mount("cpu", mnt, sizeof mnt)) {
+    if (!fm_cgroup_mount("cpu", mnt, sizeof mnt)) {
         snprintf(why1, sizeof why1, "no cgroup v1 cpu hierarchy either");
     } else {
-        own_cgroup_dir(mnt, "cpu", dir, sizeof dir);
+        fm_cgroup_own_dir(mnt, "cpu", dir, sizeof dir);
         if (v1_usable(dir, why1, sizeof why1)) {
             rt->cgroup_version = 1;
             snprintf(rt->cgroup_parent, sizeof rt->cgroup_parent, "%s", dir);
@@ -223,28 +128,6 @@ int fm_cgroup_check(fm_cond_rt *rt, char *err, size_t size)
 }
 
 /* ---- making and removing the cgroup --------------------------------------------------------- */
-
-/* SIGKILL whatever is in the cgroup dir, then rmdir it (waiting up to ~1 s for the dead). */
-static int remove_cgroup(const char *dir)
-{
-    for (int tries = 0; tries < 100; tries++) {
-        char procs[8192];
-        if (read_file(dir, "cgroup.procs", procs, sizeof procs))
-            for (char *p = procs, *end; *p; p = end) {
-                long pid = strtol(p, &end, 10);
-                if (end == p)
-                    break;
-                if (pid > 0)
-                    kill((pid_t)pid, SIGKILL);
-            }
-        if (rmdir(dir) == 0 || errno == ENOENT)
-            return 0;
-        if (errno != EBUSY)
-            return errno;
-        nanosleep(&(struct timespec){0, 10000000}, NULL);
-    }
-    return EBUSY;
-}
 
 /* Remove "flakemeter-PID" cgroups whose flakemeter is gone (it was SIGKILLed). */
 static void remove_stale(const char *parent)
@@ -260,7 +143,7 @@ static void remove_stale(const char *parent)
             continue;
         char dir[1300];
         snprintf(dir, sizeof dir, "%s/%s", parent, e->d_name);
-        remove_cgroup(dir);
+        fm_cgroup_remove_dir(dir);
     }
     if (d)
         closedir(d);
@@ -275,9 +158,9 @@ static int make_cgroup(fm_cond_rt *rt, char *err, size_t size)
     snprintf(rt->cgroup, sizeof rt->cgroup, "%s/flakemeter-%ld", rt->cgroup_parent, (long)getpid());
     if (rt->cgroup_version == 2) {
         char sub[4096];
-        if (!read_file(rt->cgroup_parent, "cgroup.subtree_control", sub, sizeof sub) ||
-            !has_word(sub, "cpu"))
-            rc = write_file(rt->cgroup_parent, "cgroup.subtree_control", "+cpu");
+        if (!fm_cgroup_read(rt->cgroup_parent, "cgroup.subtree_control", sub, sizeof sub) ||
+            !fm_cgroup_has_word(sub, "cpu"))
+            rc = fm_cgroup_write(rt->cgroup_parent, "cgroup.subtree_control", "+cpu");
         if (rc)
             return fail(err, size, "quota: cannot enable the cpu controller in %s: %s",
                         rt->cgroup_parent, strerror(rc));
@@ -289,12 +172,12 @@ static int make_cgroup(fm_cond_rt *rt, char *err, size_t size)
     }
     if (rt->cgroup_version == 2) {
         snprintf(text, sizeof text, "%lld %d", quota < 1000 ? 1000 : quota, QUOTA_PERIOD_US);
-        rc = write_file(rt->cgroup, "cpu.max", text);
+        rc = fm_cgroup_write(rt->cgroup, "cpu.max", text);
     } else {
         snprintf(text, sizeof text, "%d", QUOTA_PERIOD_US);
-        rc = write_file(rt->cgroup, "cpu.cfs_period_us", text);
+        rc = fm_cgroup_write(rt->cgroup, "cpu.cfs_period_us", text);
         snprintf(text, sizeof text, "%lld", quota < 1000 ? 1000 : quota);
-        rc = rc ? rc : write_file(rt->cgroup, "cpu.cfs_quota_us", text);
+        rc = rc ? rc : fm_cgroup_write(rt->cgroup, "cpu.cfs_quota_us", text);
     }
     char procs[1200];
     snprintf(procs, sizeof procs, "%s/cgroup.procs", rt->cgroup);
@@ -379,7 +262,7 @@ void fm_cond_stop(fm_cond_rt *rt)
         close(rt->procs_fd);
     rt->procs_fd = -1;
     if (rt->cgroup[0])
-        remove_cgroup(rt->cgroup);
+        fm_cgroup_remove_dir(rt->cgroup);
     rt->cgroup[0] = '\0';
 }
 

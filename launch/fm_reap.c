@@ -252,7 +252,7 @@ int fm_reap_kill_token(const char *tok, bool kill_them)
     return n;
 }
 
-pid_t fm_reap_watchdog(int *wfd)
+pid_t fm_reap_watchdog(int *wfd, const fm_cgroup_set *cgroups)
 {
     const char *tok = fm_reap_token();
     int p[2];
@@ -282,8 +282,16 @@ pid_t fm_reap_watchdog(int *wfd)
     char c;
     while (read(rfd, &c, 1) != 0 && (errno == EINTR || errno == EAGAIN))
         ;
-    /* The runner is gone (or done): kill what carries its token until nothing does.  Processes
+    /* The runner is gone (or done): its cgroups first (one write each: nothing in them can fork
+     * away), then what carries its token until nothing does.  Processes
      * killed between two scans may have forked; each round catches their children. */
+    if (cgroups != NULL && cgroups->kind != FM_CGROUP_NONE) {
+        fm_cgroup_set copy = *cgroups;
+        copy.dying = NULL; /* the runner's list, not ours to free */
+        copy.lock_fd = -1; /* closed above with every other descriptor */
+        copy.n_dying = copy.cap_dying = 0;
+        fm_cgroup_close(&copy);
+    }
     struct timespec pause = {0, 2000000};
     for (int round = 0, quiet = 0; round < 5000 && quiet < 3; round++) {
         quiet = fm_reap_kill_token(tok, true) == 0 ? quiet + 1 : 0;

@@ -11,6 +11,8 @@
 #ifndef FM_REAP_H
 #define FM_REAP_H
 
+#include "fm_cgroup.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -36,11 +38,12 @@ int fm_reap_sweep(const pid_t *keep, int n_keep, fm_reap_which which);
 
 /*
  * Start the watchdog: a child that waits on a pipe and, at end-of-file (the runner ended or was
- * killed), kills every process whose environment holds this runner's token, then exits.  Call
- * while single-threaded.  *wfd: the write end (close-on-exec), to close at the end.  Returns the
- * watchdog's pid, or -1 (errno).
+ * killed), kills everything in the runner's cgroup set (cgroups: NULL or kind NONE for none)
+ * and removes it, then kills every process whose environment holds this runner's token, then
+ * exits.  Call while single-threaded, after the set is open.  *wfd: the write end
+ * (close-on-exec), to close at the end.  Returns the watchdog's pid, or -1 (errno).
  */
-pid_t fm_reap_watchdog(int *wfd);
+pid_t fm_reap_watchdog(int *wfd, const fm_cgroup_set *cgroups);
 
 /* The number of live processes whose environment holds token (tests, the watchdog). */
 int fm_reap_kill_token(const char *token, bool kill_them);

@@ -40,6 +40,7 @@ typedef struct {
     bool interrupted; /* killed because the runner was stopping */
     int wstatus;
     struct rusage ru;
+    fm_cgroup cg; /* the attempt's cgroup ("" when the set has none) */
     int64_t start_mono, start_real, end_mono;
     int64_t deadline, kill_at;
     fm_run_id id;
@@ -86,7 +87,8 @@ typedef struct {
     pid_t watchdog;       /* kills the attempts' processes if the runner dies; -1 none */
     int watchdog_fd;      /* its pipe: closing it (or dying) sets it off */
     int64_t swept;        /* escaped processes killed */
-    store_write *queue;   /* writes not yet in the store (another process holds its lock) */
+    fm_cgroup_set cgroups; /* one cgroup per attempt (fm_cgroup.h); kind NONE: the sweeps */
+    store_write *queue;    /* writes not yet in the store (another process holds its lock) */
     size_t q_head, q_len, q_cap;
     int64_t store_retry_at; /* when to try the queue again; NEVER when empty */
 } engine;
@@ -152,18 +154,24 @@ static int start_attempt(engine *e, slot *s, fm_run_id id)
     bool per_run = c->cond && c->cond->per_run;
     int rc = 0;
     s->efd = -1;
+    char why[256];
+    if (fm_cgroup_new(&e->cgroups, &s->cg, why, sizeof why) != FM_CGROUP_OK)
+        rc = errno ? errno : EIO;
     if (c->wl_args.wl == NULL && !e->command_checked) {
         char found[4096];
         rc = fm_run_which(c->argv[0], found, sizeof found); /* missing: one error, nothing run */
         e->command_checked = rc == 0;
     }
+    int cgfd = s->cg.procs_fd; /* joined by the child, so posix_spawn cannot start it */
     if (rc == 0)
-        rc = c->wl_args.wl
-                 ? fm_run_fork_workload(&c->wl_args, id, c->cond, spawn, &s->pid, &s->fd, &s->efd)
-             : spawn && !per_run
+        rc = c->wl_args.wl ? fm_run_fork_workload(&c->wl_args, id, c->cond, spawn, cgfd, &s->pid,
+                                                  &s->fd, &s->efd)
+             : spawn && !per_run && cgfd < 0
                  ? fm_run_spawn_command(c->argv, id, &s->pid, &s->fd)
-                 : fm_run_exec_command(c->argv, id, c->cond, spawn, &s->pid, &s->fd, &s->efd);
+                 : fm_run_exec_command(c->argv, id, c->cond, spawn, cgfd, &s->pid, &s->fd, &s->efd);
+    fm_cgroup_started(&s->cg);
     if (rc) {
+        fm_cgroup_release(&e->cgroups, &s->cg);
         s->pid = 0;
         return rc;
     }
@@ -277,6 +285,7 @@ static void enforce_timeouts(engine *e, int64_t now)
         }
         if (s->timed_out && now >= s->kill_at) {
             kill(-s->pid, SIGKILL);
+            fm_cgroup_kill(&e->cgroups, &s->cg); /* and what left the group */
             s->kill_at = NEVER;
         }
     }
@@ -287,6 +296,7 @@ static void kill_all(engine *e)
     for (int i = 0; i < e->n_slots; i++)
         if (e->slots[i].pid > 0 && !e->slots[i].reaped) {
             kill(-e->slots[i].pid, SIGKILL);
+            fm_cgroup_kill(&e->cgroups, &e->slots[i].cg);
             e->slots[i].interrupted = true;
         }
 }
@@ -332,8 +342,10 @@ static void reap(engine *e)
         if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) != 0 || si.si_pid == 0)
             return;
         slot *s = slot_of(e, si.si_pid);
-        if (s)
-            kill(-s->pid, SIGKILL); /* grandchildren never outlive their run */
+        if (s) {
+            kill(-s->pid, SIGKILL);              /* grandchildren never outlive their run */
+            fm_cgroup_kill(&e->cgroups, &s->cg); /* nor anything else the attempt started */
+        }
         int status;
         struct rusage ru;
         if (wait4(si.si_pid, &status, 0, &ru) < 0)
@@ -343,7 +355,10 @@ static void reap(engine *e)
             s->wstatus = status;
             s->ru = ru;
             s->end_mono = fm_run_now_ns();
-            sweep_attempt(e, s);
+            if (s->cg.dir[0])
+                fm_cgroup_release(&e->cgroups, &s->cg); /* its cgroup held all of it */
+            else
+                sweep_attempt(e, s);
         }
     }
 }
@@ -772,6 +787,8 @@ static fm_run_status wait_and_handle(engine *e)
         if (fds[i].revents)
             read_output(e, owner[i]);
     reap(e);
+    if (e->cgroups.n_dying > 0)
+        fm_cgroup_collect(&e->cgroups);
     for (int i = 0; i < e->n_slots; i++) {
         slot *s = &e->slots[i];
         if (s->pid > 0 && s->reaped && s->fd >= 0)
@@ -861,8 +878,10 @@ static fm_run_status setup(engine *e, sigset_t *old_mask)
     if (e->slots == NULL || e->retries == NULL || e->fds == NULL || e->owner == NULL ||
         e->keep == NULL)
         return set_error(e, "%s", strerror(ENOMEM)), FM_RUN_ENOMEM;
-    for (int i = 0; i < e->n_slots; i++) /* before anything can fail: teardown closes these */
+    for (int i = 0; i < e->n_slots; i++) { /* before anything can fail: teardown closes these */
         e->slots[i].fd = e->slots[i].efd = -1;
+        e->slots[i].cg.procs_fd = -1;
+    }
     for (int i = 0; i < e->n_slots; i++) {
         e->slots[i].out = malloc(c->output_cap + 1);
         if (e->slots[i].out == NULL)
@@ -880,10 +899,23 @@ static fm_run_status setup(engine *e, sigset_t *old_mask)
         return set_error(e, "signalfd: %s", strerror(errno)), FM_RUN_ESYSTEM;
     prctl(PR_SET_CHILD_SUBREAPER, 1);
     e->store_retry_at = NEVER;
+    /* A v2 quota cgroup (fm_cond) holds the attempts' cgroups, so its limit covers them. */
+    const fm_cond_rt *q = c->cond;
+    const char *parent = q && q->cgroup[0] && q->cgroup_version == 2 ? q->cgroup : NULL;
+    char why[700];
+    if (fm_cgroup_open(&e->cgroups, c->cgroup, parent, why, sizeof why) != FM_CGROUP_OK)
+        return set_error(e, "--cgroup %s: %s",
+                         c->cgroup == FM_CGROUP_V1   ? "v1"
+                         : c->cgroup == FM_CGROUP_V2 ? "v2"
+                                                     : "require",
+                         why),
+               FM_RUN_EUNAVAILABLE;
+    snprintf(e->rep->containment, sizeof e->rep->containment, "%s",
+             fm_cgroup_describe(&e->cgroups));
     /* Forked while single-threaded, before any attempt: none can start unwatched.  Without it
      * (fork failed) the sweeps still work; only the runner's own SIGKILL is then not covered. */
     fm_reap_token();
-    e->watchdog = fm_reap_watchdog(&e->watchdog_fd);
+    e->watchdog = fm_reap_watchdog(&e->watchdog_fd, &e->cgroups);
     return resume(e);
 }
 
@@ -897,10 +929,13 @@ static void teardown(engine *e, const sigset_t *old_mask)
             close(e->slots[i].efd);
         free(e->slots[i].out);
     }
-    for (int i = 0; i < e->n_slots && e->slots; i++)
+    for (int i = 0; i < e->n_slots && e->slots; i++) {
         if (e->slots[i].pid > 0 && !e->slots[i].reaped)
             while (waitpid(e->slots[i].pid, NULL, 0) < 0 && errno == EINTR)
                 ;
+        fm_cgroup_release(&e->cgroups, &e->slots[i].cg);
+    }
+    fm_cgroup_close(&e->cgroups); /* everything below the set, then the set */
     /* The campaign's end: nothing it started lives on (the watchdog then checks once more). */
     if (e->keep) {
         e->keep[0] = e->watchdog;

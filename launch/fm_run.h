@@ -28,6 +28,7 @@
 #ifndef FM_RUN_H
 #define FM_RUN_H
 
+#include "fm_cgroup.h"
 #include "fm_cond.h"
 #include "fm_store.h"
 #include "fm_wl.h"
@@ -113,6 +114,9 @@ typedef struct {
     /* Run conditions applied in each run's child (fm_cond.h; NULL: none).  The caller starts
      * and stops them (spinners, cgroup) around the campaign. */
     const fm_cond_rt *cond;
+    /* Containment (fm_cgroup.h): each attempt in its own cgroup (auto: where one can be made),
+     * else the subreaper sweep (fm_reap.h). */
+    fm_cgroup_mode cgroup;
     /* Where. */
     fm_store *store;
     int64_t campaign;
@@ -140,9 +144,10 @@ typedef struct {
     bool decided_reachable; /* false: decided that no attempt count reaches the target */
     /* first attempts still running when it decided: the decision holds whatever they give */
     uint64_t decided_pending;
-    char error[256];  /* one line when status != OK or stop == FM_STOP_ERROR */
-    int start_errno;  /* the errno of the last attempt that could not start, or 0 */
-    bool usage_error; /* stopped because the first runs all ended in an --error-exit code */
+    char error[256];      /* one line when status != OK or stop == FM_STOP_ERROR */
+    int start_errno;      /* the errno of the last attempt that could not start, or 0 */
+    bool usage_error;     /* stopped because the first runs all ended in an --error-exit code */
+    char containment[32]; /* "cgroup v2", "cgroup v1 freezer", "sweep" (fm_cgroup_describe) */
 } fm_run_report;
 
 fm_run_status fm_run_campaign(const fm_run_config *config, fm_run_report *report);
@@ -156,20 +161,29 @@ typedef struct {
     uint32_t attempt;
     double timeout_s; /* 0 = none; then SIGTERM to the group, SIGKILL after grace_s */
     double grace_s;
-    volatile sig_atomic_t
-        *stop; /* optional: set by the caller's signal handler to abandon the run */
+    /* Stopping, as the engine stops (one design: a signalfd, no handler): a signalfd of the
+     * caller (who blocks its signals), polled beside the run; a signal read from it kills and
+     * reaps the run, and its number goes to *stop_signal.  -1: none.  A non-zero *stop_signal
+     * on entry starts nothing. */
+    int signal_fd;
+    int *stop_signal;
+    fm_cgroup_mode cgroup; /* containment, as the engine's (fm_run_config.cgroup) */
 } fm_run_once_config;
 
-/* Defaults: no timeout, grace 2 s, attempt 1, run 0, seed 0. */
+/* Defaults: no timeout, grace 2 s, attempt 1, run 0, seed 0, no signalfd, cgroup auto. */
 void fm_run_once_config_init(fm_run_once_config *cfg);
 
 /*
  * Run the command once in the calling thread, started as the engine starts a run (own process
  * group, output through a pipe), and wait for it: rec gets the outcome (pass, fail, crash,
  * timeout), exit code or signal, wall time (CLOCK_MONOTONIC), CPU times and peak RSS; output
- * (if not NULL) the first output_cap - 1 bytes of stdout and stderr, NUL-terminated.
+ * (if not NULL) the first output_cap - 1 bytes of stdout and stderr, NUL-terminated.  Nothing
+ * the run started outlives it: it runs in a cgroup of its own where one can be made, else the
+ * calling process becomes a child subreaper and sweeps the run's escaped processes
+ * (fm_reap.h), as the engine does.
  * FM_RUN_ESTART: the command could not be started (rec->outcome = error, detail in error);
- * FM_RUN_ESYSTEM: interrupted through *stop (the run was killed and reaped).
+ * FM_RUN_EUNAVAILABLE: cfg->cgroup asked for a cgroup that cannot be made here;
+ * FM_RUN_ESYSTEM: interrupted through signal_fd (the run was killed and reaped).
  */
 fm_run_status fm_run_once(const fm_run_once_config *cfg, fm_run_record *rec, char *output,
                           size_t output_cap, char *error, size_t error_size);

@@ -21,6 +21,7 @@
  * run between fork and exec.  The fork path gives commands PR_SET_PDEATHSIG(SIGKILL), as
  * workloads always have.
  */
+#include "fm_cgroup.h"
 #include "fm_cond.h"
 #include "fm_reap.h"
 #include "fm_run_internal.h"
@@ -213,10 +214,12 @@ static void child_fail(int efd, int rc)
 
 /* In the child of a workload fork: never returns. */
 static void run_workload_child(const struct fm_wl_args *base, fm_run_id id, int wfd,
-                               const fm_cond_rt *cond, int efd)
+                               const fm_cond_rt *cond, int efd, int cgfd)
 {
     child_common(wfd);
     int rc = cond && cond->per_run ? fm_cond_child(cond) : 0;
+    if (rc == 0 && cgfd >= 0) /* the attempt's cgroup, after the quota's (it may be below it) */
+        rc = fm_cgroup_attach(cgfd);
     if (rc)
         child_fail(efd, rc);
     if (efd >= 0)
@@ -238,10 +241,12 @@ static void run_workload_child(const struct fm_wl_args *base, fm_run_id id, int 
 
 /* In the child of a command fork: never returns. */
 static void exec_command_child(char *const *argv, char *const *envp, int wfd,
-                               const fm_cond_rt *cond, int efd)
+                               const fm_cond_rt *cond, int efd, int cgfd)
 {
     child_common(wfd);
     int rc = cond && cond->per_run ? fm_cond_child(cond) : 0;
+    if (rc == 0 && cgfd >= 0) /* the attempt's cgroup, after the quota's (it may be below it) */
+        rc = fm_cgroup_attach(cgfd);
     if (rc)
         child_fail(efd, rc);
     execvpe(argv[0], argv, envp);
@@ -282,6 +287,7 @@ typedef struct {
     char *const *argv;
     char *const *envp;
     const fm_cond_rt *cond;
+    int cgroup_procs_fd; /* -1 none */
 } child_job;
 
 static int fork_child(const child_job *job, bool setup_pipe, bool wait_start, pid_t *pid, int *fd,
@@ -304,8 +310,8 @@ static int fork_child(const child_job *job, bool setup_pipe, bool wait_start, pi
         if (efd[0] >= 0)
             close(efd[0]);
         if (job->wl)
-            run_workload_child(job->wl, job->id, fds[1], job->cond, efd[1]);
-        exec_command_child(job->argv, job->envp, fds[1], job->cond, efd[1]);
+            run_workload_child(job->wl, job->id, fds[1], job->cond, efd[1], job->cgroup_procs_fd);
+        exec_command_child(job->argv, job->envp, fds[1], job->cond, efd[1], job->cgroup_procs_fd);
     }
     rc = child < 0 ? errno : 0;
     if (child > 0)
@@ -329,20 +335,22 @@ static int fork_child(const child_job *job, bool setup_pipe, bool wait_start, pi
 }
 
 int fm_run_fork_workload(const struct fm_wl_args *base, fm_run_id id, const fm_cond_rt *cond,
-                         bool wait_start, pid_t *pid, int *fd, int *efd)
+                         bool wait_start, int cgroup_procs_fd, pid_t *pid, int *fd, int *efd)
 {
-    child_job job = {.wl = base, .id = id, .cond = cond};
-    return fork_child(&job, wait_start || (cond && cond->per_run), wait_start, pid, fd, efd);
+    child_job job = {.wl = base, .id = id, .cond = cond, .cgroup_procs_fd = cgroup_procs_fd};
+    return fork_child(&job, wait_start || (cond && cond->per_run) || cgroup_procs_fd >= 0,
+                      wait_start, pid, fd, efd);
 }
 
 int fm_run_exec_command(char *const *argv, fm_run_id id, const fm_cond_rt *cond, bool wait_start,
-                        pid_t *pid, int *fd, int *efd)
+                        int cgroup_procs_fd, pid_t *pid, int *fd, int *efd)
 {
     struct child_env env = {0};
     int rc = child_env_build(&env, id);
     if (rc)
         return rc;
-    child_job job = {.argv = argv, .envp = env.envp, .id = id, .cond = cond};
+    child_job job = {
+        .argv = argv, .envp = env.envp, .id = id, .cond = cond, .cgroup_procs_fd = cgroup_procs_fd};
     rc = fork_child(&job, true, wait_start, pid, fd, efd);
     free(env.envp);
     return rc;

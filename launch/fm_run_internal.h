@@ -26,10 +26,12 @@ typedef struct {
  * the child has ended.
  */
 int fm_run_spawn_command(char *const *argv, fm_run_id id, pid_t *pid, int *fd);
+/* cgroup_procs_fd: the attempt's cgroup.procs (fm_cgroup_new), which the child joins just
+ * before its exec or workload; -1 none. */
 int fm_run_fork_workload(const struct fm_wl_args *base, fm_run_id id, const fm_cond_rt *cond,
-                         bool wait_start, pid_t *pid, int *fd, int *efd);
+                         bool wait_start, int cgroup_procs_fd, pid_t *pid, int *fd, int *efd);
 int fm_run_exec_command(char *const *argv, fm_run_id id, const fm_cond_rt *cond, bool wait_start,
-                        pid_t *pid, int *fd, int *efd);
+                        int cgroup_procs_fd, pid_t *pid, int *fd, int *efd);
 /* After the child has ended: 0 when it started its program, else the errno it failed with. */
 int fm_run_setup_status(int efd);
 /*

@@ -1,7 +1,10 @@
 /*
  * test_cli_options.c - the option tables of cli/cli_options.c: --help's option lines are
  * generated from the table (alignment, wrapping, groups, the -h/--help line), and the same
- * table parses (an option after a group header, a short-only option).
+ * table parses (an option after a group header, a short-only option).  A full table (48
+ * entries, cli_options.c's MAX_OPTIONS, and no end marker) that ends at an unreadable page is
+ * printed and parsed without a read past its end (issue 14, item 18: `opts[n].kind` was read
+ * before `n < MAX_OPTIONS` was checked).
  */
 #include "fm_cli.h"
 #include "fm_test.h"
@@ -9,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 /* The options part of --help for opts, in a buffer the caller frees. */
 static char *generate(const struct fm_opt *opts)
@@ -180,8 +185,49 @@ static void test_parse(void)
     CHECK(optind == 7, "optind %d", optind);
 }
 
+/* cli_options.c's MAX_OPTIONS: a table may fill it without an end marker. */
+enum { FULL_TABLE = 48 };
+
+static void test_full_table_bounds(void)
+{
+    static char names[FULL_TABLE][8];
+    static bool flags[FULL_TABLE];
+    size_t bytes = FULL_TABLE * sizeof(struct fm_opt), page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t pages = (bytes + page - 1) / page;
+    char *map =
+        mmap(NULL, (pages + 1) * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(map != MAP_FAILED, "mmap");
+    if (map == MAP_FAILED)
+        return;
+    /* The table's last entry ends where the unreadable page begins: entry 48 is not there. */
+    CHECK(mprotect(map + pages * page, page, PROT_NONE) == 0, "mprotect");
+    struct fm_opt *opts = (struct fm_opt *)(map + pages * page - bytes);
+    for (int i = 0; i < FULL_TABLE; i++) {
+        snprintf(names[i], sizeof names[i], "o%d", i);
+        opts[i] = (struct fm_opt)FM_OPT_BOOL(0, names[i], &flags[i], "a flag");
+    }
+    char *text = generate(opts);
+    CHECK(text != NULL && strstr(text, "--o47") != NULL && strstr(text, "--help") != NULL,
+          "the full table printed:\n%s", text ? text : "(null)");
+    free(text);
+    char *man = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&man, &size);
+    fm_cli_print_man(out, "usage: cmd\n\nA command.\n", opts);
+    fclose(out);
+    CHECK(man != NULL && strstr(man, "o47") != NULL, "the man page lists the last entry");
+    free(man);
+    char *argv[] = {"cmd", "--o47", "--o0", NULL};
+    optind = 0;
+    int rc = fm_cli_options(3, argv, opts, "usage: cmd\n", FM_CLI_NO_OPERANDS);
+    CHECK(rc == -1 && flags[47] && flags[0] && !flags[1], "rc %d, flags %d %d %d", rc, flags[47],
+          flags[0], flags[1]);
+    munmap(map, (pages + 1) * page);
+}
+
 int main(void)
 {
+    test_full_table_bounds();
     test_alignment();
     test_long_option();
     test_wrapping();

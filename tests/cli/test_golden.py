@@ -33,6 +33,8 @@ intervals, p-values, attempt counts, classes, verdicts, exit statuses)
       user_us, sys_us         per-attempt CPU time (export)
       max_rss_kb              per-attempt peak memory (export)
       version                 the flakemeter version (export)
+      containment             how a run's attempts were contained ("cgroup v2", "sweep"...):
+                              the machine's cgroups decide it
       pid                     (none printed today; listed so that adding one is harmless)
     CREATED_PREFIX  removed, not replaced: every key starting with "created" (created_ns ...).
       Issue 11 fixes the creation time (today created_ns is 0) and adds it where it is
@@ -102,7 +104,7 @@ GOLDEN = os.path.join(SRC, "tests", "cli", "golden")
 FIXTURES = os.path.join(SRC, "tests", "history", "fixtures")
 
 VOLATILE_KEYS = {"wall_seconds", "durations", "start_ns", "wall_ns", "user_us", "sys_us",
-                 "max_rss_kb", "version", "pid"}
+                 "max_rss_kb", "version", "pid", "containment"}
 CREATED_PREFIX = "created"
 BUILD_DEPENDENT_PARAMS = {"stack", "margin"}
 HOST = socket.gethostname()

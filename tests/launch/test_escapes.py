@@ -2,16 +2,22 @@
 """No process outlives its attempt or its runner, and the store lock never stalls the loop (issue 14,
 items 5 and 6).
 
-usage: test_escapes.py FLAKEMETER
+usage: test_escapes.py FLAKEMETER MODE
+MODE is how attempts are contained (docs/reliability.md, "No escapes"): off (the subreaper sweep
+and the watchdog's token scan), v2 (a cgroup v2 per attempt, cgroup.kill), v2-freeze (cgroup v2
+killed by freeze + SIGKILL + thaw, as on kernels before 5.14) or v1 (the v1 freezer hierarchy).
+A cgroup MODE that cannot be used here exits 77 saying why; with a cgroup MODE every runner must
+report that containment in its JSON and leave no cgroup of its own behind.
 Each case copies /bin/sleep to a file with a unique name (fm-escape-<pid>-<random>-<case>) and runs
 it the way a test would escape: a plain grandchild, one that ignores SIGTERM, setsid, setpgid, a
 double-fork daemon, and a runner killed with SIGKILL or SIGHUP mid-run.  Afterwards it looks for
 live processes whose /proc/PID/exe is that file (a zombie has none: it is dead) and requires 0.
 Waits are bounded: a case fails if leftovers remain 3 s after the runner ended.
 
-Then two runners share one store, each `--timeout 1 -- sleep 10`: every recorded wall time must be
+Then (MODE off only) two runners share one store, each `--timeout 1 -- sleep 10`: every recorded wall time must be
 within timeout + 100 ms, and both runners must store runs.
 """
+import json
 import os
 import secrets
 import shutil
@@ -23,6 +29,14 @@ import tempfile
 import time
 
 FM = sys.argv[1]
+MODE = sys.argv[2] if len(sys.argv) > 2 else "off"
+CGROUP = {"off": "off", "v2": "v2", "v2-freeze": "v2", "v1": "v1"}[MODE]
+WANT = {"off": "sweep", "v2": "cgroup v2", "v2-freeze": "cgroup v2 (freeze)",
+        "v1": "cgroup v1 freezer"}[MODE]
+ENV = dict(os.environ)
+ENV.pop("FLAKEMETER_CGROUP_NO_KILL", None)
+if MODE == "v2-freeze":
+    ENV["FLAKEMETER_CGROUP_NO_KILL"] = "1"
 failures = checks = 0
 
 
@@ -48,6 +62,17 @@ def live_with_exe(path):
     return found
 
 
+def kill_pending(pid):
+    """Has pid been sent SIGKILL that it has not acted on yet (it is dying)?"""
+    try:
+        for line in open(f"/proc/{pid}/status"):
+            if line.startswith(("SigPnd:", "ShdPnd:")) and int(line.split()[1], 16) & (1 << 8):
+                return True
+    except OSError:
+        return True # gone
+    return False
+
+
 def leftovers(path, settle=3.0):
     """Live processes of `path`, waiting up to `settle` s for a kill in flight to land."""
     end = time.monotonic() + settle
@@ -56,6 +81,21 @@ def leftovers(path, settle=3.0):
         if not left or time.monotonic() > end:
             return left
         time.sleep(0.05)
+
+
+def cgroup_dirs_of(pid):
+    """cgroup directories a runner with this pid made (flakemeter-run-PID-RANDOM-N), anywhere
+    mounted."""
+    found = []
+    for line in open("/proc/self/mountinfo"):
+        fields = line.split()
+        fstype = fields[fields.index("-") + 1]
+        if fstype not in ("cgroup", "cgroup2"):
+            continue
+        for root, dirs, _ in os.walk(fields[4]):
+            found += [os.path.join(root, d) for d in dirs
+                      if d.startswith(f"flakemeter-run-{pid}-")]
+    return found
 
 
 def cleanup(pids):
@@ -80,6 +120,20 @@ def sleeper(case):
 
 PY = shutil.which("python3") or sys.executable
 
+# Can this MODE be used here?  The runner says so itself: --cgroup v1/v2 fails with one line.
+probe = subprocess.run([FM, "run", "--db", db, "--quiet", "--json", "-n", "1", "--cgroup", CGROUP,
+                        "--label", "probe", "--", "true"], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True, timeout=60, env=ENV)
+if probe.returncode != 0:
+    print(f"SKIP: --cgroup {CGROUP} cannot be used here: {probe.stderr.strip()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    sys.exit(77)
+got = json.loads(probe.stdout).get("containment")
+if got != WANT:
+    print(f"SKIP: mode {MODE} wanted containment '{WANT}', this machine gives '{got}'")
+    shutil.rmtree(tmp, ignore_errors=True)
+    sys.exit(77)
+
 # case -> shell command (S is the unique sleeper); each leaves something behind that is not the
 # attempt's leader and, but for the first two, not in its process group.
 CASES = {
@@ -95,14 +149,41 @@ for case, cmd in CASES.items():
     s = sleeper(case)
     shell = cmd.replace("{S}", s)
     t = time.monotonic()
-    r = subprocess.run([FM, "run", "--db", db, "--quiet", "-n", "2", "-j", "2", "--timeout", "1",
-                        "--grace", "0.2", "--label", case, "--", "sh", "-c", shell],
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
-    check(r.returncode in (0, 1), f"{case}: exit {r.returncode}: {r.stderr.strip()}")
+    r = subprocess.Popen([FM, "run", "--db", db, "--quiet", "--json", "-n", "2", "-j", "2",
+                          "--timeout", "1", "--grace", "0.2", "--cgroup", CGROUP, "--label", case,
+                          "--", "sh", "-c", shell],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    out, err = r.communicate(timeout=60)
+    check(r.returncode in (0, 1), f"{case}: exit {r.returncode}: {err.strip()}")
+    got = json.loads(out).get("containment") if r.returncode in (0, 1) else None
+    check(got == WANT, f"{case}: containment {got}, wanted {WANT}")
     left = leftovers(s)
     check(left == [], f"{case}: {len(left)} leftover processes of {s}")
-    print(f"{case}: {len(left)} leftover, {time.monotonic() - t:.2f} s")
+    dirs = cgroup_dirs_of(r.pid)
+    check(dirs == [], f"{case}: cgroups left behind: {dirs}")
+    print(f"{case}: {len(left)} leftover, {len(dirs)} cgroups left, {time.monotonic() - t:.2f} s")
     cleanup(left)
+
+# Escapes die with their attempt, not only at the campaign's end (where the runner sweeps once
+# more): one attempt at a time, each leaving a setsid sleeper and a daemon, may never show more
+# than the current attempt's four sleepers (a process already sent SIGKILL is dying, not counted:
+# on loaded cores it may still be there when the next attempt starts).
+s = sleeper("per-attempt")
+shell = CASES["setsid"].replace("{S}", s) + " & " + CASES["daemon"].replace("{S}", s)
+p = subprocess.Popen([FM, "run", "--db", db, "--quiet", "-n", "5", "-j", "1", "--timeout", "0.4",
+                      "--grace", "0.1", "--cgroup", CGROUP, "--label", "per-attempt", "--",
+                      "sh", "-c", shell], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                     env=ENV)
+most = 0
+while p.poll() is None:
+    most = max(most, len([q for q in live_with_exe(s) if not kill_pending(q)]))
+    time.sleep(0.02)
+left = leftovers(s)
+check(most <= 4, f"per-attempt: {most} sleepers alive at once (escapes outlived their attempt)")
+check(most >= 2, f"per-attempt: only {most} sleepers seen: the attempts did not run")
+check(left == [], f"per-attempt: {len(left)} leftover processes of {s}")
+print(f"per-attempt: at most {most} alive at once, {len(left)} leftover")
+cleanup(left)
 
 # The runner itself killed mid-run: SIGKILL (the watchdog) and SIGHUP (stops, then sweeps).
 for sig in (signal.SIGKILL, signal.SIGHUP):
@@ -111,8 +192,9 @@ for sig in (signal.SIGKILL, signal.SIGHUP):
         s = sleeper(name)
         shell = CASES[case].replace("{S}", s)
         p = subprocess.Popen([FM, "run", "--db", db, "--quiet", "-n", "4", "-j", "2", "--timeout",
-                              "2", "--grace", "0.2", "--label", name, "--", "sh", "-c", shell],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              "2", "--grace", "0.2", "--cgroup", CGROUP, "--label", name, "--",
+                              "sh", "-c", shell],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
         end = time.monotonic() + 10 # until the attempts have started their sleepers
         while len(live_with_exe(s)) < 4 and time.monotonic() < end:
             time.sleep(0.05)
@@ -126,10 +208,19 @@ for sig in (signal.SIGKILL, signal.SIGHUP):
             check(False, f"{name}: the runner did not end")
         left = leftovers(s)
         check(left == [], f"{name}: {len(left)} leftover processes of {s}")
-        print(f"{name}: {len(left)} leftover")
+        end = time.monotonic() + 3 # the watchdog removes a killed runner's cgroups
+        while cgroup_dirs_of(p.pid) and time.monotonic() < end:
+            time.sleep(0.05)
+        dirs = cgroup_dirs_of(p.pid)
+        check(dirs == [], f"{name}: cgroups left behind: {dirs}")
+        print(f"{name}: {len(left)} leftover, {len(dirs)} cgroups left")
         cleanup(left)
 
-# ---- two runners on one store ----------------------------------------------------------------
+# ---- two runners on one store (once: MODE off) ------------------------------------------------
+if MODE != "off":
+    shutil.rmtree(tmp, ignore_errors=True)
+    print(f"{checks - failures}/{checks} checks passed")
+    sys.exit(1 if failures else 0)
 shared = os.path.join(tmp, "shared.db")
 subprocess.run([FM, "run", "--db", shared, "--quiet", "-n", "1", "--label", "init", "--", "true"],
                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)

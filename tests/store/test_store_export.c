@@ -189,6 +189,28 @@ static void check_suite(xmlNode *suite, const expect *e, const char *what)
     CHECK(count_elements(suite->children, "testcase") == e->tests, "%s testcases", what);
 }
 
+/*
+ * Every <testcase> of a suite names that suite's campaign (issue 14, item 18: the export's
+ * context kept a pointer to the campaign of a finished iteration; a testcase written through a
+ * stale one would name another campaign, and ASan's use-after-scope check would see the read).
+ */
+static void check_classnames(xmlNode *suite, const char *what)
+{
+    xmlChar *name = xmlGetProp(suite, BAD_CAST "name");
+    int64_t n = 0, wrong = 0;
+    for (xmlNode *c = suite->children; c != NULL && name != NULL; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE || strcmp((const char *)c->name, "testcase") != 0)
+            continue;
+        xmlChar *cls = xmlGetProp(c, BAD_CAST "classname");
+        n++;
+        wrong += cls == NULL || xmlStrcmp(cls, name) != 0;
+        xmlFree(cls);
+    }
+    CHECK(name != NULL && n > 0 && wrong == 0, "%s: %lld of %lld testcases name another campaign",
+          what, (long long)wrong, (long long)n);
+    xmlFree(name);
+}
+
 static void test_junit(fm_store *s, const expect *ea, const expect *eb)
 {
     fm_store_status st;
@@ -210,6 +232,13 @@ static void test_junit(fm_store *s, const expect *ea, const expect *eb)
             suite[k++] = n;
     check_suite(suite[0], ea, "a");
     check_suite(suite[1], eb, "b");
+    check_classnames(suite[0], "a");
+    check_classnames(suite[1], "b");
+    xmlChar *na = xmlGetProp(suite[0], BAD_CAST "name"),
+            *nb = xmlGetProp(suite[1], BAD_CAST "name");
+    CHECK(na && nb && xmlStrcmp(na, nb) != 0, "the two suites have their own names");
+    xmlFree(na);
+    xmlFree(nb);
     CHECK(int_attr(root, "tests") == ea->tests + eb->tests, "total tests");
     struct {
         const char *name;
