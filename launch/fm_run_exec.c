@@ -59,6 +59,15 @@
 
 extern char **environ;
 
+#if defined(__GLIBC__)
+/* glibc's own name for clone: ThreadSanitizer intercepts `clone` as if it were a fork, and its
+ * bookkeeping in a child that shares our memory would corrupt the runner's. */
+extern int __clone(int (*fn)(void *), void *stack, int flags, void *arg, ...);
+#define fm_clone __clone
+#else
+#define fm_clone clone
+#endif
+
 int64_t fm_run_now_ns(void)
 {
     struct timespec ts;
@@ -449,7 +458,7 @@ static pid_t start_clone(fm_launcher *l, launch_area *a)
         sigprocmask(SIG_SETMASK, &all, &old);
     }
     pid_t child =
-        clone(child_command, (char *)a->stack + a->stack_len, CLONE_VM | SIGCHLD, &a->plan);
+        fm_clone(child_command, (char *)a->stack + a->stack_len, CLONE_VM | SIGCHLD, &a->plan);
     int err = errno;
     if (l->block_around_clone)
         sigprocmask(SIG_SETMASK, &old, NULL);
