@@ -265,6 +265,9 @@ static int hidden(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+#ifdef FM_CLI_LEAN
+    own_argv = argv;
+#endif
     if (argc < 2)
         return usage(stderr), FM_EXIT_USAGE;
     const char *word = argv[1];
@@ -279,7 +282,6 @@ int main(int argc, char **argv)
     if (strcmp(word, "help") == 0)
         return help(argc, argv);
 #ifdef FM_CLI_LEAN
-    own_argv = argv;
     if (word[0] == '_')
         return run_full(argc, argv);
 #endif

@@ -207,6 +207,7 @@ def test_no_leaks(tmp, launch):
                           "--launch", launch, "--", "/bin/true"], stdout=subprocess.DEVNULL,
                          stderr=subprocess.PIPE, text=True)
     samples = []
+    libs = set()
     while p.poll() is None:
         try:
             done = rows(db, "SELECT count(*) FROM runs")[0][0] if os.path.exists(db) else 0
@@ -214,6 +215,8 @@ def test_no_leaks(tmp, launch):
                 c = counts(p.pid)
                 if p.poll() is None and c[0] > 0:  # not exiting
                     samples.append((done, *c))
+                    with open(f"/proc/{p.pid}/maps") as f:
+                        libs |= {ln.split()[-1].rsplit("/", 1)[-1] for ln in f if ".so" in ln}
         except (OSError, sqlite3.Error):
             pass
         time.sleep(0.05)
@@ -221,6 +224,10 @@ def test_no_leaks(tmp, launch):
     check(p.returncode == 0, f"{launch}: {LAUNCHES} launches: exit {p.returncode}: {err}")
     n = rows(db, "SELECT count(*) FROM runs WHERE outcome = 0")[0][0]
     check(n == LAUNCHES, f"{launch}: {LAUNCHES} passes, got {n}")
+    heavy = sorted(x for x in libs if x.startswith(("libxml2", "libicu", "libcrypto", "libstdc++",
+                                                     "liblzma")))
+    check(libs and not heavy, f"{launch}: the runner maps {heavy} (issue 19: run maps no XML or "
+          "crypto library)")
     if len(samples) < 5:
         print(f"  {launch}: only {len(samples)} samples of the runner's fds and maps")
         return
