@@ -269,14 +269,16 @@ static int emulator_argv(struct run_args *a)
 /* Check the conditions (bad input: exit 2, nothing done), then put them in place. */
 static int setup_conditions(struct run_args *a)
 {
-    char err[512];
+    char err[512], text[256];
     a->conditions = fm_cond_json(&a->cond);
     if (a->conditions == NULL)
         return fm_cli_fail("out of memory");
-    char text[256];
     size_t len = strlen(a->label_buf);
     if (*fm_cond_describe(&a->cond, text, sizeof text)) /* default label: "bernoulli [cpus=1]" */
         snprintf(a->label_buf + len, sizeof a->label_buf - len, " [%s]", text);
+    a->cond.workload = a->wl_argv != NULL; /* what fm_cond_check refuses: shell, output=null */
+    a->cond.output_needed =
+        a->cfg.fail_regex || a->cfg.ignore_regex || a->cfg.fail_if_output || a->cfg.keep_dir;
     if (fm_cond_check(&a->cond, FM_SOURCE_ROOT, &a->cond_rt, err, sizeof err) != FM_RUN_OK)
         return fm_cli_usage_error("--%s", err);
     if (a->cond.have_emulator && emulator_argv(a) != 0)
@@ -341,11 +343,9 @@ out:
     free(a.fingerprint);
     if (store && fm_store_close(store) != FM_STORE_OK && rc == FM_EXIT_OK)
         rc = fm_cli_fail("cannot close the store");
-    if (a.fail_re.have)
-        regfree(&a.fail_re.re);
-    if (a.ignore_re.have)
-        regfree(&a.ignore_re.re);
-    if (a.fail_if_re.have)
-        regfree(&a.fail_if_re.re);
+    struct run_regex *res[] = {&a.fail_re, &a.ignore_re, &a.fail_if_re};
+    for (size_t i = 0; i < 3; i++)
+        if (res[i]->have)
+            regfree(&res[i]->re);
     return rc;
 }

@@ -7,19 +7,54 @@
  */
 #include "fm_cli.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+
+#ifdef FM_CLI_LEAN
+/*
+ * The lean `flakemeter` (cli/meson.build): ingest and export, which need libxml2, and the hidden
+ * build commands run in `flakemeter-xml`, exec'd with this process's own arguments, found next
+ * to this executable (the build tree, or an install that put both in one folder) or in
+ * FM_LIBEXEC_DIR.
+ */
+static char **own_argv;
+
+static int run_full(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    char dir[4096], path[4200];
+    ssize_t n = readlink("/proc/self/exe", dir, sizeof dir - 1);
+    char *slash = n > 0 ? (dir[n] = '\0', strrchr(dir, '/')) : NULL;
+    fflush(NULL);
+    if (slash != NULL) {
+        *slash = '\0';
+        snprintf(path, sizeof path, "%s/flakemeter-xml", dir);
+        execv(path, own_argv);
+    }
+    snprintf(path, sizeof path, "%s/flakemeter-xml", FM_LIBEXEC_DIR);
+    execv(path, own_argv);
+    return fm_cli_fail("'%s' runs in flakemeter-xml (libxml2), which cannot be started from %s: %s",
+                       own_argv[1], path, strerror(errno));
+}
+#define CMD_XML(fn) run_full
+#else
+#define CMD_XML(fn) fn
+#endif
 
 static const struct fm_cmd commands[] = {
     {"run", cmd_run, "run a workload or a command many times and measure its flakiness"},
     {"show", cmd_show, "the verdict of a stored campaign"},
     {"sweep", cmd_sweep,
      "how the failure rate depends on CPUs, load, quota, emulation, parameters"},
-    {"stress", cmd_stress, "every test of a suite (pytest, CTest, GoogleTest, ...) run many times"},
+    {"stress", CMD_XML(cmd_stress),
+     "every test of a suite (pytest, CTest, GoogleTest, ...) run many times"},
     {"merge", cmd_merge, "combine stores (shards, machines) without double counting"},
-    {"export", cmd_export, "write stored runs as JSON, CSV or JUnit XML"},
-    {"ingest", cmd_ingest, "read JUnit XML reports of CI runs into the store"},
+    {"export", CMD_XML(cmd_export), "write stored runs as JSON, CSV or JUnit XML"},
+    {"ingest", CMD_XML(cmd_ingest), "read JUnit XML reports of CI runs into the store"},
     {"tests", cmd_tests, "per-test flake rates, flip rates and classes from the CI history"},
     {"budget", cmd_budget, "attempts per test that keep a suite's CI red rate under a target"},
     {"check", cmd_check, "did a test's failure rate rise? (exit 1 when one did)"},
@@ -232,6 +267,9 @@ static int hidden(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+#ifdef FM_CLI_LEAN
+    own_argv = argv;
+#endif
     if (argc < 2)
         return usage(stderr), FM_EXIT_USAGE;
     const char *word = argv[1];
@@ -245,6 +283,10 @@ int main(int argc, char **argv)
     }
     if (strcmp(word, "help") == 0)
         return help(argc, argv);
+#ifdef FM_CLI_LEAN
+    if (word[0] == '_')
+        return run_full(argc, argv);
+#endif
     if (word[0] == '_')
         return hidden(argc, argv);
     const struct fm_cmd *cmd = find_command(word);

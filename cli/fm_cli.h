@@ -194,8 +194,8 @@ enum { FM_OPT_HELP_MAX_COLUMN = 26, FM_OPT_HELP_WIDTH = 92 };
 void fm_cli_print_options(FILE *out, const struct fm_opt *opts);
 
 /*
- * The run conditions (--cpus, --pin, --load, --load-nice, --quota, --nice, --emulator, --launch) as
- * option entries filling an fm_cond (launch/fm_cond.h); `run` and `sweep` share them.
+ * The run conditions (--cpus, --pin, --load, --load-nice, --quota, --nice, --emulator, --launch,
+ * --output) as option entries filling an fm_cond (launch/fm_cond.h); `run` and `sweep` share them.
  */
 int fm_cli_parse_condition(void *cond, const char *text, const char *name);
 #define FM_OPT_CONDITIONS(cond)                                                                    \
@@ -212,11 +212,16 @@ int fm_cli_parse_condition(void *cond, const char *text, const char *name);
         FM_OPT_CALL(0, "nice", cond, fm_cli_parse_condition, "K", "nice value of the runs"),       \
         FM_OPT_CALL(0, "emulator", cond, fm_cli_parse_condition, "ARCH",                           \
                     "run the workload's cross-built fm-stress under qemu-ARCH"),                   \
-        FM_OPT_CALL(0, "launch", cond, fm_cli_parse_condition, "HOW",                              \
-                    "fork (default: flakemeter does not wait for the run to start, as a shell) "   \
-                    "or spawn (it wakes when the run has started, as posix_spawn, vfork and "      \
-                    "Python's subprocess); start-up races can depend on it (docs/design.md, "      \
-                    "\"Launching\")")
+        FM_OPT_CALL(                                                                               \
+            0, "launch", cond, fm_cli_parse_condition, "HOW",                                      \
+            "clone (default) or fork: flakemeter does not wait for the run to start, as a "        \
+            "shell; spawn: it wakes when the run has started, as posix_spawn and "                 \
+            "Python's subprocess; shell: through /bin/sh -c, as a CI step "                        \
+            "(docs/design.md, \"Launching\")"),                                                    \
+        FM_OPT_CALL(0, "output", cond, fm_cli_parse_condition, "WHERE",                            \
+                    "the runs' stdout and stderr: pipe (default; read as it comes), file (a "      \
+                    "temporary file per attempt, read at its end) or null (/dev/null, nothing "    \
+                    "kept)")
 
 /* How each run of `run` and `sweep` is bounded and seeded, filling an fm_run_config. */
 #define FM_OPT_RUN_LIMITS(cfg)                                                                     \

@@ -4,7 +4,7 @@
  *
  * Invariants:
  *  - fm_cond_json is the one place the stored conditions string is made: keys in the order of
- *    fm_cond_names (all 8: cpus, pin, load, load_nice, quota, nice, emulator, launch;
+ *    fm_cond_names (all 9: cpus, pin, load, load_nice, quota, nice, emulator, launch, output;
  *    docs/store.md), only the conditions that were given, values normalised (a CPU list as
  *    "0,2-3", a quota with at most 12 significant digits), so equal conditions are equal strings.
  *  - fm_cond_check changes nothing: it reads /proc, /sys and PATH and, for a negative nice
@@ -28,7 +28,29 @@
 #include <unistd.h>
 
 const char *const fm_cond_names[] = {"cpus", "pin",      "load",   "load_nice", "quota",
-                                     "nice", "emulator", "launch", NULL};
+                                     "nice", "emulator", "launch", "output",    NULL};
+
+static const char *const launch_names[] = {"clone", "fork", "spawn", "shell"};
+static const char *const output_names[] = {"pipe", "file", "null"};
+
+const char *fm_cond_launch_name(fm_launch l)
+{
+    return (unsigned)l < 4 ? launch_names[l] : "?";
+}
+
+const char *fm_cond_output_name(fm_output o)
+{
+    return (unsigned)o < 3 ? output_names[o] : "?";
+}
+
+/* The index of value in names[0..n), or -1. */
+static int name_index(const char *const *names, int n, const char *value)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(names[i], value) == 0)
+            return i;
+    return -1;
+}
 
 static int fail(char *err, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -165,15 +187,24 @@ static int set_one(fm_cond *c, const char *name, const char *value, char *err, s
     if (strcmp(name, "emulator") == 0)
         return set_emulator(c, value, err, size);
     if (strcmp(name, "launch") == 0) {
-        if (strcmp(value, "fork") != 0 && strcmp(value, "spawn") != 0)
-            return fail(err, size, "launch: '%s' is not fork or spawn", value);
-        c->launch_spawn = strcmp(value, "spawn") == 0;
+        int i = name_index(launch_names, 4, value);
+        if (i < 0)
+            return fail(err, size, "launch: '%s' is not clone, fork, spawn or shell", value);
+        c->launch = (fm_launch)i;
         c->have_launch = true;
+        return 0;
+    }
+    if (strcmp(name, "output") == 0) {
+        int i = name_index(output_names, 3, value);
+        if (i < 0)
+            return fail(err, size, "output: '%s' is not pipe, file or null", value);
+        c->output = (fm_output)i;
+        c->have_output = true;
         return 0;
     }
     return fail(err, size,
                 "'%s' is not a run condition (cpus, pin, load, load_nice, quota, nice, "
-                "emulator, launch)",
+                "emulator, launch, output)",
                 name);
 }
 
@@ -202,7 +233,9 @@ static json_t *cond_object(const fm_cond *c)
     if (c->have_emulator)
         json_object_set_new(o, "emulator", json_string(c->emulator));
     if (c->have_launch)
-        json_object_set_new(o, "launch", json_string(c->launch_spawn ? "spawn" : "fork"));
+        json_object_set_new(o, "launch", json_string(fm_cond_launch_name(c->launch)));
+    if (c->have_output)
+        json_object_set_new(o, "output", json_string(fm_cond_output_name(c->output)));
     return o;
 }
 
@@ -352,6 +385,14 @@ static int check_all(const fm_cond *c, const char *source_root, fm_cond_rt *rt, 
         return -1;
     if (c->have_quota && fm_cgroup_check(rt, err, size) != 0)
         return -1;
+    if (c->launch == FM_LAUNCH_SHELL && c->workload && !c->have_emulator)
+        return fail(err, size,
+                    "launch=shell runs a command through /bin/sh -c; a built-in workload is "
+                    "forked (run it as '-- fm-stress NAME ...' to start it through a shell)");
+    if (c->output == FM_OUTPUT_NULL && c->output_needed)
+        return fail(err, size,
+                    "output=null keeps no output, which --fail-regex, --ignore-regex, "
+                    "--fail-if-output and --keep-output read (use output=pipe or file)");
     rt->per_run = c->have_cpus || c->have_pin || c->have_nice || c->have_quota;
     return 0;
 }

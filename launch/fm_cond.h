@@ -10,7 +10,8 @@
  *                    writable cgroup with a cpu controller, qemu-ARCH and the cross fm-stress;
  *                    a failure is bad input (one line), and nothing has been changed
  *   fm_cond_start    make the campaign's cgroup, start the load spinners
- *   fm_cond_child    in each run's child, after fork: affinity, nice, join the cgroup
+ *   (the child's part, affinity, nice and joining the cgroup, is in the launch plan of
+ *    fm_run_internal.h, applied with raw system calls by fm_run_exec.c)
  *   fm_cond_stop     stop the spinners, remove the cgroup (idempotent)
  * Spinners are processes with PR_SET_PDEATHSIG(SIGKILL), so they die with flakemeter even on
  * SIGKILL; a cgroup left by a SIGKILLed flakemeter is removed by the next fm_cond_start.
@@ -28,9 +29,23 @@
 #include <sys/types.h>
 
 /* What was asked for.  A field counts only when its have_ flag is set. */
+/*
+ * How a run is started (docs/design.md, "Launching").  clone (the default) and fork let the
+ * runner go back to sleep at once, as a shell does: clone(CLONE_VM) on a stack of the slot,
+ * without the page-table copy of a fork; fork + exec as a shell forks.  spawn makes the runner
+ * wait until the run has started its program (exec, or the workload) and wake up then, as
+ * posix_spawn, vfork and Python's subprocess do.  shell runs the command through
+ * `/bin/sh -c` (the shell forks it and waits, as a CI shell step does).  Races at a program's
+ * start can depend on it.  Built-in workloads are forked for clone and fork alike.
+ */
+typedef enum { FM_LAUNCH_CLONE, FM_LAUNCH_FORK, FM_LAUNCH_SPAWN, FM_LAUNCH_SHELL } fm_launch;
+/* Where a run's stdout and stderr go: one pipe the runner reads as it comes (the default),
+ * a temporary file per attempt read back when it ended, or /dev/null (nothing kept). */
+typedef enum { FM_OUTPUT_PIPE, FM_OUTPUT_FILE, FM_OUTPUT_NULL } fm_output;
+
 typedef struct {
     bool have_cpus, have_pin, have_load, have_load_nice, have_quota, have_nice, have_emulator,
-        have_launch;
+        have_launch, have_output;
     int cpus;          /* run on the first `cpus` CPUs this process may use */
     char pin[128];     /* run on exactly these CPUs ("0,2-3"; normalised) */
     int load;          /* busy-loop spinner processes, competing with the runs */
@@ -38,14 +53,16 @@ typedef struct {
     double quota;      /* CPU bandwidth of the runs, in CPUs (0.5 = half of one CPU) */
     int nice;          /* the runs' nice value */
     char emulator[32]; /* qemu-ARCH runs the cross-built fm-stress (built-in workloads) */
-    /*
-     * How a run is started (docs/design.md, "Launching"): fork (the default) lets the runner go
-     * back to sleep at once, as a shell does; spawn makes the runner wait until the run has
-     * started its program (exec, or the workload) and wake up then, as posix_spawn, vfork and
-     * Python's subprocess do.  Races at a program's start can depend on it.
-     */
-    bool launch_spawn;
+    fm_launch launch;
+    fm_output output;
+    /* Not conditions (never stored), set by the caller for fm_cond_check: a built-in workload
+     * runs in a forked child (no shell), and output options (--fail-regex, ...) need output. */
+    bool workload, output_needed;
 } fm_cond;
+
+/* "clone", "fork", "spawn", "shell"; "pipe", "file", "null". */
+const char *fm_cond_launch_name(fm_launch l);
+const char *fm_cond_output_name(fm_output o);
 
 /* The condition names, in the order they are stored ("cpus", "pin", "load", ...). */
 extern const char *const fm_cond_names[];
@@ -88,7 +105,5 @@ fm_run_status fm_cond_check(const fm_cond *c, const char *source_root, fm_cond_r
                             size_t err_size); /* FM_RUN_EUNAVAILABLE: cannot be applied here */
 fm_run_status fm_cond_start(fm_cond_rt *rt, char *err, size_t err_size); /* FM_RUN_ESYSTEM */
 void fm_cond_stop(fm_cond_rt *rt);
-/* In a run's child between fork and exec/workload; async-signal-safe.  0 or an errno. */
-int fm_cond_child(const fm_cond_rt *rt);
 
 #endif

@@ -17,7 +17,8 @@
  *    a spinner that finds itself already orphaned exits), named "fm-load", deaf to
  *    SIGINT/SIGTERM/SIGHUP/SIGQUIT so that a Ctrl-C at the terminal leaves the load in place
  *    while the running attempts finish; stopped with SIGKILL and reaped by fm_cond_stop.
- *  - The child's part (fm_cond_child) is plain system calls, safe between fork and exec.
+ *  - The child's part (affinity, nice, "0" into cgroup.procs) is done by the launch plan's
+ *    set-up in fm_run_exec.c with raw system calls, safe after clone(CLONE_VM) and fork.
  */
 #include "fm_cgroup.h"
 #include "fm_cond.h"
@@ -264,16 +265,4 @@ void fm_cond_stop(fm_cond_rt *rt)
     if (rt->cgroup[0])
         fm_cgroup_remove_dir(rt->cgroup);
     rt->cgroup[0] = '\0';
-}
-
-int fm_cond_child(const fm_cond_rt *rt)
-{
-    const fm_cond *c = rt->cond;
-    if ((c->have_cpus || c->have_pin) && sched_setaffinity(0, sizeof rt->mask, &rt->mask) != 0)
-        return errno;
-    if (c->have_nice && setpriority(PRIO_PROCESS, 0, c->nice) != 0)
-        return errno;
-    if (rt->procs_fd >= 0 && write(rt->procs_fd, "0", 1) != 1)
-        return errno;
-    return 0;
 }

@@ -2,16 +2,21 @@
  * fm_fingerprint.c - the executable's identity for a campaign (fm_fingerprint.h).  The build id
  * is read from the ELF notes (PT_NOTE segments, NT_GNU_BUILD_ID of owner "GNU") of a 32- or
  * 64-bit ELF file of either byte order; a file without one (a script, a binary built without
- * --build-id) is hashed with SHA-256 (OpenSSL EVP).
+ * --build-id) is hashed with SHA-256 (OpenSSL EVP).  libcrypto is loaded with dlopen (by its
+ * soname, FM_RUN_LIBCRYPTO) only then, so a runner whose command has a build id (and every
+ * built-in workload: /proc/self/exe) never maps it (issue 19); where it cannot be loaded the
+ * fingerprint has no hash and fm_fingerprint_same compares size and modification time.
  */
 #include "fm_fingerprint.h"
 #include "fm_run_internal.h"
 
+#include <dlfcn.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,11 +105,46 @@ static int elf_build_id(int fd, char *out)
     return 0;
 }
 
-/* false: the file could not be read, or no memory (errno). */
+static struct {
+    __typeof__(&EVP_MD_CTX_new) ctx_new;
+    __typeof__(&EVP_MD_CTX_free) ctx_free;
+    __typeof__(&EVP_sha256) sha256;
+    __typeof__(&EVP_DigestInit_ex) init;
+    __typeof__(&EVP_DigestUpdate) update;
+    __typeof__(&EVP_DigestFinal_ex) final;
+} evp;
+static bool evp_ok;
+static pthread_once_t evp_once = PTHREAD_ONCE_INIT;
+
+static void evp_load(void)
+{
+    void *h = dlopen(FM_RUN_LIBCRYPTO, RTLD_NOW | RTLD_LOCAL);
+    static const char *const names[] = {"EVP_MD_CTX_new",   "EVP_MD_CTX_free",
+                                        "EVP_sha256",       "EVP_DigestInit_ex",
+                                        "EVP_DigestUpdate", "EVP_DigestFinal_ex"};
+    void *f[6];
+    for (int i = 0; i < 6; i++)
+        if (h == NULL || (f[i] = dlsym(h, names[i])) == NULL)
+            return;
+    memcpy(&evp.ctx_new, &f[0], sizeof f[0]);
+    memcpy(&evp.ctx_free, &f[1], sizeof f[1]);
+    memcpy(&evp.sha256, &f[2], sizeof f[2]);
+    memcpy(&evp.init, &f[3], sizeof f[3]);
+    memcpy(&evp.update, &f[4], sizeof f[4]);
+    memcpy(&evp.final, &f[5], sizeof f[5]);
+    evp_ok = true;
+}
+
+/* false: the file could not be read, no memory, or no libcrypto (errno). */
 static bool sha256_fd(int fd, char *out)
 {
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    bool ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1;
+    pthread_once(&evp_once, evp_load);
+    if (!evp_ok) {
+        errno = ELIBACC; /* libcrypto could not be loaded */
+        return false;
+    }
+    EVP_MD_CTX *ctx = evp.ctx_new();
+    bool ok = ctx != NULL && evp.init(ctx, evp.sha256(), NULL) == 1;
     unsigned char buf[65536], md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
     off_t off = 0;
@@ -112,12 +152,13 @@ static bool sha256_fd(int fd, char *out)
     if (!ok)
         errno = ENOMEM;
     while (ok && (n = pread(fd, buf, sizeof buf, off)) > 0) {
-        ok = EVP_DigestUpdate(ctx, buf, (size_t)n) == 1;
+        ok = evp.update(ctx, buf, (size_t)n) == 1;
         off += n;
     }
     int e = n < 0 ? errno : ENOMEM;
-    ok = ok && n == 0 && EVP_DigestFinal_ex(ctx, md, &len) == 1;
-    EVP_MD_CTX_free(ctx);
+    ok = ok && n == 0 && evp.final(ctx, md, &len) == 1;
+    if (ctx)
+        evp.ctx_free(ctx);
     for (unsigned int i = 0; ok && i < len; i++)
         snprintf(out + 2 * i, 3, "%02x", md[i]);
     if (!ok)

@@ -77,10 +77,10 @@ typedef struct {
     int64_t next_run; /* next new chain index (≡ shard_index mod shard_count) */
     int64_t started, done;
     int64_t t0, next_progress;
-    int signals;          /* SIGINT/SIGTERM received */
-    bool stop_new;        /* no new chains (limit reached, decided, signal or error) */
-    bool command_checked; /* the command was found (fm_run_which) */
-    int kept;             /* output files kept */
+    int signals;           /* SIGINT/SIGTERM received */
+    bool stop_new;         /* no new chains (limit reached, decided, signal or error) */
+    fm_launcher *launcher; /* how attempts start (fm_run_exec.c); freed after all are reaped */
+    int kept;              /* output files kept */
     int64_t usage_errors; /* first attempts of this invocation that ended in an --error-exit code */
     fm_seq_decision seq;  /* --until-decided: the boundary rule's state, kept across checks */
     pid_t *keep;          /* n_slots + 1: the processes a sweep leaves alone (fm_reap_sweep) */
@@ -150,25 +150,15 @@ static slot *free_slot(engine *e)
 static int start_attempt(engine *e, slot *s, fm_run_id id)
 {
     const fm_run_config *c = e->cfg;
-    bool spawn = c->cond && c->cond->cond && c->cond->cond->launch_spawn;
-    bool per_run = c->cond && c->cond->per_run;
     int rc = 0;
     s->efd = -1;
     char why[256];
     if (fm_cgroup_new(&e->cgroups, &s->cg, why, sizeof why) != FM_CGROUP_OK)
         rc = errno ? errno : EIO;
-    if (c->wl_args.wl == NULL && !e->command_checked) {
-        char found[4096];
-        rc = fm_run_which(c->argv[0], found, sizeof found); /* missing: one error, nothing run */
-        e->command_checked = rc == 0;
-    }
-    int cgfd = s->cg.procs_fd; /* joined by the child, so posix_spawn cannot start it */
+    /* The child joins its cgroup (cgroup.procs written by the launch plan before its exec). */
     if (rc == 0)
-        rc = c->wl_args.wl ? fm_run_fork_workload(&c->wl_args, id, c->cond, spawn, cgfd, &s->pid,
-                                                  &s->fd, &s->efd)
-             : spawn && !per_run && cgfd < 0
-                 ? fm_run_spawn_command(c->argv, id, &s->pid, &s->fd)
-                 : fm_run_exec_command(c->argv, id, c->cond, spawn, cgfd, &s->pid, &s->fd, &s->efd);
+        rc = fm_launcher_start(e->launcher, (int)(s - e->slots), id, s->cg.procs_fd, &s->pid,
+                               &s->fd, &s->efd);
     fm_cgroup_started(&s->cg);
     if (rc) {
         fm_cgroup_release(&e->cgroups, &s->cg);
@@ -791,6 +781,8 @@ static fm_run_status wait_and_handle(engine *e)
         fm_cgroup_collect(&e->cgroups);
     for (int i = 0; i < e->n_slots; i++) {
         slot *s = &e->slots[i];
+        if (s->pid > 0 && s->reaped && s->fd < 0) /* output=file: read it back now */
+            s->fd = fm_launcher_output(e->launcher, i, s->fd);
         if (s->pid > 0 && s->reaped && s->fd >= 0)
             read_output(e, s); /* the group is dead: drain what is left, then close */
         if (s->pid > 0 && s->reaped && s->fd >= 0) {
@@ -912,6 +904,9 @@ static fm_run_status setup(engine *e, sigset_t *old_mask)
                FM_RUN_EUNAVAILABLE;
     snprintf(e->rep->containment, sizeof e->rep->containment, "%s",
              fm_cgroup_describe(&e->cgroups));
+    int rc = fm_launcher_new(c, e->n_slots, &e->launcher); /* after the mask: signal_sets */
+    if (rc)
+        return set_error(e, "cannot prepare the launch: %s", strerror(rc)), FM_RUN_ESYSTEM;
     /* Forked while single-threaded, before any attempt: none can start unwatched.  Without it
      * (fork failed) the sweeps still work; only the runner's own SIGKILL is then not covered. */
     fm_reap_token();
@@ -946,6 +941,7 @@ static void teardown(engine *e, const sigset_t *old_mask)
         while (waitpid(e->watchdog, NULL, 0) < 0 && errno == EINTR)
             ;
     }
+    fm_launcher_free(e->launcher); /* every child is reaped: no stack or plan is in use */
     free(e->keep);
     free(e->slots);
     free(e->retries);

@@ -18,20 +18,61 @@ typedef struct {
 } fm_run_id;
 
 /*
- * Start a command (fork + execvpe, or posix_spawnp) or a built-in workload (fork, no exec) as the
- * leader of a new process group, stdin from /dev/null, stdout and stderr into one non-blocking
- * pipe whose read end is *fd.  Returns 0, or an errno value (the command could not be started).
- * wait_start (launch=spawn): return only once the child has started its program.  Otherwise
- * *efd is the read end of the child's set-up pipe (-1 for none), for fm_run_setup_status once
- * the child has ended.
+ * The launch plan: everything a run's child reads between clone/fork and its exec (or its
+ * workload), prepared by the parent before the child exists and kept, one per slot, until the
+ * child is reaped.  The child applies it in one async-signal-safe function (fm_run_exec.c,
+ * child_setup) of raw system calls (fm_run_sys.h): no malloc, no lock, no errno.  Order: own
+ * process group; signals that have a handler here (or are in the default list) back to
+ * SIG_DFL; PR_SET_PDEATHSIG(SIGKILL); stdin, stdout, stderr; affinity; nice; "0" into the
+ * quota cgroup's and then the attempt's cgroup.procs; an empty signal mask.  A failure is an
+ * errno written into err_fd, and the child exits 127.
+ */
+typedef struct {
+    int in_fd;  /* dup'd to 0: /dev/null */
+    int out_fd; /* dup'd to 1 and 2: the pipe's write end, a temporary file, or /dev/null */
+    int err_fd; /* the set-up pipe's write end (close-on-exec): an errno, or end-of-file */
+    bool set_affinity, set_nice;
+    cpu_set_t mask;
+    int nice;
+    int quota_procs_fd;  /* the campaign's quota cgroup (fm_cond_rt.procs_fd), -1 none */
+    int cgroup_procs_fd; /* the attempt's own cgroup, -1 none */
+    unsigned long long reset_signals; /* bit s-1: signal s back to SIG_DFL */
+    const char *path;                 /* the executable (NULL: a built-in workload) */
+    char *const *argv;
+    char *const *envp;
+    char *const *sh_argv; /* exec failed with ENOEXEC: "/bin/sh PATH ARGS", as execvp */
+} fm_run_plan;
+
+/*
+ * The launcher of one campaign (fm_run_exec.c): the plan's fixed parts (resolved command,
+ * environment, conditions, output mode, launch mode) and one launch area per slot (plan,
+ * environment array, and for the clone launch an mmap'd stack with a guard page).  A slot's
+ * area is reused only after its child was reaped; fm_launcher_free only after every child was.
+ */
+typedef struct fm_launcher fm_launcher;
+int fm_launcher_new(const fm_run_config *cfg, int n_slots, fm_launcher **out); /* 0 or errno */
+void fm_launcher_free(fm_launcher *l);
+/*
+ * Start attempt id in slot (0 .. n_slots-1), the leader of a new process group, stdin from
+ * /dev/null, stdout and stderr into the output of the condition `output` (a pipe whose
+ * non-blocking read end is *fd; a temporary file or /dev/null, *fd = -1).  cgroup_procs_fd:
+ * a cgroup.procs the child joins just before its exec or workload (-1 none).  Returns 0, or
+ * an errno (the command could not be started; a missing command at the first start).
+ * launch=spawn returns only once the child has started its program; otherwise *efd is the
+ * read end of the child's set-up pipe (-1 for none), for fm_run_setup_status once the child
+ * has ended.
+ */
+int fm_launcher_start(fm_launcher *l, int slot, fm_run_id id, int cgroup_procs_fd, pid_t *pid,
+                      int *fd, int *efd);
+/* After the slot's child was reaped: with output=file its temporary file, rewound, now the
+ * caller's to read and close; else fd unchanged. */
+int fm_launcher_output(fm_launcher *l, int slot, int fd);
+
+/*
+ * One command by posix_spawnp, output into a pipe (*fd), for fm_run_once: returns 0 or an
+ * errno.
  */
 int fm_run_spawn_command(char *const *argv, fm_run_id id, pid_t *pid, int *fd);
-/* cgroup_procs_fd: the attempt's cgroup.procs (fm_cgroup_new), which the child joins just
- * before its exec or workload; -1 none. */
-int fm_run_fork_workload(const struct fm_wl_args *base, fm_run_id id, const fm_cond_rt *cond,
-                         bool wait_start, int cgroup_procs_fd, pid_t *pid, int *fd, int *efd);
-int fm_run_exec_command(char *const *argv, fm_run_id id, const fm_cond_rt *cond, bool wait_start,
-                        int cgroup_procs_fd, pid_t *pid, int *fd, int *efd);
 /* After the child has ended: 0 when it started its program, else the errno it failed with. */
 int fm_run_setup_status(int efd);
 /*

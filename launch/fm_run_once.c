@@ -211,10 +211,16 @@ fm_run_status fm_run_once(const fm_run_once_config *cfg, fm_run_record *rec, cha
         err = errno ? errno : EIO;
     rec->start_ns = fm_run_realtime_ns();
     s.start_ns = fm_run_now_ns();
-    if (err == 0 && s.cg.procs_fd >= 0) { /* fork + exec: the child joins the cgroup first */
-        int efd = -1;
-        err =
-            fm_run_exec_command(cfg->argv, id, NULL, true, s.cg.procs_fd, &s.pid, &s.out_fd, &efd);
+    fm_launcher *launcher = NULL;
+    int efd = -1;
+    if (err == 0 && s.cg.procs_fd >= 0) { /* the engine's launch: the child joins the cgroup */
+        fm_run_config rc;
+        fm_run_config_init(&rc);
+        rc.argv = cfg->argv;
+        rc.jobs = 1;
+        err = fm_launcher_new(&rc, 1, &launcher);
+        if (err == 0)
+            err = fm_launcher_start(launcher, 0, id, s.cg.procs_fd, &s.pid, &s.out_fd, &efd);
     } else if (err == 0) {
         err = fm_run_spawn_command(cfg->argv, id, &s.pid, &s.out_fd);
     }
@@ -222,6 +228,7 @@ fm_run_status fm_run_once(const fm_run_once_config *cfg, fm_run_record *rec, cha
     if (err != 0) {
         fm_cgroup_release(&set, &s.cg);
         fm_cgroup_close(&set);
+        fm_launcher_free(launcher);
         rec->outcome = FM_OUTCOME_ERROR;
         snprintf(error, error_size, "cannot start '%s': %s", cfg->argv[0], strerror(err));
         return FM_RUN_ESTART;
@@ -233,6 +240,9 @@ fm_run_status fm_run_once(const fm_run_once_config *cfg, fm_run_record *rec, cha
     loop(&s, cfg, &interrupted);
     reap(&s, cfg, rec);
     fm_cgroup_close(&set);
+    fm_launcher_free(launcher); /* its child was reaped */
+    if (efd >= 0 && fm_run_setup_status(efd) != 0 && rec->outcome != FM_OUTCOME_PASS)
+        rec->outcome = FM_OUTCOME_ERROR; /* the command could not be started */
     if (interrupted) {
         rec->outcome = FM_OUTCOME_ERROR;
         snprintf(error, error_size, "interrupted");

@@ -164,6 +164,7 @@ static fm_run_status make_cell(const fm_sweep_spec *s, fm_sweep *sw, size_t inde
         rest /= (size_t)s->vars[i].n_values;
     }
     c->cond_set = s->fixed;
+    c->cond_set.workload = s->wl_words != NULL; /* for fm_cond_check (launch=shell) */
     for (int i = 0; i < s->n_vars; i++) {
         const fm_sweep_var *v = &s->vars[i];
         if (v->is_condition)

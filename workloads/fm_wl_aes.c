@@ -11,6 +11,12 @@
  * The other one is OpenSSL's EVP AES-256-ECB on single blocks, without padding, when libfmwl
  * is built with libcrypto (FM_WL_HAVE_OPENSSL).  Both are deterministic and keep no shared
  * mutable state once the S-box exists, so any number of threads may use their own contexts.
+ *
+ * A native build does not link libcrypto: it is loaded with dlopen (FM_WL_LIBCRYPTO, its soname)
+ * the first time impl=openssl is asked for, so that fm-stress and flakemeter start without
+ * mapping it (an exec'd fm-stress paid about 30 % of its start for libcrypto, issue 19).  The
+ * static cross builds (tools/cross/) link it as before.  The six EVP functions are called
+ * through one table either way.
  */
 #include "fm_wl_internal.h"
 
@@ -19,6 +25,57 @@
 
 #ifdef FM_WL_HAVE_OPENSSL
 #include <openssl/evp.h>
+#ifdef FM_WL_LIBCRYPTO
+#include <dlfcn.h>
+#endif
+
+static struct {
+    __typeof__(&EVP_CIPHER_CTX_new) ctx_new;
+    __typeof__(&EVP_CIPHER_CTX_free) ctx_free;
+    __typeof__(&EVP_aes_256_ecb) aes_256_ecb;
+    __typeof__(&EVP_EncryptInit_ex) init;
+    __typeof__(&EVP_CIPHER_CTX_set_padding) set_padding;
+    __typeof__(&EVP_EncryptUpdate) update;
+} evp;
+static bool evp_ok;
+static pthread_once_t evp_once = PTHREAD_ONCE_INIT;
+
+static void evp_load(void)
+{
+#ifdef FM_WL_LIBCRYPTO
+    void *h = dlopen(FM_WL_LIBCRYPTO, RTLD_NOW | RTLD_LOCAL);
+    if (h == NULL)
+        return;
+    static const char *const names[] = {
+        "EVP_CIPHER_CTX_new", "EVP_CIPHER_CTX_free",        "EVP_aes_256_ecb",
+        "EVP_EncryptInit_ex", "EVP_CIPHER_CTX_set_padding", "EVP_EncryptUpdate"};
+    void *f[6];
+    for (int i = 0; i < 6; i++)
+        if ((f[i] = dlsym(h, names[i])) == NULL)
+            return;
+    memcpy(&evp.ctx_new, &f[0], sizeof f[0]);
+    memcpy(&evp.ctx_free, &f[1], sizeof f[1]);
+    memcpy(&evp.aes_256_ecb, &f[2], sizeof f[2]);
+    memcpy(&evp.init, &f[3], sizeof f[3]);
+    memcpy(&evp.set_padding, &f[4], sizeof f[4]);
+    memcpy(&evp.update, &f[5], sizeof f[5]);
+#else
+    evp.ctx_new = EVP_CIPHER_CTX_new;
+    evp.ctx_free = EVP_CIPHER_CTX_free;
+    evp.aes_256_ecb = EVP_aes_256_ecb;
+    evp.init = EVP_EncryptInit_ex;
+    evp.set_padding = EVP_CIPHER_CTX_set_padding;
+    evp.update = EVP_EncryptUpdate;
+#endif
+    evp_ok = true;
+}
+
+/* libcrypto's EVP functions are there (loaded now if they were not). */
+static bool evp_ready(void)
+{
+    pthread_once(&evp_once, evp_load);
+    return evp_ok;
+}
 #endif
 
 static uint8_t sbox[256];
@@ -157,7 +214,9 @@ int fm_wl_aes_init(struct fm_wl_aes *aes, enum fm_wl_aes_impl impl)
     if (impl == FM_WL_AES_PORTABLE)
         return FM_WL_OK;
 #ifdef FM_WL_HAVE_OPENSSL
-    aes->evp = EVP_CIPHER_CTX_new();
+    if (!evp_ready())
+        return FM_WL_ECRYPTO;
+    aes->evp = evp.ctx_new();
     return aes->evp ? FM_WL_OK : FM_WL_ENOMEM;
 #else
     return FM_WL_ECRYPTO;
@@ -170,8 +229,7 @@ int fm_wl_aes_set_key(struct fm_wl_aes *aes, const uint8_t key[32])
         return fm_wl_aes_soft_set_key(&aes->soft, key, 32);
 #ifdef FM_WL_HAVE_OPENSSL
     EVP_CIPHER_CTX *ctx = aes->evp;
-    if (EVP_EncryptInit_ex(ctx, EVP_aes_256_ecb(), NULL, key, NULL) != 1 ||
-        EVP_CIPHER_CTX_set_padding(ctx, 0) != 1)
+    if (evp.init(ctx, evp.aes_256_ecb(), NULL, key, NULL) != 1 || evp.set_padding(ctx, 0) != 1)
         return FM_WL_ECRYPTO;
     return FM_WL_OK;
 #else
@@ -188,7 +246,7 @@ int fm_wl_aes_encrypt(struct fm_wl_aes *aes, const uint8_t in[16], uint8_t out[1
 #ifdef FM_WL_HAVE_OPENSSL
     uint8_t tmp[16];
     int len = 0;
-    if (EVP_EncryptUpdate(aes->evp, tmp, &len, in, 16) != 1 || len != 16)
+    if (evp.update(aes->evp, tmp, &len, in, 16) != 1 || len != 16)
         return FM_WL_ECRYPTO;
     memcpy(out, tmp, 16);
     return FM_WL_OK;
@@ -201,7 +259,7 @@ void fm_wl_aes_free(struct fm_wl_aes *aes)
 {
 #ifdef FM_WL_HAVE_OPENSSL
     if (aes->evp)
-        EVP_CIPHER_CTX_free(aes->evp);
+        evp.ctx_free(aes->evp);
 #endif
     aes->evp = NULL;
 }
@@ -209,7 +267,7 @@ void fm_wl_aes_free(struct fm_wl_aes *aes)
 bool fm_wl_have_openssl(void)
 {
 #ifdef FM_WL_HAVE_OPENSSL
-    return true;
+    return evp_ready();
 #else
     return false;
 #endif

@@ -299,8 +299,10 @@ def test_percentages(tmp):
 
 # A long name that stands for two different options: `show --failures` (a flag: print the
 # evidence of failed runs) has no short form, because -k is the count K of `interval`, `retries`
-# and `plan --failures K`.  The short flag still has one meaning.
-SHORTLESS_NAMESAKES = {"failures"}
+# and `plan --failures K`.  The short flag still has one meaning.  Likewise the run condition
+# `run/sweep --output pipe|file|null` (where the runs' output goes) has no -o, which is the file
+# `export` and `merge` write.
+SHORTLESS_NAMESAKES = {"failures", "output"}
 
 
 def short_flag_table(cmds):

@@ -131,7 +131,7 @@ def test_crash_and_errors(tmp):
         c = rows(db3, "SELECT conditions FROM campaigns")
         check(c == [(f'{{"launch":"{launch}"}}',)], f"launch stored: {c}")
     r = run("run", "--db", db3, "-n", "1", "--launch", "vfork", "--", "true")
-    check(r.returncode == 2 and "launch: 'vfork' is not fork or spawn" in r.stderr,
+    check(r.returncode == 2 and "launch: 'vfork' is not clone, fork, spawn or shell" in r.stderr,
           f"bad launch: {r.returncode} {r.stderr!r}")
 
 

@@ -265,7 +265,8 @@ def start_and_find(args, want_spinners):
     while time.monotonic() < deadline:
         kids = children(p.pid)
         spinners |= {k for k in kids if comm(k) == "fm-load"}
-        runs |= {k for k in kids if comm(k) != "fm-load"}
+        # a spinner is "flakemeter" until it names itself, and so is a run until its exec
+        runs |= {k for k in kids if comm(k) not in ("fm-load", "flakemeter")}
         if len(spinners) >= want_spinners and runs:
             break
         time.sleep(0.02)
