@@ -43,6 +43,7 @@ int cmd_ingest(int argc, char **argv);
 int cmd_tests(int argc, char **argv);
 int cmd_budget(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_bench_emu(int argc, char **argv);
 
