@@ -65,7 +65,7 @@ class Fixtures:
                  "--", "sh", "-c", script, "sh", HOSTILE_OUTPUT)
         self.run("run", "-q", "--db", db, "--label", "decided", "--until-decided", "--target",
                  "1e-3", "--seed", "7", "bernoulli", "p=0.3")
-        shows = {label: json.loads(self.run("show", "--json", "--db", db, "--target", "1e-6",
+        shows = {label: json.loads(self.run("show", "--json", "--db", db, "--target", "1e-3",
                                             label).stdout)
                  for label in (HOSTILE_LABEL, "decided")}
         return db, shows
@@ -92,7 +92,7 @@ class Fixtures:
 
     def history(self):
         """h.db: 40 CI runs of suite "ci": a stable test, a flaky one retried, one broken from
-        run 30, and the two hostile names (one flaky)."""
+        run 30, and the two hostile names (one flaky, one failed once)."""
         db = self.path("h.db")
         rng = random.Random(20261126)
         d = self.path("junit")
@@ -111,21 +111,21 @@ class Fixtures:
             bad = '<failure message="x"/>' if rng.random() < 0.3 else ""
             cases.append(f'<testcase classname={quoteattr(HOSTILE_CLASS)} '
                          f'name={quoteattr(HOSTILE_TESTS[0])} time="0.3">{bad}</testcase>')
+            once = '<failure message="once"/>' if i == 5 else ""
             cases.append(f'<testcase classname="t.ok" name={quoteattr(HOSTILE_TESTS[1])} '
-                         'time="0.1"/>')
+                         f'time="0.1">{once}</testcase>')
             xml = ('<?xml version="1.0" encoding="utf-8"?>\n<testsuites><testsuite name="s" '
                    f'timestamp="{day}"><properties><property name="ci_run" value="run-{i}"/>'
                    '</properties>' + "".join(cases) + "</testsuite></testsuites>\n")
             with open(os.path.join(d, f"run{i:03d}.xml"), "w") as f:
                 f.write(xml)
-        self.run("ingest", "-q", "--db", db, "--label", "ci", d) if False else \
-            self.run("ingest", "--db", db, "--label", "ci", d)
+        self.run("ingest", "--db", db, "--label", "ci", d)
         tests = json.loads(self.run("tests", "--json", "--db", db).stdout)
         budget = json.loads(self.run("budget", "--json", "--db", db, "--target", "1e-3").stdout)
         return db, tests, budget
 
-    def report(self, db, out, *labels, fmt=None):
-        args = ["report", "--db", db, "--title", TITLE, "-o", out]
+    def report(self, db, out, *labels, fmt=None, target="1e-3"):
+        args = ["report", "--db", db, "--title", TITLE, "--target", target, "-o", out]
         if fmt:
             args += ["--format", fmt]
         self.run(*args, *labels)
