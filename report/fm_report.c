@@ -19,12 +19,18 @@
 const char *fm_report_strerror(fm_report_status status)
 {
     switch (status) {
-    case FM_REPORT_OK: return "success";
-    case FM_REPORT_EINVAL: return "invalid argument";
-    case FM_REPORT_ENODATA: return "nothing to report";
-    case FM_REPORT_ESTORE: return "the store could not be read";
-    case FM_REPORT_EIO: return "a file could not be written";
-    case FM_REPORT_ENOMEM: return "out of memory";
+    case FM_REPORT_OK:
+        return "success";
+    case FM_REPORT_EINVAL:
+        return "invalid argument";
+    case FM_REPORT_ENODATA:
+        return "nothing to report";
+    case FM_REPORT_ESTORE:
+        return "the store could not be read";
+    case FM_REPORT_EIO:
+        return "a file could not be written";
+    case FM_REPORT_ENOMEM:
+        return "out of memory";
     }
     return "unknown report status";
 }
@@ -108,8 +114,9 @@ static void page_begin(fm_rep_doc *d, size_t n_campaigns, size_t n_suites)
         fm_rep_puts(&d->out, "</h1>\n");
     }
     fm_rep_para_named(d, "Store: ", d->opt->db, NULL);
-    fm_rep_para(d, "%zu campaign%s and %zu CI suite%s; target %g, confidence %g%%. How to read "
-                   "each picture: docs/report.md.",
+    fm_rep_para(d,
+                "%zu campaign%s and %zu CI suite%s; target %g, confidence %g%%. How to read "
+                "each picture: docs/report.md.",
                 n_campaigns, n_campaigns == 1 ? "" : "s", n_suites, n_suites == 1 ? "" : "s",
                 d->opt->target, d->opt->confidence * 100);
 }
@@ -135,8 +142,8 @@ static bool select_all(fm_rep_doc *d, camp *c, size_t n, fm_history_test *tests,
         bool any = false;
         for (size_t i = 0; i < n; i++) {
             const char *cl = c[i].info.label;
-            bool hit = strcmp(cl, label) == 0 ||
-                       (c[i].base_len == len && strncmp(cl, label, len) == 0);
+            bool hit =
+                strcmp(cl, label) == 0 || (c[i].base_len == len && strncmp(cl, label, len) == 0);
             c[i].selected |= hit;
             any |= hit;
         }
@@ -148,7 +155,8 @@ static bool select_all(fm_rep_doc *d, camp *c, size_t n, fm_history_test *tests,
             size_t k = 0;
             for (const char *p = label; *p && k + 5 < sizeof shown; p++) {
                 unsigned char ch = (unsigned char)*p;
-                k += (size_t)snprintf(shown + k, sizeof shown - k, ch < 0x20 || ch == 0x7f ? "\\x%02x" : "%c", ch);
+                k += (size_t)snprintf(shown + k, sizeof shown - k,
+                                      ch < 0x20 || ch == 0x7f ? "\\x%02x" : "%c", ch);
             }
             fm_rep_fail(d, FM_REPORT_EINVAL, "no campaign, sweep or CI suite '%s' in %s", shown,
                         o->db);
@@ -282,9 +290,9 @@ out:
     return d.status;
 }
 
-fm_report_status fm_report_picture_write(fm_store *store, fm_report_picture what,
-                                         const char *label, const fm_report_options *opt,
-                                         FILE *out, char *err, size_t err_size)
+fm_report_status fm_report_picture_write(fm_store *store, fm_report_picture what, const char *label,
+                                         const fm_report_options *opt, FILE *out, char *err,
+                                         size_t err_size)
 {
     fm_rep_buf svg = {0};
     fm_report_status st;
@@ -305,9 +313,8 @@ fm_report_status fm_report_picture_write(fm_store *store, fm_report_picture what
         }
         st = fm_rep_campaign_picture(store, id, what, opt, &svg, err, err_size);
     }
-    if (st == FM_REPORT_OK &&
-        (fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", out) < 0 ||
-         fwrite(svg.p, 1, svg.len, out) != svg.len)) {
+    if (st == FM_REPORT_OK && (fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", out) < 0 ||
+                               fwrite(svg.p, 1, svg.len, out) != svg.len)) {
         snprintf(err, err_size, "cannot write the picture");
         st = FM_REPORT_EIO;
     }

@@ -17,6 +17,7 @@
 #ifndef FM_REPORT_H
 #define FM_REPORT_H
 
+#include "fm_history.h"
 #include "fm_store.h"
 
 #include <stdbool.h>
@@ -25,10 +26,10 @@
 
 typedef enum {
     FM_REPORT_OK = 0,
-    FM_REPORT_EINVAL, /* bad options, or a label that names nothing in the store */
+    FM_REPORT_EINVAL,  /* bad options, or a label that names nothing in the store */
     FM_REPORT_ENODATA, /* the store holds nothing to report */
-    FM_REPORT_ESTORE, /* the store failed (detail in err) */
-    FM_REPORT_EIO,    /* a picture file could not be written */
+    FM_REPORT_ESTORE,  /* the store failed (detail in err) */
+    FM_REPORT_EIO,     /* a picture file could not be written */
     FM_REPORT_ENOMEM,
 } fm_report_status;
 
@@ -58,6 +59,8 @@ typedef struct {
      */
     const char *picture_dir, *picture_base;
     const char *title; /* NULL: "flakemeter report" */
+    /* The TESTS picture: the window of `tests` (NULL: the whole history; its label is used). */
+    const fm_history_filter *filter;
 } fm_report_options;
 
 /* Write the report to out.  The store is only read. */
@@ -66,11 +69,11 @@ fm_report_status fm_report_write(fm_store *store, const fm_report_options *opt, 
 
 /*
  * One picture as a standalone SVG document into out: of the campaign `label` (NULL: the newest)
- * for RETRY, DURATIONS and RUNNING, of the CI history (suite `label`, NULL: every suite) for
- * TESTS.  FM_REPORT_EINVAL when the label names nothing.
+ * for RETRY, DURATIONS and RUNNING, of the CI history (opt->filter, else suite `label`, NULL:
+ * every suite) for TESTS.  FM_REPORT_EINVAL when the label names nothing.
  */
-fm_report_status fm_report_picture_write(fm_store *store, fm_report_picture what,
-                                         const char *label, const fm_report_options *opt,
-                                         FILE *out, char *err, size_t err_size);
+fm_report_status fm_report_picture_write(fm_store *store, fm_report_picture what, const char *label,
+                                         const fm_report_options *opt, FILE *out, char *err,
+                                         size_t err_size);
 
 #endif

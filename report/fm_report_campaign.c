@@ -206,8 +206,8 @@ static void durations_svg(const campaign_data *cd, const durations *du, fm_rep_b
     if (cd->opt->timeout_s > 0) {
         char lab[128];
         if (du->have_fit)
-            snprintf(lab, sizeof lab, "timeout %gs: predicted P(exceed) %.3g%%",
-                     cd->opt->timeout_s, du->exceed.estimate * 100);
+            snprintf(lab, sizeof lab, "timeout %gs: predicted P(exceed) %.3g%%", cd->opt->timeout_s,
+                     du->exceed.estimate * 100);
         else
             snprintf(lab, sizeof lab, "timeout %gs", cd->opt->timeout_s);
         fm_svg_vline(&c, cd->opt->timeout_s, FM_C_TARGET, lab);
@@ -307,9 +307,14 @@ static void verdict_table(fm_rep_doc *d, const fm_verdict *v)
     static const char *const h[] = {"quantity", "value"};
     const int64_t *first = v->sum.first_by_outcome;
     fm_rep_table_begin(d, "verdict", h, 2);
-    static const char *const names[] = {"runs (first attempts)", "passed", "failed", "crashed",
-                                        "timed out", "errors", "interrupted"};
-    static const char *const keys[] = {"runs", "passed", "failed", "crashed",
+    static const char *const names[] = {"runs (first attempts)",
+                                        "passed",
+                                        "failed",
+                                        "crashed",
+                                        "timed out",
+                                        "errors",
+                                        "interrupted"};
+    static const char *const keys[] = {"runs",      "passed", "failed",     "crashed",
                                        "timed_out", "errors", "interrupted"};
     const int64_t vals[] = {v->sum.first,
                             first[FM_OUTCOME_PASS],
@@ -327,8 +332,7 @@ static void verdict_table(fm_rep_doc *d, const fm_verdict *v)
     bool have = v->n > 0;
     const double p[3] = {have ? v->ci.estimate : NAN, have ? v->ci.lower : NAN,
                          have ? v->ci.upper : NAN};
-    static const char *const pn[] = {"failure probability", "lower (exact CI)",
-                                     "upper (exact CI)"};
+    static const char *const pn[] = {"failure probability", "lower (exact CI)", "upper (exact CI)"};
     static const char *const pk[] = {"estimate", "lower", "upper"};
     for (int i = 0; i < 3; i++) {
         fm_rep_row_begin(d);
@@ -372,8 +376,8 @@ static void verdict_table(fm_rep_doc *d, const fm_verdict *v)
 
 static void retry_table(fm_rep_doc *d, const retry_curve *rc)
 {
-    static const char *const h[] = {"attempts", "point", "conservative", "Bayes", "CI band low",
-                                    "CI band high"};
+    static const char *const h[] = {"attempts", "point",       "conservative",
+                                    "Bayes",    "CI band low", "CI band high"};
     fm_rep_table_begin(d, "retry", h, 6);
     for (size_t i = 0; i < rc->n; i++) {
         fm_rep_row_begin(d);
@@ -438,8 +442,9 @@ static int evidence_cb(const fm_store_evidence *ev, void *ctx)
                     (long long)ev->run_index, ev->attempt, cause, ev->tail_len,
                     (long long)ev->output_bytes);
     else
-        fm_rep_para(d, "Run %lld, attempt %u: %s; its %zu bytes of output:",
-                    (long long)ev->run_index, ev->attempt, cause, ev->tail_len);
+        fm_rep_para(d,
+                    "Run %lld, attempt %u: %s; its %zu bytes of output:", (long long)ev->run_index,
+                    ev->attempt, cause, ev->tail_len);
     if (ev->tail_len > 0)
         fm_rep_pre(d, ev->tail, ev->tail_len);
     return 0;
@@ -493,8 +498,9 @@ void fm_rep_campaign(fm_rep_doc *d, fm_store *store, int64_t id)
     retry_compute(v, &rc);
     fm_rep_buf svg = {0};
     retry_svg(&cd, &rc, &svg);
-    fm_rep_picture(d, &svg, "P(all attempts fail) against attempts: point, conservative and Bayes "
-                            "answers, the band of the exact interval, the target, the chosen count");
+    fm_rep_picture(d, &svg,
+                   "P(all attempts fail) against attempts: point, conservative and Bayes "
+                   "answers, the band of the exact interval, the target, the chosen count");
     retry_table(d, &rc);
 
     fm_rep_heading(d, 3, "Durations", NULL);
@@ -503,8 +509,8 @@ void fm_rep_campaign(fm_rep_doc *d, fm_store *store, int64_t id)
     durations_svg(&cd, &du, &svg);
     fm_rep_picture(d, &svg, "The share of attempts that took at most x seconds (ECDF)");
     if (d->opt->timeout_s > 0) {
-        static const char *const h[] = {"timeout (s)", "first attempts", "exceeded",
-                                        "predicted P(exceed)", "lower", "upper"};
+        static const char *const h[] = {"timeout (s)",         "first attempts", "exceeded",
+                                        "predicted P(exceed)", "lower",          "upper"};
         fm_rep_table_begin(d, "timeout", h, 6);
         fm_rep_row_begin(d);
         char s[32];
@@ -526,8 +532,9 @@ void fm_rep_campaign(fm_rep_doc *d, fm_store *store, int64_t id)
         fm_rep_fail(d, FM_REPORT_ENOMEM, "out of memory");
     } else {
         running_svg(&cd, &ru, &svg);
-        fm_rep_picture(d, &svg, "The estimate after each number of runs with its anytime-valid "
-                                "confidence sequence, and where --until-decided would stop");
+        fm_rep_picture(d, &svg,
+                       "The estimate after each number of runs with its anytime-valid "
+                       "confidence sequence, and where --until-decided would stop");
         running_table(d, &ru);
     }
     running_free(&ru);
@@ -536,8 +543,8 @@ void fm_rep_campaign(fm_rep_doc *d, fm_store *store, int64_t id)
 }
 
 fm_report_status fm_rep_campaign_picture(fm_store *store, int64_t id, fm_report_picture what,
-                                         const fm_report_options *opt, fm_rep_buf *svg,
-                                         char *err, size_t err_size)
+                                         const fm_report_options *opt, fm_rep_buf *svg, char *err,
+                                         size_t err_size)
 {
     campaign_data cd;
     fm_report_status st = load(store, id, opt, &cd, err, err_size);

@@ -95,12 +95,23 @@ static void put_ascii(fm_rep_buf *b, char c, fm_esc_mode mode)
         return;
     }
     switch (c) {
-    case '&': fm_rep_puts(b, "&amp;"); return;
-    case '<': fm_rep_puts(b, "&lt;"); return;
-    case '>': fm_rep_puts(b, "&gt;"); return;
-    case '"': fm_rep_puts(b, "&quot;"); return;
-    case '\'': fm_rep_puts(b, "&#39;"); return;
-    default: fm_rep_add(b, &c, 1);
+    case '&':
+        fm_rep_puts(b, "&amp;");
+        return;
+    case '<':
+        fm_rep_puts(b, "&lt;");
+        return;
+    case '>':
+        fm_rep_puts(b, "&gt;");
+        return;
+    case '"':
+        fm_rep_puts(b, "&quot;");
+        return;
+    case '\'':
+        fm_rep_puts(b, "&#39;");
+        return;
+    default:
+        fm_rep_add(b, &c, 1);
     }
 }
 
@@ -418,8 +429,8 @@ void fm_rep_picture(fm_rep_doc *d, fm_rep_buf *svg, const char *caption)
         fm_rep_puts(&d->out, "](");
         /* The base name is ours (the report's file name): percent-encode all but safe bytes. */
         for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
-            if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-                (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.')
+            if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                *p == '-' || *p == '_' || *p == '.')
                 fm_rep_add(&d->out, (const char *)p, 1);
             else
                 fm_rep_printf(&d->out, "%%%02X", *p);

@@ -33,8 +33,7 @@ void fm_rep_sweep(fm_rep_doc *d, fm_store *store, const char *base, const int64_
         goto out;
     }
     if (fm_verdict_list(store, d->opt->confidence, &all, &n_all) != FM_STORE_OK) {
-        fm_rep_fail(d, FM_REPORT_ESTORE, "cannot read %s: %s", d->opt->db,
-                    fm_store_errmsg(store));
+        fm_rep_fail(d, FM_REPORT_ESTORE, "cannot read %s: %s", d->opt->db, fm_store_errmsg(store));
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
@@ -79,12 +78,12 @@ void fm_rep_sweep(fm_rep_doc *d, fm_store *store, const char *base, const int64_
     char xlabel[96];
     snprintf(xlabel, sizeof xlabel, "failure probability (%g%% exact CI)",
              d->opt->confidence * 100);
-    fm_svg_intervals(&svg, "Sweep: failure probability by condition", xlabel, "condition", rows,
-                     n, false, true, 0);
-    fm_rep_picture(d, &svg, "Failure probability of each condition with its exact interval "
-                            "(the picture of sweep --plot)");
-    static const char *const h[] = {"condition", "runs", "failures", "estimate", "lower",
-                                    "upper"};
+    fm_svg_intervals(&svg, "Sweep: failure probability by condition", xlabel, "condition", rows, n,
+                     false, true, 0);
+    fm_rep_picture(d, &svg,
+                   "Failure probability of each condition with its exact interval "
+                   "(the picture of sweep --plot)");
+    static const char *const h[] = {"condition", "runs", "failures", "estimate", "lower", "upper"};
     fm_rep_table_begin(d, "sweep", h, 6);
     for (size_t i = 0; i < n; i++) {
         fm_rep_row_begin(d);
@@ -175,7 +174,7 @@ void fm_rep_bench(fm_rep_doc *d, fm_store *store, const int64_t *native, const i
     fm_svg_interval *rows = calloc(n ? n : 1, sizeof *rows);
     fm_bench_analysis *an = calloc(n ? n : 1, sizeof *an);
     fm_campaign_info *info = calloc(n ? n : 1, sizeof *info);
-    char (*names)[768] = calloc(n ? n : 1, sizeof *names);
+    char(*names)[768] = calloc(n ? n : 1, sizeof *names);
     size_t done = 0;
     if (rows == NULL || an == NULL || info == NULL || names == NULL) {
         fm_rep_fail(d, FM_REPORT_ENOMEM, "out of memory");
@@ -211,8 +210,9 @@ void fm_rep_bench(fm_rep_doc *d, fm_store *store, const int64_t *native, const i
                                        .upper = an[done].have_ratio ? an[done].ratio.upper : NAN};
     }
     fm_rep_heading(d, 2, "Emulator benchmark", NULL);
-    fm_rep_para(d, "%zu workload and architecture pairs, each a native and an emulated campaign "
-                   "whose runs alternate (bench emu).",
+    fm_rep_para(d,
+                "%zu workload and architecture pairs, each a native and an emulated campaign "
+                "whose runs alternate (bench emu).",
                 n);
     fm_rep_buf svg = {0};
     char xlabel[96];
@@ -220,9 +220,10 @@ void fm_rep_bench(fm_rep_doc *d, fm_store *store, const int64_t *native, const i
              d->opt->confidence * 100);
     fm_svg_intervals(&svg, "Slowdown under QEMU user mode", xlabel, "workload", rows, n, true,
                      false, 1);
-    fm_rep_picture(d, &svg, "Slowdown of each workload per architecture with its interval (the "
-                            "picture of bench emu --plot)");
-    static const char *const h[] = {"emulated campaign", "arch", "pairs", "native median (s)",
+    fm_rep_picture(d, &svg,
+                   "Slowdown of each workload per architecture with its interval (the "
+                   "picture of bench emu --plot)");
+    static const char *const h[] = {"emulated campaign",   "arch",     "pairs", "native median (s)",
                                     "emulated median (s)", "slowdown", "lower", "upper"};
     fm_rep_table_begin(d, "bench", h, 8);
     for (size_t i = 0; i < n; i++) {
@@ -247,8 +248,8 @@ void fm_rep_bench(fm_rep_doc *d, fm_store *store, const int64_t *native, const i
     fm_rep_table_end(d);
     for (size_t i = 0; timeout > 0 && i < n; i++) {
         if (i == 0) {
-            static const char *const th[] = {"emulated campaign", "timeout (s)", "runs",
-                                             "exceeded", "P(exceed)", "lower", "upper"};
+            static const char *const th[] = {"emulated campaign", "timeout (s)", "runs", "exceeded",
+                                             "P(exceed)",         "lower",       "upper"};
             fm_rep_table_begin(d, "bench_timeouts", th, 7);
         }
         const fm_bench_timeout *t = &an[i].timeouts[0];

@@ -136,19 +136,21 @@ static void strips_svg(fm_history_flaky *const *tests, size_t n, const ci_run *r
     for (size_t i = 0; i < n; i++) {
         const fm_history_test *t = tests[i]->test;
         double y = c.top + step * (double)i;
-        fm_rep_printf(b, "<g class=\"strip\"><text class=\"row-name\" x=\"%.1f\" y=\"%.1f\" "
-                         "text-anchor=\"end\">",
+        fm_rep_printf(b,
+                      "<g class=\"strip\"><text class=\"row-name\" x=\"%.1f\" y=\"%.1f\" "
+                      "text-anchor=\"end\">",
                       c.left - 6, y + step / 2 + 4);
         fm_rep_escape(b, t->test, strlen(t->test), FM_ESC_HTML, 36);
         fm_rep_puts(b, "</text>");
         for (size_t j = 0; j < t->n; j++) {
             const fm_history_run *r = &t->runs[j];
             size_t pos = run_position(runs, n_runs, r->time_ns, r->ci_run);
-            const char *color = r->first == FM_OUTCOME_PASS ? "#dddddd"
+            const char *color = r->first == FM_OUTCOME_PASS  ? "#dddddd"
                                 : r->last == FM_OUTCOME_PASS ? "#e69f00"
                                                              : "#d55e00";
-            fm_rep_printf(b, "<rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\" "
-                             "fill=\"%s\"/>",
+            fm_rep_printf(b,
+                          "<rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\" "
+                          "fill=\"%s\"/>",
                           fm_svg_x(&c, (double)pos), y + 3, w, step - 6, color);
         }
         fm_rep_puts(b, "</g>\n");
@@ -157,8 +159,9 @@ static void strips_svg(fm_history_flaky *const *tests, size_t n, const ci_run *r
     const char *colors[] = {"#dddddd", "#e69f00", "#d55e00"};
     for (int i = 0; i < 3; i++) {
         double x = 300 + 150.0 * i;
-        fm_rep_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"12\" height=\"10\" fill=\"%s\"/>"
-                         "<text x=\"%.1f\" y=\"%.1f\">%s</text>\n",
+        fm_rep_printf(b,
+                      "<rect x=\"%.1f\" y=\"%.1f\" width=\"12\" height=\"10\" fill=\"%s\"/>"
+                      "<text x=\"%.1f\" y=\"%.1f\">%s</text>\n",
                       x, 8.0, colors[i], x + 16, 17.0, names[i]);
     }
     fm_svg_end(&c);
@@ -256,8 +259,8 @@ static size_t budget_points(fm_store *store, const char *suite, const fm_report_
     return n;
 }
 
-static void budget_svg(const budget_point *p, size_t n, const fm_report_options *opt,
-                       bool seconds, fm_rep_buf *b)
+static void budget_svg(const budget_point *p, size_t n, const fm_report_options *opt, bool seconds,
+                       fm_rep_buf *b)
 {
     double x[N_TARGETS], y[2][N_TARGETS], top = 0;
     for (size_t i = 0; i < n; i++) {
@@ -269,9 +272,10 @@ static void budget_svg(const budget_point *p, size_t n, const fm_report_options 
         }
     }
     fm_svg c;
-    fm_svg_begin(&c, b, 760, 340, "Retry budget: expected extra CI time against the target",
-                 NULL, "target red rate per CI run",
-                 seconds ? "expected extra seconds per CI run" : "expected extra attempts per CI run",
+    fm_svg_begin(&c, b, 760, 340, "Retry budget: expected extra CI time against the target", NULL,
+                 "target red rate per CI run",
+                 seconds ? "expected extra seconds per CI run"
+                         : "expected extra attempts per CI run",
                  1e-6 < opt->target ? 1e-6 : opt->target, 0.1 > opt->target ? 0.1 : opt->target,
                  true, 0, top > 0 ? top * 1.15 : 1, false, false);
     fm_svg_line(&c, x, y[FM_HIST_MODEL_POINT], n, FM_C_POINT, NULL, 2);
@@ -302,8 +306,8 @@ static void format_day(int64_t ns, char *buf, size_t size)
 
 static void rates_table(fm_rep_doc *d, fm_history_flaky *const *shown, size_t n)
 {
-    static const char *const h[] = {"test", "suite", "CI runs", "failures", "estimate", "lower",
-                                    "upper", "flip rate", "class"};
+    static const char *const h[] = {"test",  "suite", "CI runs",   "failures", "estimate",
+                                    "lower", "upper", "flip rate", "class"};
     fm_rep_table_begin(d, "tests", h, 9);
     for (size_t i = 0; i < n; i++) {
         const fm_flaky_report *r = &shown[i]->report;
@@ -374,15 +378,15 @@ static void budget_table(fm_rep_doc *d, const budget_point *p, size_t n)
     fm_rep_table_end(d);
 }
 
-static void suite_section(fm_rep_doc *d, fm_store *store, const char *suite,
-                          fm_history_test *tests, size_t n)
+static void suite_section(fm_rep_doc *d, fm_store *store, const char *suite, fm_history_test *tests,
+                          size_t n)
 {
     fm_history_filter filter = {.label = suite};
     fm_history_flaky *rows = NULL, **shown = NULL;
     ci_run *runs = NULL;
     size_t n_runs = 0, n_shown = 0, n_failed = 0;
-    fm_hist_status hs = fm_history_flakiness(store, &filter, tests, n, d->opt->confidence, &rows,
-                                             NULL, NULL);
+    fm_hist_status hs =
+        fm_history_flakiness(store, &filter, tests, n, d->opt->confidence, &rows, NULL, NULL);
     if (hs != FM_HIST_OK) {
         fm_rep_fail(d, hs == FM_HIST_ENOMEM ? FM_REPORT_ENOMEM : FM_REPORT_ESTORE,
                     "cannot read the CI history: %s", fm_hist_strerror(hs));
@@ -398,15 +402,16 @@ static void suite_section(fm_rep_doc *d, fm_store *store, const char *suite,
     for (size_t i = 0; i < n_runs; i++)
         red += runs[i].red;
     fm_rep_heading(d, 2, "CI history: ", suite);
-    fm_rep_para(d, "%zu tests in %zu CI runs, %lld of them red; %zu tests failed at least once.",
-                n, n_runs, (long long)red, n_failed);
+    fm_rep_para(d, "%zu tests in %zu CI runs, %lld of them red; %zu tests failed at least once.", n,
+                n_runs, (long long)red, n_failed);
 
     fm_rep_heading(d, 3, "Failure rate per test", NULL);
     fm_rep_buf svg = {0};
     rates_svg(shown, n_shown, d->opt->confidence, &svg);
-    fm_rep_picture(d, &svg, n_failed ? "The tests that failed, highest rate first, with exact "
-                                       "intervals"
-                                     : "No test failed: the tests with their intervals");
+    fm_rep_picture(d, &svg,
+                   n_failed ? "The tests that failed, highest rate first, with exact "
+                              "intervals"
+                            : "No test failed: the tests with their intervals");
     rates_table(d, shown, n_shown);
     if (n_failed > n_shown)
         fm_rep_para(d, "(%zu more tests failed; flakemeter tests lists them all.)",
@@ -426,7 +431,8 @@ static void suite_section(fm_rep_doc *d, fm_store *store, const char *suite,
     window w[MAX_WINDOWS];
     size_t m = windows(runs, n_runs, d->opt->confidence, w);
     red_svg(w, m, d->opt->confidence, &svg);
-    fm_rep_picture(d, &svg, "The share of red CI runs in consecutive windows, with exact intervals");
+    fm_rep_picture(d, &svg,
+                   "The share of red CI runs in consecutive windows, with exact intervals");
     red_table(d, w, m, runs);
 
     fm_rep_heading(d, 3, "Retry budget", NULL);
@@ -434,8 +440,9 @@ static void suite_section(fm_rep_doc *d, fm_store *store, const char *suite,
     bool seconds = true;
     size_t nb = budget_points(store, suite, d->opt, bp, &seconds);
     budget_svg(bp, nb, d->opt, seconds, &svg);
-    fm_rep_picture(d, &svg, "Expected extra CI time of the cheapest plan that meets each target "
-                            "(flakemeter budget), point and conservative");
+    fm_rep_picture(d, &svg,
+                   "Expected extra CI time of the cheapest plan that meets each target "
+                   "(flakemeter budget), point and conservative");
     budget_table(d, bp, nb);
 out:
     free(rows);
@@ -468,7 +475,7 @@ fm_report_status fm_rep_tests_picture(fm_store *store, const char *suite,
                                       const fm_report_options *opt, fm_rep_buf *svg, char *err,
                                       size_t err_size)
 {
-    fm_history_filter filter = {.label = suite};
+    fm_history_filter filter = opt->filter ? *opt->filter : (fm_history_filter){.label = suite};
     fm_history_test *tests = NULL;
     fm_history_flaky *rows = NULL, **shown = NULL;
     size_t n = 0, n_shown = 0, n_failed = 0;

@@ -32,9 +32,9 @@ void fm_rep_buf_free(fm_rep_buf *b);
 /* ---- escaping ------------------------------------------------------------------------------- */
 
 typedef enum {
-    FM_ESC_HTML,  /* HTML text, attribute values and SVG/XML text: & < > " ' as entities */
-    FM_ESC_MD,    /* Markdown inline text, also inside a table cell: ASCII punctuation as &#N; */
-    FM_ESC_PRE,   /* HTML <pre> content: as FM_ESC_HTML but newlines and tabs kept */
+    FM_ESC_HTML, /* HTML text, attribute values and SVG/XML text: & < > " ' as entities */
+    FM_ESC_MD,   /* Markdown inline text, also inside a table cell: ASCII punctuation as &#N; */
+    FM_ESC_PRE,  /* HTML <pre> content: as FM_ESC_HTML but newlines and tabs kept */
 } fm_esc_mode;
 
 /*
@@ -137,12 +137,12 @@ void fm_svg_intervals(fm_rep_buf *b, const char *title, const char *xlabel, cons
 /* ---- sections ------------------------------------------------------------------------------- */
 
 /* Colours used throughout (a palette readable by people with red-green colour blindness). */
-#define FM_C_POINT "#0072b2"
-#define FM_C_CONS  "#d55e00"
-#define FM_C_BAYES "#009e73"
-#define FM_C_BAND  "#56b4e9"
+#define FM_C_POINT  "#0072b2"
+#define FM_C_CONS   "#d55e00"
+#define FM_C_BAYES  "#009e73"
+#define FM_C_BAND   "#56b4e9"
 #define FM_C_TARGET "#cc79a7"
-#define FM_C_GREY  "#999999"
+#define FM_C_GREY   "#999999"
 
 /* One campaign: its verdict, pictures and evidence. */
 void fm_rep_campaign(fm_rep_doc *d, fm_store *store, int64_t id);
@@ -156,8 +156,8 @@ void fm_rep_history(fm_rep_doc *d, fm_store *store, const char *suite);
 
 /* The single pictures (fm_report_picture_write); svg gets a whole <svg> element. */
 fm_report_status fm_rep_campaign_picture(fm_store *store, int64_t id, fm_report_picture what,
-                                         const fm_report_options *opt, fm_rep_buf *svg,
-                                         char *err, size_t err_size);
+                                         const fm_report_options *opt, fm_rep_buf *svg, char *err,
+                                         size_t err_size);
 fm_report_status fm_rep_tests_picture(fm_store *store, const char *suite,
                                       const fm_report_options *opt, fm_rep_buf *svg, char *err,
                                       size_t err_size);

@@ -83,22 +83,33 @@ static void begin(fm_svg *c, fm_rep_buf *b, int width, int height, const char *t
         x1 = x0 + 1;
     if (!(y1 > y0))
         y1 = logy ? y0 * 10 : y0 + 1;
-    *c = (fm_svg){.b = b, .x0 = x0, .x1 = x1, .y0 = y0, .y1 = y1, .logx = logx, .logy = logy,
-                  .left = left, .right = width - 20, .top = 34, .bottom = height - 46};
+    *c = (fm_svg){.b = b,
+                  .x0 = x0,
+                  .x1 = x1,
+                  .y0 = y0,
+                  .y1 = y1,
+                  .logx = logx,
+                  .logy = logy,
+                  .left = left,
+                  .right = width - 20,
+                  .top = 34,
+                  .bottom = height - 46};
     fm_rep_printf(b,
                   "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"fm-chart\" width=\"%d\" "
                   "height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\" "
                   "font-family=\"sans-serif\" font-size=\"12\">\n<title>",
                   width, height, width, height);
     fm_rep_escs(b, title, FM_ESC_HTML);
-    fm_rep_escape(b, title_name ? title_name : "", title_name ? strlen(title_name) : 0,
-                  FM_ESC_HTML, 80);
+    fm_rep_escape(b, title_name ? title_name : "", title_name ? strlen(title_name) : 0, FM_ESC_HTML,
+                  80);
     fm_rep_puts(b, "</title>\n<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n");
-    fm_rep_printf(b, "<text class=\"chart-title\" x=\"%d\" y=\"20\" font-size=\"14\" "
-                     "font-weight=\"bold\">", 10);
+    fm_rep_printf(b,
+                  "<text class=\"chart-title\" x=\"%d\" y=\"20\" font-size=\"14\" "
+                  "font-weight=\"bold\">",
+                  10);
     fm_rep_escs(b, title, FM_ESC_HTML);
-    fm_rep_escape(b, title_name ? title_name : "", title_name ? strlen(title_name) : 0,
-                  FM_ESC_HTML, 60);
+    fm_rep_escape(b, title_name ? title_name : "", title_name ? strlen(title_name) : 0, FM_ESC_HTML,
+                  60);
     fm_rep_puts(b, "</text>\n");
     double t[16];
     size_t n = ticks(x0, x1, logx, t, 12);
@@ -107,9 +118,10 @@ static void begin(fm_svg *c, fm_rep_buf *b, int width, int height, const char *t
         char lab[32];
         double x = fm_svg_x(c, t[i]);
         tick_label(t[i], x_percent, lab, sizeof lab);
-        fm_rep_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
-                         "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" stroke=\"none\" "
-                         "fill=\"#333333\">%s</text>\n",
+        fm_rep_printf(b,
+                      "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
+                      "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" stroke=\"none\" "
+                      "fill=\"#333333\">%s</text>\n",
                       x, c->top, x, c->bottom, x, c->bottom + 15, lab);
     }
     fm_rep_puts(b, "</g>\n<g class=\"y-axis\" stroke=\"#dddddd\">\n");
@@ -118,26 +130,30 @@ static void begin(fm_svg *c, fm_rep_buf *b, int width, int height, const char *t
         char lab[32];
         double y = fm_svg_y(c, t[i]);
         tick_label(t[i], y_percent, lab, sizeof lab);
-        fm_rep_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
-                         "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" stroke=\"none\" "
-                         "fill=\"#333333\">%s</text>\n",
+        fm_rep_printf(b,
+                      "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
+                      "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" stroke=\"none\" "
+                      "fill=\"#333333\">%s</text>\n",
                       c->left, y, c->right, y, c->left - 5, y + 4, lab);
     }
-    fm_rep_printf(b, "</g>\n<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
-                     "fill=\"none\" stroke=\"#333333\"/>\n",
+    fm_rep_printf(b,
+                  "</g>\n<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
+                  "fill=\"none\" stroke=\"#333333\"/>\n",
                   c->left, c->top, c->right - c->left, c->bottom - c->top);
     /* Lines, bands and dots are clipped to the plot area; ids unique within one process run
      * (a report is one page made by one process), so two charts of a page never share one. */
     static unsigned clips;
     c->clip = ++clips;
-    fm_rep_printf(b, "<defs><clipPath id=\"fm-clip-%u\"><rect x=\"%.1f\" y=\"%.1f\" "
-                     "width=\"%.1f\" height=\"%.1f\"/></clipPath></defs>\n",
+    fm_rep_printf(b,
+                  "<defs><clipPath id=\"fm-clip-%u\"><rect x=\"%.1f\" y=\"%.1f\" "
+                  "width=\"%.1f\" height=\"%.1f\"/></clipPath></defs>\n",
                   c->clip, c->left, c->top, c->right - c->left, c->bottom - c->top);
     fm_rep_printf(b, "<text class=\"x-label\" x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">",
                   (c->left + c->right) / 2, height - 8);
     fm_rep_escs(b, xlabel, FM_ESC_HTML);
-    fm_rep_printf(b, "</text>\n<text class=\"y-label\" transform=\"translate(14 %.1f) "
-                     "rotate(-90)\" text-anchor=\"middle\">",
+    fm_rep_printf(b,
+                  "</text>\n<text class=\"y-label\" transform=\"translate(14 %.1f) "
+                  "rotate(-90)\" text-anchor=\"middle\">",
                   (c->top + c->bottom) / 2);
     fm_rep_escs(b, ylabel, FM_ESC_HTML);
     fm_rep_puts(b, "</text>\n");
@@ -192,8 +208,9 @@ void fm_svg_steps(fm_svg *c, const double *x, const double *y, size_t n, const c
 {
     fm_rep_puts(c->b, "<path class=\"series\" d=\"");
     path_points(c, x, y, n, true);
-    fm_rep_printf(c->b, "\" fill=\"none\" stroke=\"%s\" stroke-width=\"2\" "
-                        "clip-path=\"url(#fm-clip-%u)\"/>\n",
+    fm_rep_printf(c->b,
+                  "\" fill=\"none\" stroke=\"%s\" stroke-width=\"2\" "
+                  "clip-path=\"url(#fm-clip-%u)\"/>\n",
                   color, c->clip);
 }
 
@@ -228,11 +245,12 @@ void fm_svg_hline(fm_svg *c, double y, const char *color, const char *label)
     if (!drawable(c, c->x0, y) || y < c->y0 || y > c->y1)
         return;
     double py = fm_svg_y(c, y);
-    fm_rep_printf(c->b, "<line x1=\"%.1f\" y1=\"%.2f\" x2=\"%.1f\" y2=\"%.2f\" stroke=\"%s\" "
-                        "stroke-dasharray=\"6 3\" stroke-width=\"1.5\"/>",
+    fm_rep_printf(c->b,
+                  "<line x1=\"%.1f\" y1=\"%.2f\" x2=\"%.1f\" y2=\"%.2f\" stroke=\"%s\" "
+                  "stroke-dasharray=\"6 3\" stroke-width=\"1.5\"/>",
                   c->left, py, c->right, py, color);
-    fm_rep_printf(c->b, "<text x=\"%.1f\" y=\"%.2f\" fill=\"%s\" text-anchor=\"end\">", c->right - 4,
-                  py - 4, color);
+    fm_rep_printf(c->b, "<text x=\"%.1f\" y=\"%.2f\" fill=\"%s\" text-anchor=\"end\">",
+                  c->right - 4, py - 4, color);
     fm_rep_escs(c->b, label, FM_ESC_HTML);
     fm_rep_puts(c->b, "</text>\n");
 }
@@ -242,8 +260,9 @@ void fm_svg_vline(fm_svg *c, double x, const char *color, const char *label)
     if (!drawable(c, x, c->y0 > 0 ? c->y0 : 1) || x < c->x0 || x > c->x1)
         return;
     double px = fm_svg_x(c, x);
-    fm_rep_printf(c->b, "<line x1=\"%.2f\" y1=\"%.1f\" x2=\"%.2f\" y2=\"%.1f\" stroke=\"%s\" "
-                        "stroke-dasharray=\"4 3\" stroke-width=\"1.5\"/>",
+    fm_rep_printf(c->b,
+                  "<line x1=\"%.2f\" y1=\"%.1f\" x2=\"%.2f\" y2=\"%.1f\" stroke=\"%s\" "
+                  "stroke-dasharray=\"4 3\" stroke-width=\"1.5\"/>",
                   px, c->top, px, c->bottom, color);
     fm_rep_printf(c->b, "<text x=\"%.2f\" y=\"%.1f\" fill=\"%s\" text-anchor=\"%s\">",
                   px + (px > (c->left + c->right) / 2 ? -4 : 4), c->bottom - 6, color,
@@ -263,14 +282,16 @@ void fm_svg_dot(fm_svg *c, double x, double y, const char *color, double r)
 void fm_svg_legend(fm_svg *c, const char *const *names, const char *const *colors, size_t n)
 {
     double y = c->top + 8, x = c->right - 230;
-    fm_rep_printf(c->b, "<g class=\"legend\"><rect x=\"%.1f\" y=\"%.1f\" width=\"226\" "
-                        "height=\"%.1f\" fill=\"#ffffff\" fill-opacity=\"0.85\" "
-                        "stroke=\"#cccccc\"/>\n",
+    fm_rep_printf(c->b,
+                  "<g class=\"legend\"><rect x=\"%.1f\" y=\"%.1f\" width=\"226\" "
+                  "height=\"%.1f\" fill=\"#ffffff\" fill-opacity=\"0.85\" "
+                  "stroke=\"#cccccc\"/>\n",
                   x - 4, y - 4, 16.0 * (double)n + 6);
     for (size_t i = 0; i < n; i++) {
         double ly = y + 16.0 * (double)i + 8;
-        fm_rep_printf(c->b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"14\" height=\"4\" fill=\"%s\"/>"
-                            "<text x=\"%.1f\" y=\"%.1f\">",
+        fm_rep_printf(c->b,
+                      "<rect x=\"%.1f\" y=\"%.1f\" width=\"14\" height=\"4\" fill=\"%s\"/>"
+                      "<text x=\"%.1f\" y=\"%.1f\">",
                       x, ly - 4, colors[i], x + 20, ly + 1);
         fm_rep_escs(c->b, names[i], FM_ESC_HTML);
         fm_rep_puts(c->b, "</text>\n");
@@ -286,7 +307,7 @@ void fm_svg_end(fm_svg *c)
 /* ---- intervals by category ------------------------------------------------------------------ */
 
 static const char *const palette[] = {FM_C_POINT, FM_C_CONS, FM_C_BAYES, FM_C_TARGET,
-                                      "#e69f00", "#000000", FM_C_BAND, FM_C_GREY};
+                                      "#e69f00",  "#000000", FM_C_BAND,  FM_C_GREY};
 
 void fm_svg_intervals(fm_rep_buf *b, const char *title, const char *xlabel, const char *ylabel,
                       const fm_svg_interval *rows, size_t n, bool logx, bool percent,
@@ -326,8 +347,9 @@ void fm_svg_intervals(fm_rep_buf *b, const char *title, const char *xlabel, cons
     double step = (c.bottom - c.top) / (double)(n ? n : 1);
     if (reference > 0) {
         double x = fm_svg_x(&c, reference);
-        fm_rep_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
-                         "stroke-dasharray=\"6 3\"/>\n",
+        fm_rep_printf(b,
+                      "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
+                      "stroke-dasharray=\"6 3\"/>\n",
                       x, c.top, x, c.bottom, FM_C_TARGET);
     }
     for (size_t i = 0; i < n; i++) {
@@ -337,8 +359,9 @@ void fm_svg_intervals(fm_rep_buf *b, const char *title, const char *xlabel, cons
             s++;
         const char *color = palette[s % 8];
         double y = c.top + step * ((double)i + 0.5);
-        fm_rep_printf(b, "<g class=\"row\"><text class=\"row-name\" x=\"%.1f\" y=\"%.1f\" "
-                         "text-anchor=\"end\">",
+        fm_rep_printf(b,
+                      "<g class=\"row\"><text class=\"row-name\" x=\"%.1f\" y=\"%.1f\" "
+                      "text-anchor=\"end\">",
                       c.left - 6, y + 4);
         fm_rep_escape(b, r->name, strlen(r->name), FM_ESC_HTML, 36);
         fm_rep_puts(b, "</text>");
@@ -346,8 +369,9 @@ void fm_svg_intervals(fm_rep_buf *b, const char *title, const char *xlabel, cons
         double u = isfinite(r->upper) && (!logx || r->upper > 0) ? r->upper : l;
         l = fmax(l, lo), u = fmin(u, hi);
         if (u >= l)
-            fm_rep_printf(b, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" "
-                             "stroke=\"%s\" stroke-width=\"3\"/>",
+            fm_rep_printf(b,
+                          "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" "
+                          "stroke=\"%s\" stroke-width=\"3\"/>",
                           fm_svg_x(&c, l), y, fm_svg_x(&c, u), y, color);
         if (isfinite(r->estimate) && (!logx || r->estimate > 0))
             fm_rep_printf(b, "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"4\" fill=\"%s\"/>",
@@ -356,8 +380,9 @@ void fm_svg_intervals(fm_rep_buf *b, const char *title, const char *xlabel, cons
     }
     for (size_t s = 0; n_series > 1 && s < n_series; s++) {
         double x = 430 + 110.0 * (double)s;
-        fm_rep_printf(b, "<rect x=\"%.1f\" y=\"12\" width=\"14\" height=\"4\" fill=\"%s\"/>"
-                         "<text x=\"%.1f\" y=\"18\">",
+        fm_rep_printf(b,
+                      "<rect x=\"%.1f\" y=\"12\" width=\"14\" height=\"4\" fill=\"%s\"/>"
+                      "<text x=\"%.1f\" y=\"18\">",
                       x, palette[s % 8], x + 18);
         fm_rep_escape(b, series[s], strlen(series[s]), FM_ESC_HTML, 12);
         fm_rep_puts(b, "</text>\n");

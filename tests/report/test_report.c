@@ -38,8 +38,9 @@ static void escaping(void)
     CHECK(strcmp(h, "l1\n\tl2 &lt;b&gt;\\x1b") == 0, "%s", h);
     /* Markdown: every ASCII punctuation an entity, so no pipe, backtick, emphasis or tag. */
     h = ESC("a|b `c` *d* _e_ <f> [g](h) \\", FM_ESC_MD);
-    CHECK(strcmp(h, "a&#124;b &#96;c&#96; &#42;d&#42; &#95;e&#95; &#60;f&#62; &#91;g&#93;&#40;h&#41; "
-                    "&#92;") == 0,
+    CHECK(strcmp(h,
+                 "a&#124;b &#96;c&#96; &#42;d&#42; &#95;e&#95; &#60;f&#62; &#91;g&#93;&#40;h&#41; "
+                 "&#92;") == 0,
           "%s", h);
     /* A control character's visible form is escaped for Markdown too. */
     h = ESC("x\ny", FM_ESC_MD);
@@ -58,8 +59,8 @@ static void svg(void)
 {
     fm_rep_buf b = {0};
     fm_svg c;
-    fm_svg_begin(&c, &b, 400, 300, "T: ", "<name>", "the x", "the y", 1, 10, false, 1e-6, 1,
-                 true, false);
+    fm_svg_begin(&c, &b, 400, 300, "T: ", "<name>", "the x", "the y", 1, 10, false, 1e-6, 1, true,
+                 false);
     const double x[4] = {1, 2, 3, 4}, y[4] = {0.5, NAN, 0, 1e-3};
     fm_svg_line(&c, x, y, 4, "#000000", NULL, 1);
     fm_svg_end(&c);
@@ -87,8 +88,7 @@ static void picture_target(void)
     char path[256];
     snprintf(path, sizeof path, "%s/r-1.svg", dir);
     CHECK(mkdir(path, 0700) == 0, "a directory where the picture would go");
-    fm_report_options opt = {.format = FM_REPORT_MARKDOWN, .picture_dir = dir,
-                             .picture_base = "r"};
+    fm_report_options opt = {.format = FM_REPORT_MARKDOWN, .picture_dir = dir, .picture_base = "r"};
     fm_rep_doc d = {.opt = &opt};
     fm_rep_buf pic = {0};
     fm_rep_puts(&pic, "<svg/>");
