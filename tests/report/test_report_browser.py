@@ -14,7 +14,9 @@ aarch64 cross build) and a CI history with hostile test names are loaded; each m
     shown as the report rounds it);
   - show every hostile name as text (visible escapes for control characters), create no element
     from it (no <script>, <img>, <b> in the DOM) and run nothing (the title stays).
-With SCREENSHOT the campaign page's screenshot is kept there (docs/report-screenshot.png).
+A report of the decided campaign alone is checked too (3 pictures, its verdict); with
+SCREENSHOT (or FM_REPORT_SCREENSHOT) its screenshot is kept there: docs/report-screenshot.png
+is made so.
 Needs /usr/bin/python3 with Debian's python3-selenium; exits 77 naming what is missing only when
 the browser cannot start.
 """
@@ -30,7 +32,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import report_fixtures as rf  # noqa: E402
 
 FM, SRC = os.path.abspath(sys.argv[1]), sys.argv[2]
-SHOT = sys.argv[3] if len(sys.argv) > 3 else None
+SHOT = sys.argv[3] if len(sys.argv) > 3 else os.environ.get("FM_REPORT_SCREENSHOT")
 failures = checks = 0
 
 
@@ -200,6 +202,17 @@ def campaign_checks(page, shows):
           f"campaign: causes {causes} against {want}")
 
 
+def decided_checks(page, want):
+    page.expect_pictures(3)
+    rows = page.tables.get("verdict", [[]])[0]
+    nums = {k: v for r in rows for k, v in r["nums"].items()}
+    for key in ("runs", "failed", "estimate", "attempts.conservative.attempts"):
+        check(key in nums and close(json_path(want, key), nums[key][0]),
+              f"decided: {key} {nums.get(key)} != {json_path(want, key)}")
+    check("decided at" in page.text and rf.HOSTILE_LABEL[:4] not in page.text,
+          "decided: the decision is marked and only this campaign is shown")
+
+
 def sweep_checks(page, out):
     page.expect_pictures(1)
     rows = page.tables.get("sweep", [[]])[0]
@@ -265,6 +278,8 @@ def main():
     bdb, bench = fx.bench()
     hdb, tests, budget = fx.history()
     pages = [("campaign", fx.report(cdb, fx.path("c.html")), lambda p: campaign_checks(p, shows)),
+             ("decided", fx.report(cdb, fx.path("d.html"), "decided"),
+              lambda p: decided_checks(p, shows["decided"])),
              ("sweep", fx.report(sdb, fx.path("s.html"), "bernoulli"), lambda p: sweep_checks(p, sweep)),
              ("history", fx.report(hdb, fx.path("h.html"), "ci"),
               lambda p: history_checks(p, tests, budget))]
@@ -275,8 +290,7 @@ def main():
         for name, path, checker in pages:
             page = Page(driver, path, name)
             checker(page)
-            if name == "campaign" and SHOT:
-                driver.set_window_size(1000, 1500)
+            if name == "decided" and SHOT:
                 with open(SHOT, "wb") as f:
                     f.write(page.png)
     finally:
