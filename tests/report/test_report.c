@@ -97,6 +97,7 @@ static void picture_target(void)
     CHECK(d.status == FM_REPORT_EINVAL, "status %d (%s)", d.status, d.err);
     CHECK(stat(path, &st) == 0 && S_ISDIR(st.st_mode), "the directory is left as it was");
     rmdir(path);
+    fm_rep_buf_free(&d.out);
     /* A regular file is replaced whole, with the XML declaration first. */
     d = (fm_rep_doc){.opt = &opt};
     fm_rep_puts(&pic, "<svg/>");
