@@ -4,10 +4,12 @@
  * confidence sequence and the moment the boundary rule decides, and the failure evidence.
  *
  * One pass over the campaign's rows (fm_store_runs_each) gives the running counts at a
- * geometric grid of run counts (about 500 points for a million runs) and, when a timeout is
- * asked about, the passing durations for the log-normal fit; everything else is the store's
- * summaries.  Formulas: docs/statistics.md sec. 2 (attempts), 5 (confidence sequence, boundary
- * rule), 11 (log-normal exceedance); docs/report.md says what each picture shows.
+ * geometric grid of run counts (about 500 points for a million runs), the boundary rule of
+ * `--until-decided` replayed after every run for the first 2000 runs (then at the grid's points)
+ * and, when a timeout is asked about, the passing durations for the log-normal fit; everything
+ * else is the store's summaries.  Formulas: docs/statistics.md sec. 2 (attempts), 5 (confidence
+ * sequence, boundary rule), 11 (log-normal exceedance); docs/report.md says what each picture
+ * shows.
  */
 #include "fm_report_internal.h"
 #include "fm_verdict.h"
@@ -17,7 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { MAX_CHECKS = 2048, RETRY_MAX = 64 };
+/* The boundary rule is replayed after every run up to EVERY_RUN runs (as `run` checks it), then
+ * at the plotted points. */
+enum { MAX_CHECKS = 2048, RETRY_MAX = 64, EVERY_RUN = 2000 };
 
 typedef struct {
     int64_t n, k;
@@ -34,6 +38,8 @@ typedef struct {
     double *pass_s;     /* passing first attempts' seconds (only with a timeout) */
     size_t n_pass, cap_pass;
     int64_t exceeded, counted_walls; /* first attempts longer than the timeout, of counted */
+    fm_seq_decision seq;             /* the boundary rule's state so far */
+    int64_t decided_n;               /* where it stopped in the every-run replay; 0: not */
     bool oom;
 } campaign_data;
 
@@ -61,7 +67,15 @@ static int on_run(const fm_run_record *r, void *ctx)
             cd->pass_s[cd->n_pass++] = s;
         }
     }
-    if (cd->n >= cd->next_check && cd->n_checks < MAX_CHECKS - 1) {
+    bool stop = false;
+    if (cd->n <= EVERY_RUN && cd->decided_n == 0 &&
+        fm_stats_seq_update((uint64_t)cd->k, (uint64_t)cd->n, cd->opt->confidence, cd->opt->target,
+                            &cd->seq) == FM_STATS_OK &&
+        (cd->seq.decided || cd->seq.indifferent)) {
+        cd->decided_n = cd->n;
+        stop = true; /* the decision moment is one of the points */
+    }
+    if ((stop || cd->n >= cd->next_check) && cd->n_checks < MAX_CHECKS - 1) {
         cd->checks[cd->n_checks++] = (check_point){cd->n, cd->k};
         cd->next_check = (int64_t)fmax((double)cd->n + 1, ceil((double)cd->n * 1.03));
     }
@@ -235,7 +249,7 @@ static void running_compute(const campaign_data *cd, running *ru)
         ru->failed = true;
         return;
     }
-    fm_seq_decision state = {0};
+    fm_seq_decision state = cd->seq;
     for (size_t i = 0; i < m; i++) {
         const check_point *p = &cd->checks[i];
         fm_interval cs;
@@ -246,10 +260,13 @@ static void running_compute(const campaign_data *cd, running *ru)
         ru->est[ru->count] = cs.estimate;
         ru->lo[ru->count] = cs.lower;
         ru->hi[ru->count] = cs.upper;
-        if (ru->decided_at == SIZE_MAX &&
-            fm_stats_seq_update((uint64_t)p->k, (uint64_t)p->n, cd->opt->confidence,
-                                cd->opt->target, &state) == FM_STATS_OK &&
-            (state.decided || state.indifferent)) {
+        if (cd->decided_n > 0 && p->n == cd->decided_n) {
+            ru->decided_at = ru->count;
+            ru->decision = cd->seq;
+        } else if (cd->decided_n == 0 && p->n > EVERY_RUN && ru->decided_at == SIZE_MAX &&
+                   fm_stats_seq_update((uint64_t)p->k, (uint64_t)p->n, cd->opt->confidence,
+                                       cd->opt->target, &state) == FM_STATS_OK &&
+                   (state.decided || state.indifferent)) {
             ru->decided_at = ru->count;
             ru->decision = state;
         }

@@ -63,8 +63,9 @@ class Fixtures:
                   'if [ "$n" -lt 64 ]; then exit 3; fi')
         self.run("run", "-q", "-n", "160", "-j", "2", "--db", db, "--label", HOSTILE_LABEL,
                  "--", "sh", "-c", script, "sh", HOSTILE_OUTPUT)
-        self.run("run", "-q", "--db", db, "--label", "decided", "--until-decided", "--target",
-                 "1e-3", "--seed", "7", "bernoulli", "p=0.3")
+        # -j 1: no run in flight when it decides, so it stops where the replay decides.
+        self.run("run", "-q", "-j", "1", "--db", db, "--label", "decided", "--until-decided",
+                 "--target", "1e-3", "--seed", "7", "bernoulli", "p=0.3")
         shows = {label: json.loads(self.run("show", "--json", "--db", db, "--target", "1e-3",
                                             label).stdout)
                  for label in (HOSTILE_LABEL, "decided")}

@@ -209,8 +209,10 @@ def decided_checks(page, want):
     for key in ("runs", "failed", "estimate", "attempts.conservative.attempts"):
         check(key in nums and close(json_path(want, key), nums[key][0]),
               f"decided: {key} {nums.get(key)} != {json_path(want, key)}")
-    check("decided at" in page.text and rf.HOSTILE_LABEL[:4] not in page.text,
-          "decided: the decision is marked and only this campaign is shown")
+    check(f"decided at {want['runs']} runs: {want['decided_attempts']} attempts" in page.text
+          if "decided_attempts" in want else f"decided at {want['runs']} runs" in page.text,
+          f"decided: the decision is not marked where run stopped ({want['runs']} runs)")
+    check(rf.HOSTILE_LABEL[:4] not in page.text, "decided: only this campaign is shown")
 
 
 def sweep_checks(page, out):
