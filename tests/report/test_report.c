@@ -3,7 +3,9 @@
  * (expected strings written out by hand from the rules of docs/report.md, "Escaping"), the
  * truncation of long names at a character boundary, the SVG writer's contract (one <svg> with
  * a title and both axis labels, clipped lines, points that cannot be drawn break the line
- * instead of reaching the file as NaN), and a Markdown picture refusing to replace a directory.
+ * instead of reaching the file as NaN), a Markdown picture refusing to replace a directory, and
+ * the store's fm_store_runs_each (the one pass a report makes): every attempt in (run_index,
+ * attempt) order with its fields, stopping when the callback asks.
  */
 #include "fm_report_internal.h"
 #include "fm_test.h"
@@ -117,11 +119,89 @@ static void picture_target(void)
     rmdir(dir);
 }
 
+typedef struct {
+    fm_run_record seen[8];
+    int n, stop_after;
+} runs_seen;
+
+static int on_run(const fm_run_record *r, void *ctx)
+{
+    runs_seen *s = ctx;
+    if (s->n < 8)
+        s->seen[s->n] = *r;
+    return ++s->n == s->stop_after;
+}
+
+static void runs_each(void)
+{
+    char dir[] = "/tmp/fm-report-runs-XXXXXX", path[256];
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    snprintf(path, sizeof path, "%s/s.db", dir);
+    fm_store *st = NULL;
+    CHECK(fm_store_open(path, true, &st) == FM_STORE_OK, "open");
+    fm_campaign_info info = {
+        .label = "c", .kind = "workload", .command = "bernoulli", .params = "p=0.5"};
+    int64_t id;
+    bool existed;
+    CHECK(fm_store_campaign(st, &info, &id, &existed) == FM_STORE_OK, "campaign");
+    /* Added out of order: (2,1), (0,1) failed, (0,2) passed on retry, (1,1) crashed. */
+    const fm_run_record in[4] = {
+        {.run_index = 2, .attempt = 1, .seed = 9, .outcome = FM_OUTCOME_PASS, .wall_ns = 30},
+        {.run_index = 0,
+         .attempt = 1,
+         .seed = 7,
+         .outcome = FM_OUTCOME_FAIL,
+         .exit_code = 3,
+         .wall_ns = 10,
+         .user_us = 5,
+         .sys_us = 6,
+         .max_rss_kb = 77},
+        {.run_index = 0, .attempt = 2, .seed = 7, .outcome = FM_OUTCOME_PASS, .wall_ns = 11},
+        {.run_index = 1,
+         .attempt = 1,
+         .seed = 8,
+         .outcome = FM_OUTCOME_CRASH,
+         .signal = 11,
+         .core_dumped = true,
+         .wall_ns = 20},
+    };
+    for (int i = 0; i < 4; i++)
+        CHECK(fm_store_add_run(st, id, &in[i]) == FM_STORE_OK, "add %d", i);
+    CHECK(fm_store_flush(st) == FM_STORE_OK, "flush");
+    runs_seen s = {0};
+    CHECK(fm_store_runs_each(st, id, on_run, &s) == FM_STORE_OK, "runs_each");
+    const int order[4] = {1, 2, 3, 0};
+    CHECK(s.n == 4, "%d attempts", s.n);
+    for (int i = 0; i < 4 && i < s.n; i++) {
+        const fm_run_record *a = &s.seen[i], *b = &in[order[i]];
+        CHECK(a->run_index == b->run_index && a->attempt == b->attempt && a->seed == b->seed &&
+                  a->outcome == b->outcome && a->wall_ns == b->wall_ns &&
+                  a->core_dumped == b->core_dumped,
+              "attempt %d: (%lld, %u)", i, (long long)a->run_index, a->attempt);
+    }
+    CHECK(s.seen[0].exit_code == 3 && s.seen[0].user_us == 5 && s.seen[0].sys_us == 6 &&
+              s.seen[0].max_rss_kb == 77,
+          "the fields of the first attempt");
+    CHECK(s.seen[2].signal == 11, "the crash's signal %d", s.seen[2].signal);
+    s = (runs_seen){.stop_after = 2};
+    CHECK(fm_store_runs_each(st, id, on_run, &s) == FM_STORE_OK && s.n == 2, "stopped at %d", s.n);
+    CHECK(fm_store_runs_each(st, id, NULL, NULL) == FM_STORE_EINVAL, "no callback");
+    fm_store_close(st);
+    unlink(path);
+    char side[300];
+    snprintf(side, sizeof side, "%s-wal", path);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", path);
+    unlink(side);
+    rmdir(dir);
+}
+
 int main(void)
 {
     escaping();
     svg();
     picture_target();
+    runs_each();
     printf("%d checks, %d failed\n", fm_test_checks, fm_test_failures);
     return fm_test_failures ? 1 : 0;
 }
