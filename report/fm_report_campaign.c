@@ -418,13 +418,11 @@ static void running_table(fm_rep_doc *d, const running *ru)
 {
     static const char *const h[] = {"runs", "estimate", "sequence low", "sequence high"};
     fm_rep_table_begin(d, "running", h, 4);
-    size_t shown = 0;
     for (size_t i = 0; i < ru->count; i++) {
         /* About ten rows: every (count/10)th point, the decision point and the last. */
         size_t every = ru->count / 10 + 1;
         if (i % every != 0 && i != ru->decided_at && i + 1 != ru->count)
             continue;
-        shown++;
         fm_rep_row_begin(d);
         char s[32];
         snprintf(s, sizeof s, "%.0f%s", ru->n[i], i == ru->decided_at ? " (decided)" : "");
@@ -434,7 +432,6 @@ static void running_table(fm_rep_doc *d, const running *ru)
         fm_rep_cell_prob(d, "upper", ru->hi[i]);
         fm_rep_row_end(d);
     }
-    (void)shown;
     fm_rep_table_end(d);
 }
 

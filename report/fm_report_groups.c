@@ -24,7 +24,8 @@
 void fm_rep_sweep(fm_rep_doc *d, fm_store *store, const char *base, const int64_t *ids, size_t n)
 {
     fm_verdict_row *all = NULL;
-    size_t n_all = 0;
+    int64_t *ids_all = NULL;
+    size_t n_all = 0, m = 0;
     uint64_t *k = calloc(n, sizeof *k), *t = calloc(n, sizeof *t);
     fm_svg_interval *rows = calloc(n, sizeof *rows);
     const fm_verdict_row **cell = calloc(n, sizeof *cell);
@@ -36,20 +37,15 @@ void fm_rep_sweep(fm_rep_doc *d, fm_store *store, const char *base, const int64_
         fm_rep_fail(d, FM_REPORT_ESTORE, "cannot read %s: %s", d->opt->db, fm_store_errmsg(store));
         goto out;
     }
+    /* fm_verdict_list is in creation order, as fm_store_campaign_list: match by id. */
+    if (fm_store_campaign_list(store, &ids_all, &m) != FM_STORE_OK || m != n_all) {
+        fm_rep_fail(d, FM_REPORT_ESTORE, "cannot read %s: %s", d->opt->db, fm_store_errmsg(store));
+        goto out;
+    }
     for (size_t i = 0; i < n; i++) {
-        int64_t *ids_all = NULL;
-        size_t m = 0;
-        /* fm_verdict_list is in creation order, as fm_store_campaign_list: match by id. */
-        if (fm_store_campaign_list(store, &ids_all, &m) != FM_STORE_OK || m != n_all) {
-            free(ids_all);
-            fm_rep_fail(d, FM_REPORT_ESTORE, "cannot read %s: %s", d->opt->db,
-                        fm_store_errmsg(store));
-            goto out;
-        }
         for (size_t j = 0; j < m; j++)
             if (ids_all[j] == ids[i])
                 cell[i] = &all[j];
-        free(ids_all);
         if (cell[i] == NULL) {
             fm_rep_fail(d, FM_REPORT_ESTORE, "a campaign vanished while reading %s", d->opt->db);
             goto out;
@@ -109,6 +105,7 @@ void fm_rep_sweep(fm_rep_doc *d, fm_store *store, const char *base, const int64_
     }
 out:
     free(all);
+    free(ids_all);
     free(k);
     free(t);
     free(rows);
@@ -197,6 +194,7 @@ void fm_rep_bench(fm_rep_doc *d, fm_store *store, const int64_t *native, const i
         fm_run_status rs = fm_bench_analyze(&pair, &ao, &an[done]);
         fm_bench_pair_free(&pair);
         if (rs != FM_RUN_OK) {
+            fm_bench_analysis_free(&an[done]);
             fm_rep_fail(d, FM_REPORT_ENOMEM, "the analysis of %s failed", info[done].label);
             goto out;
         }
