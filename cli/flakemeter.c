@@ -16,6 +16,7 @@ static const struct fm_cmd commands[] = {
     {"show", cmd_show, "the verdict of a stored campaign"},
     {"sweep", cmd_sweep,
      "how the failure rate depends on CPUs, load, quota, emulation, parameters"},
+    {"stress", cmd_stress, "every test of a suite (pytest, CTest, GoogleTest, ...) run many times"},
     {"merge", cmd_merge, "combine stores (shards, machines) without double counting"},
     {"export", cmd_export, "write stored runs as JSON, CSV or JUnit XML"},
     {"ingest", cmd_ingest, "read JUnit XML reports of CI runs into the store"},

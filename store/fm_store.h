@@ -141,6 +141,14 @@ typedef struct {
 fm_store_status fm_store_add_run(fm_store *store, int64_t campaign, const fm_run_record *run);
 /* Commit what is pending now. */
 fm_store_status fm_store_flush(fm_store *store);
+
+/*
+ * Call fn for each stored attempt of the campaign with run_index >= from_index, in (run_index,
+ * attempt) order (fn returns non-zero to stop).  Rows still in this handle's open batch are
+ * included (same connection).
+ */
+fm_store_status fm_store_runs_from(fm_store *store, int64_t campaign, int64_t from_index,
+                                   int (*fn)(const fm_run_record *run, void *ctx), void *ctx);
 /*
  * How long a write waits for another process's write lock (SQLite's busy timeout; 5000 ms after
  * fm_store_open).  0: a write that finds the lock held fails at once with FM_STORE_EIO and
