@@ -6,10 +6,24 @@
 #include "fm_cli.h"
 #include "fm_cond.h"
 
+#include <stdlib.h>
+
 int fm_cli_parse_condition(void *cond, const char *text, const char *name)
 {
     char err[256];
     if (fm_cond_set(cond, name + 2, text, err, sizeof err) != FM_RUN_OK) /* name is "--cpus" */
         return fm_cli_usage_error("--%s", err);
     return 0;
+}
+
+char **fm_cli_emulator_argv(const char *qemu, const char *cross_stress, char **words, int n)
+{
+    char **argv = calloc((size_t)n + 3, sizeof *argv);
+    if (argv == NULL)
+        return NULL;
+    argv[0] = (char *)qemu;
+    argv[1] = (char *)cross_stress;
+    for (int i = 0; i < n; i++)
+        argv[i + 2] = words[i];
+    return argv;
 }

@@ -9,6 +9,7 @@
  * Campaign identity (a new campaign per invocation unless --resume): cli_campaign.c.
  */
 #include "cli_campaign.h"
+#include "cli_picture.h"
 #include "cli_verdict.h"
 #include "fm_cli.h"
 #include "fm_cross.h"
@@ -39,7 +40,7 @@ struct run_args {
     int wl_argc;
     char **emu_argv;
     char *conditions; /* fm_cond_json */
-    const char *db, *label;
+    const char *db, *label, *plot;
     bool json, quiet, resume, force;
     double require_below; /* --require-below P0; 0: not given */
     struct run_regex {
@@ -114,6 +115,9 @@ static int parse_options(int argc, char **argv, struct run_args *a)
         FM_OPT_BOOL(0, "force", &a->force,
                     "with --resume: continue although the executable changed"),
         FM_OPT_BOOL(0, "json", &a->json, "print the verdict as one JSON object"),
+        FM_OPT_STRING(0, "plot", &a->plot, "FILE",
+                      "also draw the retry curve (with "
+                      "--until-decided: the running estimate) as SVG"),
         FM_OPT_BOOL('q', "quiet", &a->quiet, "no progress line"),
         FM_OPT_REAL(0, "require-below", &a->require_below, 0, 1, FM_OPT_OPEN, "P0",
                     "exit 0 only if the test is shown fixed: the exact one-sided upper bound at "
@@ -157,7 +161,7 @@ static int parse_workload(int argc, char **argv, struct run_args *a)
 static int parse(int argc, char **argv, struct run_args *a)
 {
     int rc = parse_options(argc, argv, a);
-    if (rc >= 0)
+    if (rc >= 0 || (rc = fm_cli_picture_check(a->plot)) != 0)
         return rc;
     bool dashdash;
     if ((rc = fm_cli_what_to_run(argc, argv, &dashdash)) >= 0)
@@ -245,25 +249,13 @@ static int report(struct run_args *a, fm_store *store, const fm_run_report *rep)
                               .until_decided = a->cfg.until_decided,
                               .conditions = a->conditions,
                               .keep_dir = a->cfg.keep_dir};
-    if (a->json)
-        return fm_cli_print_json(fm_cli_verdict_json(&v, &ctx));
-    fm_cli_verdict_print(&v, &ctx);
-    return FM_EXIT_OK;
-}
-
-/* --emulator: the workload becomes qemu-ARCH CROSS-FM-STRESS NAME key=value ... */
-static int emulator_argv(struct run_args *a)
-{
-    a->emu_argv = calloc((size_t)a->wl_argc + 3, sizeof *a->emu_argv);
-    if (a->emu_argv == NULL)
-        return fm_cli_fail("out of memory");
-    a->emu_argv[0] = a->cond_rt.qemu;
-    a->emu_argv[1] = a->cond_rt.cross_stress;
-    for (int i = 0; i < a->wl_argc; i++)
-        a->emu_argv[i + 2] = a->wl_argv[i];
-    a->cfg.argv = a->emu_argv;
-    a->cfg.wl_args.wl = NULL; /* stored as the workload; run as a command */
-    return 0;
+    int rc = a->json ? fm_cli_print_json(fm_cli_verdict_json(&v, &ctx))
+                     : (fm_cli_verdict_print(&v, &ctx), FM_EXIT_OK);
+    if (rc == FM_EXIT_OK && a->plot)
+        rc = fm_cli_picture(store,
+                            a->cfg.until_decided ? FM_REPORT_PIC_RUNNING : FM_REPORT_PIC_RETRY,
+                            a->cfg.label, a->db, a->cfg.target, a->cfg.confidence, a->plot);
+    return rc;
 }
 
 /* Check the conditions (bad input: exit 2, nothing done), then put them in place. */
@@ -281,8 +273,14 @@ static int setup_conditions(struct run_args *a)
         a->cfg.fail_regex || a->cfg.ignore_regex || a->cfg.fail_if_output || a->cfg.keep_dir;
     if (fm_cond_check(&a->cond, FM_SOURCE_ROOT, &a->cond_rt, err, sizeof err) != FM_RUN_OK)
         return fm_cli_usage_error("--%s", err);
-    if (a->cond.have_emulator && emulator_argv(a) != 0)
-        return FM_EXIT_FAIL;
+    if (a->cond.have_emulator) { /* the workload becomes qemu-ARCH CROSS-FM-STRESS NAME k=v ... */
+        a->emu_argv =
+            fm_cli_emulator_argv(a->cond_rt.qemu, a->cond_rt.cross_stress, a->wl_argv, a->wl_argc);
+        if (a->emu_argv == NULL)
+            return fm_cli_fail("out of memory");
+        a->cfg.argv = a->emu_argv;
+        a->cfg.wl_args.wl = NULL; /* stored as the workload; run as a command */
+    }
     if (fm_cond_start(&a->cond_rt, err, sizeof err) != FM_RUN_OK)
         return fm_cli_fail("%s", err);
     a->cond_started = true;

@@ -2,6 +2,7 @@
  * cmd_show.c - `flakemeter show`: the verdict of a stored campaign, or (--list) one line per
  * campaign: its first-attempt failures with the exact interval, as the verdict counts them.
  */
+#include "cli_picture.h"
 #include "cli_verdict.h"
 #include "fm_cli.h"
 #include "fm_cond.h"
@@ -14,7 +15,8 @@
 #include <time.h>
 
 static const char help[] =
-    "usage: flakemeter show [--db PATH] [--target T] [--confidence C] [--json] [LABEL]\n"
+    "usage: flakemeter show [--db PATH] [--target T] [--confidence C] [--json]\n"
+    "                       [--plot FILE.svg [--picture retry|durations|running]] [LABEL]\n"
     "       flakemeter show --list [--db PATH] [--confidence C] [--json]\n"
     "       flakemeter show --failures [--db PATH] [--json] [LABEL]\n"
     "\n"
@@ -235,6 +237,8 @@ int cmd_show(int argc, char **argv)
     fm_cli_stores dbs = {0};
     double target = 1e-6, conf = 0.95;
     bool json = false, list = false, failures = false;
+    const char *plot = NULL;
+    fm_report_picture picture = FM_REPORT_PIC_RETRY;
     const struct fm_opt options[] = {
         FM_OPT_BOOL(0, "list", &list, "one line per campaign (JSON: an array of objects)"),
         FM_OPT_BOOL(0, "failures", &failures,
@@ -247,11 +251,19 @@ int cmd_show(int argc, char **argv)
         FM_OPT_REAL('c', "confidence", &conf, 0, 1, FM_OPT_OPEN, "C",
                     "confidence level (default 0.95)"),
         FM_OPT_BOOL(0, "json", &json, "print the verdict as one JSON object"),
+        FM_OPT_STRING(0, "plot", &plot, "FILE", "also draw the campaign's picture (.svg)"),
+        FM_OPT_CALL(0, "picture", &picture, fm_cli_parse_picture, "KIND",
+                    "with --plot: retry (the default), durations or running"),
         FM_OPT_END,
     };
     int rc = fm_cli_options(argc, argv, options, help, FM_CLI_OPERANDS);
     if (rc < 0)
         rc = fm_cli_optional_operand(argc, argv, &label);
+    if (rc < 0 && plot && (list || failures))
+        rc = fm_cli_usage_error("--plot draws one campaign's verdict: not with --list or "
+                                "--failures");
+    else if (rc < 0 && fm_cli_picture_check(plot) != 0)
+        rc = FM_EXIT_USAGE; /* the line is printed */
     fm_store *store = NULL;
     if (rc >= 0 || (rc = fm_cli_open_stores(&dbs, &store)) != 0) {
         fm_cli_close_stores(&dbs, NULL);
@@ -266,6 +278,8 @@ int cmd_show(int argc, char **argv)
         rc = show_failures(store, db, label, json);
     else
         rc = list ? show_list(store, db, conf, json) : show(store, db, label, target, conf, json);
+    if (rc == 0 && plot != NULL)
+        rc = fm_cli_picture(store, picture, label, db, target, conf, plot);
     fm_cli_close_stores(&dbs, store);
     return rc;
 }

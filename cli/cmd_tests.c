@@ -7,6 +7,7 @@
  * sec. 8); this file windows, sorts and prints.  A test's share of the red rate is the fraction
  * of its suite's CI runs (in the window) in which its last attempt failed.
  */
+#include "cli_picture.h"
 #include "fm_cli.h"
 #include "fm_hist.h"
 #include "fm_history.h"
@@ -19,7 +20,7 @@
 
 static const char help[] =
     "usage: flakemeter tests [--db PATH] [--label SUITE] [--last N] [--since DATE]\n"
-    "                        [--until DATE] [--confidence C] [--json]\n"
+    "                        [--until DATE] [--confidence C] [--json] [--plot FILE.svg]\n"
     "\n"
     "Every test of the CI history read by `flakemeter ingest`: CI runs, first-attempt\n"
     "failures, passes on retry, failure probability with its exact confidence interval, flip\n"
@@ -236,6 +237,7 @@ int cmd_tests(int argc, char **argv)
     uint64_t last = 0;
     double conf = 0.95;
     bool json = false;
+    const char *plot = NULL;
     const struct fm_opt options[] = {
         FM_OPT_CALL(0, "db", &dbs, fm_cli_parse_db, "PATH",
                     "the store (default flakemeter.db); repeated, or a quoted glob: several "
@@ -249,9 +251,13 @@ int cmd_tests(int argc, char **argv)
         FM_OPT_REAL('c', "confidence", &conf, 0, 1, FM_OPT_OPEN, "C",
                     "confidence level of the intervals (default 0.95)"),
         FM_OPT_BOOL(0, "json", &json, "print an array of objects, one per test"),
+        FM_OPT_STRING(0, "plot", &plot, "FILE",
+                      "also draw the failure rates with their intervals (.svg)"),
         FM_OPT_END,
     };
     int rc = fm_cli_options(argc, argv, options, help, FM_CLI_NO_OPERANDS);
+    if (rc < 0 && fm_cli_picture_check(plot) != 0)
+        rc = FM_EXIT_USAGE; /* the line is printed */
     if (rc >= 0) {
         fm_cli_close_stores(&dbs, NULL);
         return rc;
@@ -270,6 +276,8 @@ int cmd_tests(int argc, char **argv)
     rc = check_suite(store, db, filter.label);
     if (rc == 0)
         rc = report(store, &filter, conf, json);
+    if (rc == 0 && plot != NULL)
+        rc = fm_cli_picture_tests(store, &filter, db, conf, plot);
     fm_cli_close_stores(&dbs, store);
     return rc;
 }

@@ -58,6 +58,7 @@ static const struct fm_cmd commands[] = {
     {"tests", cmd_tests, "per-test flake rates, flip rates and classes from the CI history"},
     {"budget", cmd_budget, "attempts per test that keep a suite's CI red rate under a target"},
     {"check", cmd_check, "did a test's failure rate rise? (exit 1 when one did)"},
+    {"report", cmd_report, "one page (HTML or Markdown) with pictures of campaigns and CI history"},
     {"bench", cmd_bench, "benchmarks: 'bench emu', the slowdown under QEMU and CI timeouts"},
     {"interval", cmd_interval, "confidence interval for a failure probability (k of n)"},
     {"retries", cmd_retries, "attempts needed to reach a target failure rate"},

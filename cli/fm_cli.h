@@ -44,6 +44,7 @@ int cmd_ingest(int argc, char **argv);
 int cmd_tests(int argc, char **argv);
 int cmd_budget(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_bench_emu(int argc, char **argv);
 
@@ -198,6 +199,9 @@ void fm_cli_print_options(FILE *out, const struct fm_opt *opts);
  * --output) as option entries filling an fm_cond (launch/fm_cond.h); `run` and `sweep` share them.
  */
 int fm_cli_parse_condition(void *cond, const char *text, const char *name);
+/* --emulator: "QEMU CROSS-FM-STRESS WORD..." as a NULL-terminated calloc'd argv (its strings are
+ * the arguments'), or NULL when out of memory. */
+char **fm_cli_emulator_argv(const char *qemu, const char *cross_stress, char **words, int n);
 #define FM_OPT_CONDITIONS(cond)                                                                    \
     FM_OPT_CALL(0, "cpus", cond, fm_cli_parse_condition, "N",                                      \
                 "each run may use only the first N CPUs of this machine"),                         \

@@ -164,6 +164,13 @@ bool fm_store_busy(const fm_store *store);
  * calls this from its loop (e.g. at each progress tick) to keep the 100 ms bound.
  */
 fm_store_status fm_store_poll(fm_store *store);
+/*
+ * Call fn for every stored attempt of the campaign in (run_index, attempt) order (for a report's
+ * running estimate and durations, and to pair `bench emu` runs again); fn returning non-zero
+ * stops early.  One pass over the rows, nothing held: a million runs take well under a second.
+ */
+fm_store_status fm_store_runs_each(fm_store *store, int64_t campaign,
+                                   int (*fn)(const fm_run_record *run, void *ctx), void *ctx);
 /* Largest run_index stored for the campaign, or -1 when it has none. */
 fm_store_status fm_store_max_run_index(fm_store *store, int64_t campaign, int64_t *max);
 

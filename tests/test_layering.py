@@ -9,6 +9,8 @@ and of the folders below it, never above:
     store/                      common/, stats/
     history/                    common/, store/, stats/  (and the store's friend header)
     launch/                     common/, store/, stats/, workloads/
+    report/                     common/, store/, stats/, history/, launch/ (and launch's
+                                workloads/ through fm_bench_emu.h)
     cli/                        any library; no library includes cli/
 
 The store's friend header (store/fm_store_internal.h) is included only by store/ and history/.
@@ -28,7 +30,8 @@ LIBS = {
     "store": {"common", "stats"},
     "history": {"common", "store", "stats"},
     "launch": {"common", "store", "stats", "workloads"},
-    "cli": {"common", "stats", "workloads", "plot", "store", "history", "launch"},
+    "report": {"common", "store", "stats", "history", "launch", "workloads"},
+    "cli": {"common", "stats", "workloads", "plot", "store", "history", "launch", "report"},
 }
 FRIEND = ("fm_store_internal.h", {"store", "history"})
 CMD_MAX_LINES = 350

@@ -32,6 +32,9 @@ CROSS_ARCHES=(aarch64 riscv64)
 # `test` also builds the libFuzzer harnesses (fuzz/README.md): clang, and Debian 12's clang-14
 # keeps libFuzzer (libclang_rt.fuzzer) in libclang-rt-14-dev.
 FUZZ_PACKAGES=(clang libclang-rt-14-dev)
+# `test` also checks `flakemeter report` in a real browser (headless chromium driven by Debian's
+# python3-selenium through chromium-driver) and its Markdown through python3-markdown-it.
+REPORT_PACKAGES=(chromium chromium-driver python3-selenium python3-markdown-it fonts-dejavu-core)
 
 install_missing() { # install_missing PACKAGE...
     local missing=()
@@ -96,7 +99,7 @@ run)
     ;;
 test)
     install_missing "${PACKAGES[@]}" "${CROSS_PACKAGES[@]}" "${FUZZ_PACKAGES[@]}" "${SCALE_PACKAGES[@]}" \
-        "${SUITE_PACKAGES[@]}"
+        "${SUITE_PACKAGES[@]}" "${REPORT_PACKAGES[@]}"
     # The static cross fm-stress that `bench emu` runs under qemu-ARCH (the test 'bench emu'
     # fails rather than skips without it: FM_REQUIRE_CROSS).  aarch64 also gets Debian's
     # libcrypto for its stress_aes impl=openssl (a few MB from the mirror; without it, the
