@@ -47,6 +47,8 @@ static json_t *file_json(const char *path, const fm_ingest_result *r)
     json_object_set_new(o, "label", json_string(r->label));
     json_object_set_new(o, "ci_run", json_string(r->run_key));
     json_object_set_new(o, "sha256", json_string(r->sha256));
+    if (r->format[0] != '\0')
+        json_object_set_new(o, "format", json_string(r->format));
     if (r->verdict == FM_INGEST_ADDED) {
         json_object_set_new(o, "testcases", json_integer((json_int_t)r->testcases));
         json_object_set_new(o, "skipped", json_integer((json_int_t)r->skipped));
