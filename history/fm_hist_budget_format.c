@@ -17,8 +17,11 @@
  *    (pytest_collection_modifyitems); items are matched by node id and by the JUnit name
  *    pytest derives from it (_pytest/junitxml.py, mangle_test_address), so both kinds of
  *    history match.
- *  - CTest (cmake-properties(7), REPEAT, CMake >= 3.17): set_tests_properties(NAME PROPERTIES
- *    REPEAT UNTIL_PASS:N), overriding `ctest --repeat` for that test.
+ *  - CTest: no per-test retry count exists (CMake 3.25's test properties have no REPEAT; an
+ *    unknown property is silently kept and ignored), and `ctest --repeat until-pass:N` covers
+ *    one call: each count becomes a label (set_property(TEST ... APPEND PROPERTY LABELS
+ *    flakemeter_attempts_N)) and the header lists one `ctest -L` call per label plus
+ *    `ctest -LE` for every other test.
  *  - Bazel (command-line reference, --flaky_test_attempts): "regex@N", the last matching flag
  *    wins, so the default comes first.
  *  - MicroPython tests/run-tests.py: flaky_tests_to_ignore = {path: (reason, platforms)}
@@ -340,15 +343,21 @@ static void write_ctest(FILE *f, const fm_hist_budget *b, const fm_budget_fmt_op
     int m = o->model;
     char why[256];
     uint32_t others = b->others.attempts[m];
-    header(f, "#", b, o, "CMake snippet (after the add_test calls; CMake >= 3.17)",
+    header(f, "#", b, o, "CMake snippet (after the add_test calls)",
            fm_hist_budget_red_with(b, m, others), others);
-    if (others > 1)
-        fprintf(f,
-                "# Every other test: run ctest --repeat until-pass:%u (REPEAT below overrides "
-                "it per test).\n",
-                others);
-    else
-        fputs("# Every other test: one attempt (no --repeat needed).\n", f);
+    fputs("# CTest has no per-test retry count (CMake 3.25 knows no REPEAT test property, and a\n"
+          "# property it does not know is accepted and ignored); --repeat until-pass:N applies to\n"
+          "# one ctest call.  So each count is a label, and each label one ctest call:\n",
+          f);
+    uint32_t used[FM_HIST_BUDGET_MAX_ATTEMPTS + 1] = {0};
+    for (size_t i = 0; i < b->n_tests; i++)
+        if (b->tests[i].attempts[m] != others &&
+            b->tests[i].attempts[m] <= FM_HIST_BUDGET_MAX_ATTEMPTS)
+            used[b->tests[i].attempts[m]] = 1;
+    for (uint32_t a = 1; a <= FM_HIST_BUDGET_MAX_ATTEMPTS; a++)
+        if (used[a])
+            fprintf(f, "#   ctest -L '^flakemeter_attempts_%u$' --repeat until-pass:%u\n", a, a);
+    fprintf(f, "#   ctest -LE '^flakemeter_attempts_' --repeat until-pass:%u\n", others);
     for (size_t i = 0; i < b->n_tests; i++) {
         const fm_hist_budget_test *r = &b->tests[i];
         if (r->attempts[m] == others)
@@ -368,8 +377,9 @@ static void write_ctest(FILE *f, const fm_hist_budget *b, const fm_budget_fmt_op
                 break;
             eq++;
         }
-        fprintf(f, "set_tests_properties([%.*s[%s]%.*s] PROPERTIES REPEAT UNTIL_PASS:%u)\n", eq,
-                "================================", r->test, eq,
+        fprintf(f,
+                "set_property(TEST [%.*s[%s]%.*s] APPEND PROPERTY LABELS flakemeter_attempts_%u)\n",
+                eq, "================================", r->test, eq,
                 "================================", r->attempts[m]);
     }
 }

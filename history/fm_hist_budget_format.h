@@ -1,7 +1,7 @@
 /*
  * fm_hist_budget_format.h - a computed retry budget (fm_hist_budget.h) written as each test
  * runner's own configuration, for `flakemeter budget --format`: nextest per-test retries,
- * a pytest conftest plugin for pytest-rerunfailures, CTest REPEAT properties, Bazel
+ * a pytest conftest plugin for pytest-rerunfailures, CTest labels with one ctest call each, Bazel
  * --flaky_test_attempts lines, MicroPython run-tests.py allowlists (the proposed retry list and
  * today's flaky_tests_to_ignore, with what ignoring hides) and Wine LOOP_ON_FLAKY_TESTS counts.
  *
@@ -19,7 +19,7 @@ typedef enum {
     FM_BUDGET_FMT_TOML,        /* flakemeter's own list (not a runner's configuration) */
     FM_BUDGET_FMT_NEXTEST,     /* .config/nextest.toml */
     FM_BUDGET_FMT_PYTEST,      /* conftest.py plugin (pytest-rerunfailures) */
-    FM_BUDGET_FMT_CTEST,       /* CMakeLists.txt snippet */
+    FM_BUDGET_FMT_CTEST,       /* CMakeLists.txt snippet: labels, and the ctest calls */
     FM_BUDGET_FMT_BAZEL,       /* .bazelrc lines */
     FM_BUDGET_FMT_MICROPYTHON, /* run-tests.py: the retry allowlist and flaky_tests_to_ignore */
     FM_BUDGET_FMT_WINE,        /* LOOP_ON_FLAKY_TESTS(n) per test file */

@@ -64,9 +64,9 @@ fm_hist_status fm_ingest_fd(fm_store *store, int fd, const char *name, const fm_
 
 /*
  * The files named by FILE|DIR operands: a file (or anything not a directory) as given, a
- * directory's report files (*.xml, *.tap, *.jsonl, _results.json, LastTest*.log) recursively, each directory's entries in byte order of their names.
- * *files is an array of *n_files malloc'ed strings, released with fm_ingest_list_free.
- * FM_HIST_OK or FM_HIST_ENOMEM.
+ * directory's report files (*.xml, *.tap, *.jsonl, _results.json, LastTest*.log) recursively, each
+ * directory's entries in byte order of their names. *files is an array of *n_files malloc'ed
+ * strings, released with fm_ingest_list_free. FM_HIST_OK or FM_HIST_ENOMEM.
  */
 fm_hist_status fm_ingest_list(const char *const *paths, size_t n_paths, char ***files,
                               size_t *n_files);

@@ -268,7 +268,7 @@ static fm_report_format json_document(int fd, char *why, size_t why_size)
     struct stat sb;
     if (fstat(fd, &sb) == 0 && (uint64_t)sb.st_size > FM_REPORT_JSON_MAX) {
         snprintf(why, why_size,
-                 "a JSON document of %lld bytes: more than the %u MiB a "
+                 "1: a JSON document of %lld bytes: more than the %u MiB a "
                  "_results.json may have",
                  (long long)sb.st_size, FM_REPORT_JSON_MAX >> 20);
         return FM_REPORT_UNKNOWN;
@@ -292,7 +292,7 @@ static fm_report_format json_document(int fd, char *why, size_t why_size)
                  err.line, err.column, err.text);
     else
         snprintf(why, why_size,
-                 "JSON, but neither go test -json events nor a run-tests.py "
+                 "1: JSON, but neither go test -json events nor a run-tests.py "
                  "_results.json (no \"Action\" on its first line, no \"results\" list)");
     json_decref(doc);
     return fmt;
@@ -304,7 +304,7 @@ fm_report_format fm_report_detect(int fd, char *why, size_t why_size)
     fm_report_format fmt = FM_REPORT_UNKNOWN;
     bool first = true, json_start = false, any = false;
     snprintf(why, why_size,
-             "not a test report flakemeter reads (JUnit XML, TAP, go test -json, "
+             "1: not a test report flakemeter reads (JUnit XML, TAP, go test -json, "
              "CTest, pytest -v, MicroPython run-tests.py, Wine): no line of any of them");
     if (L == NULL) {
         snprintf(why, why_size, "out of memory");
@@ -339,7 +339,7 @@ fm_report_format fm_report_detect(int fd, char *why, size_t why_size)
     if (L->failed)
         snprintf(why, why_size, "cannot read: %s", strerror(L->err));
     else if (!any && !L->has_nul)
-        snprintf(why, why_size, "the file is empty");
+        snprintf(why, why_size, "1: the file is empty");
     bool failed = L->failed;
     free(L);
     if (lseek(fd, 0, SEEK_SET) != 0)

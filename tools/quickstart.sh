@@ -21,6 +21,9 @@ PACKAGES=(meson ninja-build pkg-config gcc libc6-dev python3 libgsl-dev libssl-d
 # `test` also starts a single-node Slurm for the `--shard auto` job-array test (tests/launch/test_slurm.py),
 # and parses the fleet recipes of docs/scale/ (python3-yaml).
 SCALE_PACKAGES=(slurm-wlm iproute2 util-linux python3-yaml)
+# `test` also loads `budget --format pytest`'s conftest into pytest with pytest-rerunfailures, and
+# runs `budget --format ctest`'s ctest calls (cmake) (tests/history/test_formats_cli.py).
+FORMAT_PACKAGES=(python3-pytest python3-pytest-rerunfailures cmake)
 # `test` also runs `flakemeter bench emu` under QEMU user mode for aarch64 and riscv64: their
 # cross toolchains, C libraries and the emulators (tools/cross/README.md lists the other arches).
 CROSS_PACKAGES=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-riscv64-linux-gnu
@@ -92,7 +95,8 @@ run)
     build/cli/flakemeter run --db build/quickstart.db -n 200 stress_recurse publish=late
     ;;
 test)
-    install_missing "${PACKAGES[@]}" "${CROSS_PACKAGES[@]}" "${FUZZ_PACKAGES[@]}" "${SCALE_PACKAGES[@]}"
+    install_missing "${PACKAGES[@]}" "${CROSS_PACKAGES[@]}" "${FUZZ_PACKAGES[@]}" "${SCALE_PACKAGES[@]}" \
+        "${FORMAT_PACKAGES[@]}"
     # The static cross fm-stress that `bench emu` runs under qemu-ARCH (the test 'bench emu'
     # fails rather than skips without it: FM_REQUIRE_CROSS).  aarch64 also gets Debian's
     # libcrypto for its stress_aes impl=openssl (a few MB from the mirror; without it, the
