@@ -4,7 +4,7 @@
  *
  * Each reader looks at one cleaned line at a time (fm_lines__next) and ignores every line it
  * does not recognise, so a whole CI log can be read; it keeps only a few names between lines.
- * The formats, from the tools' own source or output (fixtures: tests/history/fixtures/README.md):
+ * The formats, from the tools' own source or output (fixtures: tests/history/report_fixtures/README.md):
  *  - TAP (testanything.org 13/14, Perl's Test::More, prove -v): "ok N - desc", "not ok N - desc
  *    # TODO why", "# SKIP"; a subtest's lines are indented 4 spaces under "# Subtest: name";
  *    a YAML block ("  ---" ... "  ...") after a result may give "duration_ms:".  A test is

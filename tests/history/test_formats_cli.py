@@ -2,9 +2,9 @@
 """`flakemeter ingest` of every report format it recognises, and `budget --format` read back
 by the runners themselves (issue 15).
 
-Usage: test_formats_cli.py FLAKEMETER FIXTURES_DIR
+Usage: test_formats_cli.py FLAKEMETER REPORT_FIXTURES_DIR
 
-1. Each fixture of tests/history/fixtures/formats/ (made by the real tools where they run here,
+1. Each fixture of tests/history/report_fixtures/ (made by the real tools where they run here,
    see its README.md) is ingested into a fresh store; `tests --json` must give, per test, the
    runs, failures and passes-on-retry written below by reading the fixture by hand, and
    `ingest --json` the format the content was recognised as.
@@ -28,7 +28,7 @@ import subprocess
 import sys
 import tempfile
 
-FM, FIX = sys.argv[1], os.path.join(sys.argv[2], "formats")
+FM, FIX = sys.argv[1], sys.argv[2]
 SYS_PY = "/usr/bin/python3"
 failures = 0
 
