@@ -7,21 +7,28 @@
 #include "cli_report.h"
 #include "fm_cli.h"
 #include "fm_hist_budget.h"
+#include "fm_hist_budget_format.h"
 #include "fm_stats.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char help[] =
     "usage: flakemeter budget --target T [--db PATH] [--label SUITE] [--point] [--timeout S]\n"
     "                         [--max-attempts N] [--confidence C] [--min-runs N]\n"
-    "                         [--json | --format json|toml|micropython]\n"
+    "                         [--json | --format FORMAT]\n"
     "\n"
     "Per-test attempt counts (first try + retries) that keep the chance of a red CI run at or\n"
     "below T with the least expected added CI time, from the CI history in the store\n"
     "(flakemeter ingest).  A failed attempt costs its measured duration, a timeout the full\n"
     "timeout.  By default every failure rate is its one-sided exact upper bound at C\n"
-    "(conservative); the point-estimate plan is shown beside it.\n";
+    "(conservative); the point-estimate plan is shown beside it.\n"
+    "\n"
+    "--format writes the plan as a runner's configuration, its achieved red rate in a comment:\n"
+    "nextest (.config/nextest.toml), pytest (conftest.py for pytest-rerunfailures), ctest\n"
+    "(set_tests_properties REPEAT), bazel (.bazelrc --flaky_test_attempts), micropython\n"
+    "(run-tests.py allowlists), wine (LOOP_ON_FLAKY_TESTS), toml or json (flakemeter's list).\n";
 
 enum { MAX_CAMPAIGNS = 32 };
 
@@ -72,8 +79,8 @@ static int parse(int argc, char **argv, struct budget_args *a)
                     "CI test of the same name (repeatable)"),
         FM_OPT_BOOL(0, "json", &a->json, "print one JSON object"),
         FM_OPT_STRING('f', "format", &a->format, "F",
-                      "print the allowlist (tests given more than one attempt, with their measured "
-                      "rates) as json, toml or micropython"),
+                      "write the plan as nextest, pytest, ctest, bazel, micropython or wine "
+                      "configuration, or flakemeter's own list as json or toml"),
         FM_OPT_END,
     };
     int rc = fm_cli_options(argc, argv, options, help, FM_CLI_NO_OPERANDS);
@@ -81,10 +88,11 @@ static int parse(int argc, char **argv, struct budget_args *a)
         return rc;
     if (!a->have_target)
         return fm_cli_usage_error("--target is required (see 'flakemeter budget --help')");
-    if (a->format != NULL && strcmp(a->format, "json") != 0 && strcmp(a->format, "toml") != 0 &&
-        strcmp(a->format, "micropython") != 0)
-        return fm_cli_usage_error("--format: unknown format '%s'; expected json, toml or "
-                                  "micropython",
+    fm_budget_fmt fmt;
+    if (a->format != NULL && strcmp(a->format, "json") != 0 &&
+        !fm_budget_fmt_parse(a->format, &fmt))
+        return fm_cli_usage_error("--format: unknown format '%s'; expected nextest, pytest, ctest, "
+                                  "bazel, micropython, wine, toml or json",
                                   a->format);
     if (a->format != NULL && a->json)
         return fm_cli_usage_error("--json and --format go separately (--format json prints the "
@@ -172,7 +180,7 @@ static int print_allowlist(const struct budget *b)
 {
     const struct budget_args *a = b->args;
     int m = a->point ? POINT : CONS;
-    char why[256], red[32];
+    char why[256];
     if (!b->h.plans[m].plan.feasible) { /* no allowlist that looks like a working plan */
         fm_cli_fail("the target %.10g is unreachable within %llu attempts (%s plan); no allowlist "
                     "written:",
@@ -197,37 +205,14 @@ static int print_allowlist(const struct budget *b)
                                            b->h.plans[m].plan.feasible, "other_tests_attempts",
                                            (int)b->h.others.attempts[m], "allowlist", list));
     }
-    bool toml = strcmp(a->format, "toml") == 0;
-    printf("# flakemeter budget --target %.10g (%s plan) for suite ", a->target, model_names[m]);
-    fm_cli_put_quoted(b->h.suite);
-    printf(": %lld CI runs.\n# Predicted red rate after the plan: %s (%s the target); every other "
-           "test: %u attempt%s.\n",
-           (long long)b->h.ci_runs, fm_cli_fmt_prob(b->h.plans[m].plan.red_rate, red, sizeof red),
-           b->h.plans[m].plan.feasible ? "meets" : "MISSES", b->h.others.attempts[m],
-           b->h.others.attempts[m] == 1 ? "" : "s");
-    if (!toml)
-        printf(
-            "# Attempts (first try + re-runs) for the tests allowed to flake.\nflaky_tests = {\n");
-    for (size_t i = 0; i < b->h.n_tests; i++) {
-        const fm_hist_budget_test *r = &b->h.tests[i];
-        if (r->attempts[m] < 2)
-            continue;
-        reason(b, r, why, sizeof why);
-        if (toml) {
-            printf("\n[[flaky]]\ntest = ");
-            fm_cli_put_quoted(r->test);
-            printf("\nattempts = %u\nrate = %.6g\nupper = %.6g\nreason = ", r->attempts[m],
-                   r->ci.estimate, r->p[CONS]);
-            fm_cli_put_quoted(why);
-            putchar('\n');
-        } else {
-            printf("    ");
-            fm_cli_put_quoted(r->test);
-            printf(": %u,  # %s\n", r->attempts[m], why);
-        }
-    }
-    if (!toml)
-        printf("}\n");
+    fm_budget_fmt fmt = FM_BUDGET_FMT_TOML;
+    fm_budget_fmt_parse(a->format, &fmt);
+    fm_budget_fmt_options fo = {m, a->target, a->conf, (uint32_t)a->max_attempts};
+    char *text = NULL;
+    if (fm_hist_budget_format(&b->h, fmt, &fo, &text) != FM_HIST_OK)
+        return fm_cli_fail("out of memory writing the %s configuration", a->format);
+    fputs(text, stdout);
+    free(text);
     return FM_EXIT_OK;
 }
 

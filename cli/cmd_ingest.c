@@ -16,14 +16,19 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char help[] =
     "usage: flakemeter ingest [--db PATH] [--label SUITE] [--run ID] [--json] FILE|DIR ...\n"
     "\n"
-    "Read JUnit XML reports (pytest, nextest, Maven surefire/failsafe, CTest --output-junit,\n"
-    "Bazel test.xml, go-junit-report) into the store, for `flakemeter tests`.  A directory is\n"
-    "searched for *.xml files.  Each file is one CI run, unless a property in it names the\n"
+    "Read test reports into the store, for `flakemeter tests`: JUnit XML (pytest, nextest,\n"
+    "Maven surefire/failsafe, CTest, Bazel, go-junit-report, flakemeter export), TAP, go test\n"
+    "-json, MicroPython run-tests.py (_results.json or its console log), CTest's console log\n"
+    "or LastTest.log (with --repeat retries), pytest -v output (with RERUN lines) and Wine\n"
+    "test logs, recognised by their content.  A directory is searched for *.xml, *.tap,\n"
+    "*.jsonl, _results.json and LastTest*.log files.  Each file is one CI run, unless a property "
+    "in it names the\n"
     "run (ci_run, build_id, github_run_id, ...) or --run names it.  '-' reads one report from\n"
     "standard input.  A file already ingested\n"
     "(same bytes) adds nothing.  A malformed file is reported with its line and column and\n"
@@ -47,6 +52,8 @@ static json_t *file_json(const char *path, const fm_ingest_result *r)
     json_object_set_new(o, "label", json_string(r->label));
     json_object_set_new(o, "ci_run", json_string(r->run_key));
     json_object_set_new(o, "sha256", json_string(r->sha256));
+    if (r->format[0] != '\0')
+        json_object_set_new(o, "format", json_string(r->format));
     if (r->verdict == FM_INGEST_ADDED) {
         json_object_set_new(o, "testcases", json_integer((json_int_t)r->testcases));
         json_object_set_new(o, "skipped", json_integer((json_int_t)r->skipped));
@@ -167,6 +174,22 @@ int cmd_ingest(int argc, char **argv)
     if (dashes > 1)
         return fm_cli_usage_error("'-' (standard input) given %d times; it can be read once",
                                   dashes);
+    /* A directory without a single report file is a mistake (a wrong path, an artifact not
+     * downloaded), never "0 files ingested" and success. */
+    for (int i = optind; i < argc; i++) {
+        struct stat sb;
+        char **one = NULL;
+        size_t n_one = 0;
+        if (stat(argv[i], &sb) != 0 || !S_ISDIR(sb.st_mode))
+            continue;
+        if (fm_ingest_list((const char *const *)argv + i, 1, &one, &n_one) != FM_HIST_OK)
+            return fm_cli_fail("out of memory listing the files");
+        fm_ingest_list_free(one, n_one);
+        if (n_one == 0)
+            return fm_cli_fail("%s: no report files in this directory (*.xml, *.tap, *.jsonl, "
+                               "_results.json, LastTest*.log; name other files one by one)",
+                               argv[i]);
+    }
     char **files = NULL;
     size_t n = 0;
     if (fm_ingest_list((const char *const *)argv + optind, (size_t)(argc - optind), &files, &n) !=

@@ -19,6 +19,7 @@
 #include "fm_ingest.h"
 #include "fm_hist_internal.h"
 #include "fm_junit.h"
+#include "fm_report.h"
 #include "fm_store_internal.h"
 
 #include <openssl/evp.h>
@@ -138,6 +139,10 @@ static int stage_case(void *ctx, const fm_junit_case *c)
     for (size_t i = 0; i < c->n_attempts && s->status == FM_STORE_OK; i++) {
         sqlite3_bind_text(s->insert, 1, c->test, -1, SQLITE_STATIC);
         sqlite3_bind_int(s->insert, 2, (int)c->attempts[i].outcome);
+        if (c->run != NULL)
+            sqlite3_bind_text(s->insert, 4, c->run, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(s->insert, 4);
         if (isnan(c->attempts[i].seconds))
             sqlite3_bind_null(s->insert, 3);
         else
@@ -181,7 +186,7 @@ static fm_store_status upsert_run(fm_store *store, const char *label, const char
     return status;
 }
 
-static fm_store_status copy_rows(fm_store *store, const char *label, int64_t run)
+static fm_store_status copy_rows(fm_store *store, const char *label, int64_t run, const char *sub)
 {
     static const char *const sql[] = {
         "INSERT OR IGNORE INTO ci_tests (label, name) "
@@ -191,7 +196,8 @@ static fm_store_status copy_rows(fm_store *store, const char *label, int64_t run
         "SELECT t.id, ?2, ifnull((SELECT max(x.attempt) FROM ci_results x "
         "WHERE x.test = t.id AND x.ci_run = ?2), 0) "
         "+ row_number() OVER (PARTITION BY s.test ORDER BY s.seq), s.outcome, s.seconds "
-        "FROM temp.ingest_rows s JOIN ci_tests t ON t.label = ?1 AND t.name = s.test",
+        "FROM temp.ingest_rows s JOIN ci_tests t ON t.label = ?1 AND t.name = s.test "
+        "WHERE s.sub IS ?3",
     };
     fm_store_status status = FM_STORE_OK;
     for (size_t i = 0; i < 2 && status == FM_STORE_OK; i++) {
@@ -200,8 +206,11 @@ static fm_store_status copy_rows(fm_store *store, const char *label, int64_t run
         if (status != FM_STORE_OK)
             break;
         sqlite3_bind_text(st, 1, label, -1, SQLITE_STATIC);
-        if (i == 1)
+        if (i == 1) {
             sqlite3_bind_int64(st, 2, run);
+            if (sub != NULL)
+                sqlite3_bind_text(st, 3, sub, -1, SQLITE_STATIC);
+        }
         status = step_done(store, st, "cannot add the results");
         sqlite3_finalize(st);
     }
@@ -231,6 +240,44 @@ static fm_store_status add_file(fm_store *store, const char *path, int64_t run,
     return status;
 }
 
+/*
+ * The CI runs of the staged rows and their results: the file's run for rows without a sub-run,
+ * "<run key>/<sub>" for each sub-run, created in the order of their first row (so a
+ * re-ingested campaign's runs keep their order).  res->ci_run is the first one.
+ */
+static fm_store_status add_runs(fm_store *store, fm_ingest_result *res, int64_t time_ns,
+                                const fm_junit_info *info)
+{
+    sqlite3_stmt *st = NULL;
+    fm_store_status status = prepare(store,
+                                     "SELECT sub FROM temp.ingest_rows GROUP BY sub "
+                                     "ORDER BY min(seq)",
+                                     &st);
+    bool first = true;
+    int rc = SQLITE_DONE;
+    while (status == FM_STORE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *sub = (const char *)sqlite3_column_text(st, 0);
+        char key[sizeof res->run_key + 300];
+        int64_t id = 0;
+        if (sub != NULL)
+            snprintf(key, sizeof key, "%s/%s", res->run_key, sub);
+        else
+            snprintf(key, sizeof key, "%s", res->run_key);
+        status = upsert_run(store, res->label, key, time_ns, info, &id);
+        if (status == FM_STORE_OK)
+            status = copy_rows(store, res->label, id, sub);
+        if (first)
+            res->ci_run = id;
+        first = false;
+    }
+    if (status == FM_STORE_OK && rc != SQLITE_DONE)
+        status = fm_store__sqlite(store, rc, "cannot read the staged results");
+    sqlite3_finalize(st);
+    if (status == FM_STORE_OK && first) /* nothing ran (all skipped): the file's run */
+        status = upsert_run(store, res->label, res->run_key, time_ns, info, &res->ci_run);
+    return status;
+}
+
 /* Parse into the staging table; REJECTED leaves res->verdict set and returns OK. */
 static fm_store_status parse_into_stage(fm_store *store, int fd, const char *path,
                                         const unsigned char digest[32], fm_junit_info *info,
@@ -239,15 +286,29 @@ static fm_store_status parse_into_stage(fm_store *store, int fd, const char *pat
     stage s = {.store = store, .status = FM_STORE_OK};
     fm_store_status status = fm_store__exec(
         store, "CREATE TEMP TABLE IF NOT EXISTS ingest_rows (seq INTEGER PRIMARY KEY, "
-               "test TEXT NOT NULL, outcome INTEGER NOT NULL, seconds REAL);"
+               "test TEXT NOT NULL, outcome INTEGER NOT NULL, seconds REAL, sub TEXT);"
                "DELETE FROM temp.ingest_rows");
     if (status == FM_STORE_OK)
         status = prepare(
-            store, "INSERT INTO temp.ingest_rows (test, outcome, seconds) VALUES (?1, ?2, ?3)",
+            store,
+            "INSERT INTO temp.ingest_rows (test, outcome, seconds, sub) VALUES (?1, ?2, ?3, ?4)",
             &s.insert);
     if (status != FM_STORE_OK)
         return status;
-    fm_hist_status js = fm_junit_parse_fd(fd, path, stage_case, &s, info);
+    char why[sizeof res->error];
+    fm_report_format fmt = fm_report_detect(fd, why, sizeof why);
+    fm_hist_status js;
+    snprintf(res->format, sizeof res->format, "%s", fm_report_format_name(fmt));
+    if (fmt == FM_REPORT_UNKNOWN) {
+        sqlite3_finalize(s.insert);
+        memset(info, 0, sizeof *info);
+        reject(res, why, NULL);
+        return FM_STORE_OK;
+    }
+    if (fmt == FM_REPORT_JUNIT)
+        js = fm_junit_parse_fd(fd, path, stage_case, &s, info);
+    else
+        js = fm_report_parse_fd(fd, fmt, stage_case, &s, info);
     sqlite3_finalize(s.insert);
     if (js == FM_HIST_ECALLBACK)
         return s.status;
@@ -281,10 +342,7 @@ static fm_store_status ingest_locked(fm_store *store, int fd, const char *path,
     res->skipped = info.skipped;
     res->attempts = info.attempts;
     res->timeouts = info.timeouts;
-    status = upsert_run(store, res->label, res->run_key, info.has_time ? info.time_ns : now, &info,
-                        &res->ci_run);
-    if (status == FM_STORE_OK)
-        status = copy_rows(store, res->label, res->ci_run);
+    status = add_runs(store, res, info.has_time ? info.time_ns : now, &info);
     if (status == FM_STORE_OK)
         status = add_file(store, path, res->ci_run, res, now);
     if (status == FM_STORE_OK)
@@ -418,10 +476,20 @@ static int by_name(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static bool is_xml(const char *name)
+/* The names a directory's report files have: *.xml (JUnit), *.tap, *.jsonl (go test -json),
+ * _results.json (MicroPython run-tests.py) and LastTest*.log (CTest).  Other files (a CI log,
+ * a pytest console) are named as FILE operands; their format is found from their content. */
+static bool is_report_name(const char *name)
 {
     size_t n = strlen(name);
-    return n > 4 && strcasecmp(name + n - 4, ".xml") == 0;
+    static const char *const ends[] = {".xml", ".tap", ".jsonl"};
+    for (size_t i = 0; i < sizeof ends / sizeof ends[0]; i++) {
+        size_t e = strlen(ends[i]);
+        if (n > e && strcasecmp(name + n - e, ends[i]) == 0)
+            return true;
+    }
+    return strcmp(name, "_results.json") == 0 ||
+           (strncmp(name, "LastTest", 8) == 0 && n > 4 && strcmp(name + n - 4, ".log") == 0);
 }
 
 /*
@@ -474,9 +542,9 @@ static int dir_add(dir_set *s, dev_t dev, ino_t ino)
     return 1;
 }
 
-/* A directory's *.xml files, recursively; an unreadable directory is listed as itself (it is
- * then rejected with the reason).  A directory already walked is skipped (seen); depth bounds
- * the path length. */
+/* A directory's report files (is_report_name), recursively; an unreadable directory is listed as
+ * itself (it is then rejected with the reason).  A directory already walked is skipped (seen);
+ * depth bounds the path length. */
 static bool walk(list *l, const char *dir, int depth, dir_set *seen)
 {
     struct stat db;
@@ -510,7 +578,7 @@ static bool walk(list *l, const char *dir, int depth, dir_set *seen)
         snprintf(path, len, "%s/%s", dir, names.v[i]);
         if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
             ok = walk(l, path, depth + 1, seen);
-        else if (is_xml(names.v[i]))
+        else if (is_report_name(names.v[i]))
             ok = push(l, path);
         free(path);
     }

@@ -1,5 +1,6 @@
 /*
- * fm_ingest.h - CI history into the store: JUnit XML reports (fm_junit.h) become CI runs, tests
+ * fm_ingest.h - CI history into the store: test reports (JUnit XML, fm_junit.h; TAP, go test
+ * -json, MicroPython, CTest, pytest and Wine output, fm_report.h) become CI runs, tests
  * and per-attempt results in the store's ci_* tables (docs/store.md, "CI history"), read back by
  * fm_history.h.
  *
@@ -42,6 +43,7 @@ typedef struct {
     char label[256];   /* the suite it is stored under (a DUPLICATE may have been stored under
                           another label) */
     char sha256[65];   /* hex */
+    char format[32];   /* what the content was: "junit", "tap", "go-test-json", ... (fm_report.h) */
     uint64_t bytes, testcases, skipped, attempts, timeouts;
     char error[512]; /* REJECTED: "LINE:COLUMN: what is wrong" or "cannot open: why" */
 } fm_ingest_result;
@@ -62,11 +64,12 @@ fm_hist_status fm_ingest_fd(fm_store *store, int fd, const char *name, const fm_
 
 /*
  * The files named by FILE|DIR operands: a file (or anything not a directory) as given, a
- * directory's *.xml files recursively, each directory's entries in byte order of their names.
- * *files is an array of *n_files malloc'ed strings, released with fm_ingest_list_free.
- * FM_HIST_OK, FM_HIST_ENOMEM, or FM_HIST_EIO when a directory could not be opened for want of
- * descriptors (errno says which; a directory that cannot be read for another reason is listed
- * as itself, and rejected with the reason when ingested).
+ * directory's report files (*.xml, *.tap, *.jsonl, _results.json, LastTest*.log) recursively, each
+ * directory's entries in byte order of their names. *files is an array of *n_files malloc'ed
+ * strings, released with fm_ingest_list_free.  FM_HIST_OK, FM_HIST_ENOMEM, or FM_HIST_EIO when
+ * a directory could not be opened for want of descriptors (errno says which; a directory that
+ * cannot be read for another reason is listed as itself, and rejected with the reason when
+ * ingested).
  */
 fm_hist_status fm_ingest_list(const char *const *paths, size_t n_paths, char ***files,
                               size_t *n_files);

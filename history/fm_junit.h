@@ -29,6 +29,12 @@ typedef struct {
     const char *test; /* "classname::name", or "name" without a class (or when both are equal) */
     size_t n_attempts;
     const fm_junit_attempt *attempts; /* in order; the last is the testcase's final result */
+    /*
+     * NULL: the file's CI run.  Else the name of a CI run inside the file (flakemeter's own
+     * export: each <testcase name="run N"> of a campaign is one run of one test), stored as
+     * "<the file's run>/<run>".
+     */
+    const char *run;
 } fm_junit_case;
 
 /* Called for every testcase that ran (skipped ones are only counted); non-zero stops. */

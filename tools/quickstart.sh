@@ -24,6 +24,9 @@ SCALE_PACKAGES=(slurm-wlm iproute2 util-linux python3-yaml)
 # `test` also runs `flakemeter stress` on small real projects of pytest, CTest, GoogleTest and Go
 # (tests/launch/test_stress.py).
 SUITE_PACKAGES=(python3-pytest cmake g++ libgtest-dev golang-go)
+# `test` also loads `budget --format pytest`'s conftest into pytest with pytest-rerunfailures, and
+# runs `budget --format ctest`'s ctest calls (cmake) (tests/history/test_formats_cli.py).
+FORMAT_PACKAGES=(python3-pytest python3-pytest-rerunfailures cmake)
 # `test` also runs `flakemeter bench emu` under QEMU user mode for aarch64 and riscv64: their
 # cross toolchains, C libraries and the emulators (tools/cross/README.md lists the other arches).
 CROSS_PACKAGES=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-riscv64-linux-gnu
@@ -99,7 +102,7 @@ run)
     ;;
 test)
     install_missing "${PACKAGES[@]}" "${CROSS_PACKAGES[@]}" "${FUZZ_PACKAGES[@]}" "${SCALE_PACKAGES[@]}" \
-        "${SUITE_PACKAGES[@]}" "${REPORT_PACKAGES[@]}"
+        "${SUITE_PACKAGES[@]}" "${REPORT_PACKAGES[@]}" "${FORMAT_PACKAGES[@]}"
     # The static cross fm-stress that `bench emu` runs under qemu-ARCH (the test 'bench emu'
     # fails rather than skips without it: FM_REQUIRE_CROSS).  aarch64 also gets Debian's
     # libcrypto for its stress_aes impl=openssl (a few MB from the mirror; without it, the

@@ -20,6 +20,7 @@ import json
 import math
 import os
 import random
+import re
 import subprocess
 import sys
 import tempfile
@@ -187,8 +188,16 @@ def test_budget(db, hist):
           "allowlist json differs from --json")
     pm = run("budget", "--db", db, "--target", str(target), "--format", "micropython",
              "--max-attempts", "12", expect=0)
-    body = pm.stdout[pm.stdout.index("flaky_tests = ") + len("flaky_tests = "):]
-    check(ast.literal_eval(body) == allow, f"micropython allowlist: {pm.stdout}")
+    # the run-tests.py shapes: path -> (reason, platforms), the plan's attempts in a comment
+    mod = {n.targets[0].id: ast.literal_eval(n.value) for n in ast.parse(pm.stdout).body}
+    check(set(mod["flaky_tests"]) == set(allow) and set(mod["flaky_tests_to_ignore"]) == set(allow),
+          f"micropython allowlists: {pm.stdout}")
+    planned = {}
+    for line in pm.stdout.splitlines():
+        if "# the plan: " in line:
+            key = re.match(r'\s*("(?:[^"\\]|\\.)*"):', line).group(1)
+            planned[ast.literal_eval(key)] = int(line.split("# the plan: ")[1].split()[0])
+    check(planned == allow, "micropython: the plan's attempts per test")
     try:
         import tomllib
         pt = run("budget", "--db", db, "--target", str(target), "--format", "toml",

@@ -253,7 +253,8 @@ static void test_rejected(void)
         {"noname", "<testsuite>\n<testcase classname=\"x\"/>\n</testsuite>\n", 0, 2,
          "without a name"},
         {"extra", "<testsuite/>\n<testsuite/>\n", 0, 2, "Extra content"},
-        {"binary", "\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16, 1, ""},
+        /* the first NUL byte is on line 3 (after "\r\n" and "\n") */
+        {"binary", "\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16, 3, "binary"},
     };
     char db[300];
     snprintf(db, sizeof db, "%s/rejected.db", tmpdir);
