@@ -13,8 +13,27 @@
 
 #include <string.h>
 
+/*
+ * A PostgreSQL URL (docs/scale.md): run, show and export take one (and merge, through
+ * fm_store_merge); the commands that read the CI history or sweep keep to SQLite files.
+ */
+int fm_cli_open_shared_store(const char *url, bool create, struct fm_store **out)
+{
+    if (!fm_store_is_url(url))
+        return fm_cli_open_store(url, create, out);
+    fm_store_status st = fm_store_open(url, create, out);
+    if (st == FM_STORE_OK)
+        return 0;
+    if (st == FM_STORE_EIO || st == FM_STORE_ENOMEM) /* the message names the URL, no password */
+        return fm_cli_fail("--db: %s", fm_store_errmsg(NULL));
+    return fm_cli_usage_error("--db: %s", fm_store_errmsg(NULL));
+}
+
 int fm_cli_open_store(const char *path, bool create, struct fm_store **out)
 {
+    if (fm_store_is_url(path))
+        return fm_cli_usage_error("--db: a PostgreSQL store is for run, show, export and merge; "
+                                  "this command needs an SQLite file");
     if (fm_cli_is_stdio(path))
         return fm_cli_usage_error("--db: a store is an SQLite file, not standard input or "
                                   "output; give a PATH");

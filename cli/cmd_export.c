@@ -103,7 +103,7 @@ int cmd_export(int argc, char **argv)
                                   "reports)");
     fm_store *store = NULL;
     fm_store_status st;
-    if ((rc = fm_cli_open_store(db, false, &store)) != 0)
+    if ((rc = fm_cli_open_shared_store(db, false, &store)) != 0)
         return rc;
     if (output != NULL)
         rc = export_to_file(store, db, label, format, output);

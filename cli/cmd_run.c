@@ -186,7 +186,7 @@ static int parse(int argc, char **argv, struct run_args *a)
 
 static int open_campaign(struct run_args *a, fm_store **store)
 {
-    int rc = fm_cli_open_store(a->db, true, store);
+    int rc = fm_cli_open_shared_store(a->db, true, store);
     if (rc != 0)
         return rc;
     bool wl = a->cfg.wl_args.wl != NULL || a->cond.have_emulator;

@@ -252,7 +252,7 @@ int cmd_show(int argc, char **argv)
     if (rc >= 0)
         return rc;
     fm_store *store = NULL;
-    if ((rc = fm_cli_open_store(db, false, &store)) != 0)
+    if ((rc = fm_cli_open_shared_store(db, false, &store)) != 0)
         return rc;
     if (list && label != NULL)
         rc = fm_cli_usage_error("--list lists every campaign: give no LABEL with it");

@@ -301,6 +301,8 @@ const char *fm_cli_fmt_exact(double x, char *buf, size_t size);
  */
 struct fm_store;
 int fm_cli_open_store(const char *path, bool create, struct fm_store **out);
+/* The same, and a postgresql:// URL too (run, show, export: docs/scale.md). */
+int fm_cli_open_shared_store(const char *url, bool create, struct fm_store **out);
 
 /*
  * run --require-below P0: 0 when the campaign's exact one-sided upper bound at conf is below
