@@ -667,3 +667,13 @@ fm_store_status fm_pg_for_each_run(fm_store *store, int64_t campaign, fm_store__
         PQclear(PQexec(conn, status == FM_STORE_OK ? "COMMIT" : "ROLLBACK"));
     return status;
 }
+
+fm_store_status fm_pg_read_snapshot(fm_store *store, bool begin)
+{
+    if (!begin) {
+        PQclear(PQexec(store->pg->conn, "COMMIT"));
+        return FM_STORE_OK;
+    }
+    return fm_pg__exec(store, store->pg->conn, "cannot begin a transaction",
+                       "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+}

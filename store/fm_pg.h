@@ -53,6 +53,9 @@ fm_store_status fm_pg_evidence_each(fm_store *store, int64_t campaign,
 fm_store_status fm_pg_for_each_run(fm_store *store, int64_t campaign, fm_store__row_fn fn,
                                    void *ctx);
 
+/* begin: a read-only REPEATABLE READ transaction (one snapshot for an export); else its end. */
+fm_store_status fm_pg_read_snapshot(fm_store *store, bool begin);
+
 /* The runner's side (fm_store.h, "Shared stores"). */
 fm_store_status fm_pg_runner_begin(fm_store *store, int64_t campaign, int block);
 bool fm_pg_claim_run(fm_store *store, int64_t *index);

@@ -10,6 +10,9 @@
 #include <libpq-fe.h>
 #include <pthread.h>
 
+/* Claimed blocks double while one lasts less than a second, up to this size. */
+#define FM_PG_MAX_BLOCK 1024
+
 /* A write waiting for the writer thread: a run row, or the output tail of one. */
 typedef struct {
     bool evidence;
@@ -42,6 +45,7 @@ struct fm_pg {
     int64_t marker_in_flight;
     bool markers; /* set_in_flight was called: commit only up to the marker */
     int64_t claim_next, claim_end, next_start, next_end;
+    int64_t block_since; /* CLOCK_MONOTONIC when the current block was taken */
     bool claim_wanted;
     fm_store_cluster cluster;
     bool have_cluster;

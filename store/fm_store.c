@@ -311,6 +311,23 @@ fm_store_status fm_store__exec(fm_store *store, const char *sql)
     return status;
 }
 
+fm_store_status fm_store__read_begin(fm_store *store)
+{
+    FM_PG_DISPATCH(store, fm_pg_read_snapshot(store, true));
+    return fm_store__exec(store, "BEGIN");
+}
+
+void fm_store__read_end(fm_store *store)
+{
+#ifdef FM_HAVE_PG
+    if (store->pg != NULL) {
+        fm_pg_read_snapshot(store, false);
+        return;
+    }
+#endif
+    sqlite3_exec(store->db, "COMMIT", NULL, NULL, NULL);
+}
+
 /* Step a statement that returns no rows (BEGIN, COMMIT, INSERT). */
 static int step_done(sqlite3_stmt *st)
 {

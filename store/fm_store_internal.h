@@ -88,6 +88,10 @@ fm_store_status fm_store__query_int(fm_store *store, fm_store_stmt_id id, int64_
 /* A row was inserted (update the caches) / rows were lost (drop them). */
 void fm_store__summary_note(fm_store *store, int64_t campaign, const fm_run_record *r);
 void fm_store__summary_forget(fm_store *store);
+/* One consistent snapshot for several reads (SQLite: a deferred transaction; PostgreSQL: a
+ * read-only REPEATABLE READ transaction), and its end. */
+fm_store_status fm_store__read_begin(fm_store *store);
+void fm_store__read_end(fm_store *store);
 /* Run SQL that returns no rows. */
 fm_store_status fm_store__exec(fm_store *store, const char *sql);
 /* Insert one run in the caller's transaction; a duplicate key is FM_STORE_ECONFLICT. */
