@@ -225,6 +225,9 @@ def test_refusals(srv, url):
     check(r.returncode == 2 and "newer" in r.stderr and before == after,
           "a newer schema: exit 2, one line, nothing written (%d: %s)"
           % (r.returncode, r.stderr.strip()))
+    r = fm("export", "--history", "--db", url)
+    check(r.returncode == 2 and "no CI history" in r.stderr,
+          "export --history of a PostgreSQL store: exit 2 (%s)" % r.stderr.strip())
     r = fm("ingest", "--db", url, "/nonexistent.xml")
     check(r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and
           "PostgreSQL" in r.stderr, "ingest on a PostgreSQL store: one line, exit 2 (%s)"
