@@ -1401,7 +1401,7 @@ fm_store_status fm_store_runner_begin(fm_store *store, int64_t campaign, int blo
 bool fm_store_claim_run(fm_store *store, int64_t *index)
 {
     FM_PG_DISPATCH(store, fm_pg_claim_run(store, index));
-    (void)index;
+    (void)store, (void)index;
     return false;
 }
 
@@ -1418,7 +1418,7 @@ void fm_store_set_in_flight(fm_store *store, int64_t first_attempts_running)
 bool fm_store_cluster_counts(fm_store *store, fm_store_cluster *out)
 {
     FM_PG_DISPATCH(store, fm_pg_cluster(store, out));
-    (void)out;
+    (void)store, (void)out;
     return false;
 }
 
