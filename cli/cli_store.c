@@ -18,8 +18,27 @@
 #include <string.h>
 #include <unistd.h>
 
+/*
+ * A PostgreSQL URL (docs/scale.md): run, show and export take one (and merge, through
+ * fm_store_merge); the commands that read the CI history or sweep keep to SQLite files.
+ */
+int fm_cli_open_shared_store(const char *url, bool create, struct fm_store **out)
+{
+    if (!fm_store_is_url(url))
+        return fm_cli_open_store(url, create, out);
+    fm_store_status st = fm_store_open(url, create, out);
+    if (st == FM_STORE_OK)
+        return 0;
+    if (st == FM_STORE_EIO || st == FM_STORE_ENOMEM) /* the message names the URL, no password */
+        return fm_cli_fail("--db: %s", fm_store_errmsg(NULL));
+    return fm_cli_usage_error("--db: %s", fm_store_errmsg(NULL));
+}
+
 int fm_cli_open_store(const char *path, bool create, struct fm_store **out)
 {
+    if (fm_store_is_url(path))
+        return fm_cli_usage_error("--db: a PostgreSQL store is for run, show, export and merge; "
+                                  "this command needs an SQLite file");
     if (fm_cli_is_stdio(path))
         return fm_cli_usage_error("--db: a store is an SQLite file, not standard input or "
                                   "output; give a PATH");
@@ -70,7 +89,7 @@ int fm_cli_parse_db(void *value, const char *text, const char *name)
         return fm_cli_usage_error("%s: a store is an SQLite file, not standard input or output; "
                                   "give a PATH",
                                   name);
-    if (strpbrk(text, "*?[") == NULL)
+    if (strpbrk(text, "*?[") == NULL || fm_store_is_url(text)) /* a URL's '?' is no glob */
         return add_path(s, text);
     glob_t g;
     int rc = glob(text, GLOB_ERR, NULL, &g);
@@ -96,7 +115,8 @@ int fm_cli_open_stores(fm_cli_stores *s, struct fm_store **out)
     else
         snprintf(s->display, sizeof s->display, "%s and %zu more", s->paths[0], s->n - 1);
     if (s->n == 1)
-        return fm_cli_open_store(s->paths[0], false, out);
+        return s->allow_url ? fm_cli_open_shared_store(s->paths[0], false, out)
+                            : fm_cli_open_store(s->paths[0], false, out);
     /* Each must be a store before merging, so a typo is named as one (fm_cli_open_store). */
     for (size_t i = 0; i < s->n; i++) {
         fm_store *one = NULL;

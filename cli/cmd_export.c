@@ -54,6 +54,8 @@ static int export_status(fm_store *store, fm_store_status st, const char *db, co
         return fm_cli_usage_error("no CI history for suite '%s' in %s", label, db);
     if (st == FM_STORE_ENOENT)
         return fm_cli_usage_error("no campaign '%s' in %s", label, db);
+    if (st == FM_STORE_EINVAL) /* --history of a PostgreSQL store */
+        return fm_cli_usage_error("--db %s: %s", db, fm_store_errmsg(store));
     return fm_cli_fail("cannot export from %s: %s", db, fm_store_errmsg(store));
 }
 
@@ -85,7 +87,8 @@ int cmd_export(int argc, char **argv)
     const char *db = "flakemeter.db", *output = NULL, *label = NULL;
     fm_export_format format = FM_EXPORT_JSON;
     const struct fm_opt options[] = {
-        FM_OPT_STRING(0, "db", &db, "PATH", "the store (default flakemeter.db)"),
+        FM_OPT_STRING(0, "db", &db, "PATH",
+                      "the store (default flakemeter.db), or a postgresql:// URL (docs/scale.md)"),
         FM_OPT_BOOL(0, "history", &history, "the ingested CI history instead of the campaigns"),
         FM_OPT_CALL('f', "format", &format, parse_format, "FORMAT",
                     "json, csv or junit; default json"),
@@ -103,7 +106,7 @@ int cmd_export(int argc, char **argv)
                                   "reports)");
     fm_store *store = NULL;
     fm_store_status st;
-    if ((rc = fm_cli_open_store(db, false, &store)) != 0)
+    if ((rc = fm_cli_open_shared_store(db, false, &store)) != 0)
         return rc;
     if (output != NULL)
         rc = export_to_file(store, db, label, format, output);

@@ -16,6 +16,7 @@
 
 static const char help[] =
     "usage: flakemeter merge -o OUT.db INPUT.db [INPUT.db ...]\n"
+    "       (a store may also be a postgresql:// URL, either way: docs/scale.md)\n"
     "\n"
     "Merge the campaigns and runs of the input stores into OUT.db (created if missing).\n"
     "Campaigns are matched by label and must have the same kind, command and parameters;\n"

@@ -105,7 +105,8 @@ static int parse_options(int argc, char **argv, struct run_args *a)
         FM_OPT_GROUP("Run conditions (stored with the campaign; 'flakemeter sweep' varies them):"),
         FM_OPT_CONDITIONS(&a->cond),
         FM_OPT_GROUP(""),
-        FM_OPT_STRING(0, "db", &a->db, "PATH", "the store (default flakemeter.db)"),
+        FM_OPT_STRING(0, "db", &a->db, "PATH",
+                      "the store (default flakemeter.db), or a postgresql:// URL (docs/scale.md)"),
         FM_OPT_STRING('l', "label", &a->label, "NAME",
                       "campaign name (default: from the workload or command, with #2, #3 ... "
                       "for a new campaign of the same command)"),
@@ -191,7 +192,7 @@ static int parse(int argc, char **argv, struct run_args *a)
 
 static int open_campaign(struct run_args *a, fm_store **store)
 {
-    int rc = fm_cli_open_store(a->db, true, store);
+    int rc = fm_cli_open_shared_store(a->db, true, store);
     if (rc != 0)
         return rc;
     bool wl = a->cfg.wl_args.wl != NULL || a->cond.have_emulator;

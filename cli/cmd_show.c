@@ -234,7 +234,7 @@ static int show_list(fm_store *store, const char *db, double conf, bool json)
 int cmd_show(int argc, char **argv)
 {
     const char *db, *label = NULL;
-    fm_cli_stores dbs = {0};
+    fm_cli_stores dbs = {.allow_url = true};
     double target = 1e-6, conf = 0.95;
     bool json = false, list = false, failures = false;
     const char *plot = NULL;
@@ -244,8 +244,8 @@ int cmd_show(int argc, char **argv)
         FM_OPT_BOOL(0, "failures", &failures,
                     "the output tails kept of the campaign's first failing attempts"),
         FM_OPT_CALL(0, "db", &dbs, fm_cli_parse_db, "PATH",
-                    "the store (default flakemeter.db); repeated, or a quoted glob: several "
-                    "stores read as one"),
+                    "the store (default flakemeter.db) or a postgresql:// URL; repeated, or a "
+                    "quoted glob: several stores read as one"),
         FM_OPT_REAL('t', "target", &target, 0, 1, FM_OPT_OPEN, "T",
                     "all-fail probability for the retry count (default 1e-6)"),
         FM_OPT_REAL('c', "confidence", &conf, 0, 1, FM_OPT_OPEN, "C",

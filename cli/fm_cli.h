@@ -316,6 +316,8 @@ const char *fm_cli_fmt_exact(double x, char *buf, size_t size);
  */
 struct fm_store;
 int fm_cli_open_store(const char *path, bool create, struct fm_store **out);
+/* The same, and a postgresql:// URL too (run, show, export: docs/scale.md). */
+int fm_cli_open_shared_store(const char *url, bool create, struct fm_store **out);
 
 /*
  * Several stores read as one (`show`, `tests`: --db repeated or a quoted glob): they are merged
@@ -328,6 +330,7 @@ typedef struct fm_cli_stores {
     size_t n, cap;
     char display[256];
     char tmpdir[4096]; /* "" unless a temporary store was made */
+    bool allow_url;    /* one postgresql:// store may be read (show) */
 } fm_cli_stores;
 int fm_cli_parse_db(void *stores, const char *text, const char *name); /* FM_OPT_CALL */
 int fm_cli_open_stores(fm_cli_stores *s, struct fm_store **out);

@@ -18,8 +18,8 @@
  */
 #include "fm_ingest.h"
 #include "fm_hist_internal.h"
+#include "fm_hist_report.h"
 #include "fm_junit.h"
-#include "fm_report.h"
 #include "fm_store_internal.h"
 
 #include <openssl/evp.h>
@@ -296,19 +296,19 @@ static fm_store_status parse_into_stage(fm_store *store, int fd, const char *pat
     if (status != FM_STORE_OK)
         return status;
     char why[sizeof res->error];
-    fm_report_format fmt = fm_report_detect(fd, why, sizeof why);
+    fm_hist_report_format fmt = fm_hist_report_detect(fd, why, sizeof why);
     fm_hist_status js;
-    snprintf(res->format, sizeof res->format, "%s", fm_report_format_name(fmt));
-    if (fmt == FM_REPORT_UNKNOWN) {
+    snprintf(res->format, sizeof res->format, "%s", fm_hist_report_format_name(fmt));
+    if (fmt == FM_HIST_REPORT_UNKNOWN) {
         sqlite3_finalize(s.insert);
         memset(info, 0, sizeof *info);
         reject(res, why, NULL);
         return FM_STORE_OK;
     }
-    if (fmt == FM_REPORT_JUNIT)
+    if (fmt == FM_HIST_REPORT_JUNIT)
         js = fm_junit_parse_fd(fd, path, stage_case, &s, info);
     else
-        js = fm_report_parse_fd(fd, fmt, stage_case, &s, info);
+        js = fm_hist_report_parse_fd(fd, fmt, stage_case, &s, info);
     sqlite3_finalize(s.insert);
     if (js == FM_HIST_ECALLBACK)
         return s.status;

@@ -1,6 +1,6 @@
 /*
  * fm_ingest.h - CI history into the store: test reports (JUnit XML, fm_junit.h; TAP, go test
- * -json, MicroPython, CTest, pytest and Wine output, fm_report.h) become CI runs, tests
+ * -json, MicroPython, CTest, pytest and Wine output, fm_hist_report.h) become CI runs, tests
  * and per-attempt results in the store's ci_* tables (docs/store.md, "CI history"), read back by
  * fm_history.h.
  *
@@ -43,7 +43,8 @@ typedef struct {
     char label[256];   /* the suite it is stored under (a DUPLICATE may have been stored under
                           another label) */
     char sha256[65];   /* hex */
-    char format[32];   /* what the content was: "junit", "tap", "go-test-json", ... (fm_report.h) */
+    char format[32]; /* what the content was: "junit", "tap", "go-test-json", ... (fm_hist_report.h)
+                      */
     uint64_t bytes, testcases, skipped, attempts, timeouts;
     char error[512]; /* REJECTED: "LINE:COLUMN: what is wrong" or "cannot open: why" */
 } fm_ingest_result;

@@ -91,6 +91,8 @@ typedef struct {
     store_write *queue;    /* writes not yet in the store (another process holds its lock) */
     size_t q_head, q_len, q_cap;
     int64_t store_retry_at; /* when to try the queue again; NEVER when empty */
+    bool shared;            /* a shared store (PostgreSQL): indices claimed, decided cluster-wide */
+    uint64_t cluster_seen;  /* version of the last combined counts checked */
 } engine;
 
 void fm_run_config_init(fm_run_config *c)
@@ -190,6 +192,9 @@ static void start_attempts(engine *e)
             id.run = r.run;
             id.attempt = r.attempt;
         } else if (may_start_new_chain(e, fm_run_now_ns())) {
+            /* A shared store hands out the index (none ready: the next block is on its way). */
+            if (e->shared && !fm_store_claim_run(e->cfg->store, &e->next_run))
+                return;
             id.run = e->next_run;
             id.attempt = 1;
         } else {
@@ -201,7 +206,7 @@ static void start_attempts(engine *e)
             return;
         }
         if (!retry) {
-            e->next_run += e->cfg->shard_count;
+            e->next_run += e->shared ? 0 : e->cfg->shard_count;
             e->started++;
         }
     }
@@ -674,8 +679,8 @@ static void check_decided(engine *e)
 {
     const fm_run_config *c = e->cfg;
     const fm_run_counts *n = &e->rep->counts;
-    if (!c->until_decided || e->stop_new || n->first_counted < 1)
-        return;
+    if (!c->until_decided || e->stop_new || n->first_counted < 1 || e->shared)
+        return;     /* a shared store: cluster_decided decides on the combined counts */
     uint64_t u = 0; /* first attempts still running */
     for (int i = 0; i < e->n_slots; i++)
         u += e->slots[i].pid != 0 && e->slots[i].id.attempt == 1;
@@ -693,6 +698,56 @@ static void check_decided(engine *e)
     e->stop_new = true;
 }
 
+/*
+ * --until-decided on a shared store (docs/scale.md, "The decision"): the same rule on the
+ * campaign's combined counts over every runner: k failures among the counted first attempts
+ * stored, u first attempts in flight on all runners (a dead runner's count stays: its runs
+ * never resolve), so the range [k, k + u] at m = counted + u.  Each runner publishes its own
+ * in-flight count with the rows before it (fm_store_set_in_flight), so what the database shows is
+ * a prefix of every runner's starts.  The first runner to decide records it and wakes the others
+ * (NOTIFY); a runner that reads a recorded decision stops with it.
+ */
+static void cluster_decided(engine *e)
+{
+    const fm_run_config *c = e->cfg;
+    uint64_t u = 0;
+    for (int i = 0; i < e->n_slots; i++)
+        u += e->slots[i].pid != 0 && e->slots[i].id.attempt == 1;
+    fm_store_set_in_flight(c->store, (int64_t)u);
+    fm_store_cluster cl;
+    if (!c->until_decided || e->stop_new || !fm_store_cluster_counts(c->store, &cl) ||
+        cl.version == e->cluster_seen)
+        return;
+    e->cluster_seen = cl.version;
+    fm_seq_decision *d = &e->seq;
+    if (cl.decided) {
+        e->rep->decided_attempts = cl.decided_attempts;
+        e->rep->decided_reachable = cl.decided_reachable;
+        e->rep->decided_indifferent = cl.decided_indifferent;
+        e->rep->decided_pending = cl.decided_pending;
+    } else {
+        uint64_t k = (uint64_t)cl.failed, in = (uint64_t)cl.in_flight;
+        uint64_t m = (uint64_t)cl.counted + in;
+        if (cl.counted < 1 ||
+            fm_stats_seq_update_range(k, k + in, m, c->confidence, c->target, d) != FM_STATS_OK ||
+            !(d->decided || d->indifferent))
+            return;
+        fm_store_cluster_decision dec = {.decided_ns = fm_run_realtime_ns(),
+                                         .attempts = d->attempts.attempts,
+                                         .pending = in,
+                                         .reachable = d->attempts.reachable,
+                                         .indifferent = d->indifferent && !d->decided};
+        fm_store_cluster_decide(c->store, &dec);
+        e->rep->decided_attempts = dec.attempts;
+        e->rep->decided_reachable = dec.reachable;
+        e->rep->decided_indifferent = dec.indifferent;
+        e->rep->decided_pending = in;
+    }
+    e->rep->decided = true;
+    e->rep->stop = FM_STOP_DECIDED;
+    e->stop_new = true;
+}
+
 /* ---- the loop ------------------------------------------------------------------------------ */
 
 static void progress(engine *e, bool final)
@@ -701,6 +756,8 @@ static void progress(engine *e, bool final)
     int64_t now = fm_run_now_ns();
     if (e->q_len == 0 || now >= e->store_retry_at)
         drain_store(e); /* and commit a batch that is 100 ms old even when runs are slow */
+    if (e->shared)
+        cluster_decided(e);
     if (c->progress == NULL || (!final && now < e->next_progress))
         return;
     e->next_progress = now + seconds_ns(c->progress_interval_s);
@@ -911,7 +968,19 @@ static fm_run_status setup(engine *e, sigset_t *old_mask)
      * (fork failed) the sweeps still work; only the runner's own SIGKILL is then not covered. */
     fm_reap_token();
     e->watchdog = fm_reap_watchdog(&e->watchdog_fd, &e->cgroups);
-    return resume(e);
+    fm_run_status st = resume(e);
+    if (st == FM_RUN_OK && fm_store_shared(c->store)) {
+        /* Blocks of twice the slots, at least 16: few claims, short gaps. */
+        int block = 2 * c->jobs > 16 ? 2 * c->jobs : 16;
+        if (c->shard_count > 1)
+            return set_error(e, "--shard: a shared store hands out run indices itself"),
+                   FM_RUN_EINVAL;
+        if (fm_store_runner_begin(c->store, c->campaign, block) != FM_STORE_OK)
+            return set_error(e, "cannot start the runner: %s", fm_store_errmsg(c->store)),
+                   FM_RUN_ESTORE;
+        e->shared = true;
+    }
+    return st;
 }
 
 static void teardown(engine *e, const sigset_t *old_mask)

@@ -277,6 +277,10 @@ static int64_t monotonic_ns(void)
 
 sqlite3_stmt *fm_store__stmt(fm_store *store, fm_store_stmt_id id)
 {
+    if (store->db == NULL) {
+        fm_store__fail(store, FM_STORE_EINVAL, "this needs an SQLite store");
+        return NULL;
+    }
     sqlite3_stmt *st = store->stmt[id];
     if (st == NULL) {
         int rc = sqlite3_prepare_v3(store->db, statement_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
@@ -294,6 +298,8 @@ sqlite3_stmt *fm_store__stmt(fm_store *store, fm_store_stmt_id id)
 
 fm_store_status fm_store__exec(fm_store *store, const char *sql)
 {
+    if (store->db == NULL)
+        return fm_store__fail(store, FM_STORE_EINVAL, "this needs an SQLite store");
     char *err = NULL;
     int rc = sqlite3_exec(store->db, sql, NULL, NULL, &err);
     if (rc == SQLITE_OK)
@@ -303,6 +309,23 @@ fm_store_status fm_store__exec(fm_store *store, const char *sql)
                        err != NULL ? err : sqlite3_errstr(rc));
     sqlite3_free(err);
     return status;
+}
+
+fm_store_status fm_store__read_begin(fm_store *store)
+{
+    FM_PG_DISPATCH(store, fm_pg_read_snapshot(store, true));
+    return fm_store__exec(store, "BEGIN");
+}
+
+void fm_store__read_end(fm_store *store)
+{
+#ifdef FM_HAVE_PG
+    if (store->pg != NULL) {
+        fm_pg_read_snapshot(store, false);
+        return;
+    }
+#endif
+    sqlite3_exec(store->db, "COMMIT", NULL, NULL, NULL);
 }
 
 /* Step a statement that returns no rows (BEGIN, COMMIT, INSERT). */
@@ -656,6 +679,39 @@ static fm_store_status create_whole(const char *path)
     return status;
 }
 
+/* A postgresql:// URL: the PostgreSQL backend (fm_pg.c), when built with it. */
+static fm_store_status open_url(const char *url, bool create, fm_store **out)
+{
+#ifdef FM_HAVE_PG
+    fm_store *store = calloc(1, sizeof *store);
+    if (store == NULL)
+        return fm_store__fail(NULL, FM_STORE_ENOMEM, "out of memory");
+    fm_store_status status = fm_pg_open(store, url, create);
+    if (status != FM_STORE_OK) {
+        snprintf(open_errmsg, sizeof open_errmsg, "%s", store->errmsg);
+        fm_pg_close(store);
+        free_handle(store);
+        return status;
+    }
+    *out = store;
+    return FM_STORE_OK;
+#else
+    (void)url, (void)create, (void)out;
+    return fm_store__fail(NULL, FM_STORE_EINVAL, "built without PostgreSQL support");
+#endif
+}
+
+bool fm_store_is_url(const char *text)
+{
+    return text != NULL &&
+           (strncmp(text, "postgresql://", 13) == 0 || strncmp(text, "postgres://", 11) == 0);
+}
+
+bool fm_store_shared(const fm_store *store)
+{
+    return store != NULL && store->pg != NULL;
+}
+
 fm_store_status fm_store_open(const char *path, bool create, fm_store **out)
 {
     if (out == NULL)
@@ -663,6 +719,8 @@ fm_store_status fm_store_open(const char *path, bool create, fm_store **out)
     *out = NULL;
     if (path == NULL || *path == '\0')
         return fm_store__fail(NULL, FM_STORE_EINVAL, "no path given");
+    if (fm_store_is_url(path))
+        return open_url(path, create, out);
     file_kind kind = FILE_MISSING;
     fm_store_status status = probe_file(path, &kind);
     if (status != FM_STORE_OK)
@@ -733,24 +791,27 @@ fm_store_status fm_store_flush(fm_store *store)
 {
     if (store == NULL)
         return FM_STORE_EINVAL;
+    FM_PG_DISPATCH(store, fm_pg_flush(store));
     return store->in_batch ? commit_batch(store) : FM_STORE_OK;
 }
 
 void fm_store_set_busy_timeout(fm_store *store, int ms)
 {
-    if (store != NULL)
+    if (store != NULL && store->db != NULL) /* PostgreSQL: the loop never waits anyway */
         sqlite3_busy_timeout(store->db, ms);
 }
 
 bool fm_store_busy(const fm_store *store)
 {
-    return store != NULL && (sqlite3_extended_errcode(store->db) & 0xff) == SQLITE_BUSY;
+    return store != NULL && store->db != NULL &&
+           (sqlite3_extended_errcode(store->db) & 0xff) == SQLITE_BUSY;
 }
 
 fm_store_status fm_store_poll(fm_store *store)
 {
     if (store == NULL)
         return FM_STORE_EINVAL;
+    FM_PG_DISPATCH(store, fm_pg_poll(store));
     if (store->in_batch && monotonic_ns() - store->batch_start_ns >= FM_STORE_BATCH_NS)
         return commit_batch(store);
     return FM_STORE_OK;
@@ -760,6 +821,13 @@ fm_store_status fm_store_close(fm_store *store)
 {
     if (store == NULL)
         return FM_STORE_OK;
+#ifdef FM_HAVE_PG
+    if (store->pg != NULL) {
+        fm_store_status closed = fm_pg_close(store);
+        free_handle(store);
+        return closed;
+    }
+#endif
     /* No PRAGMA optimize here: it may write (ANALYZE), and a store that was only read (an
      * export, a merge input) must stay as it was. */
     fm_store_status status = fm_store_flush(store);
@@ -815,6 +883,7 @@ static fm_store_status cache_campaign(fm_store *store, int64_t id, sqlite3_stmt 
 
 fm_store_status fm_store__campaign_by_id(fm_store *store, int64_t id, fm_campaign_info *info)
 {
+    FM_PG_DISPATCH(store, fm_pg_campaign_by_id(store, id, info));
     for (size_t i = 0; i < store->n_campaigns; i++)
         if (store->campaigns[i].id == id) {
             *info = store->campaigns[i].info;
@@ -839,6 +908,7 @@ fm_store_status fm_store__campaign_by_id(fm_store *store, int64_t id, fm_campaig
 /* Look the label up: FM_STORE_OK with *id, or FM_STORE_ENOENT. */
 static fm_store_status find_label(fm_store *store, const char *label, int64_t *id)
 {
+    FM_PG_DISPATCH(store, fm_pg_find_campaign(store, label, id));
     sqlite3_stmt *st = fm_store__stmt(store, FM_ST_FIND_CAMPAIGN);
     if (st == NULL)
         return FM_STORE_EIO;
@@ -951,6 +1021,7 @@ fm_store_status fm_store_campaign(fm_store *store, const fm_campaign_info *info,
         full.created_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
     }
     info = &full;
+    FM_PG_DISPATCH(store, fm_pg_campaign(store, info, id, existed));
     /* Inside an open batch the row rides with it; otherwise it is its own transaction. */
     bool own = !store->in_batch;
     fm_store_status status = own ? begin_batch(store) : FM_STORE_OK;
@@ -981,6 +1052,7 @@ fm_store_status fm_store_last_campaign(fm_store *store, int64_t *id, fm_campaign
 {
     if (store == NULL || id == NULL)
         return FM_STORE_EINVAL;
+    FM_PG_DISPATCH(store, fm_pg_last_campaign(store, id, info));
     sqlite3_stmt *st = fm_store__stmt(store, FM_ST_LAST_CAMPAIGN);
     if (st == NULL)
         return FM_STORE_EIO;
@@ -1055,6 +1127,7 @@ fm_store_status fm_store_add_run(fm_store *store, int64_t campaign, const fm_run
         return fm_store__fail(store, FM_STORE_EINVAL,
                               "bad run record (run_index %lld, attempt %u, outcome %d)",
                               (long long)run->run_index, run->attempt, (int)run->outcome);
+    FM_PG_DISPATCH(store, fm_pg_add_run(store, campaign, run));
     fm_store_status status = store->in_batch ? FM_STORE_OK : begin_batch(store);
     if (status != FM_STORE_OK)
         return status;
@@ -1103,15 +1176,16 @@ fm_store_status fm_store_add_evidence(fm_store *store, int64_t campaign, const f
         tail += tail_len - FM_STORE_EVIDENCE_BYTES;
         tail_len = FM_STORE_EVIDENCE_BYTES;
     }
-    fm_store_status status = store->in_batch ? FM_STORE_OK : begin_batch(store);
-    if (status != FM_STORE_OK)
-        return status;
     fm_store_evidence ev = {.run_index = run->run_index,
                             .attempt = run->attempt,
                             .cause = fm_store_cause_of(run),
                             .output_bytes = output_bytes,
                             .tail = tail,
                             .tail_len = tail_len};
+    FM_PG_DISPATCH(store, fm_pg_add_evidence(store, campaign, &ev)); /* queued: *kept false */
+    fm_store_status status = store->in_batch ? FM_STORE_OK : begin_batch(store);
+    if (status != FM_STORE_OK)
+        return status;
     return fm_store__insert_evidence(store, campaign, &ev, kept);
 }
 
@@ -1143,6 +1217,7 @@ fm_store_status fm_store_evidence_each(fm_store *store, int64_t campaign,
 {
     if (store == NULL || fn == NULL)
         return FM_STORE_EINVAL;
+    FM_PG_DISPATCH(store, fm_pg_evidence_each(store, campaign, fn, ctx));
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(store->db,
                                 "SELECT run_index, attempt, outcome, code, output_bytes, tail "
@@ -1179,6 +1254,7 @@ fm_store_status fm_store_causes(fm_store *store, int64_t campaign, fm_store_caus
 {
     if (store == NULL || n == NULL || (out == NULL && max > 0))
         return FM_STORE_EINVAL;
+    FM_PG_DISPATCH(store, fm_pg_causes(store, campaign, out, max, n, total));
     *n = 0;
     size_t all = 0;
     sqlite3_stmt *st = NULL;
@@ -1213,6 +1289,7 @@ fm_store_status fm_store_max_run_index(fm_store *store, int64_t campaign, int64_
 {
     if (store == NULL || max == NULL)
         return FM_STORE_EINVAL;
+    FM_PG_DISPATCH(store, fm_pg_max_run_index(store, campaign, max));
     bool null;
     fm_store_status status = fm_store__query_int(store, FM_ST_MAX_RUN_INDEX, campaign, max, &null);
     if (status == FM_STORE_OK && null)
@@ -1224,6 +1301,7 @@ fm_store_status fm_store_max_run_index(fm_store *store, int64_t campaign, int64_
  * caller frees *ids.  ENOENT when a label is given and absent. */
 fm_store_status fm_store__campaign_ids(fm_store *store, const char *label, int64_t **ids, size_t *n)
 {
+    FM_PG_DISPATCH(store, fm_pg_campaign_ids(store, label, ids, n));
     sqlite3_stmt *st = NULL;
     fm_store_status status = FM_STORE_OK;
     size_t cap = 0;
@@ -1281,6 +1359,7 @@ static void read_row(sqlite3_stmt *st, fm_store__row *row)
 fm_store_status fm_store__for_each_run(fm_store *store, int64_t campaign, fm_store__row_fn fn,
                                        void *ctx)
 {
+    FM_PG_DISPATCH(store, fm_pg_for_each_run(store, campaign, fn, ctx));
     sqlite3_stmt *st = NULL;
     fm_store_status status = FM_STORE_OK;
     int rc = sqlite3_prepare_v2(store->db,
@@ -1319,4 +1398,49 @@ fm_store_status fm_store_campaign_info(fm_store *store, int64_t id, fm_campaign_
     if (store == NULL || info == NULL)
         return FM_STORE_EINVAL;
     return fm_store__campaign_by_id(store, id, info);
+}
+
+/* ---- Shared stores: the runner's side (fm_pg.c; nothing to do on an SQLite store) ---------- */
+
+fm_store_status fm_store_runner_begin(fm_store *store, int64_t campaign, int block)
+{
+    if (store == NULL || block < 1)
+        return FM_STORE_EINVAL;
+    FM_PG_DISPATCH(store, fm_pg_runner_begin(store, campaign, block));
+    (void)campaign;
+    return FM_STORE_OK;
+}
+
+bool fm_store_claim_run(fm_store *store, int64_t *index)
+{
+    FM_PG_DISPATCH(store, fm_pg_claim_run(store, index));
+    (void)store, (void)index;
+    return false;
+}
+
+void fm_store_set_in_flight(fm_store *store, int64_t first_attempts_running)
+{
+#ifdef FM_HAVE_PG
+    if (store != NULL && store->pg != NULL)
+        fm_pg_set_in_flight(store, first_attempts_running);
+#else
+    (void)store, (void)first_attempts_running;
+#endif
+}
+
+bool fm_store_cluster_counts(fm_store *store, fm_store_cluster *out)
+{
+    FM_PG_DISPATCH(store, fm_pg_cluster(store, out));
+    (void)store, (void)out;
+    return false;
+}
+
+void fm_store_cluster_decide(fm_store *store, const fm_store_cluster_decision *decision)
+{
+#ifdef FM_HAVE_PG
+    if (store != NULL && store->pg != NULL)
+        fm_pg_decide(store, decision);
+#else
+    (void)store, (void)decision;
+#endif
 }

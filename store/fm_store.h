@@ -258,6 +258,58 @@ fm_store_status fm_store_evidence_each(fm_store *store, int64_t campaign,
 fm_store_status fm_store_causes(fm_store *store, int64_t campaign, fm_store_cause *out, size_t max,
                                 size_t *n, size_t *total);
 
+/* ---- Shared stores (PostgreSQL: docs/scale.md) ------------------------------------------------
+ *
+ * fm_store_open also takes a postgresql:// or postgres:// URL (libpq's connection URI): a store
+ * in a PostgreSQL database that many runners on many machines write at once.  Built without
+ * libpq (the Meson feature 'postgresql'), such a URL is FM_STORE_EINVAL, "built without
+ * PostgreSQL support".  The functions below are no-ops (or false) on an SQLite store.
+ */
+
+/* Is text a PostgreSQL URL (postgresql:// or postgres://)? */
+bool fm_store_is_url(const char *text);
+/* Was the store opened from a URL (run indices are claimed, counts are the cluster's)? */
+bool fm_store_shared(const fm_store *store);
+
+/*
+ * Become a runner of the campaign: claim a first block of `block` run indices, register this
+ * process in the campaign's runners, and start the writer thread.  Blocking (call before the
+ * loop); from here on add_run/add_evidence/poll and the calls below never wait for the server.
+ */
+fm_store_status fm_store_runner_begin(fm_store *store, int64_t campaign, int block);
+/* The next run index of this runner; false when none is ready yet (the next block is being
+ * claimed: try again later). */
+bool fm_store_claim_run(fm_store *store, int64_t *index);
+/*
+ * The number of first attempts running now, at a point where every finished attempt has been
+ * added: published with the rows added before it, in one transaction.
+ */
+void fm_store_set_in_flight(fm_store *store, int64_t first_attempts_running);
+
+/* The campaign's combined counts over all its runners, as last read (every 200 ms or on NOTIFY). */
+typedef struct {
+    uint64_t version;  /* changes with every read */
+    int64_t counted;   /* counted first attempts stored (fm_outcome_counted) */
+    int64_t failed;    /* of those, not passed */
+    int64_t in_flight; /* first attempts running on live runners, plus those a dead runner left */
+    int64_t runners_live;
+    bool decided; /* a runner recorded the decision: the fields below are its */
+    int64_t decided_ns;
+    uint64_t decided_attempts, decided_pending;
+    bool decided_reachable, decided_indifferent;
+} fm_store_cluster;
+
+typedef struct {
+    int64_t decided_ns; /* CLOCK_REALTIME of the decision */
+    uint64_t attempts, pending;
+    bool reachable, indifferent;
+} fm_store_cluster_decision;
+
+/* The last combined counts read (false: none yet, or not a shared store). */
+bool fm_store_cluster_counts(fm_store *store, fm_store_cluster *out);
+/* Record the decision for every runner (queued; the first recorded one stands) and wake them. */
+void fm_store_cluster_decide(fm_store *store, const fm_store_cluster_decision *decision);
+
 /* ---- Whole-store operations ----------------------------------------------------------------- */
 
 /*

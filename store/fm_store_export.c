@@ -683,7 +683,7 @@ fm_store_status fm_store_export(fm_store *store, const char *label, fm_export_fo
     if (status != FM_STORE_OK)
         return status;
     /* One snapshot for the whole export (deferred: takes no write lock). */
-    status = fm_store__exec(store, "BEGIN");
+    status = fm_store__read_begin(store);
     if (status != FM_STORE_OK)
         return status;
     status = fm_store__campaign_ids(store, label, &ids, &n);
@@ -698,7 +698,7 @@ fm_store_status fm_store_export(fm_store *store, const char *label, fm_export_fo
     if (status == FM_STORE_OK && (fflush(f) != 0 || ferror(f)))
         status = fm_store__fail(store, FM_STORE_EIO, "cannot write the export");
 out:
-    sqlite3_exec(store->db, "COMMIT", NULL, NULL, NULL);
+    fm_store__read_end(store);
     free(ids);
     return status;
 }

@@ -162,6 +162,8 @@ fm_store_status fm_store_export_history(fm_store *store, const char *suite, fm_e
         return FM_STORE_EINVAL;
     if (format != FM_EXPORT_JSON && format != FM_EXPORT_CSV)
         return fm_store__fail(store, FM_STORE_EINVAL, "the CI history exports as json or csv");
+    if (store->pg != NULL) /* `ingest` writes SQLite stores only */
+        return fm_store__fail(store, FM_STORE_EINVAL, "a PostgreSQL store holds no CI history");
     fm_store_status status = fm_store_flush(store);
     if (status == FM_STORE_OK)
         status = fm_store__exec(store, "BEGIN"); /* one snapshot */

@@ -61,7 +61,8 @@ typedef struct {
 } fm_store_walls_cache;
 
 struct fm_store {
-    sqlite3 *db;
+    sqlite3 *db;      /* NULL for a PostgreSQL store */
+    struct fm_pg *pg; /* the PostgreSQL backend (fm_pg.h), or NULL for SQLite */
     sqlite3_stmt *stmt[FM_ST_COUNT];
     bool in_batch;          /* a write transaction is open (runs pending) */
     int pending;            /* rows added in the open batch */
@@ -87,6 +88,10 @@ fm_store_status fm_store__query_int(fm_store *store, fm_store_stmt_id id, int64_
 /* A row was inserted (update the caches) / rows were lost (drop them). */
 void fm_store__summary_note(fm_store *store, int64_t campaign, const fm_run_record *r);
 void fm_store__summary_forget(fm_store *store);
+/* One consistent snapshot for several reads (SQLite: a deferred transaction; PostgreSQL: a
+ * read-only REPEATABLE READ transaction), and its end. */
+fm_store_status fm_store__read_begin(fm_store *store);
+void fm_store__read_end(fm_store *store);
 /* Run SQL that returns no rows. */
 fm_store_status fm_store__exec(fm_store *store, const char *sql);
 /* Insert one run in the caller's transaction; a duplicate key is FM_STORE_ECONFLICT. */
@@ -130,5 +135,21 @@ typedef fm_store_status (*fm_store__row_fn)(void *ctx, const fm_store__row *row)
  * status fn returns that is not FM_STORE_OK and returns it. */
 fm_store_status fm_store__for_each_run(fm_store *store, int64_t campaign, fm_store__row_fn fn,
                                        void *ctx);
+
+/*
+ * The backend dispatch: the first line of each public function (and of the generic helpers that
+ * export and merge use) hands a PostgreSQL store to store/fm_pg.c.  Built without libpq no
+ * store has pg set and the line compiles away.
+ */
+#ifdef FM_HAVE_PG
+#include "fm_pg.h"
+#define FM_PG_DISPATCH(store, call)                                                                \
+    do {                                                                                           \
+        if ((store) != NULL && (store)->pg != NULL)                                                \
+            return call;                                                                           \
+    } while (0)
+#else
+#define FM_PG_DISPATCH(store, call) ((void)0)
+#endif
 
 #endif

@@ -295,6 +295,17 @@ fm_store_status fm_store_merge(const char *out, const char *const *inputs, int n
         errbuf[0] = '\0';
     if (out == NULL || *out == '\0' || inputs == NULL || n_inputs < 1)
         return report(&e, FM_STORE_EINVAL, "merge needs an output and at least one input");
+    /* A PostgreSQL URL on either side: copied by the backend (store/fm_pg_merge.c). */
+    bool url = fm_store_is_url(out);
+    for (int i = 0; i < n_inputs; i++)
+        url = url || fm_store_is_url(inputs[i]);
+    if (url) {
+#ifdef FM_HAVE_PG
+        return fm_pg_merge(out, inputs, n_inputs, errbuf, errsize);
+#else
+        return report(&e, FM_STORE_EINVAL, "built without PostgreSQL support");
+#endif
+    }
     merge_target t = {out, {.fd = -1}, NULL};
     fm_store_status status = open_target(&t, &e);
     if (status == FM_STORE_OK) {

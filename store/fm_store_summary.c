@@ -119,6 +119,7 @@ fm_store_status fm_store_summarize(fm_store *store, int64_t campaign, fm_store_s
 {
     if (store == NULL || out == NULL)
         return FM_STORE_EINVAL;
+    FM_PG_DISPATCH(store, fm_pg_summarize(store, campaign, out));
     int64_t version;
     fm_store_status status = data_version(store, &version);
     if (status != FM_STORE_OK)
@@ -197,6 +198,7 @@ fm_store_status fm_store_wall_quantile(fm_store *store, int64_t campaign, double
     if (store == NULL || ns == NULL || !(q >= 0.0 && q <= 1.0))
         return store != NULL ? fm_store__fail(store, FM_STORE_EINVAL, "quantile outside [0, 1]")
                              : FM_STORE_EINVAL;
+    FM_PG_DISPATCH(store, fm_pg_wall_quantile(store, campaign, q, ns));
     int64_t version;
     fm_store_status status = data_version(store, &version);
     if (status != FM_STORE_OK)

@@ -17,7 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(meson ninja-build pkg-config gcc libc6-dev python3 libgsl-dev libssl-dev
-          libsqlite3-dev libjansson-dev libxml2-dev gnuplot-nox)
+          libsqlite3-dev libjansson-dev libxml2-dev gnuplot-nox libpq-dev)
 # `test` also starts a single-node Slurm for the `--shard auto` job-array test (tests/launch/test_slurm.py),
 # and parses the fleet recipes of docs/scale/ (python3-yaml).
 SCALE_PACKAGES=(slurm-wlm iproute2 util-linux python3-yaml)
@@ -27,6 +27,9 @@ SUITE_PACKAGES=(python3-pytest cmake g++ libgtest-dev golang-go)
 # `test` also loads `budget --format pytest`'s conftest into pytest with pytest-rerunfailures, and
 # runs `budget --format ctest`'s ctest calls (cmake) (tests/history/test_formats_cli.py).
 FORMAT_PACKAGES=(python3-pytest python3-pytest-rerunfailures cmake)
+# `test` also runs the PostgreSQL shared store against a real server that the test starts as
+# an unprivileged cluster (tests/pg/, docs/scale.md): the server binaries and psql/createdb.
+PG_PACKAGES=(postgresql)
 # `test` also runs `flakemeter bench emu` under QEMU user mode for aarch64 and riscv64: their
 # cross toolchains, C libraries and the emulators (tools/cross/README.md lists the other arches).
 CROSS_PACKAGES=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-riscv64-linux-gnu
@@ -102,7 +105,8 @@ run)
     ;;
 test)
     install_missing "${PACKAGES[@]}" "${CROSS_PACKAGES[@]}" "${FUZZ_PACKAGES[@]}" "${SCALE_PACKAGES[@]}" \
-        "${SUITE_PACKAGES[@]}" "${REPORT_PACKAGES[@]}" "${FORMAT_PACKAGES[@]}"
+        "${SUITE_PACKAGES[@]}" "${REPORT_PACKAGES[@]}" "${FORMAT_PACKAGES[@]}" \
+        "${PG_PACKAGES[@]}"
     # The static cross fm-stress that `bench emu` runs under qemu-ARCH (the test 'bench emu'
     # fails rather than skips without it: FM_REQUIRE_CROSS).  aarch64 also gets Debian's
     # libcrypto for its stress_aes impl=openssl (a few MB from the mirror; without it, the

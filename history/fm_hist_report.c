@@ -1,14 +1,15 @@
 /*
- * fm_report.c - the non-JUnit reports (fm_report.h): the line reader, the sink, recognising a
- * format by content, and the dispatch to the readers (fm_report_text.c, fm_report_json.c).
+ * fm_hist_report.c - the non-JUnit reports (fm_hist_report.h): the line reader, the sink,
+ * recognising a format by content, and the dispatch to the readers (fm_hist_report_text.c,
+ * fm_hist_report_json.c).
  *
  * Invariants: every byte of the file passes through the reader's SHA-256 exactly once during a
  * parse (also the bytes of cut lines and after the last recognised line), so fm_ingest.c can
- * check the parse saw the bytes it hashed; a line is at most FM_REPORT_LINE_MAX bytes (longer
+ * check the parse saw the bytes it hashed; a line is at most FM_HIST_REPORT_LINE_MAX bytes (longer
  * ones are cut, never grown); detection reads at most DETECT_LINES lines and decides on the
  * first line that only one format writes, so a CI log with a long preamble is still read.
  */
-#include "fm_report_impl.h"
+#include "fm_hist_report_impl.h"
 
 #include <jansson.h>
 
@@ -24,20 +25,20 @@
 /* How many lines detection reads before giving up. */
 #define DETECT_LINES 200000
 
-const char *fm_report_format_name(fm_report_format f)
+const char *fm_hist_report_format_name(fm_hist_report_format f)
 {
-    static const char *const names[FM_REPORT_N_FORMATS] = {
-        [FM_REPORT_UNKNOWN] = "unknown",
-        [FM_REPORT_JUNIT] = "junit",
-        [FM_REPORT_TAP] = "tap",
-        [FM_REPORT_GOTEST] = "go-test-json",
-        [FM_REPORT_MPY_JSON] = "micropython-results",
-        [FM_REPORT_MPY_LOG] = "micropython-log",
-        [FM_REPORT_CTEST] = "ctest",
-        [FM_REPORT_CTEST_LOG] = "ctest-lasttest-log",
-        [FM_REPORT_PYTEST] = "pytest-log",
-        [FM_REPORT_WINE] = "wine"};
-    return f >= 0 && f < FM_REPORT_N_FORMATS ? names[f] : "unknown";
+    static const char *const names[FM_HIST_REPORT_N_FORMATS] = {
+        [FM_HIST_REPORT_UNKNOWN] = "unknown",
+        [FM_HIST_REPORT_JUNIT] = "junit",
+        [FM_HIST_REPORT_TAP] = "tap",
+        [FM_HIST_REPORT_GOTEST] = "go-test-json",
+        [FM_HIST_REPORT_MPY_JSON] = "micropython-results",
+        [FM_HIST_REPORT_MPY_LOG] = "micropython-log",
+        [FM_HIST_REPORT_CTEST] = "ctest",
+        [FM_HIST_REPORT_CTEST_LOG] = "ctest-lasttest-log",
+        [FM_HIST_REPORT_PYTEST] = "pytest-log",
+        [FM_HIST_REPORT_WINE] = "wine"};
+    return f >= 0 && f < FM_HIST_REPORT_N_FORMATS ? names[f] : "unknown";
 }
 
 /* ---- Lines ------------------------------------------------------------------------------- */
@@ -124,7 +125,7 @@ bool fm_lines__next(fm_lines *L)
         size_t take = nl != NULL ? (size_t)(nl - start) : avail;
         if (memchr(start, '\0', take) != NULL)
             L->has_nul = true;
-        size_t room = FM_REPORT_LINE_MAX - L->len;
+        size_t room = FM_HIST_REPORT_LINE_MAX - L->len;
         memcpy(L->line + L->len, start, take < room ? take : room);
         L->len += take < room ? take : room;
         L->pos += take + (nl != NULL);
@@ -237,54 +238,54 @@ static bool is_go_event(const char *line)
 }
 
 /* The format a single line proves, or UNKNOWN. */
-static fm_report_format line_format(const char *line)
+static fm_hist_report_format line_format(const char *line)
 {
     const char *t = skip_space(line);
     if (strncmp(line, "TAP version 1", 13) == 0)
-        return FM_REPORT_TAP;
+        return FM_HIST_REPORT_TAP;
     if (*t == '{' && is_go_event(line))
-        return FM_REPORT_GOTEST;
-    if (fm_report__ctest_result(line))
-        return FM_REPORT_CTEST;
+        return FM_HIST_REPORT_GOTEST;
+    if (fm_hist_report__ctest_result(line))
+        return FM_HIST_REPORT_CTEST;
     unsigned a, b;
     int n = 0;
     if (sscanf(line, "%u/%u Testing: %n", &a, &b, &n) == 2 && n > 0)
-        return FM_REPORT_CTEST_LOG;
-    if (fm_report__pytest_result(line))
-        return FM_REPORT_PYTEST;
-    if (fm_report__mpy_result(line))
-        return FM_REPORT_MPY_LOG;
-    if (fm_report__wine_line(line))
-        return FM_REPORT_WINE;
-    if (fm_report__is_tap_result(t))
-        return FM_REPORT_TAP;
-    return FM_REPORT_UNKNOWN;
+        return FM_HIST_REPORT_CTEST_LOG;
+    if (fm_hist_report__pytest_result(line))
+        return FM_HIST_REPORT_PYTEST;
+    if (fm_hist_report__mpy_result(line))
+        return FM_HIST_REPORT_MPY_LOG;
+    if (fm_hist_report__wine_line(line))
+        return FM_HIST_REPORT_WINE;
+    if (fm_hist_report__is_tap_result(t))
+        return FM_HIST_REPORT_TAP;
+    return FM_HIST_REPORT_UNKNOWN;
 }
 
 /* The whole file is one JSON document: MicroPython's _results.json? */
-static fm_report_format json_document(int fd, char *why, size_t why_size)
+static fm_hist_report_format json_document(int fd, char *why, size_t why_size)
 {
     json_error_t err;
     struct stat sb;
-    if (fstat(fd, &sb) == 0 && (uint64_t)sb.st_size > FM_REPORT_JSON_MAX) {
+    if (fstat(fd, &sb) == 0 && (uint64_t)sb.st_size > FM_HIST_REPORT_JSON_MAX) {
         snprintf(why, why_size,
                  "1: a JSON document of %lld bytes: more than the %u MiB a "
                  "_results.json may have",
-                 (long long)sb.st_size, FM_REPORT_JSON_MAX >> 20);
-        return FM_REPORT_UNKNOWN;
+                 (long long)sb.st_size, FM_HIST_REPORT_JSON_MAX >> 20);
+        return FM_HIST_REPORT_UNKNOWN;
     }
     FILE *f = fdopen(dup(fd), "r");
     if (f == NULL) {
         snprintf(why, why_size, "cannot read: %s", strerror(errno));
-        return FM_REPORT_UNKNOWN;
+        return FM_HIST_REPORT_UNKNOWN;
     }
     json_t *doc = json_loadf(f, JSON_REJECT_DUPLICATES | JSON_DISABLE_EOF_CHECK, &err);
     fclose(f);
-    fm_report_format fmt = FM_REPORT_UNKNOWN;
+    fm_hist_report_format fmt = FM_HIST_REPORT_UNKNOWN;
     if (json_is_object(doc) && (json_is_array(json_object_get(doc, "results")) ||
                                 json_is_array(json_object_get(doc, "failed_tests")) ||
                                 json_is_array(json_object_get(doc, "passed_tests"))))
-        fmt = FM_REPORT_MPY_JSON;
+        fmt = FM_HIST_REPORT_MPY_JSON;
     else if (doc == NULL)
         snprintf(why, why_size,
                  "%d:%d: JSON, but neither go test -json events nor a "
@@ -298,20 +299,20 @@ static fm_report_format json_document(int fd, char *why, size_t why_size)
     return fmt;
 }
 
-fm_report_format fm_report_detect(int fd, char *why, size_t why_size)
+fm_hist_report_format fm_hist_report_detect(int fd, char *why, size_t why_size)
 {
     fm_lines *L = calloc(1, sizeof *L);
-    fm_report_format fmt = FM_REPORT_UNKNOWN;
+    fm_hist_report_format fmt = FM_HIST_REPORT_UNKNOWN;
     bool first = true, json_start = false, any = false;
     snprintf(why, why_size,
              "1: not a test report flakemeter reads (JUnit XML, TAP, go test -json, "
              "CTest, pytest -v, MicroPython run-tests.py, Wine): no line of any of them");
     if (L == NULL) {
         snprintf(why, why_size, "out of memory");
-        return FM_REPORT_UNKNOWN;
+        return FM_HIST_REPORT_UNKNOWN;
     }
     L->fd = fd;
-    for (long n = 0; n < DETECT_LINES && fmt == FM_REPORT_UNKNOWN && fm_lines__next(L); n++) {
+    for (long n = 0; n < DETECT_LINES && fmt == FM_HIST_REPORT_UNKNOWN && fm_lines__next(L); n++) {
         if (L->has_nul) {
             snprintf(why, why_size, "%ld: a NUL byte: binary data, not a test report", L->lineno);
             break;
@@ -327,7 +328,7 @@ fm_report_format fm_report_detect(int fd, char *why, size_t why_size)
                 (unsigned char)t[2] == 0xBF)
                 t += 3;
             if (*t == '<') {
-                fmt = FM_REPORT_JUNIT;
+                fmt = FM_HIST_REPORT_JUNIT;
                 break;
             }
             json_start = *t == '{';
@@ -343,28 +344,32 @@ fm_report_format fm_report_detect(int fd, char *why, size_t why_size)
     bool failed = L->failed;
     free(L);
     if (lseek(fd, 0, SEEK_SET) != 0)
-        return FM_REPORT_UNKNOWN;
-    if (fmt == FM_REPORT_UNKNOWN && json_start && !failed) {
+        return FM_HIST_REPORT_UNKNOWN;
+    if (fmt == FM_HIST_REPORT_UNKNOWN && json_start && !failed) {
         fmt = json_document(fd, why, why_size);
         if (lseek(fd, 0, SEEK_SET) != 0)
-            return FM_REPORT_UNKNOWN;
+            return FM_HIST_REPORT_UNKNOWN;
     }
     return fmt;
 }
 
 /* ---- Parse ------------------------------------------------------------------------------- */
 
-fm_hist_status fm_report_parse_fd(int fd, fm_report_format f, fm_junit_case_fn fn, void *ctx,
-                                  fm_junit_info *info)
+fm_hist_status fm_hist_report_parse_fd(int fd, fm_hist_report_format f, fm_junit_case_fn fn,
+                                       void *ctx, fm_junit_info *info)
 {
-    static fm_hist_status (*const readers[FM_REPORT_N_FORMATS])(fm_lines *, fm_sink *) = {
-        [FM_REPORT_TAP] = fm_report__tap,           [FM_REPORT_GOTEST] = fm_report__gotest,
-        [FM_REPORT_MPY_JSON] = fm_report__mpy_json, [FM_REPORT_MPY_LOG] = fm_report__mpy_log,
-        [FM_REPORT_CTEST] = fm_report__ctest,       [FM_REPORT_CTEST_LOG] = fm_report__ctest_log,
-        [FM_REPORT_PYTEST] = fm_report__pytest,     [FM_REPORT_WINE] = fm_report__wine,
+    static fm_hist_status (*const readers[FM_HIST_REPORT_N_FORMATS])(fm_lines *, fm_sink *) = {
+        [FM_HIST_REPORT_TAP] = fm_hist_report__tap,
+        [FM_HIST_REPORT_GOTEST] = fm_hist_report__gotest,
+        [FM_HIST_REPORT_MPY_JSON] = fm_hist_report__mpy_json,
+        [FM_HIST_REPORT_MPY_LOG] = fm_hist_report__mpy_log,
+        [FM_HIST_REPORT_CTEST] = fm_hist_report__ctest,
+        [FM_HIST_REPORT_CTEST_LOG] = fm_hist_report__ctest_log,
+        [FM_HIST_REPORT_PYTEST] = fm_hist_report__pytest,
+        [FM_HIST_REPORT_WINE] = fm_hist_report__wine,
     };
     memset(info, 0, sizeof *info);
-    if (f <= FM_REPORT_JUNIT || f >= FM_REPORT_N_FORMATS || readers[f] == NULL) {
+    if (f <= FM_HIST_REPORT_JUNIT || f >= FM_HIST_REPORT_N_FORMATS || readers[f] == NULL) {
         snprintf(info->error, sizeof info->error, "1: not a format of fm_report");
         return FM_HIST_EPARSE;
     }
@@ -387,7 +392,7 @@ fm_hist_status fm_report_parse_fd(int fd, fm_report_format f, fm_junit_case_fn f
         st = FM_HIST_ECALLBACK;
     if (st == FM_HIST_OK && info->testcases == 0 && info->skipped == 0) {
         snprintf(info->error, sizeof info->error, "%ld: a %s report without a single test result",
-                 L->lineno, fm_report_format_name(f));
+                 L->lineno, fm_hist_report_format_name(f));
         st = FM_HIST_EPARSE;
     }
     if (st == FM_HIST_OK) {

@@ -1,10 +1,11 @@
 /*
- * fm_report_text.c - the line-based reports: TAP, CTest's console and LastTest.log, pytest's
+ * fm_hist_report_text.c - the line-based reports: TAP, CTest's console and LastTest.log, pytest's
  * verbose console, MicroPython run-tests.py's console and Wine's test output.
  *
  * Each reader looks at one cleaned line at a time (fm_lines__next) and ignores every line it
  * does not recognise, so a whole CI log can be read; it keeps only a few names between lines.
- * The formats, from the tools' own source or output (fixtures: tests/history/report_fixtures/README.md):
+ * The formats, from the tools' own source or output (fixtures:
+ * tests/history/report_fixtures/README.md):
  *  - TAP (testanything.org 13/14, Perl's Test::More, prove -v): "ok N - desc", "not ok N - desc
  *    # TODO why", "# SKIP"; a subtest's lines are indented 4 spaces under "# Subtest: name";
  *    a YAML block ("  ---" ... "  ...") after a result may give "duration_ms:".  A test is
@@ -32,7 +33,7 @@
  *    inside winetest's start/done, else "unit"; it failed when it reported failures or its
  *    status was not 0 (258, WAIT_TIMEOUT, is a timeout).
  */
-#include "fm_report_impl.h"
+#include "fm_hist_report_impl.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -68,7 +69,7 @@ static void copy_trim(char *dst, const char *s, size_t n)
 
 /* ---- TAP --------------------------------------------------------------------------------- */
 
-bool fm_report__is_tap_result(const char *t)
+bool fm_hist_report__is_tap_result(const char *t)
 {
     if (starts(t, "not ok"))
         t += 6;
@@ -169,7 +170,7 @@ static void tap_result(tap_state *t, fm_sink *s, const char *line, int depth)
         t->names[depth + 1][0] = '\0';
 }
 
-fm_hist_status fm_report__tap(fm_lines *L, fm_sink *s)
+fm_hist_status fm_hist_report__tap(fm_lines *L, fm_sink *s)
 {
     tap_state *t = calloc(1, sizeof *t);
     if (t == NULL)
@@ -192,7 +193,7 @@ fm_hist_status fm_report__tap(fm_lines *L, fm_sink *s)
             t->in_yaml = true;
             continue;
         }
-        if (fm_report__is_tap_result(body)) {
+        if (fm_hist_report__is_tap_result(body)) {
             tap_result(t, s, body, depth);
             continue;
         }
@@ -249,7 +250,7 @@ static const char *ctest_name_start(const char *line)
     return p + 1;
 }
 
-bool fm_report__ctest_result(const char *line)
+bool fm_hist_report__ctest_result(const char *line)
 {
     size_t n = strlen(line);
     return ctest_name_start(line) != NULL && n > 4 && strcmp(line + n - 4, " sec") == 0;
@@ -292,14 +293,14 @@ static fm_hist_status ctest_line(fm_sink *s, const char *line)
     return FM_HIST_OK;
 }
 
-fm_hist_status fm_report__ctest(fm_lines *L, fm_sink *s)
+fm_hist_status fm_hist_report__ctest(fm_lines *L, fm_sink *s)
 {
     while (!s->stopped && fm_lines__next(L))
         ctest_line(s, L->line);
     return FM_HIST_OK;
 }
 
-fm_hist_status fm_report__ctest_log(fm_lines *L, fm_sink *s)
+fm_hist_status fm_hist_report__ctest_log(fm_lines *L, fm_sink *s)
 {
     char test[NAME_MAX_BYTES] = "";
     double seconds = NAN;
@@ -404,7 +405,7 @@ static bool pytest_split(const char *line, const char **id, size_t *id_len, int 
     return false;
 }
 
-bool fm_report__pytest_result(const char *line)
+bool fm_hist_report__pytest_result(const char *line)
 {
     const char *id;
     size_t n;
@@ -412,7 +413,7 @@ bool fm_report__pytest_result(const char *line)
     return pytest_split(line, &id, &n, &w);
 }
 
-fm_hist_status fm_report__pytest(fm_lines *L, fm_sink *s)
+fm_hist_status fm_hist_report__pytest(fm_lines *L, fm_sink *s)
 {
     while (!s->stopped && fm_lines__next(L)) {
         const char *id;
@@ -454,7 +455,7 @@ static bool mpy_split(const char *line, int *outcome, const char **path, size_t 
     return false;
 }
 
-bool fm_report__mpy_result(const char *line)
+bool fm_hist_report__mpy_result(const char *line)
 {
     int o;
     const char *p;
@@ -462,7 +463,7 @@ bool fm_report__mpy_result(const char *line)
     return mpy_split(line, &o, &p, &n);
 }
 
-fm_hist_status fm_report__mpy_log(fm_lines *L, fm_sink *s)
+fm_hist_status fm_hist_report__mpy_log(fm_lines *L, fm_sink *s)
 {
     while (!s->stopped && fm_lines__next(L)) {
         int o;
@@ -560,7 +561,7 @@ static bool wine_done(const char *line, char *name, long *status, double *second
     return true;
 }
 
-bool fm_report__wine_line(const char *line)
+bool fm_hist_report__wine_line(const char *line)
 {
     wine_summary w = {0};
     char name[NAME_MAX_BYTES];
@@ -579,7 +580,7 @@ static void wine_emit(fm_sink *s, const char *name, long failures, long status, 
     fm_sink__attempt(s, name, NULL, o, seconds);
 }
 
-fm_hist_status fm_report__wine(fm_lines *L, fm_sink *s)
+fm_hist_status fm_hist_report__wine(fm_lines *L, fm_sink *s)
 {
     char block[NAME_MAX_BYTES] = "", name[NAME_MAX_BYTES];
     bool in_block = false;

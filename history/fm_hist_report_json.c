@@ -1,5 +1,5 @@
 /*
- * fm_report_json.c - the JSON reports (jansson): `go test -json` events and MicroPython
+ * fm_hist_report_json.c - the JSON reports (jansson): `go test -json` events and MicroPython
  * run-tests.py's _results.json.
  *
  * go test -json (cmd/test2json): one object per line; lines that are not JSON (build output)
@@ -17,7 +17,7 @@
  * run.  Older files without "results": "passed_tests", "failed_tests", "skipped_tests" lists.
  * args.platform, when a string, is the CI run's platform.
  */
-#include "fm_report_impl.h"
+#include "fm_hist_report_impl.h"
 
 #include <jansson.h>
 
@@ -144,7 +144,7 @@ static fm_hist_status go_event(open_list *open, fm_sink *s, json_t *ev)
     return st;
 }
 
-fm_hist_status fm_report__gotest(fm_lines *L, fm_sink *s)
+fm_hist_status fm_hist_report__gotest(fm_lines *L, fm_sink *s)
 {
     open_list open = {0};
     fm_hist_status st = FM_HIST_OK;
@@ -196,16 +196,17 @@ static void mpy_list(fm_sink *s, json_t *doc, const char *key, const char *resul
     json_array_foreach(json_object_get(doc, key), i, v) mpy_result(s, json_string_value(v), result);
 }
 
-fm_hist_status fm_report__mpy_json(fm_lines *L, fm_sink *s)
+fm_hist_status fm_hist_report__mpy_json(fm_lines *L, fm_sink *s)
 {
     char *buf;
     size_t len;
-    if (!fm_lines__slurp(L, FM_REPORT_JSON_MAX, &buf, &len)) {
+    if (!fm_lines__slurp(L, FM_HIST_REPORT_JSON_MAX, &buf, &len)) {
         if (L->failed)
             return FM_HIST_EIO;
-        if (len > FM_REPORT_JSON_MAX) {
+        if (len > FM_HIST_REPORT_JSON_MAX) {
             snprintf(s->info->error, sizeof s->info->error,
-                     "1: more than %u MiB of JSON: not a _results.json", FM_REPORT_JSON_MAX >> 20);
+                     "1: more than %u MiB of JSON: not a _results.json",
+                     FM_HIST_REPORT_JSON_MAX >> 20);
             return FM_HIST_EPARSE;
         }
         return FM_HIST_ENOMEM;
