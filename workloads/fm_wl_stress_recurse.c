@@ -62,6 +62,9 @@ static const struct fm_wl_param params[] = {
     {"window", FM_WL_INT, 0, 0, 1000000, NULL, "microseconds between start and a late write"},
     {"check", FM_WL_CHOICE, 1, 0, 1, on_off, "stack-limit check (off: plain overflow crash)"},
     {"frame", FM_WL_INT, 256, 16, 65536, NULL, "bytes of locals per recursion level"},
+    {"startup", FM_WL_INT, 0, 0, 10000000, NULL,
+     "microseconds the main thread computes before starting the thread (the interpreter's "
+     "start-up and compile)"},
     {"wait", FM_WL_CHOICE, 0, 0, 1, wait_choices,
      "main thread's wait: yield (sched_yield) or poll (upstream's time.sleep(0): select)"},
 };
@@ -159,6 +162,7 @@ static int stress_recurse_run(const struct fm_wl_args *args, struct fm_wl_result
     run.frame = (size_t)fm_wl_int(args, "frame");
     run.check = (int)fm_wl_int(args, "check");
     atomic_init(&run.finished, 0);
+    spin_us(fm_wl_int(args, "startup"));
     pthread_attr_init(&attr);
     if (pthread_attr_setstacksize(&attr, stack) != 0) {
         fm_wl_fail(res, "pthread_attr_setstacksize(%zu) refused", stack);
