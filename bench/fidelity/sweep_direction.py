@@ -11,7 +11,8 @@ unpinned runs, output into a pipe that is drained (as flakemeter captures), N/2 
 condition in each loop phase.  The sweep is `flakemeter sweep -n N --rounds B --seed S -j J
 --vary cpus=1,2 -- COMMAND` (randomised blocks; -j lowered to 1 for cpus=1 unless the build
 predates that).  Prints both tables, the shell loops' pooled exact test, the sweep's within-block
-test and trend, and whether the directions agree; the load average before and after.
+test and trend, and whether their conclusions (a direction at alpha = 0.05, or none) agree;
+the load average before and after.
 """
 import argparse
 import json
@@ -88,9 +89,12 @@ def main():
     c = {e["cpus"]: e for e in o["conditions"]}
     (kp, np_), (ku, nu) = counts[True], counts[False]
     p_loop = fisher(kp, np_, ku, nu)
-    loop_dir = "pinned fails less" if kp / np_ < ku / nu else "pinned fails more"
+    loop_dir = ("no difference detected" if p_loop >= 0.05 else
+                "pinned fails less" if kp / np_ < ku / nu else "pinned fails more")
     sw_one, sw_two = c[1], c[2]
-    sw_dir = ("pinned fails less" if sw_one["failures"] / sw_one["runs"] <
+    sw_p = o.get("stratified_p", o.get("homogeneity_p"))
+    sw_dir = ("no difference detected" if sw_p >= 0.05 else
+              "pinned fails less" if sw_one["failures"] / sw_one["runs"] <
               sw_two["failures"] / sw_two["runs"] else "pinned fails more")
     print(f"command: {' '.join(cmd)}; load average {load0:.1f} before, {load1:.1f} after; "
           f"{time.monotonic() - t0:.0f} s")
@@ -103,7 +107,7 @@ def main():
           f"within blocks p = {o.get('stratified_p', o.get('homogeneity_p')):.3g}, trend z = "
           f"{o.get('stratified_trend_z') or o.get('trend_z') or 0:.3g}; pooled p = "
           f"{o['homogeneity_p']:.3g}; drift p = {o.get('drift_p')}: {sw_dir}")
-    print(f"  directions {'agree' if loop_dir == sw_dir else 'DISAGREE'}")
+    print(f"  conclusions {'agree' if loop_dir == sw_dir else 'DISAGREE'} (at alpha = 0.05)")
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"loops": {"pinned": counts[True], "unpinned": counts[False]},

@@ -86,6 +86,7 @@ static void test_stress_schedule(void)
 {
     expect_pass("stress_schedule", "tasks=500", NULL, NULL, 0, 500);
     expect_pass("stress_schedule", "tasks=300", "depth=1", "producers=2", 0, 300);
+    expect_pass("stress_schedule", "tasks=300", "wait=poll", NULL, 0, 300);
     struct fm_wl_result r;
     /* 10^9 tasks cannot run in 1 ms: the run fails and reports the count it reached. */
     CHECK(run3("stress_schedule", "tasks=1000000000", "timeout_ms=1", NULL, 0, &r) == FM_WL_OK,
