@@ -6,8 +6,9 @@
 #   bench/fidelity/build_micropython.sh GIT_DIR [OUT_DIR]
 #
 # With ARCH=aarch64 (or riscv64, armhf) in the environment, also static cross builds of both
-# variants for qemu-ARCH (build-ARCH-standard/, build-ARCH-coverage/; the cross compiler from
-# Debian's gcc-ARCH-linux-gnu packages); the native builds come first in every case.
+# variants for qemu-ARCH (build-ARCH-standard/, build-ARCH-coverage/; the cross compilers from
+# Debian's gcc-ARCH-linux-gnu and g++-ARCH-linux-gnu packages: the coverage
+# variant has C++); the native builds come first in every case.
 #
 # GIT_DIR: a bare clone or mirror of micropython (e.g. the fetch tool's
 # /work/.mirror/micropython+micropython/repo); its HEAD is exported with `git archive` into
