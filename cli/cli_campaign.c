@@ -11,10 +11,14 @@
 #include "fm_cli.h"
 #include "fm_fingerprint.h"
 #include "fm_run.h"
+#include "fm_shard.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static bool label_exists(fm_store *store, const char *label)
 {
@@ -112,13 +116,21 @@ int fm_cli_parse_error_exit(void *value, const char *text, const char *name)
 int fm_cli_parse_shard(void *value, const char *text, const char *name)
 {
     fm_run_config *c = value;
-    unsigned i, n;
-    char end;
-    /* %u would take "-1" as UINT_MAX: digits only */
-    if (strspn(text, "0123456789/") != strlen(text) || sscanf(text, "%u/%u%c", &i, &n, &end) != 2 ||
-        n < 1 || i >= n)
-        return fm_cli_usage_error("%s: '%s' is not I/N with 0 <= I < N", name, text);
-    c->shard_index = i;
-    c->shard_count = n;
+    fm_shard s;
+    char why[512];
+    (void)name;
+    if (fm_shard_parse(text, NULL, NULL, &s, why, sizeof why) != FM_SHARD_OK)
+        return fm_cli_usage_error("%s", why);
+    /* Bazel fails a sharded test whose runner does not create this file ("I shard"). */
+    const char *status = fm_shard_bazel_status_file(&s, NULL, NULL);
+    if (status != NULL) {
+        int fd = open(status, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0644);
+        if (fd < 0)
+            return fm_cli_fail("--shard auto: cannot create TEST_SHARD_STATUS_FILE '%s': %s",
+                               status, strerror(errno));
+        close(fd);
+    }
+    c->shard_index = s.index;
+    c->shard_count = s.count;
     return 0;
 }

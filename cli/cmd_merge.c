@@ -44,14 +44,5 @@ int cmd_merge(int argc, char **argv)
     char err[1024];
     fm_store_status st =
         fm_store_merge(out, (const char *const *)argv + optind, argc - optind, err, sizeof err);
-    switch (st) {
-    case FM_STORE_OK:
-        return FM_EXIT_OK;
-    case FM_STORE_EIO:
-    case FM_STORE_ENOMEM:
-        return fm_cli_fail("%s", err);
-    default: /* a damaged store is the environment's failure (cli_store.c), not bad input */
-        return strstr(err, "a damaged store") != NULL ? fm_cli_fail("%s", err)
-                                                      : fm_cli_usage_error("%s", err);
-    }
+    return st == FM_STORE_OK ? FM_EXIT_OK : fm_cli_merge_failed(st, err);
 }

@@ -98,8 +98,9 @@ static int parse_options(int argc, char **argv, struct run_args *a)
                     "stop when the first runs all end so"),
         FM_OPT_STRING(0, "keep-output", &c->keep_dir, "DIR",
                       "keep the output of failing attempts (at most 100 files)"),
-        FM_OPT_CALL(0, "shard", c, fm_cli_parse_shard, "I/N",
-                    "run only run indices = I mod N (combine with 'merge')"),
+        FM_OPT_CALL(0, "shard", c, fm_cli_parse_shard, "I/N|IofN|auto",
+                    "run indices = I mod N only (0-based I/N, 1-based IofN, or auto: Slurm, "
+                    "Kubernetes, GitLab, Bazel; docs/scale.md); combine with 'merge'"),
         FM_OPT_GROUP("Run conditions (stored with the campaign; 'flakemeter sweep' varies them):"),
         FM_OPT_CONDITIONS(&a->cond),
         FM_OPT_GROUP(""),

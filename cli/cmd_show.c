@@ -231,14 +231,17 @@ static int show_list(fm_store *store, const char *db, double conf, bool json)
 
 int cmd_show(int argc, char **argv)
 {
-    const char *db = "flakemeter.db", *label = NULL;
+    const char *db, *label = NULL;
+    fm_cli_stores dbs = {0};
     double target = 1e-6, conf = 0.95;
     bool json = false, list = false, failures = false;
     const struct fm_opt options[] = {
         FM_OPT_BOOL(0, "list", &list, "one line per campaign (JSON: an array of objects)"),
         FM_OPT_BOOL(0, "failures", &failures,
                     "the output tails kept of the campaign's first failing attempts"),
-        FM_OPT_STRING(0, "db", &db, "PATH", "the store (default flakemeter.db)"),
+        FM_OPT_CALL(0, "db", &dbs, fm_cli_parse_db, "PATH",
+                    "the store (default flakemeter.db); repeated, or a quoted glob: several "
+                    "stores read as one"),
         FM_OPT_REAL('t', "target", &target, 0, 1, FM_OPT_OPEN, "T",
                     "all-fail probability for the retry count (default 1e-6)"),
         FM_OPT_REAL('c', "confidence", &conf, 0, 1, FM_OPT_OPEN, "C",
@@ -249,11 +252,12 @@ int cmd_show(int argc, char **argv)
     int rc = fm_cli_options(argc, argv, options, help, FM_CLI_OPERANDS);
     if (rc < 0)
         rc = fm_cli_optional_operand(argc, argv, &label);
-    if (rc >= 0)
-        return rc;
     fm_store *store = NULL;
-    if ((rc = fm_cli_open_store(db, false, &store)) != 0)
+    if (rc >= 0 || (rc = fm_cli_open_stores(&dbs, &store)) != 0) {
+        fm_cli_close_stores(&dbs, NULL);
         return rc;
+    }
+    db = dbs.display;
     if (list && label != NULL)
         rc = fm_cli_usage_error("--list lists every campaign: give no LABEL with it");
     else if (list && failures)
@@ -262,6 +266,6 @@ int cmd_show(int argc, char **argv)
         rc = show_failures(store, db, label, json);
     else
         rc = list ? show_list(store, db, conf, json) : show(store, db, label, target, conf, json);
-    fm_store_close(store);
+    fm_cli_close_stores(&dbs, store);
     return rc;
 }

@@ -230,13 +230,16 @@ static int check_suite(fm_store *store, const char *db, const char *label)
 
 int cmd_tests(int argc, char **argv)
 {
-    const char *db = "flakemeter.db";
+    const char *db;
+    fm_cli_stores dbs = {0};
     fm_history_filter filter = {.until_ns = -1}; /* -1: --until not given */
     uint64_t last = 0;
     double conf = 0.95;
     bool json = false;
     const struct fm_opt options[] = {
-        FM_OPT_STRING(0, "db", &db, "PATH", "the store (default flakemeter.db)"),
+        FM_OPT_CALL(0, "db", &dbs, fm_cli_parse_db, "PATH",
+                    "the store (default flakemeter.db); repeated, or a quoted glob: several "
+                    "stores read as one"),
         FM_OPT_STRING('l', "label", &filter.label, "SUITE",
                       "only this suite (default: every suite)"),
         FM_OPT_COUNT(0, "last", &last, 1, 1e12, "N", "only the last N CI runs of each suite"),
@@ -249,19 +252,24 @@ int cmd_tests(int argc, char **argv)
         FM_OPT_END,
     };
     int rc = fm_cli_options(argc, argv, options, help, FM_CLI_NO_OPERANDS);
-    if (rc >= 0)
+    if (rc >= 0) {
+        fm_cli_close_stores(&dbs, NULL);
         return rc;
+    }
     filter.last_runs = (size_t)last;
     /* 0 means "no bound" to the filter; --until 1970-01-01 means "nothing". */
     filter.until_ns = filter.until_ns == -1  ? 0
                       : filter.until_ns == 0 ? INT64_MIN
                                              : filter.until_ns;
     fm_store *store = NULL;
-    if ((rc = fm_cli_open_store(db, false, &store)) != 0)
+    if ((rc = fm_cli_open_stores(&dbs, &store)) != 0) {
+        fm_cli_close_stores(&dbs, NULL);
         return rc;
+    }
+    db = dbs.display;
     rc = check_suite(store, db, filter.label);
     if (rc == 0)
         rc = report(store, &filter, conf, json);
-    fm_store_close(store);
+    fm_cli_close_stores(&dbs, store);
     return rc;
 }

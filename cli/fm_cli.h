@@ -303,6 +303,25 @@ struct fm_store;
 int fm_cli_open_store(const char *path, bool create, struct fm_store **out);
 
 /*
+ * Several stores read as one (`show`, `tests`: --db repeated or a quoted glob): they are merged
+ * into a temporary store (as `flakemeter merge` would: the same campaign's runs once, different
+ * commands under one label refused) that fm_cli_close_stores removes.  Without --db: the
+ * default store.  display names them for messages ("a.db", "a.db and 3 more").
+ */
+typedef struct fm_cli_stores {
+    char **paths;
+    size_t n, cap;
+    char display[256];
+    char tmpdir[4096]; /* "" unless a temporary store was made */
+} fm_cli_stores;
+int fm_cli_parse_db(void *stores, const char *text, const char *name); /* FM_OPT_CALL */
+int fm_cli_open_stores(fm_cli_stores *s, struct fm_store **out);
+void fm_cli_close_stores(fm_cli_stores *s, struct fm_store *store);
+
+/* The exit status and one line for a failed fm_store_merge (err: its message). */
+int fm_cli_merge_failed(int status, const char *err);
+
+/*
  * run --require-below P0: 0 when the campaign's exact one-sided upper bound at conf is below
  * p0 (shown fixed), else 1; one line either way (on stderr with json, so stdout stays one
  * object), with the runs `plan` asks for when not shown.

@@ -18,6 +18,9 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(meson ninja-build pkg-config gcc libc6-dev python3 libgsl-dev libssl-dev
           libsqlite3-dev libjansson-dev libxml2-dev gnuplot-nox)
+# `test` also starts a single-node Slurm for the `--shard auto` job-array test (tests/launch/test_slurm.py),
+# and parses the fleet recipes of docs/scale/ (python3-yaml).
+SCALE_PACKAGES=(slurm-wlm iproute2 util-linux python3-yaml)
 # `test` also runs `flakemeter bench emu` under QEMU user mode for aarch64 and riscv64: their
 # cross toolchains, C libraries and the emulators (tools/cross/README.md lists the other arches).
 CROSS_PACKAGES=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-riscv64-linux-gnu
@@ -89,7 +92,7 @@ run)
     build/cli/flakemeter run --db build/quickstart.db -n 200 stress_recurse publish=late
     ;;
 test)
-    install_missing "${PACKAGES[@]}" "${CROSS_PACKAGES[@]}" "${FUZZ_PACKAGES[@]}"
+    install_missing "${PACKAGES[@]}" "${CROSS_PACKAGES[@]}" "${FUZZ_PACKAGES[@]}" "${SCALE_PACKAGES[@]}"
     # The static cross fm-stress that `bench emu` runs under qemu-ARCH (the test 'bench emu'
     # fails rather than skips without it: FM_REQUIRE_CROSS).  aarch64 also gets Debian's
     # libcrypto for its stress_aes impl=openssl (a few MB from the mirror; without it, the

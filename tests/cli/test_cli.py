@@ -211,16 +211,29 @@ def test_help_version_output_errors():
 # --help of `plan`, whole: the usage line and description are written by hand, the option lines
 # are generated from the option table (cli/cli_options.c).
 PLAN_HELP = """\
-usage: flakemeter plan --p0 P0 [--failures K] [--confidence C] [--json]
+usage: flakemeter plan --p0 P0 [--failures K] [--confidence C] [FLEET] [--json]
+       flakemeter plan --p P --target T [--confidence C] [FLEET] [--json]
+FLEET: --seconds-per-run S [--machines M] [--jobs J]
 
-Smallest number of runs N such that seeing at most K failures in N runs shows, at
-confidence C, that the failure probability is below P0 (if it were P0, at most K failures
-would happen with probability <= 1 - C).  K = 0 is the rule of three: N ~ 3/P0 at 95%.
+With --p0: the smallest number of runs N such that seeing at most K failures in N runs
+shows, at confidence C, that the failure probability is below P0 (if it were P0, at most
+K failures would happen with probability <= 1 - C).  K = 0 is the rule of three.
+With --p: about how many runs `run --until-decided` needs to pin down the attempt count
+for the target if the failure rate is P, with the fleet's M*J runs in flight (a shared
+store: docs/scale.md).  With --seconds-per-run: how long that takes on M machines with J
+runs at a time each (runs start in waves of M*J).
 
       --p0 P0         failure probability to rule out, in (0, 1)
   -k, --failures K    failures allowed in the N runs; default 0
+  -p, --p P           the failure rate expected, for the runs --until-decided needs
+  -t, --target T      all-fail probability the attempt count must reach (with --p)
   -c, --confidence C  confidence level in (0, 1); default 0.95
-      --json          print a JSON object: p0, failures, confidence, runs
+      --seconds-per-run S
+                      how long one run takes, for the time on a fleet
+      --machines M    machines of the fleet; default 1
+  -j, --jobs J        runs at a time per machine; default 1
+      --json          print a JSON object: the question's inputs, runs, and the fleet's
+                      waves, wall_seconds, cpu_hours
   -h, --help          show this help
 """
 OPTION_LINE = re.compile(r"^  (?:-\w, (--[\w-]+)|-\w|    (--[\w-]+))( [^ ]+)?(  +|$)")
