@@ -58,7 +58,7 @@ static const struct fm_wl_param params[] = {
 };
 
 static const struct fm_wl_preset presets[] = {
-    {"coverage", "threads=2 loops=2 contention=on",
+    {"coverage", "threads=2 loops=2 contention=on calls=512",
      "the 2 x 2 of the QEMU coverage build (sys.settrace present), contention-bound"},
 };
 
