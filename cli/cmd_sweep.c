@@ -103,7 +103,7 @@ static int parse_options(int argc, char **argv, struct sweep_args *a)
         FM_OPT_CALL(0, "vary", a, parse_vary, "NAME=V1,V2,...",
                     "a condition or workload parameter and the values it takes (repeatable: every "
                     "combination is run)"),
-        FM_OPT_COUNT('n', "runs", &runs, 1, INT64_MAX / 2, "N",
+        FM_OPT_COUNT('n', "runs", &runs, 1, (double)(INT64_MAX / 2), "N",
                      "runs per combination (default 100)"),
         FM_OPT_COUNT(0, "rounds", &rounds, 1, 100000, "R",
                      "interleave in R randomised blocks, each running every combination once in "
