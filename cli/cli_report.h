@@ -44,8 +44,13 @@ typedef struct {
     double confidence;
     int64_t runs; /* per cell in this invocation */
     int rounds;
+    int jobs; /* -j as given (cells may run fewer: fm_sweep_cell.jobs) */
     const char *db, *plot;
 } fm_cli_sweep_view;
+
+/* One line on out when -j is lowered for cells whose conditions allow fewer CPUs (nothing
+ * otherwise): which cells, to what, why, and the option that keeps it. */
+void fm_cli_sweep_jobs_note(const fm_sweep *sweep, int jobs, bool allow_oversubscribe, FILE *out);
 
 void fm_cli_sweep_print(const fm_cli_sweep_view *view, const fm_sweep_analysis *analysis,
                         const fm_sweep_report *report);

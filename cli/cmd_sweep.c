@@ -4,13 +4,17 @@
  * Parses the --vary lists and the workload or command; libfmrun (launch/fm_sweep.h) lays out
  * the full factorial as cells (one campaign each, labelled "BASE [name=value ...]"), checks
  * every cell's conditions before anything runs (a condition that cannot be applied is bad
- * input: exit 2, store untouched), runs them interleaved in rounds, and analyses the counts
- * (homogeneity, trend, extremes).  This file prints per cell runs, failures and the exact
+ * input: exit 2, store untouched), runs them interleaved in randomised blocks, and analyses the
+ * counts (homogeneity, trend, extremes).  This file prints per cell runs, failures and the exact
  * interval, the tests, a one-line conclusion, and optionally a plot.
  * JSON keys (a contract): label, varied [names], conditions [{NAME: value..., label, runs,
  * failures, estimate, lower, upper}], homogeneity_test, homogeneity_p, trend_variable, trend_z,
  * trend_p (null unless one numeric variable is swept), confidence, most, least (indices),
- * stop.
+ * stop; within blocks: blocks, strata, strata_used, stratified_test, stratified_p,
+ * stratified_statistic, stratified_df, odds_ratio (null unless two conditions),
+ * stratified_trend_z, stratified_trend_p (null without a trend); drift: drift_p,
+ * drift_condition (index), drift_low, drift_high (null when no condition ran in two blocks),
+ * unstable (drift_p < 1 - confidence); per condition also jobs.
  */
 #include "cli_report.h"
 #include "fm_cli.h"
@@ -30,8 +34,10 @@ static const char help[] =
     "       flakemeter sweep [OPTIONS] --vary NAME=V1,V2,... [--vary ...] -- COMMAND [ARG ...]\n"
     "\n"
     "Run the same test under every combination of the varied conditions (or workload\n"
-    "parameters), interleaved in rounds, and say whether and how the failure probability\n"
-    "depends on them.  NAME is a run condition (cpus, pin, load, load_nice, quota, nice,\n"
+    "parameters), interleaved in randomised blocks, and say whether and how the failure\n"
+    "probability depends on them, compared within blocks so that a drifting machine cannot\n"
+    "pass for an effect (and say when it drifts).  NAME is a run condition (cpus, pin, load, "
+    "load_nice, quota, nice,\n"
     "emulator, launch; see 'flakemeter run --help') or a parameter of the workload.  Values are\n"
     "separated by commas, or by semicolons when a value holds a comma (--vary 'pin=0;0,1').\n";
 
@@ -46,7 +52,7 @@ struct sweep_args {
     int64_t runs;
     int rounds;
     const char *db, *label, *plot;
-    bool json, quiet;
+    bool json, quiet, allow_oversubscribe;
     char **wl_words; /* the workload and its key=value words; NULL for a command */
     int wl_n;
     char **argv; /* the command */
@@ -97,11 +103,16 @@ static int parse_options(int argc, char **argv, struct sweep_args *a)
         FM_OPT_CALL(0, "vary", a, parse_vary, "NAME=V1,V2,...",
                     "a condition or workload parameter and the values it takes (repeatable: every "
                     "combination is run)"),
-        FM_OPT_COUNT('n', "runs", &runs, 1, INT64_MAX / 2, "N",
+        FM_OPT_COUNT('n', "runs", &runs, 1, (double)(INT64_MAX / 2), "N",
                      "runs per combination (default 100)"),
-        FM_OPT_COUNT(0, "rounds", &rounds, 1, 100000, "R", "interleave in R rounds (default 10)"),
+        FM_OPT_COUNT(0, "rounds", &rounds, 1, 100000, "R",
+                     "interleave in R randomised blocks, each running every combination once in "
+                     "an order drawn from --seed (default 10)"),
         FM_OPT_COUNT('j', "jobs", &jobs, 1, 4096, "N",
-                     "runs in parallel (default: number of CPUs)"),
+                     "runs in parallel (default: number of CPUs; lowered to the CPUs a "
+                     "combination allows)"),
+        FM_OPT_BOOL(0, "allow-oversubscribe", &a->allow_oversubscribe,
+                    "keep -j where a combination allows fewer CPUs (measures preemption)"),
         FM_OPT_RUN_LIMITS(c),
         FM_OPT_REAL('c', "confidence", &c->confidence, 0, 1, FM_OPT_OPEN, "C",
                     "confidence level of the intervals (default 0.95)"),
@@ -197,12 +208,14 @@ static int run_sweep(struct sweep_args *a, fm_store *store, fm_sweep *sw)
                            .n_cells = sw->n_cells,
                            .runs_each = a->runs,
                            .rounds = a->rounds,
+                           .allow_oversubscribe = a->allow_oversubscribe,
                            .on_batch = on_batch,
                            .ctx = &prog};
     cfg.base.store = store;
     cfg.base.progress = progress_cb;
     cfg.base.progress_ctx = &prog;
     fm_sweep_report rep;
+    fm_cli_sweep_jobs_note(sw, a->cfg.jobs, a->allow_oversubscribe, stderr);
     fm_run_status st = fm_sweep_run(&cfg, &rep);
     if (prog.tty)
         fprintf(stderr, "\r\033[K");
@@ -220,6 +233,7 @@ static int run_sweep(struct sweep_args *a, fm_store *store, fm_sweep *sw)
                               .confidence = a->cfg.confidence,
                               .runs = a->runs,
                               .rounds = a->rounds,
+                              .jobs = a->cfg.jobs,
                               .db = a->db,
                               .plot = a->plot};
     int rc = 0;

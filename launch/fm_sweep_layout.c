@@ -1,16 +1,14 @@
 /*
  * fm_sweep_layout.c - what a sweep is before and after it runs (fm_sweep.h): the variables
  * checked, the full factorial laid out as cells (labels, conditions, the workload's words or the
- * emulator's command), the cells' campaigns, and the analysis of their counts (homogeneity,
- * trend, the extremes).  The schedule that runs the cells is fm_sweep.c.
+ * emulator's command, the CPUs its conditions allow), and the cells' campaigns.  The schedule
+ * that runs the cells is fm_sweep.c, the analysis fm_sweep_analyze.c.
  *
  * Invariants:
  *  - Every text is built with clamped appends (fm_run__append() stops at the end of its buffer and
  *    reports the truncation), never `len += snprintf` past the end; a label or a combination
  *    that does not fit is bad input, so two cells can never share a truncated label.
  *  - A cell's conditions are checked (fm_cond_check) before any store is touched.
- *  - Counts are first attempts that count (fm_store_summary_trials/_failures), read from the
- *    store, so a sweep run again under the same labels adds to its cells.
  */
 #include "fm_sweep.h"
 
@@ -186,6 +184,13 @@ static fm_run_status make_cell(const fm_sweep_spec *s, fm_sweep *sw, size_t inde
     if (fm_cond_check(&c->cond_set, s->source_root, &c->rt, why, sizeof why) != FM_RUN_OK)
         return fm_run__fail(FM_RUN_EINVAL, err, size, "%s: --%s", c->what, why);
     c->cond = &c->rt;
+    if (c->cond_set.have_cpus || c->cond_set.have_pin)
+        c->cpu_limit = CPU_COUNT(&c->rt.mask);
+    if (c->cond_set.have_quota) {
+        int q = (int)ceil(c->cond_set.quota - 1e-9);
+        q = q < 1 ? 1 : q;
+        c->cpu_limit = c->cpu_limit == 0 || q < c->cpu_limit ? q : c->cpu_limit;
+    }
     if (s->wl_words == NULL) {
         c->argv = s->argv;
         return FM_RUN_OK;
@@ -226,9 +231,12 @@ fm_run_status fm_sweep_layout(const fm_sweep_spec *s, fm_sweep *sw, char *err, s
 
 void fm_sweep_free(fm_sweep *sw)
 {
-    for (size_t i = 0; sw->cells && i < sw->n_cells; i++)
+    for (size_t i = 0; sw->cells && i < sw->n_cells; i++) {
+        free(sw->cells[i].blk_runs);
+        free(sw->cells[i].blk_fail);
         for (int k = 0; k < FM_SWEEP_MAX_VARY; k++)
             free(sw->cells[i].owned[k]);
+    }
     free(sw->cells);
     sw->cells = NULL;
     sw->n_cells = 0;
@@ -255,76 +263,4 @@ fm_run_status fm_sweep_campaigns(fm_sweep *sw, fm_store *store, char *err, size_
             return fm_run__fail(FM_RUN_ESTORE, err, size, "%s", fm_store_errmsg(store));
     }
     return FM_RUN_OK;
-}
-
-/* Every cell's counts and interval from the store; the extremes among cells with runs. */
-static fm_run_status count(fm_sweep *sw, fm_store *store, double confidence, fm_sweep_analysis *r,
-                           char *err, size_t size)
-{
-    for (size_t i = 0; i < sw->n_cells; i++) {
-        fm_sweep_cell *c = &sw->cells[i];
-        fm_store_summary s;
-        if (fm_store_summarize(store, c->campaign, &s) != FM_STORE_OK)
-            return fm_run__fail(FM_RUN_ESTORE, err, size, "cannot read the results: %s",
-                                fm_store_errmsg(store));
-        c->runs = (uint64_t)fm_store_summary_trials(&s);
-        c->failures = (uint64_t)fm_store_summary_failures(&s);
-        c->ci = (fm_interval){NAN, 0, 1};
-        if (c->runs > 0)
-            fm_stats_interval(c->failures, c->runs, confidence, FM_CI_EXACT, FM_CI_TWO_SIDED,
-                              &c->ci);
-    }
-    for (size_t i = 0; i < sw->n_cells; i++) {
-        const fm_sweep_cell *c = &sw->cells[i], *m = &sw->cells[r->most], *l = &sw->cells[r->least];
-        if (c->runs && (!m->runs || c->ci.estimate > m->ci.estimate))
-            r->most = i;
-        if (c->runs && (!l->runs || c->ci.estimate < l->ci.estimate))
-            r->least = i;
-    }
-    return FM_RUN_OK;
-}
-
-fm_run_status fm_sweep_analyze(fm_sweep *sw, fm_store *store, double confidence,
-                               fm_sweep_analysis *r, char *err, size_t size)
-{
-    memset(r, 0, sizeof *r);
-    size_t n = sw->n_cells;
-    fm_run_status rs = count(sw, store, confidence, r, err, size);
-    if (rs != FM_RUN_OK)
-        return rs;
-    uint64_t *k = calloc(n, sizeof *k), *trials = calloc(n, sizeof *trials);
-    double *score = calloc(n, sizeof *score);
-    const fm_sweep_spec *s = sw->spec;
-    if (k == NULL || trials == NULL || score == NULL) {
-        rs = fm_run__fail(FM_RUN_ENOMEM, err, size, "out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < n; i++) {
-        k[i] = sw->cells[i].failures;
-        trials[i] = sw->cells[i].runs;
-        score[i] = s->n_vars == 1 ? s->vars[0].score[sw->cells[i].level[0]] : 0;
-    }
-    r->homog_p = 1;
-    r->test = "exact";
-    fm_stats_status st =
-        n < 2 ? FM_STATS_OK : fm_stats_ffh_exact(k, trials, n, 20000000, &r->homog_p);
-    if (st == FM_STATS_ETOOBIG) {
-        double x2, df;
-        r->test = "chi-square";
-        st = fm_stats_chisq_homogeneity(k, trials, n, &x2, &df, &r->homog_p);
-    }
-    if (st != FM_STATS_OK) {
-        rs =
-            fm_run__fail(FM_RUN_ENUMERIC, err, size, "homogeneity test: %s", fm_stats_strerror(st));
-        goto out;
-    }
-    r->have_trend = s->n_vars == 1 && s->vars[0].numeric && n >= 2;
-    if (r->have_trend &&
-        fm_stats_trend(k, trials, score, n, &r->trend_z, &r->trend_p) != FM_STATS_OK)
-        rs = fm_run__fail(FM_RUN_ENUMERIC, err, size, "trend test failed");
-out:
-    free(k);
-    free(trials);
-    free(score);
-    return rs;
 }

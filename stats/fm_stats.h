@@ -371,6 +371,32 @@ fm_stats_status fm_stats_chisq_homogeneity(const uint64_t *k, const uint64_t *n,
  */
 fm_stats_status fm_stats_trend(const uint64_t *k, const uint64_t *n, const double *score,
                                size_t cols, double *z, double *p_value);
+/*
+ * Stratified comparison (blocked sweeps): the 2 x C x K table, k[s * cols + j] failures in
+ * n[s * cols + j] runs of condition j (cols >= 2) in stratum s (strata >= 1; a block of runs
+ * made at one time).  Tests "the conditions do not matter within a stratum", whatever each
+ * stratum's own rate (a drifting machine), after Cochran-Mantel-Haenszel; strata with fewer
+ * than two runs, no failure, no pass or a single condition carry no information and are left
+ * out (strata_used counts the others).  With no informative stratum p-values are 1.
+ */
+typedef struct {
+    size_t strata_used;
+    double statistic, df, p_value; /* generalised CMH (general association): chi-square, df =
+                                      rank of the covariance (C - 1 unless degenerate); R's
+                                      mantelhaen.test(correct = FALSE) */
+    double exact_p;    /* cols == 2: exact conditional test (R's mantelhaen.test(exact = TRUE));
+                          NaN for cols > 2 or past max_work */
+    double odds_ratio; /* cols == 2: Mantel-Haenszel common odds ratio of failing, condition 0
+                          against condition 1 (NaN when undefined, +inf when 1 never failed) */
+    bool have_trend;   /* score given and not constant over the informative strata */
+    double trend_z, trend_p; /* CMH correlation statistic along score: z > 0 when failures rise
+                                with the score; two-sided p */
+} fm_stats_cmh_result;
+
+/* score: NULL or one finite value per condition; max_work bounds the exact convolution. */
+fm_stats_status fm_stats_cmh(const uint64_t *k, const uint64_t *n, size_t cols, size_t strata,
+                             const double *score, uint64_t max_work, fm_stats_cmh_result *out);
+
 /* ==== CI history: per-test flakiness (for `flakemeter tests`) ================================ */
 
 /* One CI run of one test, in time order (built from fm_history_run by the caller). */

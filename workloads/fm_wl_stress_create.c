@@ -9,7 +9,9 @@
  * The port creates detached threads with the unix port's stack size (raised to
  * PTHREAD_STACK_MIN where that is larger, as upstream).  Each thread adds its
  * index to a sum and counts itself under a mutex and signals a condition; the main thread
- * waits until all have counted (upstream sleeps a second) and checks count == threads and
+ * waits until all have counted (wait=cond, the default: a condition variable; wait=poll: it
+ * sleeps poll_ms, 500 as upstream's final sleep_ms(500), and checks again until they have)
+ * and checks count == threads and
  * sum == 0 + 1 + ... + (threads - 1), so a lost or doubled thread start fails the run.  A
  * bound on retries turns upstream's endless retrying into a failure with the count reached.
  */
@@ -19,12 +21,17 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+static const char *const wait_choices[] = {"cond", "poll", NULL};
+
 static const struct fm_wl_param params[] = {
     {"threads", FM_WL_INT, 500, 1, 1000000, NULL, "threads to create"},
     {"retry_ms", FM_WL_INT, 50, 0, 60000, NULL, "wait before retrying a refused creation"},
     {"retries", FM_WL_INT, 1200, 0, 1000000, NULL, "refusals tolerated before failing"},
     {"stack", FM_WL_INT, FM_WL_UPSTREAM_STACK, 16384, 1 << 30, NULL,
      "thread stack size in bytes (default: the unix port's for this build)"},
+    {"wait", FM_WL_CHOICE, 0, 0, 1, wait_choices,
+     "main thread's wait: cond (condition variable) or poll (upstream's sleep_ms)"},
+    {"poll_ms", FM_WL_INT, 500, 1, 3600000, NULL, "sleep between checks when wait=poll"},
 };
 
 struct create_run {
@@ -93,9 +100,17 @@ static int stress_create_run(const struct fm_wl_args *args, struct fm_wl_result 
     }
     long created = create_all(&run, argv, n, args, &attr, &refused);
 
+    bool poll = fm_wl_int(args, "wait") == 1;
     pthread_mutex_lock(&run.lock);
-    while (run.finished < (uint64_t)created)
-        pthread_cond_wait(&run.cond, &run.lock);
+    while (run.finished < (uint64_t)created) {
+        if (!poll) {
+            pthread_cond_wait(&run.cond, &run.lock);
+            continue;
+        }
+        pthread_mutex_unlock(&run.lock);
+        fm_wl_sleep_ns((uint64_t)fm_wl_int(args, "poll_ms") * 1000000u);
+        pthread_mutex_lock(&run.lock);
+    }
     uint64_t sum = run.index_sum, finished = run.finished;
     pthread_mutex_unlock(&run.lock);
 

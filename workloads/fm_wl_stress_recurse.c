@@ -17,6 +17,19 @@
  *   publish=early  the fix: write before pthread_create, which orders it before the read.
  * check=off drops the limit check: a plain overflow crash.  margin=0 also crashes, every time.
  *
+ * The window, as upstream has it (py/modthread.c, ports/unix/mpthreadport.c): the margin is
+ * subtracted by the very next statement after pthread_create returns, and the new thread reads
+ * the size in the first statement of its entry after storing its thread state in TLS
+ * (mp_thread_init_state: mp_thread_set_state, then mp_cstack_init_with_top).  So with window=0
+ * the main thread writes at once (no clock is read), and the thread sets a thread-local state
+ * pointer before it reads.  The gap is then only what pthread_create does after clone returns
+ * against the new thread's start in the C library: it opens when the scheduler runs the new
+ * thread first (another idle CPU, or a wake-up that preempts the main thread).
+ *
+ * Main thread's wait (wait=): upstream spins `while not finished: time.sleep(0)`, a select()
+ * with a zero timeout that releases and retakes the GIL around it; wait=poll does that
+ * (select() with a zero timeout in a loop), wait=yield (the default, as before) sched_yield()s.
+ *
  * Under ThreadSanitizer the default stack and margin both grow by FM_WL_TSAN_TLS, the room its
  * runtime's thread-local state takes from every thread stack (see fm_wl_internal.h).
  *
@@ -33,9 +46,11 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/select.h>
 
 static const char *const publish_choices[] = {"early", "late", NULL};
 static const char *const on_off[] = {"off", "on", NULL};
+static const char *const wait_choices[] = {"yield", "poll", NULL};
 
 static const struct fm_wl_param params[] = {
     {"stack", FM_WL_INT, FM_WL_UPSTREAM_STACK + FM_WL_TSAN_TLS, 16384, 1 << 30, NULL,
@@ -47,7 +62,15 @@ static const struct fm_wl_param params[] = {
     {"window", FM_WL_INT, 0, 0, 1000000, NULL, "microseconds between start and a late write"},
     {"check", FM_WL_CHOICE, 1, 0, 1, on_off, "stack-limit check (off: plain overflow crash)"},
     {"frame", FM_WL_INT, 256, 16, 65536, NULL, "bytes of locals per recursion level"},
+    {"startup", FM_WL_INT, 0, 0, 10000000, NULL,
+     "microseconds the main thread computes before starting the thread (the interpreter's "
+     "start-up and compile)"},
+    {"wait", FM_WL_CHOICE, 0, 0, 1, wait_choices,
+     "main thread's wait: yield (sched_yield) or poll (upstream's time.sleep(0): select)"},
 };
+
+/* The thread's interpreter state, set before the stack size is read (mp_thread_set_state). */
+static _Thread_local const void *thread_state;
 
 /* Shared between the main thread and the recursing thread. */
 struct recurse_run {
@@ -97,6 +120,7 @@ static void *recurse_thread(void *arg)
 {
     struct recurse_run *run = arg;
     volatile char top = 0; /* like mp_stack_set_top at thread entry */
+    thread_state = run;    /* mp_thread_set_state(ts), upstream's first act */
     struct probe p = {
         .top = (uintptr_t)&top,
         .limit = run->stack_size, /* like mp_stack_set_limit: the racy read */
@@ -112,6 +136,8 @@ static void *recurse_thread(void *arg)
 
 static void spin_us(long us)
 {
+    if (us <= 0)
+        return; /* upstream: the write follows pthread_create directly */
     uint64_t end = fm_wl_now_ns() + (uint64_t)us * 1000u;
     while (fm_wl_now_ns() < end)
         ;
@@ -136,6 +162,7 @@ static int stress_recurse_run(const struct fm_wl_args *args, struct fm_wl_result
     run.frame = (size_t)fm_wl_int(args, "frame");
     run.check = (int)fm_wl_int(args, "check");
     atomic_init(&run.finished, 0);
+    spin_us(fm_wl_int(args, "startup"));
     pthread_attr_init(&attr);
     if (pthread_attr_setstacksize(&attr, stack) != 0) {
         fm_wl_fail(res, "pthread_attr_setstacksize(%zu) refused", stack);
@@ -152,8 +179,15 @@ static int stress_recurse_run(const struct fm_wl_args *args, struct fm_wl_result
         spin_us(fm_wl_int(args, "window"));
         run.stack_size = stack - margin; /* upstream's order: races with the thread's read */
     }
-    while (!atomic_load_explicit(&run.finished, memory_order_acquire))
-        sched_yield();
+    bool poll = fm_wl_int(args, "wait") == 1;
+    while (!atomic_load_explicit(&run.finished, memory_order_acquire)) {
+        if (poll) {
+            struct timeval zero = {0, 0}; /* time.sleep(0) on the unix port */
+            select(0, NULL, NULL, NULL, &zero);
+        } else {
+            sched_yield();
+        }
+    }
     pthread_join(tid, NULL);
     res->work = run.depth;
     if (!run.hit_limit)

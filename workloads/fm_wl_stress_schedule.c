@@ -13,6 +13,11 @@
  * without the lock and only then pops one callback under the lock and runs it outside.  The counter
  * is touched only by callbacks, so only by the main thread.  Producers stop on an atomic flag and
  * are joined (upstream sleeps 20 ms instead).  The seed has no input to choose here.
+ *
+ * The main thread's wait (wait=): spin (the default) drains the queue in a tight loop; poll is
+ * upstream's `while n < _NUM_TASKS ...: time.sleep(0)`: each pass runs at most one pending
+ * callback (mp_handle_pending runs at most one Python callback) and then a select() with a
+ * zero timeout (time.sleep(0) on the unix port, which releases the GIL around it).
  */
 #include "fm_wl_internal.h"
 
@@ -20,6 +25,9 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/select.h>
+
+static const char *const wait_choices[] = {"spin", "poll", NULL};
 
 static const struct fm_wl_param params[] = {
     {"tasks", FM_WL_INT, 10000, 1, 1e9, NULL, "tasks that must run"},
@@ -27,6 +35,8 @@ static const struct fm_wl_param params[] = {
     {"depth", FM_WL_INT, 4, 1, 128, NULL, "pending-callback queue slots (a power of two)"},
     {"backoff_us", FM_WL_INT, 1000, 0, 1000000, NULL, "producer sleep when the queue is full"},
     {"timeout_ms", FM_WL_INT, 10000, 1, 3600000, NULL, "time limit for the tasks to run"},
+    {"wait", FM_WL_CHOICE, 0, 0, 1, wait_choices,
+     "main thread: spin (drain in a tight loop) or poll (upstream's time.sleep(0) loop)"},
 };
 
 struct callback {
@@ -98,13 +108,21 @@ static void *producer(void *arg)
 }
 
 /* The main thread's wait: run pending callbacks until enough tasks ran or time is up. */
-static void main_loop(struct sched_run *run, uint64_t tasks, uint64_t timeout_ns)
+static void main_loop(struct sched_run *run, uint64_t tasks, uint64_t timeout_ns, bool poll)
 {
     uint64_t start = fm_wl_now_ns();
     struct callback cb;
-    while (run->n < tasks && fm_wl_now_ns() - start < timeout_ns)
+    while (run->n < tasks && fm_wl_now_ns() - start < timeout_ns) {
+        if (poll) {
+            struct timeval zero = {0, 0};
+            if (sched_pop(&run->q, &cb))
+                cb.fn(cb.arg);
+            select(0, NULL, NULL, NULL, &zero);
+            continue;
+        }
         while (run->n < tasks && sched_pop(&run->q, &cb))
             cb.fn(cb.arg);
+    }
 }
 
 static int stress_schedule_run(const struct fm_wl_args *args, struct fm_wl_result *res)
@@ -134,7 +152,8 @@ static int stress_schedule_run(const struct fm_wl_args *args, struct fm_wl_resul
     for (; started < n_prod; started++)
         if (pthread_create(&tids[started], NULL, producer, run) != 0)
             break;
-    main_loop(run, tasks, (uint64_t)fm_wl_int(args, "timeout_ms") * 1000000u);
+    main_loop(run, tasks, (uint64_t)fm_wl_int(args, "timeout_ms") * 1000000u,
+              fm_wl_int(args, "wait") == 1);
     atomic_store_explicit(&run->running, 0, memory_order_relaxed);
     for (long i = 0; i < started; i++)
         pthread_join(tids[i], NULL);

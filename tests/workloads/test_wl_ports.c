@@ -52,6 +52,8 @@ static void test_stress_aes(void)
     expect_pass("stress_aes", "preset=coverage", NULL, NULL, 0, 3 * 2 * 114);
     expect_pass("stress_aes", "threads=2", "loops=3", "contention=on", 7, 3 * 3 * 114);
     expect_pass("stress_aes", "threads=0", "data=20", NULL, 0, 5 * 10); /* quirk at 20 bytes */
+    /* Upstream's polling wait ends only when every worker has counted: the same work. */
+    expect_pass("stress_aes", "threads=3", "wait=poll", "poll_ms=1", 0, 4 * 5 * 114);
     if (fm_wl_have_openssl())
         expect_pass("stress_aes", "threads=3", "impl=openssl", "contention=on", 3, 4 * 5 * 114);
 }
@@ -70,6 +72,10 @@ static void test_stress_recurse(void)
     CHECK(big.passed && big.work * 1024 <= limit && big.work < small.work,
           "bigger frames, smaller depth (%llu < %llu)", (unsigned long long)big.work,
           (unsigned long long)small.work);
+    struct fm_wl_result poll;
+    CHECK(run3("stress_recurse", "wait=poll", NULL, NULL, 0, &poll) == FM_WL_OK && poll.passed &&
+              poll.work > big.work,
+          "wait=poll (upstream's time.sleep(0)) reaches the limit: %s", poll.reason);
     struct fm_wl_result r;
     CHECK(run3("stress_recurse", "stack=1048576", "margin=1048576", NULL, 0, &r) == FM_WL_ERANGE,
           "margin >= stack is refused");
@@ -80,6 +86,7 @@ static void test_stress_schedule(void)
 {
     expect_pass("stress_schedule", "tasks=500", NULL, NULL, 0, 500);
     expect_pass("stress_schedule", "tasks=300", "depth=1", "producers=2", 0, 300);
+    expect_pass("stress_schedule", "tasks=300", "wait=poll", NULL, 0, 300);
     struct fm_wl_result r;
     /* 10^9 tasks cannot run in 1 ms: the run fails and reports the count it reached. */
     CHECK(run3("stress_schedule", "tasks=1000000000", "timeout_ms=1", NULL, 0, &r) == FM_WL_OK,
@@ -94,6 +101,7 @@ static void test_others(void)
     expect_pass("stress_heap", "threads=4", "iters=2000", NULL, 0, 8000);
     expect_pass("stress_heap", "threads=3", "iters=100", "slots=1", 11, 300);
     expect_pass("stress_create", "threads=50", NULL, NULL, 0, 50);
+    expect_pass("stress_create", "threads=50", "wait=poll", "poll_ms=1", 0, 50);
     expect_pass("mutate", NULL, NULL, NULL, 0, 4 * 60 * 4 * 4);
     expect_pass("mutate", "threads=6", "span=10", NULL, 99, 6 * 10 * 4 * 4);
     expect_pass("gc_race", "threads=3", "loops=4", NULL, 0, 0);
