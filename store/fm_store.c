@@ -78,6 +78,8 @@ static const char *const statement_sql[FM_ST_COUNT] = {
         "SELECT max(attempt * 8 + outcome) AS last FROM runs WHERE campaign = ?1 "
         "GROUP BY run_index)",
     [FM_ST_WALLS] = "SELECT wall_ns FROM runs WHERE campaign = ?1 AND outcome <> 5",
+    [FM_ST_WALL_RANGE] = "SELECT count(*), ifnull(min(wall_ns), 0), ifnull(max(wall_ns), 0) "
+                         "FROM runs WHERE campaign = ?1 AND outcome <> 5",
     [FM_ST_DATA_VERSION] = "PRAGMA data_version",
     [FM_ST_SAME_RUN] = "SELECT seed = ?4 AND outcome = ?5 AND start_ns = ?6 AND wall_ns = ?7 "
                        "FROM runs WHERE campaign = ?1 AND run_index = ?2 AND attempt = ?3",
@@ -597,7 +599,6 @@ static void free_handle(fm_store *store)
     for (size_t i = 0; i < store->n_campaigns; i++)
         free(store->campaigns[i].strings);
     free(store->campaigns);
-    free(store->walls.v);
     free(store);
 }
 
