@@ -30,7 +30,6 @@ typedef enum {
     FM_ST_WALLS,
     FM_ST_WALL_RANGE,
     FM_ST_DATA_VERSION,
-    FM_ST_SAME_RUN,
     FM_ST_INSERT_EVIDENCE,
     FM_ST_COUNT
 } fm_store_stmt_id;
