@@ -53,6 +53,7 @@ static const char *const statement_sql[FM_ST_COUNT] = {
     [FM_ST_INSERT_CAMPAIGN] = "INSERT INTO campaigns (label, kind, command, params, host, arch, "
                               "version, conditions, fingerprint, created_ns) "
                               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    [FM_ST_COUNT_RUNS] = "SELECT count(*) FROM runs WHERE campaign = ?1",
     [FM_ST_MAX_RUN_INDEX] = "SELECT max(run_index) FROM runs WHERE campaign = ?1",
     /*
      * The summary in two scans of the campaign's primary-key range: per-row counts, then per

@@ -84,19 +84,65 @@ static int step_id(sqlite3_stmt *st, run_id *r)
     return rc;
 }
 
+/* Look a src run up in dst by key (a small input: a few rows against a large output). */
+static fm_store_status probe_runs(sqlite3_stmt *a, fm_store *dst, int64_t dst_id, int64_t *fresh,
+                                  int64_t *clash)
+{
+    sqlite3_stmt *b = NULL;
+    int rc = sqlite3_prepare_v2(dst->db,
+                                "SELECT run_index, attempt, seed, outcome, start_ns, wall_ns FROM "
+                                "runs WHERE campaign = ?1 AND run_index = ?2 AND attempt = ?3",
+                                -1, &b, NULL);
+    if (rc != SQLITE_OK)
+        return fm_store__sqlite(dst, rc, "cannot read runs");
+    run_id x, y;
+    int ra;
+    while ((ra = step_id(a, &x)) == SQLITE_ROW) {
+        sqlite3_reset(b);
+        sqlite3_bind_int64(b, 1, dst_id);
+        sqlite3_bind_int64(b, 2, x.run_index);
+        sqlite3_bind_int64(b, 3, x.attempt);
+        rc = step_id(b, &y);
+        if (rc == SQLITE_DONE)
+            ++*fresh;
+        else if (rc == SQLITE_ROW)
+            *clash += !same_content(&x, &y);
+        else
+            break;
+    }
+    sqlite3_finalize(b);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        return fm_store__sqlite(dst, rc, "cannot read runs");
+    return ra == SQLITE_DONE ? FM_STORE_OK : FM_STORE_EIO;
+}
+
 /*
- * Walk the campaign's runs in src and dst side by side in key order (two sequential scans, no
- * lookups): *fresh counts src keys dst lacks, *clash src keys dst holds with another run.
+ * Compare the campaign's runs in src with dst's by key: *fresh counts src keys dst lacks,
+ * *clash src keys dst holds with another run.  A small input is looked up key by key; a large
+ * one is walked side by side with the output in key order (two sequential scans, no lookups),
+ * so neither 1000 small shards nor one input of 10^6 runs costs more than its own size.
  */
 static fm_store_status compare_runs(fm_store *src, int64_t src_id, fm_store *dst, int64_t dst_id,
                                     int64_t *fresh, int64_t *clash)
 {
     sqlite3_stmt *a = NULL, *b = NULL;
     *fresh = *clash = 0;
+    int64_t n_src = 0;
+    bool null;
     fm_store_status status = FM_STORE_OK;
     int ra = sqlite3_prepare_v2(src->db, key_scan_sql, -1, &a, NULL);
     if (ra != SQLITE_OK) {
         status = fm_store__sqlite(src, ra, "cannot read runs");
+        goto out;
+    }
+    sqlite3_bind_int64(a, 1, src_id);
+    status = fm_store__query_int(src, FM_ST_COUNT_RUNS, src_id, &n_src, &null);
+    if (status != FM_STORE_OK)
+        goto out;
+    if (n_src <= 65536) {
+        status = probe_runs(a, dst, dst_id, fresh, clash);
+        if (status == FM_STORE_EIO && *dst->errmsg == '\0')
+            status = fm_store__sqlite(src, sqlite3_errcode(src->db), "cannot read runs");
         goto out;
     }
     int rb = sqlite3_prepare_v2(dst->db, key_scan_sql, -1, &b, NULL);
@@ -104,7 +150,6 @@ static fm_store_status compare_runs(fm_store *src, int64_t src_id, fm_store *dst
         status = fm_store__sqlite(dst, rb, "cannot read runs");
         goto out;
     }
-    sqlite3_bind_int64(a, 1, src_id);
     sqlite3_bind_int64(b, 1, dst_id);
     run_id x, y;
     ra = step_id(a, &x);
@@ -277,9 +322,11 @@ static fm_store_status copy_runs(fm_store *src, int64_t src_id, fm_store *dst, i
                  (long long)dst_id);
         status = fm_store_max_run_index(dst, dst_id, &max);
         if (status == FM_STORE_OK)
-            status = fm_store__exec(dst, "CREATE TEMP TABLE IF NOT EXISTS fm_merge_seen (seed, "
-                                         "start_ns, wall_ns, attempt, outcome, PRIMARY KEY (seed, "
-                                         "start_ns, wall_ns, attempt, outcome)) WITHOUT ROWID");
+            status = fm_store__exec(
+                dst,
+                "CREATE TEMP TABLE IF NOT EXISTS fm_merge_seen (seed INTEGER, start_ns INTEGER, "
+                "wall_ns INTEGER, attempt INTEGER, outcome INTEGER, PRIMARY KEY (seed, "
+                "start_ns, wall_ns, attempt, outcome)) WITHOUT ROWID");
         if (status == FM_STORE_OK)
             status = fm_store__exec(dst, fill);
         int rc = status != FM_STORE_OK

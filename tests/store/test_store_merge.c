@@ -231,6 +231,45 @@ static void test_many(void)
         free((void *)paths[i]);
 }
 
+/*
+ * Inputs of more than 65536 runs are compared with the output by a side-by-side scan (smaller
+ * ones key by key): two big shards, merged one after the other, equal their sum; merged again,
+ * nothing is added; an unsharded store of the same label clashes and is placed after them.
+ */
+static void test_large(void)
+{
+    enum { BIG = 100000 };
+    const char *even = su_path("big_even.db"), *odd = su_path("big_odd.db"),
+               *twin = su_path("big_twin.db"), *out = su_path("big_out.db");
+    fm_store_summary want = {0};
+    fm_store *s;
+    fm_campaign_info c = su_campaign("u", "[\"t\"]");
+    int64_t id;
+    const char *paths[] = {even, odd};
+    for (int i = 0; i < 2; i++) {
+        CHECK(fm_store_open(paths[i], true, &s) == FM_STORE_OK, "create");
+        CHECK(fm_store_campaign(s, &c, &id, NULL) == FM_STORE_OK, "campaign");
+        CHECK(su_add_chains(s, id, i, BIG, 2, 7, &want) == FM_STORE_OK, "runs");
+        CHECK(fm_store_close(s) == FM_STORE_OK, "close");
+    }
+    make_unsharded(twin, 0, 30000, 8, NULL);
+    char err[256] = "";
+    const char *first[] = {even}, *second[] = {odd}, *both[] = {odd, even};
+    CHECK(fm_store_merge(out, first, 1, err, sizeof err) == FM_STORE_OK, "merge: %s", err);
+    CHECK(fm_store_merge(out, second, 1, err, sizeof err) == FM_STORE_OK, "merge: %s", err);
+    check_merged(out, &want, "two big shards");
+    int64_t rows = su_query(out, "SELECT count(*) FROM runs");
+    CHECK(fm_store_merge(out, both, 2, err, sizeof err) == FM_STORE_OK, "again: %s", err);
+    CHECK(su_query(out, "SELECT count(*) FROM runs") == rows, "no double counting");
+    const char *tw[] = {twin};
+    CHECK(fm_store_merge(out, tw, 1, err, sizeof err) == FM_STORE_OK, "twin: %s", err);
+    CHECK(su_query(out, "SELECT count(DISTINCT run_index) FROM runs") == BIG + 30000,
+          "the unsharded store's chains get indices of their own");
+    CHECK(su_query(out, "SELECT max(run_index) FROM runs") == BIG - 1 + 30000,
+          "placed after the shards' largest index");
+    CHECK(su_query(out, "SELECT count(*) FROM runs") > rows, "the twin's runs were added");
+}
+
 int main(void)
 {
     su_mkdir();
@@ -238,6 +277,7 @@ int main(void)
     test_conflicts();
     test_unsharded();
     test_many();
+    test_large();
     su_rmdir();
     return fm_test_report("store_merge");
 }
