@@ -55,29 +55,9 @@ static const char *const statement_sql[FM_ST_COUNT] = {
                               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     [FM_ST_COUNT_RUNS] = "SELECT count(*) FROM runs WHERE campaign = ?1",
     [FM_ST_MAX_RUN_INDEX] = "SELECT max(run_index) FROM runs WHERE campaign = ?1",
-    /*
-     * The summary in two scans of the campaign's primary-key range: per-row counts, then per
-     * chain (GROUP BY run_index streams over the key, no sort).  The last attempt's outcome
-     * rides along as max(attempt * 8 + outcome) (outcome < 8).  Two flat queries measured 4x
-     * faster than one GROUP BY carrying every aggregate (docs/store.md, "Numbers").
-     */
-    [FM_ST_SUMMARY_ROWS] =
-        "SELECT count(*), ifnull(sum(outcome = 0), 0), ifnull(sum(outcome = 1), 0), "
-        "ifnull(sum(outcome = 2), 0), ifnull(sum(outcome = 3), 0), ifnull(sum(outcome = 4), 0), "
-        "ifnull(sum(outcome = 5), 0), "
-        "ifnull(sum(attempt = 1), 0), ifnull(sum(attempt = 1 AND outcome = 0), 0), "
-        "ifnull(sum(attempt = 1 AND outcome = 1), 0), ifnull(sum(attempt = 1 AND outcome = 2), 0), "
-        "ifnull(sum(attempt = 1 AND outcome = 3), 0), ifnull(sum(attempt = 1 AND outcome = 4), 0), "
-        "ifnull(sum(attempt = 1 AND outcome = 5), 0), "
-        "ifnull(sum(attempt >= 2 AND outcome <> 5), 0), "
-        "ifnull(sum(attempt >= 2 AND outcome NOT IN (0, 5)), 0), "
-        "ifnull(max(attempt), 0), ifnull(sum(wall_ns), 0), ifnull(min(start_ns), 0), "
-        "ifnull(max(start_ns + wall_ns), 0) FROM runs WHERE campaign = ?1",
-    [FM_ST_SUMMARY_CHAINS] =
-        "SELECT ifnull(sum(last % 8 <> 5), 0), ifnull(sum(last % 8 NOT IN (0, 5)), 0), "
-        "ifnull(sum(last % 8 = 0 AND last / 8 >= 2), 0) FROM ("
-        "SELECT max(attempt * 8 + outcome) AS last FROM runs WHERE campaign = ?1 "
-        "GROUP BY run_index)",
+    /* The summary: one scan of the campaign's key range (fm_store_summary.c). */
+    [FM_ST_SUMMARY_SCAN] = "SELECT run_index, attempt, outcome, start_ns, wall_ns FROM runs "
+                           "WHERE campaign = ?1 ORDER BY run_index, attempt",
     [FM_ST_WALLS] = "SELECT wall_ns FROM runs WHERE campaign = ?1 AND outcome <> 5",
     [FM_ST_WALL_RANGE] = "SELECT count(*), ifnull(min(wall_ns), 0), ifnull(max(wall_ns), 0) "
                          "FROM runs WHERE campaign = ?1 AND outcome <> 5",

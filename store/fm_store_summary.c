@@ -3,9 +3,10 @@
  * needs, computed from the stored rows.
  *
  * Design:
- *  - Ground truth is SQL: two scans of the campaign's primary-key range (counts per row, then
- *    one row per chain through GROUP BY run_index, which streams over the key).  It makes no
- *    assumption about the order or shape of chains.  About 1 s at 10^6 rows (docs/store.md).
+ *  - Ground truth is the rows: one scan of the campaign's primary-key range in key order, counted
+ *    here (a chain's rows are consecutive; its last is its highest attempt).  It makes no
+ *    assumption about the order in which rows were added.  About 0.3 s at 10^6 rows
+ *    (docs/store.md).
  *  - The run engine asks for a summary at every progress tick, so the result is cached on the
  *    handle and kept current by the rows this handle adds (fm_store__summary_note): O(1) per
  *    add and per call.  The update of the chain counts uses the rule of fm_store.h that an
@@ -47,31 +48,61 @@ static fm_store_status read_ints(fm_store *store, fm_store_stmt_id id, int64_t c
     return rc == SQLITE_ROW ? FM_STORE_OK : fm_store__sqlite(store, rc, "cannot summarize");
 }
 
-/* The summary from the rows themselves. */
+/*
+ * The summary from the rows themselves: one scan of the campaign's key range, in key order, so
+ * a chain's rows are consecutive and its last one is its highest attempt.  (The two SQL
+ * aggregates this replaces took 1.6 s of CPU at 10^6 rows, the scan about 0.3 s.)
+ */
 static fm_store_status compute(fm_store *store, int64_t campaign, fm_store_summary *s)
 {
-    int64_t r[20], c[3];
-    fm_store_status status = read_ints(store, FM_ST_SUMMARY_ROWS, campaign, r, 20);
-    if (status == FM_STORE_OK)
-        status = read_ints(store, FM_ST_SUMMARY_CHAINS, campaign, c, 3);
-    if (status != FM_STORE_OK)
-        return status;
-    int k = 0;
-    s->attempts = r[k++];
-    for (int o = 0; o < FM_OUTCOME_COUNT; o++)
-        s->by_outcome[o] = r[k++];
-    s->first = r[k++];
-    for (int o = 0; o < FM_OUTCOME_COUNT; o++)
-        s->first_by_outcome[o] = r[k++];
-    s->retries = r[k++];
-    s->retries_failed = r[k++];
-    s->max_attempt = r[k++];
-    s->wall_ns_total = r[k++];
-    s->first_start_ns = r[k++];
-    s->last_end_ns = r[k++];
-    s->chains = c[0];
-    s->chains_failed = c[1];
-    s->passed_on_retry = c[2];
+    sqlite3_stmt *st = fm_store__stmt(store, FM_ST_SUMMARY_SCAN);
+    if (st == NULL)
+        return FM_STORE_EIO;
+    memset(s, 0, sizeof *s);
+    sqlite3_bind_int64(st, 1, campaign);
+    int64_t chain = -1, last_attempt = 0;
+    int last = -1; /* outcome of the current chain's last row so far */
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t run = sqlite3_column_int64(st, 0), attempt = sqlite3_column_int64(st, 1);
+        int o = sqlite3_column_int(st, 2);
+        int64_t start = sqlite3_column_int64(st, 3), wall = sqlite3_column_int64(st, 4);
+        if ((unsigned)o >= FM_OUTCOME_COUNT) {
+            sqlite3_reset(st);
+            return fm_store__fail(store, FM_STORE_EIO, "cannot summarize: outcome %d", o);
+        }
+        if (run != chain && last >= 0) { /* the previous chain is complete */
+            s->chains += last != FM_OUTCOME_INTERRUPTED;
+            s->chains_failed += last != FM_OUTCOME_PASS && last != FM_OUTCOME_INTERRUPTED;
+            s->passed_on_retry += last == FM_OUTCOME_PASS && last_attempt >= 2;
+        }
+        chain = run;
+        last = o;
+        last_attempt = attempt;
+        if (s->attempts == 0 || start < s->first_start_ns)
+            s->first_start_ns = start;
+        if (s->attempts == 0 || start + wall > s->last_end_ns)
+            s->last_end_ns = start + wall;
+        s->attempts++;
+        s->by_outcome[o]++;
+        s->wall_ns_total += wall;
+        s->max_attempt = attempt > s->max_attempt ? attempt : s->max_attempt;
+        if (attempt == 1) {
+            s->first++;
+            s->first_by_outcome[o]++;
+        } else if (o != FM_OUTCOME_INTERRUPTED) {
+            s->retries++;
+            s->retries_failed += o != FM_OUTCOME_PASS;
+        }
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return fm_store__sqlite(store, rc, "cannot summarize");
+    if (last >= 0) {
+        s->chains += last != FM_OUTCOME_INTERRUPTED;
+        s->chains_failed += last != FM_OUTCOME_PASS && last != FM_OUTCOME_INTERRUPTED;
+        s->passed_on_retry += last == FM_OUTCOME_PASS && last_attempt >= 2;
+    }
     return FM_STORE_OK;
 }
 
