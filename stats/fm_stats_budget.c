@@ -344,98 +344,6 @@ struct layers {
     size_t total;
 };
 
-/*
- * The candidates of one choice j of test i: every state s of layer i extended by j, in the
- * layer's order.  Adding j's cost to the layer's ascending costs keeps them ascending (rounding
- * is monotone), so each lane is already sorted by cost and the layer is a k-way merge of the
- * lanes, not a sort of all their candidates (which took half the time of a hard search and
- * held every candidate in memory at once).  Rounding can make neighbouring costs equal; a run
- * of equal costs is buffered and sorted by cmp_state, so the merge emits exactly the order a
- * sort of all candidates gives, and the layer kept is the same.
- */
-struct lane {
-    uint32_t j;        /* the choice */
-    size_t next;       /* first state of layer i not yet read into buf */
-    struct state *buf; /* the current run of equal cost, pruned and sorted */
-    size_t k, n, cap;
-};
-
-struct merge {
-    const struct problem *p;
-    const struct front *f;
-    const struct state *old;
-    size_t n_old, i;
-    double cost_cap;
-};
-
-/* Read the next run of equal cost of the lane into its buffer (pruned candidates dropped). */
-static fm_stats_status lane_fill(const struct merge *m, struct lane *l)
-{
-    const struct problem *p = m->p;
-    const struct choice *ch = &m->f->c[l->j];
-    l->k = l->n = 0;
-    while (l->n == 0 && l->next < m->n_old) {
-        double c0 = m->old[l->next].cost + ch->cost;
-        for (; l->next < m->n_old && m->old[l->next].cost + ch->cost == c0; l->next++) {
-            const struct state *o = &m->old[l->next];
-            double c = o->cost + ch->cost, w = o->weight + ch->weight;
-            if (!(w + p->rest[m->i + 1] <= p->budget && c <= m->cost_cap &&
-                  c + rest_cost_bound(p, m->i + 1, p->budget - w) <= m->cost_cap))
-                continue;
-            if (l->n == l->cap) {
-                size_t cap = l->cap ? 2 * l->cap : 4;
-                struct state *grown = realloc(l->buf, cap * sizeof *grown);
-                if (grown == NULL)
-                    return FM_STATS_ENOMEM;
-                l->buf = grown;
-                l->cap = cap;
-            }
-            l->buf[l->n++] = (struct state){c, w, (uint32_t)l->next, ch->a};
-        }
-    }
-    if (l->n > 1)
-        qsort(l->buf, l->n, sizeof *l->buf, cmp_state);
-    return FM_STATS_OK;
-}
-
-static bool lane_before(const struct lane *a, const struct lane *b)
-{
-    return cmp_state(&a->buf[a->k], &b->buf[b->k]) < 0;
-}
-
-/* Restore the min-heap of lanes (by their heads) below position at. */
-static void sift_down(struct lane **h, size_t n, size_t at)
-{
-    for (;;) {
-        size_t least = at, l = 2 * at + 1, r = l + 1;
-        if (l < n && lane_before(h[l], h[least]))
-            least = l;
-        if (r < n && lane_before(h[r], h[least]))
-            least = r;
-        if (least == at)
-            return;
-        struct lane *t = h[at];
-        h[at] = h[least];
-        h[least] = t;
-        at = least;
-    }
-}
-
-/* Append a state to the growing layer. */
-static bool push_state(struct state **v, size_t *n, size_t *cap, struct state s)
-{
-    if (*n == *cap) {
-        size_t c = *cap ? 2 * *cap : 64;
-        struct state *grown = realloc(*v, c * sizeof *grown);
-        if (grown == NULL)
-            return false;
-        *v = grown;
-        *cap = c;
-    }
-    (*v)[(*n)++] = s;
-    return true;
-}
-
 /* Extend layer i by test i's choices, pruned; the new layer goes to L->s[i + 1]. */
 static fm_stats_status extend(const struct problem *p, size_t i, double cost_cap, struct layers *L)
 {
@@ -443,51 +351,36 @@ static fm_stats_status extend(const struct problem *p, size_t i, double cost_cap
     size_t n_old = L->n[i];
     if (n_old > FM_STATS_BUDGET_MAX_STATES / f->n)
         return FM_STATS_ENOMEM;
-    struct merge m = {p, f, L->s[i], n_old, i, cost_cap};
-    struct lane *lanes = calloc(f->n, sizeof *lanes);
-    struct lane **heap = calloc(f->n, sizeof *heap);
-    struct state *kept_v = NULL;
-    size_t kept = 0, cap = 0, n_heap = 0;
-    fm_stats_status st = lanes == NULL || heap == NULL ? FM_STATS_ENOMEM : FM_STATS_OK;
-    for (uint32_t j = 0; st == FM_STATS_OK && j < f->n; j++) {
-        lanes[j].j = j;
-        st = lane_fill(&m, &lanes[j]);
-        if (st == FM_STATS_OK && lanes[j].n > 0)
-            heap[n_heap++] = &lanes[j];
-    }
-    for (size_t h = n_heap / 2; st == FM_STATS_OK && h-- > 0;)
-        sift_down(heap, n_heap, h);
+    struct state *cand = malloc((n_old * f->n + 1) * sizeof *cand);
+    if (cand == NULL)
+        return FM_STATS_ENOMEM;
+    size_t m = 0;
+    for (size_t s = 0; s < n_old; s++)
+        for (uint32_t j = 0; j < f->n; j++) {
+            double c = L->s[i][s].cost + f->c[j].cost, w = L->s[i][s].weight + f->c[j].weight;
+            if (w + p->rest[i + 1] <= p->budget && c <= cost_cap &&
+                c + rest_cost_bound(p, i + 1, p->budget - w) <= cost_cap)
+                cand[m++] = (struct state){c, w, (uint32_t)s, f->c[j].a};
+        }
+    qsort(cand, m, sizeof *cand, cmp_state);
+    size_t kept = 0;
     double window = -INFINITY; /* cost of the cheapest plan the last kept one stands for */
-    while (st == FM_STATS_OK && n_heap > 0) {
-        struct lane *l = heap[0];
-        struct state cand = l->buf[l->k++];
-        if (l->k == l->n && (st = lane_fill(&m, l)) == FM_STATS_OK && l->n == 0)
-            heap[0] = heap[--n_heap];
-        sift_down(heap, n_heap, 0);
-        if (kept > 0 && !(cand.weight < kept_v[kept - 1].weight))
+    for (size_t s = 0; s < m; s++) {
+        if (kept > 0 && !(cand[s].weight < cand[kept - 1].weight))
             continue; /* dominated */
-        if (kept > 0 && cand.cost <= window + p->eta) {
-            kept_v[kept - 1] = cand; /* at most eta dearer, and lighter: it stands for both */
+        if (kept > 0 && cand[s].cost <= window + p->eta) {
+            cand[kept - 1] = cand[s]; /* at most eta dearer, and lighter: it stands for both */
         } else {
-            window = cand.cost;
-            if (!push_state(&kept_v, &kept, &cap, cand))
-                st = FM_STATS_ENOMEM;
+            window = cand[s].cost;
+            cand[kept++] = cand[s];
         }
     }
-    for (uint32_t j = 0; lanes != NULL && j < f->n; j++)
-        free(lanes[j].buf);
-    free(lanes);
-    free(heap);
     L->total += kept;
-    if (st == FM_STATS_OK && L->total > FM_STATS_BUDGET_MAX_STATES)
-        st = FM_STATS_ENOMEM;
-    if (st != FM_STATS_OK) {
-        free(kept_v);
-        return st;
+    if (L->total > FM_STATS_BUDGET_MAX_STATES) {
+        free(cand);
+        return FM_STATS_ENOMEM;
     }
-    if (kept_v == NULL && (kept_v = malloc(sizeof *kept_v)) == NULL)
-        return FM_STATS_ENOMEM; /* an empty layer still needs an array to free */
-    L->s[i + 1] = kept_v;
+    L->s[i + 1] = cand;
     L->n[i + 1] = kept;
     return FM_STATS_OK;
 }
