@@ -117,9 +117,14 @@ fm_store_status fm_pg__copied(fm_store *store, int64_t campaign, int64_t counted
 static fm_store_status sqlite_same_run(fm_store *dst, int64_t campaign, const fm_run_record *r,
                                        bool *same)
 {
-    sqlite3_stmt *st = fm_store__stmt(dst, FM_ST_SAME_RUN);
-    if (st == NULL)
-        return FM_STORE_EIO;
+    sqlite3_stmt *st = NULL;
+    int prc = sqlite3_prepare_v2(dst->db,
+                                 "SELECT seed = ?4 AND outcome = ?5 AND start_ns = ?6 AND "
+                                 "wall_ns = ?7 FROM runs WHERE campaign = ?1 AND run_index = ?2 "
+                                 "AND attempt = ?3",
+                                 -1, &st, NULL);
+    if (prc != SQLITE_OK)
+        return fm_store__sqlite(dst, prc, "cannot compare runs");
     sqlite3_bind_int64(st, 1, campaign);
     sqlite3_bind_int64(st, 2, r->run_index);
     sqlite3_bind_int64(st, 3, r->attempt);
@@ -129,7 +134,7 @@ static fm_store_status sqlite_same_run(fm_store *dst, int64_t campaign, const fm
     sqlite3_bind_int64(st, 7, r->wall_ns);
     int rc = sqlite3_step(st);
     *same = rc == SQLITE_ROW && sqlite3_column_int(st, 0) != 0;
-    sqlite3_reset(st);
+    sqlite3_finalize(st);
     return rc == SQLITE_ROW ? FM_STORE_OK : fm_store__sqlite(dst, rc, "cannot compare runs");
 }
 

@@ -53,34 +53,15 @@ static const char *const statement_sql[FM_ST_COUNT] = {
     [FM_ST_INSERT_CAMPAIGN] = "INSERT INTO campaigns (label, kind, command, params, host, arch, "
                               "version, conditions, fingerprint, created_ns) "
                               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    [FM_ST_COUNT_RUNS] = "SELECT count(*) FROM runs WHERE campaign = ?1",
     [FM_ST_MAX_RUN_INDEX] = "SELECT max(run_index) FROM runs WHERE campaign = ?1",
-    /*
-     * The summary in two scans of the campaign's primary-key range: per-row counts, then per
-     * chain (GROUP BY run_index streams over the key, no sort).  The last attempt's outcome
-     * rides along as max(attempt * 8 + outcome) (outcome < 8).  Two flat queries measured 4x
-     * faster than one GROUP BY carrying every aggregate (docs/store.md, "Numbers").
-     */
-    [FM_ST_SUMMARY_ROWS] =
-        "SELECT count(*), ifnull(sum(outcome = 0), 0), ifnull(sum(outcome = 1), 0), "
-        "ifnull(sum(outcome = 2), 0), ifnull(sum(outcome = 3), 0), ifnull(sum(outcome = 4), 0), "
-        "ifnull(sum(outcome = 5), 0), "
-        "ifnull(sum(attempt = 1), 0), ifnull(sum(attempt = 1 AND outcome = 0), 0), "
-        "ifnull(sum(attempt = 1 AND outcome = 1), 0), ifnull(sum(attempt = 1 AND outcome = 2), 0), "
-        "ifnull(sum(attempt = 1 AND outcome = 3), 0), ifnull(sum(attempt = 1 AND outcome = 4), 0), "
-        "ifnull(sum(attempt = 1 AND outcome = 5), 0), "
-        "ifnull(sum(attempt >= 2 AND outcome <> 5), 0), "
-        "ifnull(sum(attempt >= 2 AND outcome NOT IN (0, 5)), 0), "
-        "ifnull(max(attempt), 0), ifnull(sum(wall_ns), 0), ifnull(min(start_ns), 0), "
-        "ifnull(max(start_ns + wall_ns), 0) FROM runs WHERE campaign = ?1",
-    [FM_ST_SUMMARY_CHAINS] =
-        "SELECT ifnull(sum(last % 8 <> 5), 0), ifnull(sum(last % 8 NOT IN (0, 5)), 0), "
-        "ifnull(sum(last % 8 = 0 AND last / 8 >= 2), 0) FROM ("
-        "SELECT max(attempt * 8 + outcome) AS last FROM runs WHERE campaign = ?1 "
-        "GROUP BY run_index)",
+    /* The summary: one scan of the campaign's key range (fm_store_summary.c). */
+    [FM_ST_SUMMARY_SCAN] = "SELECT run_index, attempt, outcome, start_ns, wall_ns FROM runs "
+                           "WHERE campaign = ?1 ORDER BY run_index, attempt",
     [FM_ST_WALLS] = "SELECT wall_ns FROM runs WHERE campaign = ?1 AND outcome <> 5",
+    [FM_ST_WALL_RANGE] = "SELECT count(*), ifnull(min(wall_ns), 0), ifnull(max(wall_ns), 0) "
+                         "FROM runs WHERE campaign = ?1 AND outcome <> 5",
     [FM_ST_DATA_VERSION] = "PRAGMA data_version",
-    [FM_ST_SAME_RUN] = "SELECT seed = ?4 AND outcome = ?5 AND start_ns = ?6 AND wall_ns = ?7 "
-                       "FROM runs WHERE campaign = ?1 AND run_index = ?2 AND attempt = ?3",
     /* Evidence: kept while its cause has fewer than PER_CAUSE tails and the campaign fewer than
      * CAUSES causes (or the cause is already one of them). */
     [FM_ST_INSERT_EVIDENCE] =
@@ -528,7 +509,9 @@ static fm_store_status connect(fm_store *store, const char *path, int flags)
     if (store->db != NULL)
         sqlite3_close(store->db);
     store->db = NULL;
-    int rc = sqlite3_open_v2(path, &store->db, flags, NULL);
+    /* NOMUTEX: a handle is used by one thread at a time (no library of ours starts threads
+     * that share one), so SQLite's per-call mutexes are pure cost (10 % of a merge). */
+    int rc = sqlite3_open_v2(path, &store->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK)
         return fm_store__sqlite(store, rc,
                                 (flags & SQLITE_OPEN_CREATE) ? "cannot create" : "cannot open");
@@ -620,7 +603,6 @@ static void free_handle(fm_store *store)
     for (size_t i = 0; i < store->n_campaigns; i++)
         free(store->campaigns[i].strings);
     free(store->campaigns);
-    free(store->walls.v);
     free(store);
 }
 

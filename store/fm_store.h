@@ -203,9 +203,15 @@ int64_t fm_store_summary_failures(const fm_store_summary *s);
 
 /* A "failure" is any outcome other than pass; errors count apart in by_outcome. */
 fm_store_status fm_store_summarize(fm_store *store, int64_t campaign, fm_store_summary *out);
-/* The q-quantile (0..1, nearest rank) of wall_ns over all attempts but interrupted ones; -1 when
- * there are none. */
+/*
+ * The q-quantile (0..1, exact nearest rank) of wall_ns over all attempts but interrupted ones; -1
+ * when there are none.  Memory stays bounded (about 0.5 MiB a quantile) whatever the number of
+ * runs: a few passes over the campaign's rows (fm_store_summary.c).  fm_store_wall_quantiles
+ * answers n of them in the same passes.
+ */
 fm_store_status fm_store_wall_quantile(fm_store *store, int64_t campaign, double q, int64_t *ns);
+fm_store_status fm_store_wall_quantiles(fm_store *store, int64_t campaign, const double *q, int n,
+                                        int64_t *ns);
 
 /* ---- Evidence: the output tail of the first failing attempts of each cause --------------------
  */

@@ -25,11 +25,11 @@ typedef enum {
     FM_ST_LAST_CAMPAIGN,
     FM_ST_INSERT_CAMPAIGN,
     FM_ST_MAX_RUN_INDEX,
-    FM_ST_SUMMARY_ROWS,
-    FM_ST_SUMMARY_CHAINS,
+    FM_ST_COUNT_RUNS,
+    FM_ST_SUMMARY_SCAN,
     FM_ST_WALLS,
+    FM_ST_WALL_RANGE,
     FM_ST_DATA_VERSION,
-    FM_ST_SAME_RUN,
     FM_ST_INSERT_EVIDENCE,
     FM_ST_COUNT
 } fm_store_stmt_id;
@@ -51,15 +51,6 @@ typedef struct {
     fm_store_summary s;
 } fm_store_summary_cache;
 
-/* The sorted wall times of one campaign, valid for one generation of this handle's rows. */
-typedef struct {
-    bool valid;
-    int64_t campaign, data_version;
-    uint64_t generation;
-    int64_t *v;
-    size_t n;
-} fm_store_walls_cache;
-
 struct fm_store {
     sqlite3 *db;      /* NULL for a PostgreSQL store */
     struct fm_pg *pg; /* the PostgreSQL backend (fm_pg.h), or NULL for SQLite */
@@ -69,9 +60,7 @@ struct fm_store {
     int64_t batch_start_ns; /* CLOCK_MONOTONIC when the batch began */
     fm_store_cached_campaign *campaigns;
     size_t n_campaigns, cap_campaigns;
-    uint64_t generation; /* bumped by every row added or batch lost on this handle */
     fm_store_summary_cache sum;
-    fm_store_walls_cache walls;
     char errmsg[512];
 };
 

@@ -10,6 +10,8 @@ fm_store_status fm_store_runs_from(fm_store *store, int64_t campaign, int64_t fr
 {
     if (store == NULL || fn == NULL)
         return FM_STORE_EINVAL;
+    if (store->db == NULL) /* a PostgreSQL store: stress keeps to SQLite */
+        return fm_store__fail(store, FM_STORE_EINVAL, "not on a PostgreSQL store");
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(store->db,
                                 "SELECT run_index, attempt, seed, outcome, exit_code, signal, "

@@ -17,8 +17,8 @@ fm_store_status fm_verdict_compute(fm_store *store, int64_t campaign, double tar
     out->target = target;
     out->confidence = confidence;
     fm_store_status st = fm_store_summarize(store, campaign, &out->sum);
-    for (int i = 0; i < 4 && st == FM_STORE_OK; i++)
-        st = fm_store_wall_quantile(store, campaign, quantiles[i], &out->durations_ns[i]);
+    if (st == FM_STORE_OK)
+        st = fm_store_wall_quantiles(store, campaign, quantiles, 4, out->durations_ns);
     if (st == FM_STORE_OK)
         st = fm_store_causes(store, campaign, out->causes, sizeof out->causes / sizeof *out->causes,
                              &out->n_causes, &out->causes_total);

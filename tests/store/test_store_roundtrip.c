@@ -4,7 +4,8 @@
  * Asserts: opening a missing path without create is ENOENT and creates nothing; the summary of
  * 3000 seeded retry chains equals the one computed in C from the same chains (every field,
  * including chains, chains_failed, passed_on_retry, retries and retries_failed), before and
- * after a reopen; wall-time quantiles equal the nearest-rank values of the sorted walls; resume
+ * after a reopen; wall-time quantiles equal the nearest-rank values of the sorted walls, also
+ * past the bounded selection's one-pass size (200 000 walls with ties and a 63-bit span); resume
  * (same label again) accumulates and max_run_index follows; a different command, kind or
  * parameters under the same label is ECONFLICT naming the label, host/arch/version may differ;
  * a duplicate (run_index, attempt) is ECONFLICT and leaves the batch intact; lookups by label
@@ -73,6 +74,67 @@ static void check_quantiles(fm_store *s, int64_t id, int64_t chains, uint64_t se
     int64_t got;
     CHECK(fm_store_wall_quantile(s, id, 1.5, &got) == FM_STORE_EINVAL, "q outside [0, 1]");
     free(w);
+}
+
+/*
+ * More walls than one collecting pass takes (FM_SEL_CAP = 65536), so the bounded selection
+ * narrows through histogram passes: 200 000 walls with a heavy tie, a dense body, a long tail
+ * and the extremes 0 and INT64_MAX (a 63-bit span), against the sorted array (the definition:
+ * nearest rank ceil(q n)).  Interrupted attempts are left out, as the summary leaves them out.
+ */
+static void test_quantiles_big(void)
+{
+    const char *path = su_path("big.db");
+    fm_store *s = NULL;
+    fm_campaign_info info = su_campaign("big", "[\"./big\"]");
+    int64_t id;
+    CHECK(fm_store_open(path, true, &s) == FM_STORE_OK, "create: %s", fm_store_errmsg(NULL));
+    CHECK(fm_store_campaign(s, &info, &id, NULL) == FM_STORE_OK, "campaign");
+    enum { N = 200000 };
+    int64_t *w = malloc(N * sizeof *w);
+    size_t n = 0;
+    uint64_t rng = 20261122;
+    for (int64_t i = 0; i < N + 500; i++) {
+        rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+        uint64_t u = rng >> 11;
+        int64_t v = i == 0       ? 0
+                    : i == 1     ? INT64_MAX
+                    : u % 10 < 4 ? 500000 /* a tie of 40 % */
+                    : u % 10 < 9 ? 400000 + (int64_t)(u / 10 % 200000)
+                                 : (int64_t)(u / 10 % 1000000000);
+        fm_run_record r = {.run_index = i, .attempt = 1, .seed = u, .start_ns = i, .wall_ns = v};
+        r.outcome = i >= N ? FM_OUTCOME_INTERRUPTED : FM_OUTCOME_PASS;
+        if (i >= N)
+            r.wall_ns = 7; /* would move the low ranks if counted */
+        else
+            w[n++] = v;
+        CHECK(fm_store_add_run(s, id, &r) == FM_STORE_OK, "add: %s", fm_store_errmsg(s));
+    }
+    qsort(w, n, sizeof *w, cmp_i64);
+    static const int q[][2] = {{0, 1},      {1, 200000},      {1, 100}, {1, 10}, {1, 4},
+                               {2, 5},      {1, 2},           {3, 5},   {9, 10}, {99, 100},
+                               {999, 1000}, {199999, 200000}, {1, 1}};
+    enum { NQ = sizeof q / sizeof q[0] };
+    double qs[NQ];
+    int64_t got[NQ];
+    for (int i = 0; i < NQ; i++)
+        qs[i] = (double)q[i][0] / q[i][1];
+    for (int pass = 0; pass < 2; pass++) { /* pending rows, then committed */
+        CHECK(fm_store_wall_quantiles(s, id, qs, NQ, got) == FM_STORE_OK, "quantiles: %s",
+              fm_store_errmsg(s));
+        for (int i = 0; i < NQ; i++) {
+            int64_t k = ((int64_t)q[i][0] * (int64_t)n + q[i][1] - 1) / q[i][1];
+            k = k < 1 ? 1 : k;
+            CHECK(got[i] == w[k - 1], "q=%d/%d: %lld, want %lld", q[i][0], q[i][1],
+                  (long long)got[i], (long long)w[k - 1]);
+            int64_t one = -2;
+            CHECK(fm_store_wall_quantile(s, id, qs[i], &one) == FM_STORE_OK && one == got[i],
+                  "one at a time equals all at once");
+        }
+        CHECK(fm_store_flush(s) == FM_STORE_OK, "flush");
+    }
+    free(w);
+    CHECK(fm_store_close(s) == FM_STORE_OK, "close");
 }
 
 static void test_roundtrip(void)
@@ -374,6 +436,7 @@ int main(void)
     su_mkdir();
     test_missing();
     test_roundtrip();
+    test_quantiles_big();
     test_resume();
     test_lookup();
     test_filled();
