@@ -56,6 +56,7 @@ const char *fm_cli_esc(const char *text, char *buf, size_t size)
  * "flakemeter CMD: message", one line: the message is formatted first and its control
  * characters escaped (a newline or an escape sequence the user typed comes back as \n, \x1b).
  */
+static void vmessage(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 static void vmessage(const char *fmt, va_list ap)
 {
     char msg[2048], esc[4096];

@@ -73,7 +73,7 @@ static int parse_options(int argc, char **argv, struct run_args *a)
     uint64_t runs = (uint64_t)c->runs, jobs = (uint64_t)c->jobs, retries = c->retries;
     const struct fm_opt options[] = {
         FM_OPT_COUNT(
-            'n', "runs", &runs, 1, INT64_MAX / 2, "N",
+            'n', "runs", &runs, 1, (double)(INT64_MAX / 2), "N",
             "runs to make (default: until --duration, decided (at most 100000) or Ctrl-C)"),
         FM_OPT_REAL(0, "duration", &c->duration_s, 0, 1e9, FM_OPT_LO_OPEN, "S",
                     "stop starting runs after S seconds"),

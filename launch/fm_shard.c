@@ -22,6 +22,8 @@ static const char *sys_getenv(const char *name, void *ctx)
 }
 
 static fm_shard_status refuse(char *why, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static fm_shard_status refuse(char *why, size_t size, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
