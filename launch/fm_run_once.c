@@ -211,14 +211,14 @@ fm_run_status fm_run_once(const fm_run_once_config *cfg, fm_run_record *rec, cha
         err = errno ? errno : EIO;
     rec->start_ns = fm_run_realtime_ns();
     s.start_ns = fm_run_now_ns();
-    fm_launcher *launcher = NULL;
+    fm_launcher *launcher = NULL; /* keeps &lc until freed */
+    fm_run_config lc;
     int efd = -1;
+    fm_run_config_init(&lc);
+    lc.argv = cfg->argv;
+    lc.jobs = 1;
     if (err == 0 && s.cg.procs_fd >= 0) { /* the engine's launch: the child joins the cgroup */
-        fm_run_config rc;
-        fm_run_config_init(&rc);
-        rc.argv = cfg->argv;
-        rc.jobs = 1;
-        err = fm_launcher_new(&rc, 1, &launcher);
+        err = fm_launcher_new(&lc, 1, &launcher);
         if (err == 0)
             err = fm_launcher_start(launcher, 0, id, s.cg.procs_fd, &s.pid, &s.out_fd, &efd);
     } else if (err == 0) {

@@ -187,13 +187,13 @@ typedef struct {
 static void durations_compute(fm_store *store, int64_t id, campaign_data *cd, durations *du)
 {
     du->n = 0;
-    for (int i = 0; i <= 100; i++) {
-        int64_t ns;
-        if (fm_store_wall_quantile(store, id, i / 100.0, &ns) != FM_STORE_OK || ns < 0)
-            break;
-        du->s[du->n] = (double)ns / 1e9;
-        du->q[du->n++] = i / 100.0;
-    }
+    /* The 101 percentiles in one set of passes over the store (fm_store_wall_quantiles). */
+    int64_t ns[101];
+    for (int i = 0; i <= 100; i++)
+        du->q[i] = i / 100.0;
+    if (fm_store_wall_quantiles(store, id, du->q, 101, ns) == FM_STORE_OK)
+        for (int i = 0; i <= 100 && ns[i] >= 0; i++)
+            du->s[du->n++] = (double)ns[i] / 1e9;
     du->have_fit = false;
     fm_lognormal_fit fit;
     if (cd->opt->timeout_s > 0 && cd->n_pass >= 2 &&

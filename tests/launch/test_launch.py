@@ -227,6 +227,10 @@ def test_no_leaks(tmp, launch):
     heavy = ("libxml2", "libicu", "libcrypto", "liblzma")
     if not any(x.startswith(("libasan", "libtsan")) for x in libs):  # they bring libstdc++
         heavy += ("libstdc++",)
+    if any(x.startswith("libpq") for x in libs):
+        # a build with the PostgreSQL store (-Dpostgresql) links libpq, which needs libssl and
+        # libcrypto: mapped, though a SQLite run never calls them (docs/design.md, Launching)
+        heavy = tuple(h for h in heavy if h != "libcrypto")
     heavy = sorted(x for x in libs if x.startswith(heavy))
     check(libs and not heavy, f"{launch}: the runner maps {heavy} (issue 19: run maps no XML or "
           "crypto library)")

@@ -128,7 +128,10 @@ def main():
             check(r.returncode == 0, f"taskset probe: {r.stderr!r}")
             for mode in modes:
                 r = subprocess.run([FM, "run", "--db", os.path.join(tmp, f"{mode}.db"),
+                                    # like for like: taskset puts its child in no cgroup of
+                                    # its own, so flakemeter's per-attempt cgroup is off here
                                     "--pin", "0", "-j", "1", "-n", "1", "--launch", mode,
+                                    "--cgroup", "off",
                                     "--quiet", "--", sys.executable, probe, tmp, f"fm_{mode}"],
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                 check(r.returncode == 0, f"flakemeter --launch {mode} probe: {r.stderr!r}")
