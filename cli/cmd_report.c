@@ -96,11 +96,14 @@ static int write_report(fm_store *store, const fm_report_options *opt, const cha
 
 int cmd_report(int argc, char **argv)
 {
-    const char *db = "flakemeter.db", *output = NULL, *title = NULL;
+    const char *output = NULL, *title = NULL;
+    fm_cli_stores dbs = {0};
     int format = -1;
     fm_report_options opt = {.target = 1e-6, .confidence = 0.95};
     const struct fm_opt options[] = {
-        FM_OPT_STRING(0, "db", &db, "PATH", "the store (default flakemeter.db)"),
+        FM_OPT_CALL(0, "db", &dbs, fm_cli_parse_db, "PATH",
+                    "the store (default flakemeter.db); repeated, or a quoted glob: several "
+                    "stores read as one"),
         FM_OPT_STRING('o', "output", &output, "FILE",
                       "the report: FILE.html, FILE.md, or - (Markdown on standard output)"),
         FM_OPT_CALL('f', "format", &format, parse_format, "FORMAT",
@@ -115,26 +118,26 @@ int cmd_report(int argc, char **argv)
         FM_OPT_END,
     };
     int rc = fm_cli_options(argc, argv, options, help, FM_CLI_OPERANDS);
-    if (rc >= 0)
+    if (rc < 0 && output == NULL)
+        rc = fm_cli_usage_error("-o: give the report's file (FILE.html, FILE.md or -)");
+    if (rc < 0 && (rc = pick_format(output, &format)) == 0)
+        rc = -1;
+    fm_store *store = NULL;
+    if (rc >= 0 || (rc = fm_cli_open_stores(&dbs, &store)) != 0) {
+        fm_cli_close_stores(&dbs, NULL);
         return rc;
-    if (output == NULL)
-        return fm_cli_usage_error("-o: give the report's file (FILE.html, FILE.md or -)");
-    if ((rc = pick_format(output, &format)) != 0)
-        return rc;
+    }
     char dir[4096], base[1024];
     bool pictures;
     picture_place(output, dir, sizeof dir, base, sizeof base, &pictures);
-    opt.db = db;
+    opt.db = dbs.display;
     opt.title = title;
     opt.format = (fm_report_format)format;
     opt.labels = (const char *const *)argv + optind;
     opt.n_labels = (size_t)(argc - optind);
     opt.picture_dir = pictures && format == FM_REPORT_MARKDOWN ? dir : NULL;
     opt.picture_base = base;
-    fm_store *store = NULL;
-    if ((rc = fm_cli_open_store(db, false, &store)) != 0)
-        return rc;
     rc = write_report(store, &opt, output);
-    fm_store_close(store);
+    fm_cli_close_stores(&dbs, store);
     return rc;
 }

@@ -87,6 +87,16 @@ def kubernetes(tmp):
         sh(cmd, tmp, dict(env, JOB_COMPLETION_INDEX=str(i)))
     sh(f"flakemeter merge -o all.db {tmp}/shard-*.db", tmp, {})
     one_campaign(os.path.join(tmp, "all.db"), n, "k8s")
+    # The shards read as one without a merge: show and report take the glob.
+    r = subprocess.run([FLAKEMETER, "show", "--json", "--db", f"{tmp}/shard-*.db"],
+                       capture_output=True, text=True)
+    check(r.returncode == 0 and json.loads(r.stdout)["runs"] == n * RUNS,
+          f"k8s: show --db 'shard-*.db': {r.returncode} {r.stderr.strip()}")
+    md = os.path.join(tmp, "shards.md")
+    r = subprocess.run([FLAKEMETER, "report", "--db", f"{tmp}/shard-*.db", "-o", md],
+                       capture_output=True, text=True)
+    check(r.returncode == 0 and f"| {n * RUNS} |" in open(md).read().replace("\u00a0", " "),
+          f"k8s: report --db 'shard-*.db': {r.returncode} {r.stderr.strip()}")
 
 
 def github(tmp):

@@ -117,6 +117,29 @@ def test_param(k):
                         "tests/test_demo.py::test_flaky": "flaky",
                         "tests/test_demo.py::test_param[1]": "param1",
                         "tests/test_demo.py::test_param[2]": "param2"})
+    # The budget from stress's history, written as pytest's own configuration, is accepted and
+    # acted on by pytest-rerunfailures: at a run where only test_flaky fails, it is rerun.
+    if subprocess.run([SYS_PY, "-c", "import pytest_rerunfailures"],
+                      capture_output=True).returncode != 0:
+        print("pytest budget: skipped (Debian python3-pytest-rerunfailures is not installed)")
+        return
+    r = fm("budget", "--db", "s.db", "--label", "pytest", "--target", "1e-3", "--point", "--format",
+           "pytest", cwd=tmp)
+    if not check(r.returncode == 0 and "flaky" in r.stdout,
+                 f"pytest: budget --format pytest: {r.returncode} {r.stderr.strip()}"):
+        return
+    with open(os.path.join(tmp, "conftest.py"), "w") as f:
+        f.write(r.stdout)
+    fails = lambda run, salt, pct: (run * 7919 + 104729 + salt) % 100 < pct
+    run = next(k for k in range(1000, 2000)
+               if fails(k, 3, 30) and not fails(k, 11, 10) and not fails(k, 22, 20))
+    env = dict(os.environ, FLAKEMETER_RUN=str(run), FLAKEMETER_ATTEMPT="1")
+    p = subprocess.run([SYS_PY, "-m", "pytest", "-p", "no:cacheprovider", "tests"], cwd=tmp,
+                       env=env, capture_output=True, text=True)
+    last = (p.stdout.strip().splitlines() or [""])[-1]
+    check(p.returncode == 1 and "1 failed" in last and "rerun" in last,
+          f"pytest with the budget's conftest: exit {p.returncode}: {last!r}")
+    print(f"pytest budget: the conftest from stress's history is acted on: {last}")
 
 
 SH_DRAW = ('failed=$(( (FLAKEMETER_RUN * 7919 + FLAKEMETER_ATTEMPT * 104729 + {salt}) % 100 '
