@@ -11,7 +11,10 @@ bin=$1 name=$2 dir=$3
 secs=${FM_FUZZ_SECONDS:-20}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# libFuzzer's own exit code for a crash or a timeout is 77, which meson reads as "skipped":
+# every finding must fail the test, so both are 1.
 opts=(-rss_limit_mb=2048 -timeout=10 -close_fd_mask=3 -print_final_stats=1
+      -error_exitcode=1 -timeout_exitcode=1
       "-artifact_prefix=$PWD/fuzz-crash-$name-")
 [ -f "$dir/dict/$name.dict" ] && opts+=("-dict=$dir/dict/$name.dict")
 seeds=()

@@ -227,7 +227,7 @@ static fm_run_status parse_ctest(const char *text, strv *ids, char *err, size_t 
         const char *name = json_string_value(json_object_get(t, "name"));
         if (st != FM_RUN_OK)
             break;
-        if (name == NULL)
+        if (name == NULL || name[0] == '\0')
             st = fail(err, size, FM_RUN_EINVAL, "ctest --show-only=json-v1: test %zu has no name",
                       i);
         else if (!strv_push_s(ids, name))

@@ -68,6 +68,9 @@ int main(void)
     CHECK(fm_suite_parse_list(FM_SUITE_CTEST, "{\"tests\": 3}", &ids, &n, err, sizeof err) ==
               FM_RUN_EINVAL,
           "ctest without a tests array");
+    CHECK(fm_suite_parse_list(FM_SUITE_CTEST, "{\"tests\":[{\"name\":\"\"}]}", &ids, &n, err,
+                              sizeof err) == FM_RUN_EINVAL,
+          "ctest: an empty name is refused (fuzz/crashes/suite_list/ctest-empty-name)");
     CHECK(fm_suite_parse_list(FM_SUITE_CTEST, "not json", &ids, &n, err, sizeof err) ==
                   FM_RUN_EINVAL &&
               strchr(err, '\n') == NULL,
