@@ -17,8 +17,9 @@
  * it after the runner was SIGKILLed.  The runner holds an flock on its set's directory while
  * the set is open; a set that nobody holds a lock on was left by a runner that died with its
  * watchdog, and the next fm_cgroup_open in the same parent removes it (a set still being made
- * may be taken so: its maker sees it go and makes another).  (Not by the PID in its name: runners in other PID namespaces share the cgroup tree, and
- * their PIDs mean nothing here; the random part keeps their names apart.)
+ * may be taken so: its maker sees it go and makes another).  (Not by the PID in its name: runners
+ * in other PID namespaces share the cgroup tree, and their PIDs mean nothing here; the random part
+ * keeps their names apart.)
  *
  * Invariants: a set is never made in a cgroup that is not ours to write (an open that cannot
  * make, join and remove a probe cgroup reports FM_CGROUP_EUNAVAILABLE and changes nothing);
