@@ -335,16 +335,6 @@ fm_store_status fm_pg_campaign_ids(fm_store *store, const char *label, int64_t *
     return status;
 }
 
-static const char *or_empty(const char *s)
-{
-    return s != NULL ? s : "";
-}
-
-static const char *conditions_of(const fm_campaign_info *info)
-{
-    return info->conditions != NULL && *info->conditions != '\0' ? info->conditions : "{}";
-}
-
 /* Inside the caller's transaction, which holds the creation lock. */
 fm_store_status fm_pg__campaign_locked(fm_store *store, const fm_campaign_info *info, int64_t *id,
                                        bool *existed)
@@ -356,16 +346,7 @@ fm_store_status fm_pg__campaign_locked(fm_store *store, const fm_campaign_info *
         status = fm_pg_campaign_by_id(store, *id, &have);
         if (status != FM_STORE_OK)
             return status;
-        const char *what = strcmp(have.kind, or_empty(info->kind)) != 0         ? "kind"
-                           : strcmp(have.command, or_empty(info->command)) != 0 ? "command"
-                           : strcmp(have.params, or_empty(info->params)) != 0   ? "parameters"
-                           : strcmp(have.conditions, conditions_of(info)) != 0  ? "conditions"
-                                                                                : NULL;
-        if (what == NULL)
-            return FM_STORE_OK;
-        return fm_store__fail(
-            store, FM_STORE_ECONFLICT, "campaign '%s' exists with another %s (stored: %s %s%s%s)",
-            have.label, what, have.kind, have.command, *have.params ? " " : "", have.params);
+        return fm_store__same_campaign(store, &have, info);
     }
     if (status != FM_STORE_ENOENT)
         return status;

@@ -907,15 +907,20 @@ static fm_store_status find_label(fm_store *store, const char *label, int64_t *i
     return status;
 }
 
-static const char *or_empty(const char *s)
-{
-    return s != NULL ? s : "";
-}
-
 /* A campaign without conditions ran under none: the empty JSON object. */
-static const char *conditions_of(const fm_campaign_info *info)
+fm_store_status fm_store__same_campaign(fm_store *store, const fm_campaign_info *have,
+                                        const fm_campaign_info *info)
 {
-    return info->conditions != NULL && *info->conditions != '\0' ? info->conditions : "{}";
+    const char *what = strcmp(have->kind, or_empty(info->kind)) != 0         ? "kind"
+                       : strcmp(have->command, or_empty(info->command)) != 0 ? "command"
+                       : strcmp(have->params, or_empty(info->params)) != 0   ? "parameters"
+                       : strcmp(have->conditions, conditions_of(info)) != 0  ? "conditions"
+                                                                             : NULL;
+    if (what == NULL)
+        return FM_STORE_OK;
+    return fm_store__fail(store, FM_STORE_ECONFLICT,
+                          "campaign '%s' exists with another %s (stored: %s %s%s%s)", have->label,
+                          what, have->kind, have->command, *have->params ? " " : "", have->params);
 }
 
 /* Same kind, command, params and conditions (what makes two campaigns one experiment)? */
@@ -923,18 +928,7 @@ static fm_store_status check_same(fm_store *store, int64_t id, const fm_campaign
 {
     fm_campaign_info have;
     fm_store_status status = fm_store__campaign_by_id(store, id, &have);
-    if (status != FM_STORE_OK)
-        return status;
-    const char *what = strcmp(have.kind, or_empty(info->kind)) != 0         ? "kind"
-                       : strcmp(have.command, or_empty(info->command)) != 0 ? "command"
-                       : strcmp(have.params, or_empty(info->params)) != 0   ? "parameters"
-                       : strcmp(have.conditions, conditions_of(info)) != 0  ? "conditions"
-                                                                            : NULL;
-    if (what == NULL)
-        return FM_STORE_OK;
-    return fm_store__fail(store, FM_STORE_ECONFLICT,
-                          "campaign '%s' exists with another %s (stored: %s %s%s%s)", have.label,
-                          what, have.kind, have.command, *have.params ? " " : "", have.params);
+    return status != FM_STORE_OK ? status : fm_store__same_campaign(store, &have, info);
 }
 
 static fm_store_status insert_campaign(fm_store *store, const fm_campaign_info *info, int64_t *id)

@@ -64,6 +64,20 @@ struct fm_store {
     char errmsg[512];
 };
 
+/* NULL as "", and a campaign's conditions with "{}" for none, as both backends store them. */
+static inline const char *or_empty(const char *s)
+{
+    return s != NULL ? s : "";
+}
+static inline const char *conditions_of(const fm_campaign_info *info)
+{
+    return info->conditions != NULL && *info->conditions != '\0' ? info->conditions : "{}";
+}
+/* FM_STORE_OK when have (stored) and info are one experiment (kind, command, params,
+ * conditions), else FM_STORE_ECONFLICT naming the first difference (both backends). */
+fm_store_status fm_store__same_campaign(fm_store *store, const fm_campaign_info *have,
+                                        const fm_campaign_info *info);
+
 /* Record a detail message on the handle (for fm_store_errmsg); returns status. */
 fm_store_status fm_store__fail(fm_store *store, fm_store_status status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
