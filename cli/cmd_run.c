@@ -181,17 +181,15 @@ static int parse(int argc, char **argv, struct run_args *a)
     if (dashdash && a->cond.have_emulator)
         return fm_cli_usage_error("--emulator runs a built-in workload's cross-built fm-stress; "
                                   "for a command, put the emulator in the command");
-    struct stat sb;
-    if (a->cfg.keep_dir && mkdir(a->cfg.keep_dir, 0777) != 0 && errno != EEXIST)
-        return fm_cli_usage_error("--keep-output: cannot create '%s': %s", a->cfg.keep_dir,
-                                  strerror(errno));
-    if (a->cfg.keep_dir && (stat(a->cfg.keep_dir, &sb) != 0 || !S_ISDIR(sb.st_mode)))
-        return fm_cli_usage_error("--keep-output: '%s' is not a directory", a->cfg.keep_dir);
-    return -1;
+    return -1; /* --keep-output: checked by fm_run_check, made by the engine */
 }
 
 static int open_campaign(struct run_args *a, fm_store **store)
 {
+    char why[800]; /* checked before the store is opened: a refusal leaves nothing behind */
+    fm_run_status ck = fm_run_check(&a->cfg, why, sizeof why);
+    if (ck != FM_RUN_OK)
+        return ck == FM_RUN_EINVAL ? fm_cli_usage_error("%s", why) : fm_cli_fail("%s", why);
     int rc = fm_cli_open_shared_store(a->db, true, store);
     if (rc != 0)
         return rc;

@@ -424,6 +424,18 @@ static bool keep_machine_error(int err)
            err == EIO;
 }
 
+/* The quota cgroup (fm_cond, v2) that holds the attempts' cgroups, or NULL. */
+static const char *cgroup_parent(const fm_run_config *c)
+{
+    const fm_cond_rt *q = c->cond;
+    return q && q->cgroup[0] && q->cgroup_version == 2 ? q->cgroup : NULL;
+}
+
+static const char *cgroup_mode_name(fm_cgroup_mode m)
+{
+    return m == FM_CGROUP_V1 ? "v1" : m == FM_CGROUP_V2 ? "v2" : "require";
+}
+
 static void keep_output(engine *e, const slot *s, fm_outcome o)
 {
     const fm_run_config *c = e->cfg;
@@ -949,15 +961,12 @@ static fm_run_status setup(engine *e, sigset_t *old_mask)
     prctl(PR_SET_CHILD_SUBREAPER, 1);
     e->store_retry_at = NEVER;
     /* A v2 quota cgroup (fm_cond) holds the attempts' cgroups, so its limit covers them. */
-    const fm_cond_rt *q = c->cond;
-    const char *parent = q && q->cgroup[0] && q->cgroup_version == 2 ? q->cgroup : NULL;
+    if (c->keep_dir && mkdir(c->keep_dir, 0777) != 0 && errno != EEXIST) /* fm_run_check */
+        return set_error(e, "--keep-output: cannot create '%s': %s", c->keep_dir, strerror(errno)),
+               FM_RUN_ESYSTEM;
     char why[700];
-    if (fm_cgroup_open(&e->cgroups, c->cgroup, parent, why, sizeof why) != FM_CGROUP_OK)
-        return set_error(e, "--cgroup %s: %s",
-                         c->cgroup == FM_CGROUP_V1   ? "v1"
-                         : c->cgroup == FM_CGROUP_V2 ? "v2"
-                                                     : "require",
-                         why),
+    if (fm_cgroup_open(&e->cgroups, c->cgroup, cgroup_parent(c), why, sizeof why) != FM_CGROUP_OK)
+        return set_error(e, "--cgroup %s: %s", cgroup_mode_name(c->cgroup), why),
                FM_RUN_EUNAVAILABLE;
     snprintf(e->rep->containment, sizeof e->rep->containment, "%s",
              fm_cgroup_describe(&e->cgroups));
@@ -1021,6 +1030,45 @@ static void teardown(engine *e, const sigset_t *old_mask)
     /* SIGINT/SIGTERM/SIGHUP were consumed through the signalfd; the caller learns of them from
      * report->stop and picks its exit status (130/143/129). */
     sigprocmask(SIG_SETMASK, old_mask, NULL);
+}
+
+fm_run_status fm_run_check(const fm_run_config *c, char *err, size_t err_size)
+{
+    if (c->cgroup == FM_CGROUP_REQUIRE || c->cgroup == FM_CGROUP_V2 || c->cgroup == FM_CGROUP_V1) {
+        fm_cgroup_set set;
+        char why[700];
+        if (fm_cgroup_open(&set, c->cgroup, cgroup_parent(c), why, sizeof why) != FM_CGROUP_OK) {
+            snprintf(err, err_size, "--cgroup %s: %s", cgroup_mode_name(c->cgroup), why);
+            return FM_RUN_EUNAVAILABLE;
+        }
+        fm_cgroup_close(&set);
+    }
+    struct stat sb;
+    if (c->keep_dir == NULL || (stat(c->keep_dir, &sb) == 0 && S_ISDIR(sb.st_mode)))
+        return FM_RUN_OK;
+    if (errno != ENOENT || stat(c->keep_dir, &sb) == 0) {
+        snprintf(err, err_size, "--keep-output: '%s' is not a directory", c->keep_dir);
+        return FM_RUN_EINVAL;
+    }
+    /* absent: made by the engine; its parent must be a directory this process can write */
+    char parent[PATH_MAX];
+    snprintf(parent, sizeof parent, "%s", c->keep_dir);
+    char *slash = strrchr(parent, '/');
+    while (slash != NULL && slash > parent && slash[1] == '\0') { /* "dir/" */
+        *slash = '\0';
+        slash = strrchr(parent, '/');
+    }
+    const char *dir = slash == NULL ? "." : slash == parent ? "/" : (*slash = '\0', parent);
+    int why = stat(dir, &sb) != 0             ? errno
+              : !S_ISDIR(sb.st_mode)          ? ENOTDIR
+              : access(dir, W_OK | X_OK) != 0 ? errno
+                                              : 0;
+    if (why != 0) {
+        snprintf(err, err_size, "--keep-output: cannot create '%s': %s", c->keep_dir,
+                 strerror(why));
+        return FM_RUN_EINVAL;
+    }
+    return FM_RUN_OK;
 }
 
 fm_run_status fm_run_campaign(const fm_run_config *cfg, fm_run_report *rep)

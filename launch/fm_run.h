@@ -152,6 +152,14 @@ typedef struct {
 
 fm_run_status fm_run_campaign(const fm_run_config *config, fm_run_report *report);
 
+/*
+ * What must hold before a campaign is made, so that a refusal leaves nothing behind: the
+ * containment --cgroup require|v2|v1 asks for can be made here (a set is opened and closed;
+ * FM_RUN_EUNAVAILABLE), and keep_dir is a directory or can be made (FM_RUN_EINVAL; the engine
+ * makes it).  Nothing is created.  err gets one line.  Call it before the store is opened.
+ */
+fm_run_status fm_run_check(const fm_run_config *config, char *err, size_t err_size);
+
 /* ---- One run alone (benchmarks) -------------------------------------------------------------- */
 
 typedef struct {

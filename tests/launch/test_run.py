@@ -289,6 +289,41 @@ def test_bad_input(tmp):
     check(r.returncode == 2 and "label" in r.stderr, f"label conflict: {r.stderr!r}")
 
 
+def test_refusals_leave_nothing(tmp):
+    """A refused run creates neither its store nor its --keep-output directory."""
+    d = os.path.join(tmp, "refuse")
+    os.mkdir(d)
+    db, keep = os.path.join(d, "r.db"), os.path.join(d, "keep")
+    open(os.path.join(d, "file"), "w").close()
+    for extra, name in ((["--output", "null", "--keep-output", keep], "--output"),
+                        (["--keep-output", os.path.join(d, "file")], "not a directory"),
+                        (["--keep-output", os.path.join(d, "no", "x")], "cannot create")):
+        r = run("run", "--db", db, "-n", "2", *extra, "--", "false")
+        check(r.returncode == 2 and name in r.stderr and len(r.stderr.splitlines()) == 1,
+              f"{extra}: exit {r.returncode}, {r.stderr!r}")
+        check(sorted(os.listdir(d)) == ["file"], f"{extra}: left {sorted(os.listdir(d))}")
+    # --cgroup require where no cgroup can be made (an unprivileged user): exit 1, no store.
+    if os.geteuid() != 0 or subprocess.run(["which", "runuser"],
+                                           stdout=subprocess.DEVNULL).returncode != 0:
+        print("test_run: --cgroup require refusal not checked (needs root and runuser)")
+        return
+    u = tempfile.mkdtemp(prefix="fm-nobody-")
+    try:
+        os.chmod(u, 0o777)
+        r = subprocess.run(["runuser", "-u", "nobody", "--", FM, "run", "--db",
+                            os.path.join(u, "n.db"), "--cgroup", "require", "-n", "2", "--",
+                            "true"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           timeout=60)
+        if r.returncode == 0:
+            print("test_run: nobody can make cgroups here; --cgroup require refusal not checked")
+        else:
+            check(r.returncode == 1 and "--cgroup require" in r.stderr,
+                  f"--cgroup require as nobody: exit {r.returncode}, {r.stderr!r}")
+            check(os.listdir(u) == [], f"--cgroup require refused: left {os.listdir(u)}")
+    finally:
+        subprocess.run(["rm", "-rf", u])
+
+
 def test_show_list(tmp):
     """show --list: one entry per campaign, in creation order, with the counts `show` gives."""
     db = os.path.join(tmp, "l.db")
@@ -488,8 +523,8 @@ def main():
         for test in (test_bernoulli_counts_and_resume, test_timeout_kills_group,
                      test_crash_and_errors, test_regex_and_keep, test_retries, test_signals,
                      test_until_decided_and_correlated, test_shards_merge, test_bad_input,
-                     test_show_list, test_interrupted, test_campaign_identity, test_evidence,
-                     test_emulated_arch):
+                     test_refusals_leave_nothing, test_show_list, test_interrupted,
+                     test_campaign_identity, test_evidence, test_emulated_arch):
             test(tmp)
     print(f"test_run: {checks} checks, {failures} failed")
     return 1 if failures else 0
