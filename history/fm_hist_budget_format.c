@@ -405,21 +405,43 @@ static void write_bazel(FILE *f, const fm_hist_budget *b, const fm_budget_fmt_op
     }
 }
 
-static void write_micropython(FILE *f, const fm_hist_budget *b, const fm_budget_fmt_options *o)
+/* A run-tests.py dict of the retried tests: path -> (reason, None), the plan or what ignoring
+ * hides in each comment. */
+static void put_micropython_dict(FILE *f, const char *name, const fm_hist_budget *b,
+                                 const fm_budget_fmt_options *o, bool ignore)
 {
     int m = o->model;
     char why[256];
+    fprintf(f, "%s = {\n", name);
+    for (size_t i = 0; i < b->n_tests; i++) {
+        const fm_hist_budget_test *r = &b->tests[i];
+        if (r->attempts[m] < 2)
+            continue;
+        reason(r, o->confidence, why, sizeof why);
+        fputs("    ", f);
+        put_str(f, r->test);
+        fputs(": (", f);
+        put_str(f, why);
+        if (ignore)
+            fprintf(f, ", None),  # hides a failure rate of %.3g%% per CI run\n",
+                    100 * r->fail[m][0]);
+        else
+            fprintf(f, ", None),  # the plan: %u attempts (all fail with chance %.3g)\n",
+                    r->attempts[m], r->all_fail[m]);
+    }
+    fputs("}\n", f);
+}
+
+static void write_micropython(FILE *f, const fm_hist_budget *b, const fm_budget_fmt_options *o)
+{
+    int m = o->model;
     /* run-tests.py retries listed tests only: the others stay at one attempt */
     header(f, "#", b, o, "MicroPython tests/run-tests.py allowlists",
            fm_hist_budget_red_with(b, m, 1), 1);
-    uint32_t need = 0, most = 0;
+    uint32_t need = 0;
     size_t listed = 0;
     for (size_t i = 0; i < b->n_tests; i++)
-        if (b->tests[i].attempts[m] > 1) {
-            listed++;
-            if (b->tests[i].attempts[m] > most)
-                most = b->tests[i].attempts[m];
-        }
+        listed += b->tests[i].attempts[m] > 1;
     for (uint32_t a = 1; a <= o->max_attempts && need == 0; a++)
         if (red_uniform(b, m, a) <= o->target * (1 + 1e-12))
             need = a;
@@ -438,20 +460,8 @@ static void write_micropython(FILE *f, const fm_hist_budget *b, const fm_budget_
                 o->max_attempts, o->max_attempts, 100 * red_uniform(b, m, o->max_attempts));
     fprintf(f, "#    The proposal's \"up to 2 more times\" (3 attempts): red rate %.4g%%.\n",
             100 * red_uniform(b, m, 3 <= o->max_attempts ? 3 : o->max_attempts));
-    fputs("flaky_tests = {\n", f);
-    for (size_t i = 0; i < b->n_tests; i++) {
-        const fm_hist_budget_test *r = &b->tests[i];
-        if (r->attempts[m] < 2)
-            continue;
-        reason(r, o->confidence, why, sizeof why);
-        fputs("    ", f);
-        put_str(f, r->test);
-        fputs(": (", f);
-        put_str(f, why);
-        fprintf(f, ", None),  # the plan: %u attempts (all fail with chance %.3g)\n",
-                r->attempts[m], r->all_fail[m]);
-    }
-    fprintf(f, "}\nFLAKY_TEST_ATTEMPTS = %u\n", need > 0 ? need : o->max_attempts);
+    put_micropython_dict(f, "flaky_tests", b, o, false);
+    fprintf(f, "FLAKY_TEST_ATTEMPTS = %u\n", need > 0 ? need : o->max_attempts);
     /* ignoring: the listed tests' failures are hidden, the rest still turns CI red */
     double hidden_keep = 1.0, rest_keep = 1.0;
     for (size_t i = 0; i < b->n_tests; i++) {
@@ -469,20 +479,7 @@ static void write_micropython(FILE *f, const fm_hist_budget *b, const fm_budget_
             "runs\n#    (each test's hidden rate in its comment); the rest still turns CI red in "
             "%.4g%%.\n",
             listed, 100 * (1 - hidden_keep), 100 * (1 - rest_keep));
-    fputs("flaky_tests_to_ignore = {\n", f);
-    for (size_t i = 0; i < b->n_tests; i++) {
-        const fm_hist_budget_test *r = &b->tests[i];
-        if (r->attempts[m] < 2)
-            continue;
-        reason(r, o->confidence, why, sizeof why);
-        fputs("    ", f);
-        put_str(f, r->test);
-        fputs(": (", f);
-        put_str(f, why);
-        fprintf(f, ", None),  # hides a failure rate of %.3g%% per CI run\n", 100 * r->fail[m][0]);
-    }
-    fputs("}\n", f);
-    (void)most;
+    put_micropython_dict(f, "flaky_tests_to_ignore", b, o, true);
 }
 
 static void write_wine(FILE *f, const fm_hist_budget *b, const fm_budget_fmt_options *o)
