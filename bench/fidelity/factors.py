@@ -74,6 +74,42 @@ def exact_ci(k, n):
     return lower, upper
 
 
+def log_ratio(k1, n1, k0, n0):
+    """log of the rate ratio (k1/n1)/(k0/n0) and its standard error (Katz); with a zero count
+    every cell gets 0.5 (Haldane), so the ratio stays finite."""
+    from math import log, sqrt
+    if 0 in (k1, k0, n1 - k1, n0 - k0):
+        k1, n1, k0, n0 = k1 + 0.5, n1 + 1, k0 + 0.5, n0 + 1
+    return log((k1 / n1) / (k0 / n0)), sqrt(1 / k1 - 1 / n1 + 1 / k0 - 1 / n0)
+
+
+def ratio_report(counts, progs, pairs, runs):
+    """For each pair A/B of conditions: every program's rate ratio with its 95 % interval, and,
+    against the first program (the original), the ratio of ratios with its interval and the
+    two-sided p of 'the same ratio' (Wald on the log scale)."""
+    from math import erfc, exp, sqrt
+    lines = []
+    for a, b in pairs:
+        if any(c not in counts[progs[0]] for c in (a, b)):
+            continue
+        lines.append(f"{a} / {b}:")
+        ref = None
+        for p in progs:
+            k1, k0 = sum(counts[p][a]), sum(counts[p][b])
+            lr, se = log_ratio(k1, runs, k0, runs)
+            text = (f"  {p:10s} {k1}/{runs} vs {k0}/{runs}: ratio {exp(lr):.2f} "
+                    f"({exp(lr - 1.96 * se):.2f}-{exp(lr + 1.96 * se):.2f})")
+            if ref is None:
+                ref = (lr, se)
+            else:
+                d, sd = lr - ref[0], sqrt(se ** 2 + ref[1] ** 2)
+                pval = erfc(abs(d) / sd / sqrt(2))
+                text += (f"; against {progs[0]}: x{exp(d):.2f} ({exp(d - 1.96 * sd):.2f}-"
+                         f"{exp(d + 1.96 * sd):.2f}), p = {pval:.2g}")
+            lines.append(text)
+    return lines
+
+
 def child_exec(argv, out_fd, pgrp, pdeathsig, affinity):
     try:
         if pgrp:
@@ -194,6 +230,9 @@ def main():
     ap.add_argument("--seed", type=int, default=18)
     ap.add_argument("--programs", default="real,port")
     ap.add_argument("--conditions", default=",".join(ALL))
+    ap.add_argument("--ratios", default="taskset0/base,taskset0+pipe/pipe",
+                    help="A/B,...: rate ratios of condition A to B per program, and each "
+                         "port's ratio against the first program's (the original's)")
     ap.add_argument("--json")
     a = ap.parse_args()
     programs = {"real": [os.path.abspath(a.micropython), os.path.join(a.tests, a.test)],
@@ -240,6 +279,9 @@ def main():
             ratio = f"{(k / a.runs) / base:.2f}x base" if base else "-"
             print(f"  {c:10s} {k:4d}/{a.runs:<4d} {100 * k / a.runs:5.1f}%  "
                   f"({100 * lo:.1f}-{100 * hi:.1f}%)  {ratio}")
+    pairs = [tuple(r.split("/", 1)) for r in a.ratios.split(",") if "/" in r]
+    for line in ratio_report(counts, progs, pairs, a.runs):
+        print(line)
     if a.json:
         with open(a.json, "w") as f:
             json.dump(result, f, indent=1)
