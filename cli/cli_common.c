@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 const char *fm_cli_cmd = "flakemeter";
 
@@ -337,6 +338,16 @@ int fm_cli_what_to_run(int argc, char **argv, bool *command)
     return fm_cli_usage_error("nothing to run: give a workload or '-- COMMAND' (see "
                               "'flakemeter %s --help')",
                               fm_cli_cmd);
+}
+
+int fm_cli_keep_dir(const char *dir)
+{
+    struct stat sb;
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+        return fm_cli_usage_error("--keep-output: cannot create '%s': %s", dir, strerror(errno));
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        return fm_cli_usage_error("--keep-output: '%s' is not a directory", dir);
+    return 0;
 }
 
 /*
