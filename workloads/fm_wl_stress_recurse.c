@@ -22,9 +22,13 @@
  * the size in the first statement of its entry after storing its thread state in TLS
  * (mp_thread_init_state: mp_thread_set_state, then mp_cstack_init_with_top).  So with window=0
  * the main thread writes at once (no clock is read), and the thread sets a thread-local state
- * pointer before it reads.  The gap is then only what pthread_create does after clone returns
- * against the new thread's start in the C library: it opens when the scheduler runs the new
- * thread first (another idle CPU, or a wake-up that preempts the main thread).
+ * pointer before it reads.  Measured (docs/workloads.md, "Why pinning nearly removes the
+ * crash"): the thread wins only when it runs before pthread_create has returned, on the
+ * creating CPU - when the kernel's wake-up of the new thread preempts its creator inside the
+ * clone.  Whether it does depends on where the creation falls in the creator's scheduler
+ * slice, i.e. on the CPU time the process used since it was forked: the interpreter's start-up
+ * (startup=, fixed work without system calls, as MicroPython's), and under `taskset` that
+ * program's own exec before it.
  *
  * Main thread's wait (wait=): upstream spins `while not finished: time.sleep(0)`, a select()
  * with a zero timeout that releases and retakes the GIL around it; wait=poll does that

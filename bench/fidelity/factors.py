@@ -18,6 +18,7 @@ does):
   pdeathsig   the child sets PR_SET_PDEATHSIG(SIGKILL) before exec
   aff0        affinity {0} set in the child between fork and exec (as flakemeter --pin 0)
   taskset0    taskset -c 0 PROGRAM (the affinity set by taskset, then exec)
+  tasksetall  taskset -c ALL-ALLOWED-CPUS PROGRAM (taskset's extra exec, no pinning)
   two0        two at a time, both on CPU 0 (what `--cpus 1 -j 2` did)
   two         two at a time, unpinned (a -j 2 runner on 2 CPUs)
   runner1     the runner pinned to CPU 1, the program unpinned (the runner's own placement)
@@ -46,7 +47,8 @@ import sys
 import tempfile
 import time
 
-ALL = ["base", "pipe", "file", "spawn", "shell", "pgrp", "pdeathsig", "aff0", "taskset0", "two0",
+ALL = ["base", "pipe", "file", "spawn", "shell", "pgrp", "pdeathsig", "aff0", "taskset0",
+       "tasksetall", "two0",
        "two", "runner1", "fm", "fm_pin0", "fm_null", "fm_spawn"]
 PR_SET_PDEATHSIG = 1
 libc = ctypes.CDLL(None, use_errno=True)
@@ -140,6 +142,9 @@ def start(argv, cond, tmp, devnull):
         out = devnull
     if "taskset0" in tokens:
         argv = [shutil.which("taskset"), "-c", "0"] + argv
+    elif "tasksetall" in tokens:  # taskset's exec without the pinning
+        allowed = ",".join(str(c) for c in sorted(os.sched_getaffinity(0)))
+        argv = [shutil.which("taskset"), "-c", allowed] + argv
     if "shell" in tokens:
         argv = ["/bin/sh", "-c", " ".join(argv)]
     if "spawn" in tokens:
