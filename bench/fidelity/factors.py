@@ -33,7 +33,11 @@ runs once, in an order drawn from --seed), for each program, so a drifting machi
 condition alike; the load average before and after is recorded.  A run fails when it exits
 non-zero or dies of a signal (stress_recurse crashes with SIGSEGV).  Prints one line per
 condition: failures/runs, rate, exact 95 % interval, and the ratio to `base` of the same program;
---json writes the counts per block too (for the within-block analysis).
+--json writes the counts per block too (for the within-block analysis).  --ratios A/B,...
+(default taskset0/base,taskset0+pipe/pipe) prints each program's rate ratio of condition A to B
+with its 95 % Katz interval, and each port's ratio divided by the first program's (the
+original's) with its interval and the p of "the same ratio" (Wald on the log scale): how
+docs/workloads.md judges whether a port depends on placement as the original does.
 """
 import argparse
 import ctypes
