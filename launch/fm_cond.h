@@ -104,6 +104,7 @@ typedef struct fm_cond_rt {
 fm_run_status fm_cond_check(const fm_cond *c, const char *source_root, fm_cond_rt *rt, char *err,
                             size_t err_size); /* FM_RUN_EUNAVAILABLE: cannot be applied here */
 fm_run_status fm_cond_start(fm_cond_rt *rt, char *err, size_t err_size); /* FM_RUN_ESYSTEM */
+void fm_cond_stop(fm_cond_rt *rt);
 
 /*
  * Concurrency per allowed CPU (issue 18): attempts that outnumber the CPUs their conditions
@@ -115,6 +116,5 @@ fm_run_status fm_cond_start(fm_cond_rt *rt, char *err, size_t err_size); /* FM_R
  */
 int fm_cond_cpu_limit(const fm_cond_rt *rt);
 int fm_cond_fit_jobs(const fm_cond_rt *rt, int jobs, bool allow, char *note, size_t note_size);
-void fm_cond_stop(fm_cond_rt *rt);
 
 #endif
