@@ -6,6 +6,7 @@
 #include "fm_cli.h"
 #include "fm_cond.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 int fm_cli_parse_condition(void *cond, const char *text, const char *name)
@@ -26,4 +27,13 @@ char **fm_cli_emulator_argv(const char *qemu, const char *cross_stress, char **w
     for (int i = 0; i < n; i++)
         argv[i + 2] = words[i];
     return argv;
+}
+
+int fm_cli_fit_jobs(const char *cmd, const struct fm_cond_rt *rt, int jobs, bool allow)
+{
+    char note[512];
+    int fit = fm_cond_fit_jobs(rt, jobs, allow, note, sizeof note);
+    if (*note)
+        fprintf(stderr, "flakemeter %s: %s\n", cmd, note);
+    return fit;
 }

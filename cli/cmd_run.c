@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 static const char help[] =
@@ -41,7 +40,7 @@ struct run_args {
     char **emu_argv;
     char *conditions; /* fm_cond_json */
     const char *db, *label, *plot;
-    bool json, quiet, resume, force;
+    bool json, quiet, resume, force, allow_oversubscribe;
     double require_below; /* --require-below P0; 0: not given */
     struct run_regex {
         regex_t re;
@@ -104,6 +103,8 @@ static int parse_options(int argc, char **argv, struct run_args *a)
                     "Kubernetes, GitLab, Bazel; docs/scale.md); combine with 'merge'"),
         FM_OPT_GROUP("Run conditions (stored with the campaign; 'flakemeter sweep' varies them):"),
         FM_OPT_CONDITIONS(&a->cond),
+        FM_OPT_BOOL(0, "allow-oversubscribe", &a->allow_oversubscribe,
+                    "keep -j although the runs get fewer CPUs (--cpus, --pin, --quota)"),
         FM_OPT_GROUP(""),
         FM_OPT_STRING(0, "db", &a->db, "PATH",
                       "the store (default flakemeter.db), or a postgresql:// URL (docs/scale.md)"),
@@ -272,6 +273,7 @@ static int setup_conditions(struct run_args *a)
         a->cfg.fail_regex || a->cfg.ignore_regex || a->cfg.fail_if_output || a->cfg.keep_dir;
     if (fm_cond_check(&a->cond, FM_SOURCE_ROOT, &a->cond_rt, err, sizeof err) != FM_RUN_OK)
         return fm_cli_usage_error("--%s", err);
+    a->cfg.jobs = fm_cli_fit_jobs("run", &a->cond_rt, a->cfg.jobs, a->allow_oversubscribe);
     if (a->cond.have_emulator) { /* the workload becomes qemu-ARCH CROSS-FM-STRESS NAME k=v ... */
         a->emu_argv =
             fm_cli_emulator_argv(a->cond_rt.qemu, a->cond_rt.cross_stress, a->wl_argv, a->wl_argc);

@@ -202,6 +202,10 @@ int fm_cli_parse_condition(void *cond, const char *text, const char *name);
 /* --emulator: "QEMU CROSS-FM-STRESS WORD..." as a NULL-terminated calloc'd argv (its strings are
  * the arguments'), or NULL when out of memory. */
 char **fm_cli_emulator_argv(const char *qemu, const char *cross_stress, char **words, int n);
+/* The attempts `flakemeter CMD` runs at once: jobs, lowered to the CPUs rt's conditions allow
+ * unless allow (fm_cond_fit_jobs), with its one line on stderr when it lowers or keeps. */
+struct fm_cond_rt;
+int fm_cli_fit_jobs(const char *cmd, const struct fm_cond_rt *rt, int jobs, bool allow);
 #define FM_OPT_CONDITIONS(cond)                                                                    \
     FM_OPT_CALL(0, "cpus", cond, fm_cli_parse_condition, "N",                                      \
                 "each run may use only the first N CPUs of this machine"),                         \

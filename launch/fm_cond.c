@@ -279,6 +279,41 @@ static const char *describe_object(json_t *o, char *buf, size_t size)
     return buf;
 }
 
+int fm_cond_cpu_limit(const fm_cond_rt *rt)
+{
+    const fm_cond *c = rt->cond;
+    int limit = c->have_cpus || c->have_pin ? CPU_COUNT(&rt->mask) : 0;
+    if (c->have_quota) {
+        int q = (int)ceil(c->quota - 1e-9);
+        q = q < 1 ? 1 : q;
+        limit = limit == 0 || q < limit ? q : limit;
+    }
+    return limit;
+}
+
+int fm_cond_fit_jobs(const fm_cond_rt *rt, int jobs, bool allow, char *note, size_t note_size)
+{
+    int limit = fm_cond_cpu_limit(rt);
+    char what[256];
+    if (note_size > 0)
+        note[0] = '\0';
+    if (limit <= 0 || jobs <= limit)
+        return jobs;
+    fm_cond_describe(rt->cond, what, sizeof what);
+    if (allow) {
+        snprintf(note, note_size,
+                 "-j %d kept for %s (--allow-oversubscribe): attempts share fewer CPUs than they "
+                 "are many and measure preemption",
+                 jobs, what);
+        return jobs;
+    }
+    snprintf(note, note_size,
+             "-j lowered to %d for %s: %d attempts on %d CPU%s measure preemption, not placement; "
+             "--allow-oversubscribe to keep it",
+             limit, what, jobs, limit, limit == 1 ? "" : "s");
+    return limit;
+}
+
 const char *fm_cond_describe(const fm_cond *c, char *buf, size_t size)
 {
     json_t *o = cond_object(c);

@@ -106,4 +106,15 @@ fm_run_status fm_cond_check(const fm_cond *c, const char *source_root, fm_cond_r
 fm_run_status fm_cond_start(fm_cond_rt *rt, char *err, size_t err_size); /* FM_RUN_ESYSTEM */
 void fm_cond_stop(fm_cond_rt *rt);
 
+/*
+ * Concurrency per allowed CPU (issue 18): attempts that outnumber the CPUs their conditions
+ * allow preempt one another, and a rate measured so is one of preemption, not of placement.
+ * fm_cond_cpu_limit: the CPUs rt's conditions allow (the cpus/pin mask; ceil(quota)); 0 = no
+ * limit.  fm_cond_fit_jobs: the attempts to run at once, `jobs` lowered to that limit unless
+ * `allow` (--allow-oversubscribe); note gets one line saying what was lowered or kept ("" when
+ * jobs fits).  `run` follows it; `sweep` applies the same limit per combination (fm_sweep_jobs).
+ */
+int fm_cond_cpu_limit(const fm_cond_rt *rt);
+int fm_cond_fit_jobs(const fm_cond_rt *rt, int jobs, bool allow, char *note, size_t note_size);
+
 #endif

@@ -184,13 +184,7 @@ static fm_run_status make_cell(const fm_sweep_spec *s, fm_sweep *sw, size_t inde
     if (fm_cond_check(&c->cond_set, s->source_root, &c->rt, why, sizeof why) != FM_RUN_OK)
         return fm_run__fail(FM_RUN_EINVAL, err, size, "%s: --%s", c->what, why);
     c->cond = &c->rt;
-    if (c->cond_set.have_cpus || c->cond_set.have_pin)
-        c->cpu_limit = CPU_COUNT(&c->rt.mask);
-    if (c->cond_set.have_quota) {
-        int q = (int)ceil(c->cond_set.quota - 1e-9);
-        q = q < 1 ? 1 : q;
-        c->cpu_limit = c->cpu_limit == 0 || q < c->cpu_limit ? q : c->cpu_limit;
-    }
+    c->cpu_limit = fm_cond_cpu_limit(&c->rt);
     if (s->wl_words == NULL) {
         c->argv = s->argv;
         return FM_RUN_OK;

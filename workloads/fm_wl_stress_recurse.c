@@ -22,9 +22,13 @@
  * the size in the first statement of its entry after storing its thread state in TLS
  * (mp_thread_init_state: mp_thread_set_state, then mp_cstack_init_with_top).  So with window=0
  * the main thread writes at once (no clock is read), and the thread sets a thread-local state
- * pointer before it reads.  The gap is then only what pthread_create does after clone returns
- * against the new thread's start in the C library: it opens when the scheduler runs the new
- * thread first (another idle CPU, or a wake-up that preempts the main thread).
+ * pointer before it reads.  Measured (docs/workloads.md, "Why pinning nearly removes the
+ * crash"): the thread wins only when it runs before pthread_create has returned, on the
+ * creating CPU - when the kernel's wake-up of the new thread preempts its creator inside the
+ * clone.  Whether it does depends on where the creation falls in the creator's scheduler
+ * slice, i.e. on the CPU time the process used since it was forked: the interpreter's start-up
+ * (startup=, fixed work without system calls, as MicroPython's), and under `taskset` that
+ * program's own exec before it.
  *
  * Main thread's wait (wait=): upstream spins `while not finished: time.sleep(0)`, a select()
  * with a zero timeout that releases and retakes the GIL around it; wait=poll does that
@@ -62,9 +66,9 @@ static const struct fm_wl_param params[] = {
     {"window", FM_WL_INT, 0, 0, 1000000, NULL, "microseconds between start and a late write"},
     {"check", FM_WL_CHOICE, 1, 0, 1, on_off, "stack-limit check (off: plain overflow crash)"},
     {"frame", FM_WL_INT, 256, 16, 65536, NULL, "bytes of locals per recursion level"},
-    {"startup", FM_WL_INT, 0, 0, 10000000, NULL,
-     "microseconds the main thread computes before starting the thread (the interpreter's "
-     "start-up and compile)"},
+    {"startup", FM_WL_INT, 300, 0, 10000000, NULL,
+     "work before the thread starts, in microseconds of CPU on the reference machine "
+     "(MicroPython's start-up and compile: 300)"},
     {"wait", FM_WL_CHOICE, 0, 0, 1, wait_choices,
      "main thread's wait: yield (sched_yield) or poll (upstream's time.sleep(0): select)"},
 };
@@ -134,6 +138,25 @@ static void *recurse_thread(void *arg)
     return NULL;
 }
 
+/*
+ * The interpreter's start-up: `units` of fixed work, one unit about a microsecond of CPU on the
+ * reference machine (x86-64 at 2.4 GHz: 590 dependent multiply-adds, 1.7 ns each), so that,
+ * like MicroPython's own start-up, it takes longer where the CPU is slower or emulated.  No
+ * clock and no system call: reading a CPU-time clock would enter the scheduler (it updates the
+ * running task's accounting, renewing its slice), which MicroPython's start-up never does, and
+ * where the creation falls in the creating thread's slice is what decides the race.
+ */
+#define STARTUP_ITERS_PER_UNIT 590u
+
+static void compute_units(long units)
+{
+    uint64_t x = 1;
+    for (uint64_t i = 0; i < (uint64_t)(units > 0 ? units : 0) * STARTUP_ITERS_PER_UNIT; i++) {
+        x = x * 6364136223846793005u + 1442695040888963407u;
+        __asm__ volatile("" : "+r"(x)); /* a dependent chain the compiler cannot fold */
+    }
+}
+
 static void spin_us(long us)
 {
     if (us <= 0)
@@ -162,7 +185,7 @@ static int stress_recurse_run(const struct fm_wl_args *args, struct fm_wl_result
     run.frame = (size_t)fm_wl_int(args, "frame");
     run.check = (int)fm_wl_int(args, "check");
     atomic_init(&run.finished, 0);
-    spin_us(fm_wl_int(args, "startup"));
+    compute_units(fm_wl_int(args, "startup"));
     pthread_attr_init(&attr);
     if (pthread_attr_setstacksize(&attr, stack) != 0) {
         fm_wl_fail(res, "pthread_attr_setstacksize(%zu) refused", stack);

@@ -18,6 +18,7 @@ does):
   pdeathsig   the child sets PR_SET_PDEATHSIG(SIGKILL) before exec
   aff0        affinity {0} set in the child between fork and exec (as flakemeter --pin 0)
   taskset0    taskset -c 0 PROGRAM (the affinity set by taskset, then exec)
+  tasksetall  taskset -c ALL-ALLOWED-CPUS PROGRAM (taskset's extra exec, no pinning)
   two0        two at a time, both on CPU 0 (what `--cpus 1 -j 2` did)
   two         two at a time, unpinned (a -j 2 runner on 2 CPUs)
   runner1     the runner pinned to CPU 1, the program unpinned (the runner's own placement)
@@ -32,7 +33,11 @@ runs once, in an order drawn from --seed), for each program, so a drifting machi
 condition alike; the load average before and after is recorded.  A run fails when it exits
 non-zero or dies of a signal (stress_recurse crashes with SIGSEGV).  Prints one line per
 condition: failures/runs, rate, exact 95 % interval, and the ratio to `base` of the same program;
---json writes the counts per block too (for the within-block analysis).
+--json writes the counts per block too (for the within-block analysis).  --ratios A/B,...
+(default taskset0/base,taskset0+pipe/pipe) prints each program's rate ratio of condition A to B
+with its 95 % Katz interval, and each port's ratio divided by the first program's (the
+original's) with its interval and the p of "the same ratio" (Wald on the log scale): how
+docs/workloads.md judges whether a port depends on placement as the original does.
 """
 import argparse
 import ctypes
@@ -46,7 +51,8 @@ import sys
 import tempfile
 import time
 
-ALL = ["base", "pipe", "file", "spawn", "shell", "pgrp", "pdeathsig", "aff0", "taskset0", "two0",
+ALL = ["base", "pipe", "file", "spawn", "shell", "pgrp", "pdeathsig", "aff0", "taskset0",
+       "tasksetall", "two0",
        "two", "runner1", "fm", "fm_pin0", "fm_null", "fm_spawn"]
 PR_SET_PDEATHSIG = 1
 libc = ctypes.CDLL(None, use_errno=True)
@@ -72,6 +78,42 @@ def exact_ci(k, n):
     lower = 0.0 if k == 0 else solve(lambda p: 1 - cdf(k - 1, p) < 0.025)
     upper = 1.0 if k == n else solve(lambda p: cdf(k, p) > 0.025)
     return lower, upper
+
+
+def log_ratio(k1, n1, k0, n0):
+    """log of the rate ratio (k1/n1)/(k0/n0) and its standard error (Katz); with a zero count
+    every cell gets 0.5 (Haldane), so the ratio stays finite."""
+    from math import log, sqrt
+    if 0 in (k1, k0, n1 - k1, n0 - k0):
+        k1, n1, k0, n0 = k1 + 0.5, n1 + 1, k0 + 0.5, n0 + 1
+    return log((k1 / n1) / (k0 / n0)), sqrt(1 / k1 - 1 / n1 + 1 / k0 - 1 / n0)
+
+
+def ratio_report(counts, progs, pairs, runs):
+    """For each pair A/B of conditions: every program's rate ratio with its 95 % interval, and,
+    against the first program (the original), the ratio of ratios with its interval and the
+    two-sided p of 'the same ratio' (Wald on the log scale)."""
+    from math import erfc, exp, sqrt
+    lines = []
+    for a, b in pairs:
+        if any(c not in counts[progs[0]] for c in (a, b)):
+            continue
+        lines.append(f"{a} / {b}:")
+        ref = None
+        for p in progs:
+            k1, k0 = sum(counts[p][a]), sum(counts[p][b])
+            lr, se = log_ratio(k1, runs, k0, runs)
+            text = (f"  {p:10s} {k1}/{runs} vs {k0}/{runs}: ratio {exp(lr):.2f} "
+                    f"({exp(lr - 1.96 * se):.2f}-{exp(lr + 1.96 * se):.2f})")
+            if ref is None:
+                ref = (lr, se)
+            else:
+                d, sd = lr - ref[0], sqrt(se ** 2 + ref[1] ** 2)
+                pval = erfc(abs(d) / sd / sqrt(2))
+                text += (f"; against {progs[0]}: x{exp(d):.2f} ({exp(d - 1.96 * sd):.2f}-"
+                         f"{exp(d + 1.96 * sd):.2f}), p = {pval:.2g}")
+            lines.append(text)
+    return lines
 
 
 def child_exec(argv, out_fd, pgrp, pdeathsig, affinity):
@@ -104,6 +146,9 @@ def start(argv, cond, tmp, devnull):
         out = devnull
     if "taskset0" in tokens:
         argv = [shutil.which("taskset"), "-c", "0"] + argv
+    elif "tasksetall" in tokens:  # taskset's exec without the pinning
+        allowed = ",".join(str(c) for c in sorted(os.sched_getaffinity(0)))
+        argv = [shutil.which("taskset"), "-c", allowed] + argv
     if "shell" in tokens:
         argv = ["/bin/sh", "-c", " ".join(argv)]
     if "spawn" in tokens:
@@ -194,6 +239,9 @@ def main():
     ap.add_argument("--seed", type=int, default=18)
     ap.add_argument("--programs", default="real,port")
     ap.add_argument("--conditions", default=",".join(ALL))
+    ap.add_argument("--ratios", default="taskset0/base,taskset0+pipe/pipe",
+                    help="A/B,...: rate ratios of condition A to B per program, and each "
+                         "port's ratio against the first program's (the original's)")
     ap.add_argument("--json")
     a = ap.parse_args()
     programs = {"real": [os.path.abspath(a.micropython), os.path.join(a.tests, a.test)],
@@ -240,6 +288,9 @@ def main():
             ratio = f"{(k / a.runs) / base:.2f}x base" if base else "-"
             print(f"  {c:10s} {k:4d}/{a.runs:<4d} {100 * k / a.runs:5.1f}%  "
                   f"({100 * lo:.1f}-{100 * hi:.1f}%)  {ratio}")
+    pairs = [tuple(r.split("/", 1)) for r in a.ratios.split(",") if "/" in r]
+    for line in ratio_report(counts, progs, pairs, a.runs):
+        print(line)
     if a.json:
         with open(a.json, "w") as f:
             json.dump(result, f, indent=1)
