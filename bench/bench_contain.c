@@ -42,15 +42,11 @@ static const char *const mode_names[] = {
 
 /* clone3 with CLONE_INTO_CGROUP: the child starts in the cgroup, no migration (Linux 5.7, v2).
  * Raw clone3 skips glibc's fork bookkeeping, so the child only execs. */
-static pid_t clone_into(const char *dir)
+static pid_t clone_into(int dir_fd)
 {
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     struct clone_args ca = {
-        .flags = CLONE_INTO_CGROUP, .exit_signal = SIGCHLD, .cgroup = (uint64_t)fd};
-    pid_t pid = fd < 0 ? -1 : (pid_t)syscall(SYS_clone3, &ca, sizeof ca);
-    if (pid != 0 && fd >= 0)
-        close(fd);
-    return pid;
+        .flags = CLONE_INTO_CGROUP, .exit_signal = SIGCHLD, .cgroup = (uint64_t)dir_fd};
+    return dir_fd < 0 ? -1 : (pid_t)syscall(SYS_clone3, &ca, sizeof ca);
 }
 
 static double now_us(void)
@@ -122,20 +118,17 @@ static double per_attempt(int mode, fm_cgroup_set *set, int attempts)
             fprintf(stderr, "%s\n", why);
             exit(1);
         }
-        if (mode == CLONE3)
-            fm_cgroup_started(&cg); /* no join: born inside */
-        pid_t pid = mode == CLONE3 ? clone_into(cg.dir) : fork();
+        pid_t pid = mode == CLONE3 ? clone_into(cg.dir_fd) : fork();
         if (pid < 0) {
             perror("fork/clone3");
             exit(1);
         }
         if (pid == 0) {
-            if (cg.procs_fd >= 0 && fm_cgroup_attach(cg.procs_fd) != 0)
+            if (mode != CLONE3 && cg.procs_fd >= 0 && fm_cgroup_attach(cg.procs_fd) != 0)
                 _exit(126);
             execl("/bin/true", "true", (char *)NULL);
             _exit(127);
         }
-        fm_cgroup_started(&cg);
         int status;
         while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
             ;
@@ -172,7 +165,6 @@ static double kill_tree(int mode, fm_cgroup_set *set, int n, unsigned attempt)
             }
         _exit(0);
     }
-    fm_cgroup_started(&cg);
     close(ready[1]);
     char c;
     while (read(ready[0], &c, 1) > 0 || errno == EINTR)

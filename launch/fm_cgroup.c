@@ -449,18 +449,44 @@ const char *fm_cgroup_describe(const fm_cgroup_set *set)
     return "sweep";
 }
 
+static void close_fds(fm_cgroup *cg)
+{
+    int *fds[] = {&cg->dir_fd, &cg->procs_fd, &cg->events_fd, &cg->stat_fd};
+    for (size_t i = 0; i < sizeof fds / sizeof *fds; i++) {
+        if (*fds[i] >= 0)
+            close(*fds[i]);
+        *fds[i] = -1;
+    }
+}
+
+static int open_in(const char *dir, const char *name, int flags)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return open(path, flags | O_CLOEXEC);
+}
+
 fm_cgroup_status fm_cgroup_new(fm_cgroup_set *set, fm_cgroup *cg, char *why, size_t why_size)
 {
-    *cg = (fm_cgroup){.procs_fd = -1};
+    *cg = (fm_cgroup){.dir_fd = -1, .procs_fd = -1, .events_fd = -1, .stat_fd = -1};
     if (set->kind == FM_CGROUP_NONE)
         return FM_CGROUP_OK;
+    if (set->n_pool > 0) { /* empty since its last attempt (fm_cgroup_release) */
+        *cg = set->pool[--set->n_pool];
+        set->reused++;
+        return FM_CGROUP_OK;
+    }
+    bool v2 = set->kind == FM_CGROUP_KIND_V2;
     snprintf(cg->dir, sizeof cg->dir, "%s/a%u", set->root, set->serial++);
     int err = mkdir(cg->dir, 0755) == 0 ? 0 : errno;
     if (err == 0) {
-        char path[1200];
-        snprintf(path, sizeof path, "%s/cgroup.procs", cg->dir);
-        if ((cg->procs_fd = open(path, O_WRONLY | O_CLOEXEC)) < 0) {
+        cg->procs_fd = open_in(cg->dir, "cgroup.procs", O_WRONLY);
+        cg->events_fd = open_in(cg->dir, v2 ? "cgroup.events" : "cgroup.procs", O_RDONLY);
+        cg->stat_fd = v2 ? open_in(cg->dir, "cgroup.stat", O_RDONLY) : -1;
+        cg->dir_fd = v2 ? open(cg->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+        if (cg->procs_fd < 0 || cg->events_fd < 0 || (v2 && (cg->dir_fd < 0 || cg->stat_fd < 0))) {
             err = errno;
+            close_fds(cg);
             rmdir(cg->dir);
         }
     }
@@ -470,6 +496,7 @@ fm_cgroup_status fm_cgroup_new(fm_cgroup_set *set, fm_cgroup *cg, char *why, siz
         errno = err;
         return FM_CGROUP_ESYSTEM;
     }
+    set->made++;
     return FM_CGROUP_OK;
 }
 
@@ -478,24 +505,69 @@ int fm_cgroup_attach(int procs_fd)
     return write(procs_fd, "0", 1) == 1 ? 0 : errno;
 }
 
-void fm_cgroup_started(fm_cgroup *cg)
+bool fm_cgroup_empty(const fm_cgroup_set *set, const fm_cgroup *cg)
 {
-    if (cg->procs_fd >= 0)
-        close(cg->procs_fd);
-    cg->procs_fd = -1;
+    char buf[256];
+    ssize_t n = cg->events_fd >= 0 ? pread(cg->events_fd, buf, sizeof buf - 1, 0) : -1;
+    if (n < 0)
+        return false;
+    buf[n] = '\0';
+    if (set->kind == FM_CGROUP_KIND_V1) /* cgroup.procs: no pid listed */
+        return strspn(buf, " \n") == (size_t)n;
+    return strstr(buf, "populated 0") != NULL; /* the whole subtree */
 }
 
 int fm_cgroup_kill(const fm_cgroup_set *set, const fm_cgroup *cg)
 {
-    return cg->dir[0] ? kill_dir(cg->dir, set->has_kill) : 0;
+    if (cg->dir[0] == '\0' || fm_cgroup_empty(set, cg))
+        return 0;
+    return kill_dir(cg->dir, set->has_kill);
+}
+
+/* May an empty cgroup take the next attempt?  Not while a freeze of it is asked for (a kill
+ * without cgroup.kill thaws at its end; a thaw that failed would freeze the next attempt), nor
+ * (v2) when the attempt made cgroups below it (root may: then it could hold controllers, and
+ * no process may be born in a cgroup whose children have them). */
+static bool reusable(const fm_cgroup_set *set, const fm_cgroup *cg)
+{
+    char buf[256];
+    if (!fm_cgroup_empty(set, cg))
+        return false;
+    if (set->kind == FM_CGROUP_KIND_V1)
+        return fm_cgroup_read(cg->dir, "freezer.state", buf, sizeof buf) &&
+               strncmp(buf, "THAWED", 6) == 0;
+    ssize_t n = pread(cg->stat_fd, buf, sizeof buf - 1, 0);
+    buf[n > 0 ? n : 0] = '\0';
+    if (strncmp(buf, "nr_descendants 0\n", 17) != 0) /* its first line */
+        return false;
+    return set->has_kill ||
+           (fm_cgroup_read(cg->dir, "cgroup.freeze", buf, sizeof buf) && buf[0] == '0');
 }
 
 void fm_cgroup_release(fm_cgroup_set *set, fm_cgroup *cg)
 {
     if (cg->dir[0] == '\0')
         return;
-    fm_cgroup_started(cg);
-    fm_cgroup_kill(set, cg);
+    if (reusable(set, cg)) {
+        if (set->n_pool == set->cap_pool) {
+            size_t cap = set->cap_pool ? set->cap_pool * 2 : 8;
+            fm_cgroup *v = realloc(set->pool, cap * sizeof *v);
+            if (v != NULL) {
+                set->pool = v;
+                set->cap_pool = cap;
+            }
+        }
+        if (set->n_pool < set->cap_pool) {
+            set->pool[set->n_pool++] = *cg;
+            cg->dir[0] = '\0';
+            cg->dir_fd = cg->procs_fd = cg->events_fd = cg->stat_fd = -1;
+            return;
+        }
+    }
+    /* Something is left (an escape, or its processes are still exiting): kill it all and
+     * retire the cgroup; the next attempt gets a new one. */
+    close_fds(cg);
+    kill_dir(cg->dir, set->has_kill);
     if (rmdir_tree(cg->dir) == EBUSY) { /* its processes are still exiting: later */
         if (set->n_dying == set->cap_dying) {
             size_t cap = set->cap_dying ? set->cap_dying * 2 : 16;
@@ -534,6 +606,11 @@ void fm_cgroup_close(fm_cgroup_set *set)
         if (set->lock_fd >= 0)
             close(set->lock_fd);
     }
+    for (size_t i = 0; i < set->n_pool; i++)
+        close_fds(&set->pool[i]);
+    free(set->pool);
+    set->pool = NULL;
+    set->n_pool = set->cap_pool = 0;
     set->lock_fd = -1;
     free(set->dying);
     set->dying = NULL;
