@@ -481,10 +481,10 @@ fm_cgroup_status fm_cgroup_new(fm_cgroup_set *set, fm_cgroup *cg, char *why, siz
     int err = mkdir(cg->dir, 0755) == 0 ? 0 : errno;
     if (err == 0) {
         cg->procs_fd = open_in(cg->dir, "cgroup.procs", O_WRONLY);
-        cg->events_fd = open_in(cg->dir, v2 ? "cgroup.events" : "cgroup.procs", O_RDONLY);
+        cg->events_fd = v2 ? open_in(cg->dir, "cgroup.events", O_RDONLY) : -1;
         cg->stat_fd = v2 ? open_in(cg->dir, "cgroup.stat", O_RDONLY) : -1;
         cg->dir_fd = v2 ? open(cg->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-        if (cg->procs_fd < 0 || cg->events_fd < 0 || (v2 && (cg->dir_fd < 0 || cg->stat_fd < 0))) {
+        if (cg->procs_fd < 0 || (v2 && (cg->events_fd < 0 || cg->dir_fd < 0 || cg->stat_fd < 0))) {
             err = errno;
             close_fds(cg);
             rmdir(cg->dir);
@@ -508,12 +508,14 @@ int fm_cgroup_attach(int procs_fd)
 bool fm_cgroup_empty(const fm_cgroup_set *set, const fm_cgroup *cg)
 {
     char buf[256];
+    if (set->kind == FM_CGROUP_KIND_V1) /* no pid listed (a new open: v1 keeps the list it
+                                         * made for an open file for a second) */
+        return fm_cgroup_read(cg->dir, "cgroup.procs", buf, sizeof buf) &&
+               buf[strspn(buf, " \n")] == '\0';
     ssize_t n = cg->events_fd >= 0 ? pread(cg->events_fd, buf, sizeof buf - 1, 0) : -1;
     if (n < 0)
         return false;
     buf[n] = '\0';
-    if (set->kind == FM_CGROUP_KIND_V1) /* cgroup.procs: no pid listed */
-        return strspn(buf, " \n") == (size_t)n;
     return strstr(buf, "populated 0") != NULL; /* the whole subtree */
 }
 

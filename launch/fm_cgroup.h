@@ -79,7 +79,7 @@ typedef struct fm_cgroup {
     char dir[1100]; /* "" none */
     int dir_fd;     /* v2: the directory, for clone3(CLONE_INTO_CGROUP); -1 none (v1) */
     int procs_fd;   /* its cgroup.procs, open for writing; -1 none */
-    int events_fd;  /* v2: cgroup.events, v1: cgroup.procs, open for reading; -1 none */
+    int events_fd;  /* v2: cgroup.events, open for reading; -1 none (v1: cgroup.procs is read) */
     int stat_fd;    /* v2: cgroup.stat (nr_descendants), open for reading; -1 none (v1) */
 } fm_cgroup;
 

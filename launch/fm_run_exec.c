@@ -477,8 +477,8 @@ static pid_t start_clone(fm_launcher *l, launch_area *a, int into, bool vfork)
     {
         (void)into;
         (void)vfork;
-        child = fm_clone(child_command, (char *)a->stack + a->stack_len, CLONE_VM | SIGCHLD,
-                         &a->plan);
+        child =
+            fm_clone(child_command, (char *)a->stack + a->stack_len, CLONE_VM | SIGCHLD, &a->plan);
         err = errno;
     }
     if (l->block_around_clone)
