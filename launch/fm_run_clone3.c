@@ -20,12 +20,17 @@
 
 #if FM_RUN_CLONE3
 
-#ifndef SYS_clone3
-#define SYS_clone3 435 /* the same number on every architecture */
+/* The system call numbers are written out in the assembly; the compiler checks them here. */
+#if defined(SYS_clone3)
+_Static_assert(SYS_clone3 == 435, "clone3 is 435 on every architecture");
 #endif
-#define FM_STR2(x) #x
-#define FM_STR(x)  FM_STR2(x)
+#if defined(__x86_64__)
+_Static_assert(SYS_exit_group == 231, "exit_group on x86-64");
+#else
+_Static_assert(SYS_exit_group == 94, "exit_group on AArch64");
+#endif
 
+// clang-format off
 #if defined(__x86_64__)
 /* rdi = args, rsi = size, rdx = fn, rcx = arg.  syscall clobbers rcx and r11 only: arg goes to
  * r8 and fn stays in rdx.  The child's rsp is the stack top (16-byte aligned), so after the
@@ -38,49 +43,47 @@ __asm__(".text\n"
         "fm_run_clone3:\n"
         "  .cfi_startproc\n"
         "  mov %rcx, %r8\n"
-        "  mov $" FM_STR(SYS_clone3) ", %eax\n"
-                                     "  syscall\n"
-                                     "  test %rax, %rax\n"
-                                     "  jz 1f\n"
-                                     "  ret\n"
-                                     "1:\n"
-                                     "  .cfi_undefined %rip\n"
-                                     "  xor %ebp, %ebp\n"
-                                     "  mov %r8, %rdi\n"
-                                     "  call *%rdx\n"
-                                     "  mov %eax, %edi\n"
-                                     "  mov $" FM_STR(
-                                         SYS_exit_group) ", %eax\n"
-                                                         "  syscall\n"
-                                                         "  hlt\n"
-                                                         "  .cfi_endproc\n"
-                                                         ".size fm_run_clone3, .-fm_run_clone3\n");
+        "  mov $435, %eax\n"           /* clone3 */
+        "  syscall\n"
+        "  test %rax, %rax\n"
+        "  jz 1f\n"
+        "  ret\n"                      /* the parent: pid or -errno */
+        "1:\n"                         /* the child, on its stack */
+        "  .cfi_undefined %rip\n"
+        "  xor %ebp, %ebp\n"
+        "  mov %r8, %rdi\n"
+        "  call *%rdx\n"
+        "  mov %eax, %edi\n"
+        "  mov $231, %eax\n"           /* exit_group */
+        "  syscall\n"
+        "  hlt\n"
+        "  .cfi_endproc\n"
+        ".size fm_run_clone3, .-fm_run_clone3\n");
 #elif defined(__aarch64__)
 /* x0 = args, x1 = size, x2 = fn, x3 = arg; svc preserves every register but x0. */
-__asm__(
-    ".text\n"
-    ".globl fm_run_clone3\n"
-    ".hidden fm_run_clone3\n"
-    ".type fm_run_clone3, %function\n"
-    ".p2align 4\n"
-    "fm_run_clone3:\n"
-    "  .cfi_startproc\n"
-    "  mov x8, #" FM_STR(SYS_clone3) "\n"
-                                     "  svc #0\n"
-                                     "  cbz x0, 1f\n"
-                                     "  ret\n"
-                                     "1:\n"
-                                     "  .cfi_undefined x30\n"
-                                     "  mov x29, xzr\n"
-                                     "  mov x30, xzr\n"
-                                     "  mov x0, x3\n"
-                                     "  blr x2\n"
-                                     "  mov x8, #" FM_STR(
-                                         SYS_exit_group) "\n"
-                                                         "  svc #0\n"
-                                                         "  brk #0\n"
-                                                         "  .cfi_endproc\n"
-                                                         ".size fm_run_clone3, .-fm_run_clone3\n");
+__asm__(".text\n"
+        ".globl fm_run_clone3\n"
+        ".hidden fm_run_clone3\n"
+        ".type fm_run_clone3, %function\n"
+        ".p2align 4\n"
+        "fm_run_clone3:\n"
+        "  .cfi_startproc\n"
+        "  mov x8, #435\n"             /* clone3 */
+        "  svc #0\n"
+        "  cbz x0, 1f\n"
+        "  ret\n"                      /* the parent: pid or -errno */
+        "1:\n"                         /* the child, on its stack */
+        "  .cfi_undefined x30\n"
+        "  mov x29, xzr\n"
+        "  mov x30, xzr\n"
+        "  mov x0, x3\n"
+        "  blr x2\n"
+        "  mov x8, #94\n"              /* exit_group */
+        "  svc #0\n"
+        "  brk #0\n"
+        "  .cfi_endproc\n"
+        ".size fm_run_clone3, .-fm_run_clone3\n");
 #endif
+// clang-format on
 
 #endif
