@@ -7,12 +7,23 @@
  * below it, thaw (v1 delivers the kill only then), and again until nothing is listed.  A process
  * killed here leaves its cgroup when it exits (a zombie is no longer in it), so the cgroup can
  * be removed before the zombies are reaped.
+ *
+ * Reuse: a released cgroup with nothing left in it takes the slot's next attempt.  Not one that
+ * cgroup.kill was written to: Linux (seen on 6.18) SIGKILLs a child born by clone3 with
+ * CLONE_INTO_CGROUP at once when the target cgroup's count of cgroup.kill writes differs from
+ * that of the parent's own cgroup (cgroup_css_set_fork reads the count before it knows the
+ * target), so such a cgroup is removed and the next attempt gets a new one; a killed attempt
+ * costs a mkdir and an rmdir, a clean one nothing.  For the same reason a set is probed with
+ * one clone3 into it (clone_into): where the runner's own cgroup was ever killed, every clone3
+ * child would die, and the children join by cgroup.procs instead.
  */
 #include "fm_cgroup.h"
+#include "fm_run_sys.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -344,6 +355,45 @@ static int probe_join(const char *root)
     return err;
 }
 
+#if FM_RUN_CLONE3
+FM_RUN_CHILD_CODE static int probe_child(void *arg)
+{
+    (void)arg;
+    return 0;
+}
+#endif
+
+/* Does a child born in root by clone3(CLONE_INTO_CGROUP) live to exit 0?  (Linux >= 5.7, and
+ * not where the kernel kills it at birth: see "Reuse" above.)  The child shares our memory
+ * and runs on a stack of ours while we wait (CLONE_VFORK); it only returns. */
+static bool probe_clone_into(const char *root)
+{
+#if FM_RUN_CLONE3
+    _Alignas(16) char stack[4096]; /* ours: we sleep until the child has exited */
+    int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    sigset_t all, old;
+    sigfillset(&all);
+    sigprocmask(SIG_SETMASK, &all, &old); /* no handler of ours on the child's stack */
+    fm_run_clone_args ca = {.flags = CLONE_VM | CLONE_VFORK | CLONE_INTO_CGROUP,
+                            .exit_signal = SIGCHLD,
+                            .stack = (uint64_t)(uintptr_t)stack,
+                            .stack_size = sizeof stack,
+                            .cgroup = (uint64_t)fd};
+    long pid = fm_run_clone3(&ca, sizeof ca, probe_child, NULL);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    close(fd);
+    int status = -1;
+    while (pid > 0 && waitpid((pid_t)pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    return pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+#else
+    (void)root;
+    return false;
+#endif
+}
+
 static bool make_set(fm_cgroup_set *set, const char *parent, fm_cgroup_kind kind, char *why,
                      size_t size)
 {
@@ -399,6 +449,9 @@ static bool make_set(fm_cgroup_set *set, const char *parent, fm_cgroup_kind kind
         return false;
     }
     set->kind = kind;
+    const char *no_clone3 = getenv("FLAKEMETER_CGROUP_NO_CLONE3");
+    set->clone_into = kind == FM_CGROUP_KIND_V2 && !(no_clone3 && strcmp(no_clone3, "1") == 0) &&
+                      probe_clone_into(set->root);
     return true;
 }
 
@@ -483,8 +536,9 @@ fm_cgroup_status fm_cgroup_new(fm_cgroup_set *set, fm_cgroup *cg, char *why, siz
         cg->procs_fd = open_in(cg->dir, "cgroup.procs", O_WRONLY);
         cg->events_fd = v2 ? open_in(cg->dir, "cgroup.events", O_RDONLY) : -1;
         cg->stat_fd = v2 ? open_in(cg->dir, "cgroup.stat", O_RDONLY) : -1;
-        cg->dir_fd = v2 ? open(cg->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-        if (cg->procs_fd < 0 || (v2 && (cg->events_fd < 0 || cg->dir_fd < 0 || cg->stat_fd < 0))) {
+        cg->dir_fd = set->clone_into ? open(cg->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+        if (cg->procs_fd < 0 || (v2 && (cg->events_fd < 0 || cg->stat_fd < 0)) ||
+            (set->clone_into && cg->dir_fd < 0)) {
             err = errno;
             close_fds(cg);
             rmdir(cg->dir);
@@ -519,10 +573,11 @@ bool fm_cgroup_empty(const fm_cgroup_set *set, const fm_cgroup *cg)
     return strstr(buf, "populated 0") != NULL; /* the whole subtree */
 }
 
-int fm_cgroup_kill(const fm_cgroup_set *set, const fm_cgroup *cg)
+int fm_cgroup_kill(const fm_cgroup_set *set, fm_cgroup *cg)
 {
     if (cg->dir[0] == '\0' || fm_cgroup_empty(set, cg))
         return 0;
+    cg->killed = cg->killed || set->has_kill;
     return kill_dir(cg->dir, set->has_kill);
 }
 
@@ -533,7 +588,7 @@ int fm_cgroup_kill(const fm_cgroup_set *set, const fm_cgroup *cg)
 static bool reusable(const fm_cgroup_set *set, const fm_cgroup *cg)
 {
     char buf[256];
-    if (!fm_cgroup_empty(set, cg))
+    if (cg->killed || !fm_cgroup_empty(set, cg))
         return false;
     if (set->kind == FM_CGROUP_KIND_V1)
         return fm_cgroup_read(cg->dir, "freezer.state", buf, sizeof buf) &&

@@ -64,6 +64,7 @@ typedef enum { FM_CGROUP_NONE = 0, FM_CGROUP_KIND_V2, FM_CGROUP_KIND_V1 } fm_cgr
 typedef struct {
     fm_cgroup_kind kind; /* NONE: no set (mode off, or auto where none can be made) */
     bool has_kill;       /* v2 cgroup.kill; else freeze, kill, thaw */
+    bool clone_into;     /* v2: a child born inside by clone3(CLONE_INTO_CGROUP) lives (probed) */
     char root[1024];     /* the set's directory; "" none */
     int lock_fd;         /* the set's directory, flock'ed while it is open; -1 none */
     unsigned serial;     /* names of the attempts' cgroups */
@@ -77,17 +78,19 @@ typedef struct {
 /* One attempt's cgroup; its descriptors are close-on-exec and live as long as it does. */
 typedef struct fm_cgroup {
     char dir[1100]; /* "" none */
-    int dir_fd;     /* v2: the directory, for clone3(CLONE_INTO_CGROUP); -1 none (v1) */
+    int dir_fd;     /* the directory, for clone3(CLONE_INTO_CGROUP); -1 none (v1, or no clone3) */
     int procs_fd;   /* its cgroup.procs, open for writing; -1 none */
     int events_fd;  /* v2: cgroup.events, open for reading; -1 none (v1: cgroup.procs is read) */
     int stat_fd;    /* v2: cgroup.stat (nr_descendants), open for reading; -1 none (v1) */
+    bool killed;    /* cgroup.kill was written to it: not reused (fm_cgroup.c, "Reuse") */
 } fm_cgroup;
 
 /*
  * Open a set by mode.  parent: the cgroup to make it in (NULL: below this process's own cgroup
  * in the chosen hierarchy; a v2 quota cgroup of fm_cond to nest under it).  FM_CGROUP_AUTO
  * never fails: without a usable cgroup, set->kind is NONE and why says why.  The environment
- * variable FLAKEMETER_CGROUP_NO_KILL=1 makes a v2 set use freeze+kill (tests).
+ * variable FLAKEMETER_CGROUP_NO_KILL=1 makes a v2 set use freeze+kill, and
+ * FLAKEMETER_CGROUP_NO_CLONE3=1 makes its children join by cgroup.procs (tests, bench).
  */
 fm_cgroup_status fm_cgroup_open(fm_cgroup_set *set, fm_cgroup_mode mode, const char *parent,
                                 char *why, size_t why_size);
@@ -106,7 +109,7 @@ int fm_cgroup_attach(int procs_fd);
 bool fm_cgroup_empty(const fm_cgroup_set *set, const fm_cgroup *cg);
 
 /* SIGKILL everything in the cgroup (and below), unless it is empty.  Returns 0 or an errno. */
-int fm_cgroup_kill(const fm_cgroup_set *set, const fm_cgroup *cg);
+int fm_cgroup_kill(const fm_cgroup_set *set, fm_cgroup *cg);
 
 /* The attempt is over (its main process reaped): an empty cgroup goes back to the pool; else
  * everything in it is killed and it is retired, removed now or at a later fm_cgroup_collect
