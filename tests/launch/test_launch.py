@@ -290,6 +290,13 @@ def test_no_leaks(tmp, launch):
                          stderr=subprocess.PIPE, text=True)
     samples = []
     libs = set()
+    mnt = v2_mount()
+    own = ""
+    with open("/proc/self/cgroup") as f:
+        for line in f:
+            if line.startswith("0::"):
+                own = line[3:].strip()
+    cg_most = -1  # the most attempt cgroups below the runner's set at once (-1: none seen)
     while p.poll() is None:
         try:
             done = rows(db, "SELECT count(*) FROM runs")[0][0] if os.path.exists(db) else 0
@@ -299,6 +306,11 @@ def test_no_leaks(tmp, launch):
                     samples.append((done, *c))
                     with open(f"/proc/{p.pid}/maps") as f:
                         libs |= {ln.split()[-1].rsplit("/", 1)[-1] for ln in f if ".so" in ln}
+                    parent = (mnt or "") + own
+                    for d in (os.listdir(parent) if mnt else []):
+                        if d.startswith(f"flakemeter-run-{p.pid}-"):
+                            cg_most = max(cg_most, sum(e.startswith("a") for e in os.listdir(
+                                os.path.join(parent, d))))
         except (OSError, sqlite3.Error):
             pass
         time.sleep(0.05)
@@ -324,8 +336,11 @@ def test_no_leaks(tmp, launch):
     # in flight: per slot an output pipe and a set-up pipe (2 ends each while starting)
     check(max(fds) - min(fds) <= 8, f"{launch}: fds grew: {samples[0]} .. {samples[-1]}")
     check(max(maps) - min(maps) <= 4, f"{launch}: mappings grew: {samples[0]} .. {samples[-1]}")
+    # a cgroup per slot, reused (nothing escapes /bin/true): never a cgroup per attempt
+    check(cg_most <= 2, f"{launch}: {cg_most} attempt cgroups at once for 2 slots")
     print(f"  {launch}: {LAUNCHES} launches, fds {min(fds)}..{max(fds)}, "
-          f"maps {min(maps)}..{max(maps)} over {len(samples)} samples "
+          f"maps {min(maps)}..{max(maps)}, attempt cgroups at most "
+          f"{cg_most if cg_most >= 0 else 'none (no cgroup v2 set)'} over {len(samples)} samples "
           f"(runs {samples[0][0]}..{samples[-1][0]})")
 
 
