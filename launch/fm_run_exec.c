@@ -30,8 +30,14 @@
  *  - a failed set-up or exec is reported through a close-on-exec pipe (the errno; end-of-file
  *    when exec succeeded) that the engine reads only after the child has ended
  *    (fm_run_setup_status).
- * launch=spawn restores the waiting launch: posix_spawnp, or, when code must run in the child
- * (conditions, a cgroup, a workload), fork with a synchronous read of that pipe.  launch=shell
+ *  - where the attempt has a cgroup v2 cgroup (fm_cgroup.h), the child is born in it:
+ *    clone3(CLONE_VM | CLONE_INTO_CGROUP) through fm_run_clone3 (fm_run_clone3.c) instead of
+ *    clone, so it does not join by a write to cgroup.procs (a migration: the cost of issue 14's
+ *    per-attempt cgroups); any "not here" error of clone3 turns it off for the campaign and the
+ *    child joins as before (v1, the fork paths and other architectures always join).
+ * launch=spawn restores the waiting launch: posix_spawnp; with a v2 cgroup, clone3 with
+ * CLONE_VFORK into it; or, when other code must run in the child (conditions, a v1 cgroup, a
+ * workload), fork with a synchronous read of that pipe.  launch=shell
  * starts "/bin/sh -c SCRIPT" by the default launch; the shell forks the command and waits, as a
  * CI step does (SCRIPT passes a death by signal on to the shell, so a crash stays a crash).
  */
