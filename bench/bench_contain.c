@@ -6,12 +6,13 @@
  * usage: bench_contain [ROUNDS [ATTEMPTS]]     (as root, or with a delegated cgroup)
  *
  * 1. Cost per attempt: fork, the child joins its cgroup (where there is one) and execs
- *    /bin/true, the parent waits for it and ends the attempt as the engine does (cgroup: kill,
- *    remove; sweep: fm_reap_sweep of the attempt's orphans, none here).  Baseline: the same
- *    fork + exec + wait with no containment.  One more row: the child started inside its v2
- *    cgroup by clone3(CLONE_INTO_CGROUP) instead of joining it (what a clone3 launch path
- *    could do; the engine joins by a write, as fm_run_exec.c's fork path allows).  ATTEMPTS per
- * mode per round, the modes in turn each round, medians over rounds of the mean µs per attempt.
+ *    /bin/true, the parent waits for it and ends the attempt as the engine does (cgroup: kill
+ *    unless empty, back to the pool for the next attempt; sweep: fm_reap_sweep of the attempt's
+ *    orphans, none here).  Baseline: the same fork + exec + wait with no containment.  Two more
+ *    rows: the child started inside its v2 cgroup by clone3(CLONE_INTO_CGROUP) instead of
+ *    joining it (the engine's clone launch, fm_run_exec.c), and the join into a new cgroup made
+ *    and removed per attempt (the engine before cgroups were reused).  ATTEMPTS per mode per
+ * round, the modes in turn each round, medians over rounds of the mean µs per attempt.
  * 2. Time to kill a tree: an attempt whose leader starts N processes that each setsid() away
  *    (as a daemon would) and exits; from the leader's exit to the last of the N reaped, as the
  *    engine does it: cgroup kill + remove, or the sweep (which reads each orphan's environment
@@ -35,22 +36,28 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { SWEEP, V2, V2_FREEZE, V1, N_MODES, BASE = N_MODES, CLONE3 };
-static const char *const mode_names[] = {
-    "sweep (no cgroup)", "cgroup v2 (cgroup.kill)", "cgroup v2 (freeze + kill)",
-    "cgroup v1 freezer", "no containment",          "cgroup v2, born inside (clone3)"};
+enum { SWEEP, V2, V2_FREEZE, V1, N_MODES, BASE = N_MODES, CLONE3, V2_FRESH, N_ROWS };
+static const char *const mode_names[] = {"sweep (no cgroup)",
+                                         "cgroup v2 (cgroup.kill), join",
+                                         "cgroup v2 (freeze + kill), join",
+                                         "cgroup v1 freezer, join",
+                                         "no containment",
+                                         "cgroup v2 (cgroup.kill), born inside (clone3)",
+                                         "cgroup v2, join, new cgroup per attempt (before)"};
+
+/* The set of the cgroup modes a row uses. */
+static int set_of(int mode)
+{
+    return mode == CLONE3 || mode == V2_FRESH ? V2 : mode;
+}
 
 /* clone3 with CLONE_INTO_CGROUP: the child starts in the cgroup, no migration (Linux 5.7, v2).
  * Raw clone3 skips glibc's fork bookkeeping, so the child only execs. */
-static pid_t clone_into(const char *dir)
+static pid_t clone_into(int dir_fd)
 {
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     struct clone_args ca = {
-        .flags = CLONE_INTO_CGROUP, .exit_signal = SIGCHLD, .cgroup = (uint64_t)fd};
-    pid_t pid = fd < 0 ? -1 : (pid_t)syscall(SYS_clone3, &ca, sizeof ca);
-    if (pid != 0 && fd >= 0)
-        close(fd);
-    return pid;
+        .flags = CLONE_INTO_CGROUP, .exit_signal = SIGCHLD, .cgroup = (uint64_t)dir_fd};
+    return dir_fd < 0 ? -1 : (pid_t)syscall(SYS_clone3, &ca, sizeof ca);
 }
 
 static double now_us(void)
@@ -105,6 +112,14 @@ static void end_attempt(int mode, fm_cgroup_set *set, fm_cgroup *cg, unsigned at
         fm_cgroup_release(set, cg);
         while (fm_cgroup_collect(set) > 0)
             ;
+        while (mode == V2_FRESH && set->n_pool > 0) { /* no reuse: mkdir and rmdir each time */
+            fm_cgroup *p = &set->pool[--set->n_pool];
+            close(p->dir_fd);
+            close(p->procs_fd);
+            close(p->events_fd);
+            close(p->stat_fd);
+            rmdir(p->dir);
+        }
     } else {
         fm_reap_sweep(NULL, 0, (fm_reap_which){.run = 0, .attempt = attempt});
     }
@@ -122,20 +137,17 @@ static double per_attempt(int mode, fm_cgroup_set *set, int attempts)
             fprintf(stderr, "%s\n", why);
             exit(1);
         }
-        if (mode == CLONE3)
-            fm_cgroup_started(&cg); /* no join: born inside */
-        pid_t pid = mode == CLONE3 ? clone_into(cg.dir) : fork();
+        pid_t pid = mode == CLONE3 ? clone_into(cg.dir_fd) : fork();
         if (pid < 0) {
             perror("fork/clone3");
             exit(1);
         }
         if (pid == 0) {
-            if (cg.procs_fd >= 0 && fm_cgroup_attach(cg.procs_fd) != 0)
+            if (mode != CLONE3 && cg.procs_fd >= 0 && fm_cgroup_attach(cg.procs_fd) != 0)
                 _exit(126);
             execl("/bin/true", "true", (char *)NULL);
             _exit(127);
         }
-        fm_cgroup_started(&cg);
         int status;
         while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
             ;
@@ -172,7 +184,6 @@ static double kill_tree(int mode, fm_cgroup_set *set, int n, unsigned attempt)
             }
         _exit(0);
     }
-    fm_cgroup_started(&cg);
     close(ready[1]);
     char c;
     while (read(ready[0], &c, 1) > 0 || errno == EINTR)
@@ -218,21 +229,21 @@ int main(int argc, char **argv)
         have[m] = open_mode(m, &sets[m]);
     unsetenv("FLAKEMETER_CGROUP_NO_KILL");
 
-    double cost[CLONE3 + 1][64];
+    double cost[N_ROWS][64];
     int r_max = rounds > 64 ? 64 : rounds;
     for (int r = 0; r < r_max; r++)
-        for (int m = 0; m <= CLONE3; m++)
-            if (m == BASE || have[m == CLONE3 ? V2 : m])
-                cost[m][r] =
-                    per_attempt(m, m == BASE ? NULL : &sets[m == CLONE3 ? V2 : m], attempts);
+        for (int m = 0; m < N_ROWS; m++)
+            if (m == BASE || have[set_of(m)])
+                cost[m][r] = per_attempt(m, m == BASE ? NULL : &sets[set_of(m)], attempts);
     printf(
-        "Cost per attempt (fork, join, exec /bin/true, wait, end the attempt): median of %d "
+        "Cost per attempt (fork, join, exec /bin/true, wait, end the attempt; cgroups reused "
+        "while empty): median of %d "
         "rounds x %d attempts\n\n| path | µs per attempt | vs no containment |\n|---|---:|---:|\n",
         r_max, attempts);
     double base = median(cost[BASE], r_max);
     printf("| %s | %.0f | 1.00 |\n", mode_names[BASE], base);
-    for (int m = 0; m <= CLONE3; m++)
-        if (m != BASE && have[m == CLONE3 ? V2 : m]) {
+    for (int m = 0; m < N_ROWS; m++)
+        if (m != BASE && have[set_of(m)]) {
             double c = median(cost[m], r_max);
             printf("| %s | %.0f (%+.0f) | %.2f |\n", mode_names[m], c, c - base, c / base);
         }

@@ -2,6 +2,7 @@
 """Launch throughput against a bare posix_spawn loop measured in the same rounds (issue 19).
 
 usage: bench/bench_launch.py BUILD_DIR [--runs N] [--rounds R] [--old OLD_BUILD] [--json FILE]
+                             [--cgroups-only]
 
 1. /bin/true at -j 2: every launcher runs once per round, in turn (interleaved, the order
    rotated each round), and its rate is divided by the rate of bench/spawn_loop.c (posix_spawn +
@@ -9,7 +10,12 @@ usage: bench/bench_launch.py BUILD_DIR [--runs N] [--rounds R] [--old OLD_BUILD]
    median ratio over the rounds with its interquartile range, and the median rate.  Launchers:
    flakemeter's default (clone) and --launch spawn|fork|shell, --output file|null, xargs -P 2, a
    bash loop (one at a time), GNU parallel -j 2, hyperfine -N (one at a time) and Go's stress
-   (Debian golang-golang-x-tools: golang-stress) where installed.
+   (Debian golang-golang-x-tools: golang-stress) where installed.  The default is `--cgroup auto`:
+   as root (or with a delegated cgroup) every attempt runs in a cgroup of its own, and its row
+   names the containment `run --json` reports; `--cgroup off` is the same launch without one.
+3. Containment (issue 19 against issue 14's per-attempt cgroups), its own interleaved rounds:
+   spawn_loop, the default (cgroups), `--cgroup off` and `--launch spawn` of this build and,
+   with --old, of the old one.  --cgroups-only runs just this table.
 2. With --old (a build of the code before this change, e.g. of `git archive main`): in the same
    rounds, the built-in workload path (`run bernoulli p=0.1`, a fork per run without exec) of
    the old and the new flakemeter, and the start rate of the old and the new fm-stress exec'd by
@@ -68,7 +74,8 @@ def launchers(build, n, tmp):
 
     t = {
         "spawn_loop (baseline)": lambda: n / timed([loop, str(n), "2", "/bin/true"]),
-        "flakemeter (default: clone)": flakemeter(),
+        f"flakemeter (default: clone, {containment(fm, tmp)})": flakemeter(),
+        "flakemeter --cgroup off": flakemeter("--cgroup", "off"),
         "flakemeter --launch spawn": flakemeter("--launch", "spawn"),
         "flakemeter --launch fork": flakemeter("--launch", "fork"),
         "flakemeter --launch shell": flakemeter("--launch", "shell"),
@@ -89,6 +96,40 @@ def launchers(build, n, tmp):
             ["hyperfine", "-N", "--runs", str(m), "--warmup", "0", "/bin/true"])
     if shutil.which("golang-stress"):
         t["golang-stress -p 2"] = go_stress_rate
+    return t
+
+
+def containment(fm, tmp):
+    """What `run` contains an attempt in here by default ("cgroup v2", "sweep", ...)."""
+    db = os.path.join(tmp, "probe.db")
+    r = subprocess.run([fm, "run", "-n", "1", "--quiet", "--json", "--db", db, "--", "/bin/true"],
+                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    os.remove(db)
+    try:
+        return json.loads(r.stdout).get("containment", "?")
+    except ValueError:
+        return "?"
+
+
+def contain_rows(build, old, n, tmp):
+    loop = os.path.join(build, "bench", "spawn_loop")
+    t = {"spawn_loop (baseline)": lambda: n / timed([loop, str(n), "2", "/bin/true"])}
+    for tag, b in (("new", build), ("old", old)):
+        if b is None:
+            continue
+        fm = os.path.join(b, "cli", "flakemeter")
+        db = os.path.join(tmp, f"c-{tag}.db")
+
+        def row(*opts, fm=fm, db=db):
+            def go():
+                if os.path.exists(db):
+                    os.remove(db)
+                return n / timed([fm, "run", "-n", str(n), "-j", "2", "--quiet", "--db", db, *opts,
+                                  "--", "/bin/true"])
+            return go
+        t[f"{tag}: default ({containment(fm, tmp)})"] = row()
+        t[f"{tag}: --cgroup off"] = row("--cgroup", "off")
+        t[f"{tag}: --launch spawn ({containment(fm, tmp)})"] = row("--launch", "spawn")
     return t
 
 
@@ -172,15 +213,20 @@ def main():
     ap.add_argument("--rounds", type=int, default=10)
     ap.add_argument("--old")
     ap.add_argument("--json")
+    ap.add_argument("--cgroups-only", action="store_true")
     a = ap.parse_args()
     out = {"runs": a.runs, "rounds": a.rounds, "load_before": os.getloadavg()}
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory() as tmp:
-        s = summary(*interleave(launchers(a.build, a.runs, tmp), a.rounds))
-        show(f"/bin/true, -j 2, {a.runs} runs, {a.rounds} interleaved rounds "
-             "(ratio: median of the per-round ratios to spawn_loop)", s)
-        out["true"] = s
-        if a.old:
+        s = summary(*interleave(contain_rows(a.build, a.old, a.runs, tmp), a.rounds))
+        show(f"containment: /bin/true, -j 2, {a.runs} runs, {a.rounds} interleaved rounds", s)
+        out["contain"] = s
+        if not a.cgroups_only:
+            s = summary(*interleave(launchers(a.build, a.runs, tmp), a.rounds))
+            show(f"/bin/true, -j 2, {a.runs} runs, {a.rounds} interleaved rounds "
+                 "(ratio: median of the per-round ratios to spawn_loop)", s)
+            out["true"] = s
+        if a.old and not a.cgroups_only:
             s = summary(*interleave(old_new(a.build, a.old, a.runs, tmp), a.rounds))
             show("old against new (same rounds)", s)
             out["old_new"] = s

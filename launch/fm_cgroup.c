@@ -7,12 +7,23 @@
  * below it, thaw (v1 delivers the kill only then), and again until nothing is listed.  A process
  * killed here leaves its cgroup when it exits (a zombie is no longer in it), so the cgroup can
  * be removed before the zombies are reaped.
+ *
+ * Reuse: a released cgroup with nothing left in it takes the slot's next attempt.  Not one that
+ * cgroup.kill was written to: Linux (seen on 6.18) SIGKILLs a child born by clone3 with
+ * CLONE_INTO_CGROUP at once when the target cgroup's count of cgroup.kill writes differs from
+ * that of the parent's own cgroup (cgroup_css_set_fork reads the count before it knows the
+ * target), so such a cgroup is removed and the next attempt gets a new one; a killed attempt
+ * costs a mkdir and an rmdir, a clean one nothing.  For the same reason a set is probed with
+ * one clone3 into it (clone_into): where the runner's own cgroup was ever killed, every clone3
+ * child would die, and the children join by cgroup.procs instead.
  */
 #include "fm_cgroup.h"
+#include "fm_run_sys.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -344,6 +355,45 @@ static int probe_join(const char *root)
     return err;
 }
 
+#if FM_RUN_CLONE3
+FM_RUN_CHILD_CODE static int probe_child(void *arg)
+{
+    (void)arg;
+    return 0;
+}
+#endif
+
+/* Does a child born in root by clone3(CLONE_INTO_CGROUP) live to exit 0?  (Linux >= 5.7, and
+ * not where the kernel kills it at birth: see "Reuse" above.)  The child shares our memory
+ * and runs on a stack of ours while we wait (CLONE_VFORK); it only returns. */
+static bool probe_clone_into(const char *root)
+{
+#if FM_RUN_CLONE3
+    _Alignas(16) char stack[4096]; /* ours: we sleep until the child has exited */
+    int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    sigset_t all, old;
+    sigfillset(&all);
+    sigprocmask(SIG_SETMASK, &all, &old); /* no handler of ours on the child's stack */
+    fm_run_clone_args ca = {.flags = CLONE_VM | CLONE_VFORK | CLONE_INTO_CGROUP,
+                            .exit_signal = SIGCHLD,
+                            .stack = (uint64_t)(uintptr_t)stack,
+                            .stack_size = sizeof stack,
+                            .cgroup = (uint64_t)fd};
+    long pid = fm_run_clone3(&ca, sizeof ca, probe_child, NULL);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    close(fd);
+    int status = -1;
+    while (pid > 0 && waitpid((pid_t)pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    return pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+#else
+    (void)root;
+    return false;
+#endif
+}
+
 static bool make_set(fm_cgroup_set *set, const char *parent, fm_cgroup_kind kind, char *why,
                      size_t size)
 {
@@ -399,6 +449,9 @@ static bool make_set(fm_cgroup_set *set, const char *parent, fm_cgroup_kind kind
         return false;
     }
     set->kind = kind;
+    const char *no_clone3 = getenv("FLAKEMETER_CGROUP_NO_CLONE3");
+    set->clone_into = kind == FM_CGROUP_KIND_V2 && !(no_clone3 && strcmp(no_clone3, "1") == 0) &&
+                      probe_clone_into(set->root);
     return true;
 }
 
@@ -449,18 +502,45 @@ const char *fm_cgroup_describe(const fm_cgroup_set *set)
     return "sweep";
 }
 
+static void close_fds(fm_cgroup *cg)
+{
+    int *fds[] = {&cg->dir_fd, &cg->procs_fd, &cg->events_fd, &cg->stat_fd};
+    for (size_t i = 0; i < sizeof fds / sizeof *fds; i++) {
+        if (*fds[i] >= 0)
+            close(*fds[i]);
+        *fds[i] = -1;
+    }
+}
+
+static int open_in(const char *dir, const char *name, int flags)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return open(path, flags | O_CLOEXEC);
+}
+
 fm_cgroup_status fm_cgroup_new(fm_cgroup_set *set, fm_cgroup *cg, char *why, size_t why_size)
 {
-    *cg = (fm_cgroup){.procs_fd = -1};
+    *cg = (fm_cgroup){.dir_fd = -1, .procs_fd = -1, .events_fd = -1, .stat_fd = -1};
     if (set->kind == FM_CGROUP_NONE)
         return FM_CGROUP_OK;
+    if (set->n_pool > 0) { /* empty since its last attempt (fm_cgroup_release) */
+        *cg = set->pool[--set->n_pool];
+        set->reused++;
+        return FM_CGROUP_OK;
+    }
+    bool v2 = set->kind == FM_CGROUP_KIND_V2;
     snprintf(cg->dir, sizeof cg->dir, "%s/a%u", set->root, set->serial++);
     int err = mkdir(cg->dir, 0755) == 0 ? 0 : errno;
     if (err == 0) {
-        char path[1200];
-        snprintf(path, sizeof path, "%s/cgroup.procs", cg->dir);
-        if ((cg->procs_fd = open(path, O_WRONLY | O_CLOEXEC)) < 0) {
+        cg->procs_fd = open_in(cg->dir, "cgroup.procs", O_WRONLY);
+        cg->events_fd = v2 ? open_in(cg->dir, "cgroup.events", O_RDONLY) : -1;
+        cg->stat_fd = v2 ? open_in(cg->dir, "cgroup.stat", O_RDONLY) : -1;
+        cg->dir_fd = set->clone_into ? open(cg->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+        if (cg->procs_fd < 0 || (v2 && (cg->events_fd < 0 || cg->stat_fd < 0)) ||
+            (set->clone_into && cg->dir_fd < 0)) {
             err = errno;
+            close_fds(cg);
             rmdir(cg->dir);
         }
     }
@@ -470,6 +550,7 @@ fm_cgroup_status fm_cgroup_new(fm_cgroup_set *set, fm_cgroup *cg, char *why, siz
         errno = err;
         return FM_CGROUP_ESYSTEM;
     }
+    set->made++;
     return FM_CGROUP_OK;
 }
 
@@ -478,24 +559,72 @@ int fm_cgroup_attach(int procs_fd)
     return write(procs_fd, "0", 1) == 1 ? 0 : errno;
 }
 
-void fm_cgroup_started(fm_cgroup *cg)
+bool fm_cgroup_empty(const fm_cgroup_set *set, const fm_cgroup *cg)
 {
-    if (cg->procs_fd >= 0)
-        close(cg->procs_fd);
-    cg->procs_fd = -1;
+    char buf[256];
+    if (set->kind == FM_CGROUP_KIND_V1) /* no pid listed (a new open: v1 keeps the list it
+                                         * made for an open file for a second) */
+        return fm_cgroup_read(cg->dir, "cgroup.procs", buf, sizeof buf) &&
+               buf[strspn(buf, " \n")] == '\0';
+    ssize_t n = cg->events_fd >= 0 ? pread(cg->events_fd, buf, sizeof buf - 1, 0) : -1;
+    if (n < 0)
+        return false;
+    buf[n] = '\0';
+    return strstr(buf, "populated 0") != NULL; /* the whole subtree */
 }
 
-int fm_cgroup_kill(const fm_cgroup_set *set, const fm_cgroup *cg)
+int fm_cgroup_kill(const fm_cgroup_set *set, fm_cgroup *cg)
 {
-    return cg->dir[0] ? kill_dir(cg->dir, set->has_kill) : 0;
+    if (cg->dir[0] == '\0' || fm_cgroup_empty(set, cg))
+        return 0;
+    cg->killed = cg->killed || set->has_kill;
+    return kill_dir(cg->dir, set->has_kill);
+}
+
+/* May an empty cgroup take the next attempt?  Not while a freeze of it is asked for (a kill
+ * without cgroup.kill thaws at its end; a thaw that failed would freeze the next attempt), nor
+ * (v2) when the attempt made cgroups below it (root may: then it could hold controllers, and
+ * no process may be born in a cgroup whose children have them). */
+static bool reusable(const fm_cgroup_set *set, const fm_cgroup *cg)
+{
+    char buf[256];
+    if (cg->killed || !fm_cgroup_empty(set, cg))
+        return false;
+    if (set->kind == FM_CGROUP_KIND_V1)
+        return fm_cgroup_read(cg->dir, "freezer.state", buf, sizeof buf) &&
+               strncmp(buf, "THAWED", 6) == 0;
+    ssize_t n = pread(cg->stat_fd, buf, sizeof buf - 1, 0);
+    buf[n > 0 ? n : 0] = '\0';
+    if (strncmp(buf, "nr_descendants 0\n", 17) != 0) /* its first line */
+        return false;
+    return set->has_kill ||
+           (fm_cgroup_read(cg->dir, "cgroup.freeze", buf, sizeof buf) && buf[0] == '0');
 }
 
 void fm_cgroup_release(fm_cgroup_set *set, fm_cgroup *cg)
 {
     if (cg->dir[0] == '\0')
         return;
-    fm_cgroup_started(cg);
-    fm_cgroup_kill(set, cg);
+    if (reusable(set, cg)) {
+        if (set->n_pool == set->cap_pool) {
+            size_t cap = set->cap_pool ? set->cap_pool * 2 : 8;
+            fm_cgroup *v = realloc(set->pool, cap * sizeof *v);
+            if (v != NULL) {
+                set->pool = v;
+                set->cap_pool = cap;
+            }
+        }
+        if (set->n_pool < set->cap_pool) {
+            set->pool[set->n_pool++] = *cg;
+            cg->dir[0] = '\0';
+            cg->dir_fd = cg->procs_fd = cg->events_fd = cg->stat_fd = -1;
+            return;
+        }
+    }
+    /* Something is left (an escape, or its processes are still exiting): kill it all and
+     * retire the cgroup; the next attempt gets a new one. */
+    close_fds(cg);
+    kill_dir(cg->dir, set->has_kill);
     if (rmdir_tree(cg->dir) == EBUSY) { /* its processes are still exiting: later */
         if (set->n_dying == set->cap_dying) {
             size_t cap = set->cap_dying ? set->cap_dying * 2 : 16;
@@ -534,6 +663,11 @@ void fm_cgroup_close(fm_cgroup_set *set)
         if (set->lock_fd >= 0)
             close(set->lock_fd);
     }
+    for (size_t i = 0; i < set->n_pool; i++)
+        close_fds(&set->pool[i]);
+    free(set->pool);
+    set->pool = NULL;
+    set->n_pool = set->cap_pool = 0;
     set->lock_fd = -1;
     free(set->dying);
     set->dying = NULL;

@@ -157,11 +157,10 @@ static int start_attempt(engine *e, slot *s, fm_run_id id)
     char why[256];
     if (fm_cgroup_new(&e->cgroups, &s->cg, why, sizeof why) != FM_CGROUP_OK)
         rc = errno ? errno : EIO;
-    /* The child joins its cgroup (cgroup.procs written by the launch plan before its exec). */
+    /* The child is born in its cgroup, or joins it before its exec (fm_launcher_start). */
     if (rc == 0)
-        rc = fm_launcher_start(e->launcher, (int)(s - e->slots), id, s->cg.procs_fd, &s->pid,
-                               &s->fd, &s->efd);
-    fm_cgroup_started(&s->cg);
+        rc = fm_launcher_start(e->launcher, (int)(s - e->slots), id, &s->cg, &s->pid, &s->fd,
+                               &s->efd);
     if (rc) {
         fm_cgroup_release(&e->cgroups, &s->cg);
         s->pid = 0;

@@ -30,8 +30,14 @@
  *  - a failed set-up or exec is reported through a close-on-exec pipe (the errno; end-of-file
  *    when exec succeeded) that the engine reads only after the child has ended
  *    (fm_run_setup_status).
- * launch=spawn restores the waiting launch: posix_spawnp, or, when code must run in the child
- * (conditions, a cgroup, a workload), fork with a synchronous read of that pipe.  launch=shell
+ *  - where the attempt has a cgroup v2 cgroup (fm_cgroup.h), the child is born in it:
+ *    clone3(CLONE_VM | CLONE_INTO_CGROUP) through fm_run_clone3 (fm_run_clone3.c) instead of
+ *    clone, so it does not join by a write to cgroup.procs (a migration: the cost of issue 14's
+ *    per-attempt cgroups); any "not here" error of clone3 turns it off for the campaign and the
+ *    child joins as before (v1, the fork paths and other architectures always join).
+ * launch=spawn restores the waiting launch: posix_spawnp; with a v2 cgroup, clone3 with
+ * CLONE_VFORK into it; or, when other code must run in the child (conditions, a v1 cgroup, a
+ * workload), fork with a synchronous read of that pipe.  launch=shell
  * starts "/bin/sh -c SCRIPT" by the default launch; the shell forks the command and waits, as a
  * CI step does (SCRIPT passes a death by signal on to the shell, so a crash stays a crash).
  */
@@ -247,6 +253,7 @@ struct fm_launcher {
     const char *tmpdir;
     int n_slots;
     launch_area *areas;
+    bool clone3_off; /* clone3(CLONE_INTO_CGROUP) failed once: the child joins by cgroup.procs */
 };
 
 /* Which signals the child sets back to SIG_DFL, and whether any of them could be delivered to
@@ -434,8 +441,10 @@ int fm_launcher_output(fm_launcher *l, int slot, int fd)
     return file;
 }
 
-/* The clone launch: the child runs child_command on the slot's stack, on our memory. */
-static pid_t start_clone(fm_launcher *l, launch_area *a)
+/* The clone launch: the child runs child_command on the slot's stack, on our memory.  With a
+ * cgroup directory (into >= 0) by clone3, born inside that cgroup (and with CLONE_VFORK, for
+ * launch=spawn, we sleep until it has exec'd); else by clone. */
+static pid_t start_clone(fm_launcher *l, launch_area *a, int into, bool vfork)
 {
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     if (a->stack == NULL) {
@@ -457,9 +466,27 @@ static pid_t start_clone(fm_launcher *l, launch_area *a)
         sigfillset(&all);
         sigprocmask(SIG_SETMASK, &all, &old);
     }
-    pid_t child =
-        fm_clone(child_command, (char *)a->stack + a->stack_len, CLONE_VM | SIGCHLD, &a->plan);
-    int err = errno;
+    pid_t child = -1;
+    int err = 0;
+#if FM_RUN_CLONE3
+    if (into >= 0) {
+        fm_run_clone_args ca = {.flags = CLONE_VM | CLONE_INTO_CGROUP | (vfork ? CLONE_VFORK : 0),
+                                .exit_signal = SIGCHLD,
+                                .stack = (uint64_t)(uintptr_t)a->stack + page,
+                                .stack_size = a->stack_len - page,
+                                .cgroup = (uint64_t)into};
+        long r = fm_run_clone3(&ca, sizeof ca, child_command, &a->plan);
+        child = r < 0 ? -1 : (pid_t)r;
+        err = r < 0 ? (int)-r : 0;
+    } else
+#endif
+    {
+        (void)into;
+        (void)vfork;
+        child =
+            fm_clone(child_command, (char *)a->stack + a->stack_len, CLONE_VM | SIGCHLD, &a->plan);
+        err = errno;
+    }
     if (l->block_around_clone)
         sigprocmask(SIG_SETMASK, &old, NULL);
     errno = err;
@@ -587,17 +614,48 @@ static int await_setup(pid_t child, int efd_read)
     return err;
 }
 
-/* Start the child of slot a with its plan ready: 0 and *pid, or an errno. */
-static int start_child(fm_launcher *l, launch_area *a, fm_run_id id, int rfd, int efd_r, pid_t *pid)
+/* clone3's errors that say "not here" (an old kernel or a seccomp filter: ENOSYS; flags or a
+ * size it does not know: EINVAL, E2BIG; a cgroup it will not put a process in: the rest), not
+ * "not now" (EAGAIN, ENOMEM, EINTR). */
+static bool clone3_unsupported(int err)
 {
-    const fm_run_plan *p = &a->plan;
+    return err != EAGAIN && err != ENOMEM && err != EINTR;
+}
+
+/* Start the child of slot a with its plan ready: 0 and *pid, or an errno.  cg: the attempt's
+ * cgroup (dir "" none); the plan's cgroup_procs_fd is set here, to its cgroup.procs unless the
+ * child is born inside by clone3 (then, a v2 quota cgroup holding the set is not joined
+ * either: the attempt's cgroup is below it, and a join would take the child out of it). */
+static int start_child(fm_launcher *l, launch_area *a, const fm_cgroup *cg, fm_run_id id, int rfd,
+                       int efd_r, pid_t *pid)
+{
+    fm_run_plan *p = &a->plan;
+    const fm_cond_rt *rt = l->cfg->cond;
+    int quota = rt ? rt->procs_fd : -1;
+    bool clone_launch = l->launch == FM_LAUNCH_CLONE || l->launch == FM_LAUNCH_SHELL;
+    int into = FM_RUN_CLONE3 && FM_RUN_RAW_SYSCALLS && !l->workload && !l->clone3_off && cg &&
+                       cg->dir_fd >= 0 && (clone_launch || l->launch == FM_LAUNCH_SPAWN)
+                   ? cg->dir_fd
+                   : -1;
+    p->cgroup_procs_fd = into >= 0 || cg == NULL ? -1 : cg->procs_fd;
+    p->quota_procs_fd = into >= 0 && rt && rt->cgroup_version == 2 ? -1 : quota;
     bool spawn_only = l->launch == FM_LAUNCH_SPAWN && !l->workload && p->err_fd < 0;
     if (spawn_only)
         return spawn(l->argv, p->envp, p->in_fd, p->out_fd, pid);
-    pid_t child;
-    if (!l->workload && FM_RUN_RAW_SYSCALLS &&
-        (l->launch == FM_LAUNCH_CLONE || l->launch == FM_LAUNCH_SHELL)) {
-        child = start_clone(l, a);
+    pid_t child = -1;
+    if (into >= 0) {
+        child = start_clone(l, a, into, l->launch == FM_LAUNCH_SPAWN);
+        if (child < 0 && clone3_unsupported(errno)) { /* from now on: join by cgroup.procs */
+            l->clone3_off = true;
+            into = -1;
+            p->cgroup_procs_fd = cg->procs_fd;
+            p->quota_procs_fd = quota;
+        }
+    }
+    if (into >= 0) {
+        /* started by clone3 (or failed for want of memory or processes) */
+    } else if (!l->workload && FM_RUN_RAW_SYSCALLS && clone_launch) {
+        child = start_clone(l, a, -1, false);
     } else {
         child = fork();
         if (child == 0 && l->workload)
@@ -612,9 +670,11 @@ static int start_child(fm_launcher *l, launch_area *a, fm_run_id id, int rfd, in
     return 0;
 }
 
-int fm_launcher_start(fm_launcher *l, int slot, fm_run_id id, int cgroup_procs_fd, pid_t *pid,
+int fm_launcher_start(fm_launcher *l, int slot, fm_run_id id, const fm_cgroup *cg, pid_t *pid,
                       int *fd, int *efd)
 {
+    if (cg != NULL && cg->dir[0] == '\0')
+        cg = NULL;
     launch_area *a = &l->areas[slot];
     fm_run_plan *p = &a->plan;
     int ofds[2] = {-1, -1}, efds[2] = {-1, -1}, rc = 0;
@@ -630,7 +690,6 @@ int fm_launcher_start(fm_launcher *l, int slot, fm_run_id id, int cgroup_procs_f
     snprintf(a->seed, sizeof a->seed, "FLAKEMETER_SEED=%llu", (unsigned long long)id.seed);
     snprintf(a->run, sizeof a->run, "FLAKEMETER_RUN=%lld", (long long)id.run);
     snprintf(a->attempt, sizeof a->attempt, "FLAKEMETER_ATTEMPT=%u", id.attempt);
-    p->cgroup_procs_fd = cgroup_procs_fd;
     p->err_fd = -1;
     rc = l->output == FM_OUTPUT_PIPE   ? output_pipe(ofds)
          : l->output == FM_OUTPUT_FILE ? temp_file(l, &a->file_fd)
@@ -639,12 +698,12 @@ int fm_launcher_start(fm_launcher *l, int slot, fm_run_id id, int cgroup_procs_f
                 : l->output == FM_OUTPUT_FILE ? a->file_fd
                                               : l->devnull_w;
     bool wait_start = l->launch == FM_LAUNCH_SPAWN;
-    bool code_in_child = l->per_run || cgroup_procs_fd >= 0;
+    bool code_in_child = l->per_run || cg != NULL;
     bool setup_pipe = l->workload ? wait_start || code_in_child : !wait_start || code_in_child;
     if (rc == 0 && setup_pipe && pipe2(efds, O_CLOEXEC) != 0)
         rc = errno;
     p->err_fd = efds[1];
-    rc = rc ? rc : start_child(l, a, id, ofds[0], efds[0], pid);
+    rc = rc ? rc : start_child(l, a, cg, id, ofds[0], efds[0], pid);
     if (ofds[1] >= 0)
         close(ofds[1]);
     if (efds[1] >= 0)

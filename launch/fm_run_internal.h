@@ -4,6 +4,7 @@
 #ifndef FM_RUN_INTERNAL_H
 #define FM_RUN_INTERNAL_H
 
+#include "fm_cgroup.h"
 #include "fm_cond.h"
 #include "fm_run.h"
 
@@ -35,7 +36,7 @@ typedef struct {
     cpu_set_t mask;
     int nice;
     int quota_procs_fd;  /* the campaign's quota cgroup (fm_cond_rt.procs_fd), -1 none */
-    int cgroup_procs_fd; /* the attempt's own cgroup, -1 none */
+    int cgroup_procs_fd; /* the attempt's own cgroup, -1 none (or born inside it by clone3) */
     unsigned long long reset_signals; /* bit s-1: signal s back to SIG_DFL */
     const char *path;                 /* the executable (NULL: a built-in workload) */
     char *const *argv;
@@ -55,14 +56,15 @@ void fm_launcher_free(fm_launcher *l);
 /*
  * Start attempt id in slot (0 .. n_slots-1), the leader of a new process group, stdin from
  * /dev/null, stdout and stderr into the output of the condition `output` (a pipe whose
- * non-blocking read end is *fd; a temporary file or /dev/null, *fd = -1).  cgroup_procs_fd:
- * a cgroup.procs the child joins just before its exec or workload (-1 none).  Returns 0, or
+ * non-blocking read end is *fd; a temporary file or /dev/null, *fd = -1).  cg: the attempt's
+ * cgroup (NULL or dir "" none), which the child is born in (clone3 with CLONE_INTO_CGROUP, v2)
+ * or joins just before its exec or workload (its cgroup.procs).  Returns 0, or
  * an errno (the command could not be started; a missing command at the first start).
  * launch=spawn returns only once the child has started its program; otherwise *efd is the
  * read end of the child's set-up pipe (-1 for none), for fm_run_setup_status once the child
  * has ended.
  */
-int fm_launcher_start(fm_launcher *l, int slot, fm_run_id id, int cgroup_procs_fd, pid_t *pid,
+int fm_launcher_start(fm_launcher *l, int slot, fm_run_id id, const fm_cgroup *cg, pid_t *pid,
                       int *fd, int *efd);
 /* After the slot's child was reaped: with output=file its temporary file, rewound, now the
  * caller's to read and close; else fd unchanged. */

@@ -220,11 +220,10 @@ fm_run_status fm_run_once(const fm_run_once_config *cfg, fm_run_record *rec, cha
     if (err == 0 && s.cg.procs_fd >= 0) { /* the engine's launch: the child joins the cgroup */
         err = fm_launcher_new(&lc, 1, &launcher);
         if (err == 0)
-            err = fm_launcher_start(launcher, 0, id, s.cg.procs_fd, &s.pid, &s.out_fd, &efd);
+            err = fm_launcher_start(launcher, 0, id, &s.cg, &s.pid, &s.out_fd, &efd);
     } else if (err == 0) {
         err = fm_run_spawn_command(cfg->argv, id, &s.pid, &s.out_fd);
     }
-    fm_cgroup_started(&s.cg);
     if (err != 0) {
         fm_cgroup_release(&set, &s.cg);
         fm_cgroup_close(&set);

@@ -5,6 +5,12 @@
  * libc (errno is the runner's thread-local variable); these are what it calls instead
  * (fm_run_exec.c).  Defined for x86-64, AArch64 and RISC-V 64; elsewhere FM_RUN_RAW_SYSCALLS is
  * 0 and the clone launch falls back to fork (whose child may use libc).
+ *
+ * fm_run_clone3 (fm_run_clone3.c, x86-64 and AArch64; FM_RUN_CLONE3 says where): clone3(2),
+ * which glibc 2.36 has no wrapper for, for a child that starts on a stack of its own.  The raw
+ * system call returns in the child on that stack, where no C frame of the caller exists, so a
+ * few instructions of assembly (as glibc's clone.S) call fn(arg) there and end the process with
+ * what it returns; the parent gets the child's pid, or -errno.
  */
 #ifndef FM_RUN_SYS_H
 #define FM_RUN_SYS_H
@@ -73,6 +79,26 @@ static inline long fm_sys6(long n, long a, long b, long c, long d, long e, long 
     long r = syscall(n, a, b, c, d, e, f);
     return r == -1 ? -errno : r;
 }
+#endif
+
+#if defined(__x86_64__) || defined(__aarch64__)
+#define FM_RUN_CLONE3 1
+#include <stddef.h>
+#include <stdint.h>
+
+/* The kernel's struct clone_args up to `cgroup` (CLONE_ARGS_SIZE_VER2, Linux 5.7). */
+typedef struct {
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+        set_tid_size, cgroup;
+} fm_run_clone_args;
+
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+
+long fm_run_clone3(fm_run_clone_args *args, size_t size, int (*fn)(void *), void *arg);
+#else
+#define FM_RUN_CLONE3 0
 #endif
 
 #define fm_sys0(n)             fm_sys6((n), 0, 0, 0, 0, 0, 0)

@@ -529,6 +529,9 @@ def scenarios(ctx):
           "p=0.5"]
     cmd = ["run", "-q", "-n", "6", "-j", "1", "--db", "s.db", "--label", "L", "--"] + ctx.cmd_argv
     spawn = cmd[:-len(ctx.cmd_argv) - 1] + ["--launch", "spawn", "--"] + ctx.cmd_argv
+    # without a cgroup, launch=spawn is posix_spawnp (with one, clone3 with CLONE_VFORK)
+    spawn_off = cmd[:-len(ctx.cmd_argv) - 1] + ["--launch", "spawn", "--cgroup", "off",
+                                               "--"] + ctx.cmd_argv
     keep = cmd[:-len(ctx.cmd_argv) - 1] + ["--keep-output", "K", "--"] + ctx.cmd_argv
     mk = lambda wargs: (lambda ctx_, sc, d, ref: rerun_run(ctx_, sc, d, wargs))
 
@@ -544,8 +547,11 @@ def scenarios(ctx):
         Scenario("run command", prep_store, cmd, common_run + [("exec", "EAGAIN", None)],
                  stores=["s.db"], label="L", rerun=mk(cmd)),
         Scenario("run --launch spawn", prep_store, spawn,
-                 [("spawn", "EAGAIN", None), ("pipe", "EMFILE", None)],
+                 [("spawn", "EAGAIN", None), ("pipe", "EMFILE", None), ("exec", "EAGAIN", None)],
                  stores=["s.db"], label="L", rerun=mk(spawn)),
+        Scenario("run --launch spawn --cgroup off", prep_store, spawn_off,
+                 [("spawn", "EAGAIN", None), ("exec", "EAGAIN", None)],
+                 stores=["s.db"], label="L", rerun=mk(spawn_off)),
         Scenario("run --keep-output", prep_keep, keep,
                  [("write", "ENOSPC", "/K/"), ("fd", "EMFILE", "/K/"), ("alloc", None, None)],
                  stores=["s.db"], label="L", keep="K", rerun=mk(keep)),

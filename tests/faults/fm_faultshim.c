@@ -16,7 +16,7 @@
  *   alloc  malloc calloc realloc posix_memalign aligned_alloc memalign valloc: NULL (ENOMEM).
  *          strdup, asprintf, fopen ... allocate through malloc, so they fail with it.
  *   fork   fork (EAGAIN)             spawn  posix_spawn, posix_spawnp (EAGAIN)
- *   pipe   pipe, pipe2 (EMFILE)      exec   execve execv execvp execvpe, in any forked child
+ *   pipe   pipe, pipe2 (EMFILE)      exec   execve/execveat of a child of the tool (EAGAIN)
  *   fd     every call that makes a descriptor: open*, openat*, creat, pipe*, dup, dup3, socket,
  *          signalfd, eventfd, memfd_create, fopen*, opendir, mkstemp*, pidfd_open (EMFILE)
  *   write  write pwrite* writev pwritev ftruncate* fallocate posix_fallocate fsync fdatasync
@@ -28,9 +28,16 @@
  * Scope: calls are counted in the process that loaded the shim, after its main() started
  * (library constructors are not the code under test) and never in a forked child, except exec,
  * which only happens in one (the counters are in shared memory, so the Nth exec of all the
- * children fails).  The shim takes itself out of LD_PRELOAD at load time, so programs the tool
- * starts run without it.  glibc only: the real allocator is reached through __libc_malloc and
- * friends, the rest through dlsym(RTLD_NEXT).  Not for sanitizer builds (they interpose malloc).
+ * children fails).  The tool's children exec by raw system calls (a clone(CLONE_VM) or clone3
+ * child may not call libc: launch/fm_run_exec.c), which no LD_PRELOAD can see, so with FM_FAULT
+ * naming exec the shim installs a seccomp filter that hands every execve and execveat to a
+ * thread of the tool (SECCOMP_RET_USER_NOTIF, Linux >= 5.5 for the "continue" answer): an exec
+ * by a direct child of the tool is counted there and fails with ERRNO or goes on; a later
+ * exec (a grandchild's) goes on uncounted.  Where the filter cannot be installed, the libc
+ * exec functions of a forked child are counted as before.  The shim takes itself out of LD_PRELOAD
+ * at load time, so programs the tool starts run without it.  glibc only: the real allocator is
+ * reached through __libc_malloc and friends, the rest through dlsym(RTLD_NEXT).  Not for sanitizer
+ * builds (they interpose malloc).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -39,15 +46,22 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <pthread.h>
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -72,6 +86,7 @@ static shim_state local_state, *state = &local_state;
 static int target_site = -1, target_errno;
 static long target_n;
 static bool persist, armed, in_child;
+static bool exec_by_seccomp; /* exec is counted by the seccomp supervisor, not the wrappers */
 static char path_filter[256];
 static int devfull = -1;
 
@@ -129,6 +144,79 @@ static void parse_spec(const char *spec)
     }
 }
 
+static bool count(int s, void *ret);
+
+/* ---- exec by seccomp (see Scope above) ----------------------------------------------------- */
+
+#if defined(__x86_64__)
+#define SHIM_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define SHIM_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#endif
+
+/* Is pid a child of this process?  /proc/PID/stat, by raw system calls (no site counted). */
+static bool child_of_us(pid_t pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    long n = syscall(SYS_read, fd, buf, sizeof buf - 1);
+    syscall(SYS_close, fd);
+    buf[n > 0 ? n : 0] = '\0';
+    const char *p = strrchr(buf, ')'); /* "pid (comm) state ppid ..." */
+    int ppid = 0;
+    return p != NULL && sscanf(p + 1, " %*c %d", &ppid) == 1 && ppid == (int)getpid();
+}
+
+static void *exec_supervisor(void *arg)
+{
+    int fd = (int)(intptr_t)arg;
+    for (;;) {
+        struct seccomp_notif req;
+        struct seccomp_notif_resp resp;
+        memset(&req, 0, sizeof req);
+        if (ioctl(fd, SECCOMP_IOCTL_NOTIF_RECV, &req) != 0) {
+            if (errno == EINTR || errno == ENOENT)
+                continue;
+            return NULL;
+        }
+        memset(&resp, 0, sizeof resp);
+        resp.id = req.id;
+        resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+        if (armed && child_of_us((pid_t)req.pid) && count(S_EXEC, NULL)) {
+            resp.flags = 0;
+            resp.error = -target_errno;
+        }
+        ioctl(fd, SECCOMP_IOCTL_NOTIF_SEND, &resp); /* ENOENT: it died meanwhile */
+    }
+}
+
+static void exec_filter(void)
+{
+#ifdef SHIM_AUDIT_ARCH
+    struct sock_filter f[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SHIM_AUDIT_ARCH, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_execve, 2, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_execveat, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+    };
+    struct sock_fprog prog = {.len = sizeof f / sizeof *f, .filter = f};
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+        return;
+    int fd =
+        (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+    pthread_t t;
+    if (fd >= 0 && pthread_create(&t, NULL, exec_supervisor, (void *)(intptr_t)fd) == 0)
+        exec_by_seccomp = true;
+#endif
+}
+
 __attribute__((constructor)) static void shim_init(void)
 {
     const char *spec = getenv("FM_FAULT"), *filter = getenv("FM_FAULT_PATH"),
@@ -148,6 +236,8 @@ __attribute__((constructor)) static void shim_init(void)
             close(fd);
     }
     devfull = get_open()("/dev/full", O_WRONLY | O_CLOEXEC);
+    if (target_site == S_EXEC)
+        exec_filter();
     /* Programs the tool starts run without the shim. */
     unsetenv("LD_PRELOAD");
 }
@@ -190,8 +280,14 @@ static void note_where(void *ret)
 /* Count a call of site s; true when this one must fail. */
 static bool hit(int s, void *ret)
 {
-    if (!armed || (in_child && s != S_EXEC) || (!in_child && s == S_EXEC))
+    if (!armed || (in_child && s != S_EXEC) || (!in_child && s == S_EXEC) ||
+        (s == S_EXEC && exec_by_seccomp))
         return false;
+    return count(s, ret);
+}
+
+static bool count(int s, void *ret)
+{
     long n = __atomic_add_fetch(&state->calls[s], 1, __ATOMIC_SEQ_CST);
     if (s != target_site || target_n <= 0 || (n != target_n && !(persist && n > target_n)))
         return false;

@@ -4,8 +4,10 @@ items 5 and 6).
 
 usage: test_escapes.py FLAKEMETER MODE
 MODE is how attempts are contained (docs/reliability.md, "No escapes"): off (the subreaper sweep
-and the watchdog's token scan), v2 (a cgroup v2 per attempt, cgroup.kill), v2-freeze (cgroup v2
-killed by freeze + SIGKILL + thaw, as on kernels before 5.14) or v1 (the v1 freezer hierarchy).
+and the watchdog's token scan), v2 (a cgroup v2 per attempt, cgroup.kill; children born inside by
+clone3 where it works), v2-join (the same, children joining by cgroup.procs as where clone3 does
+not), v2-freeze (cgroup v2 killed by freeze + SIGKILL + thaw, as on kernels before 5.14) or v1
+(the v1 freezer hierarchy).
 A cgroup MODE that cannot be used here exits 77 saying why; with a cgroup MODE every runner must
 report that containment in its JSON and leave no cgroup of its own behind.
 Each case copies /bin/sleep to a file with a unique name (fm-escape-<pid>-<random>-<case>) and runs
@@ -30,11 +32,14 @@ import time
 
 FM = sys.argv[1]
 MODE = sys.argv[2] if len(sys.argv) > 2 else "off"
-CGROUP = {"off": "off", "v2": "v2", "v2-freeze": "v2", "v1": "v1"}[MODE]
-WANT = {"off": "sweep", "v2": "cgroup v2", "v2-freeze": "cgroup v2 (freeze)",
-        "v1": "cgroup v1 freezer"}[MODE]
+CGROUP = {"off": "off", "v2": "v2", "v2-join": "v2", "v2-freeze": "v2", "v1": "v1"}[MODE]
+WANT = {"off": "sweep", "v2": "cgroup v2", "v2-join": "cgroup v2",
+        "v2-freeze": "cgroup v2 (freeze)", "v1": "cgroup v1 freezer"}[MODE]
 ENV = dict(os.environ)
 ENV.pop("FLAKEMETER_CGROUP_NO_KILL", None)
+ENV.pop("FLAKEMETER_CGROUP_NO_CLONE3", None)
+if MODE == "v2-join":
+    ENV["FLAKEMETER_CGROUP_NO_CLONE3"] = "1"
 if MODE == "v2-freeze":
     ENV["FLAKEMETER_CGROUP_NO_KILL"] = "1"
 failures = checks = 0

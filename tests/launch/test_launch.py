@@ -7,7 +7,10 @@ error row and exit 2; a command whose exec fails (a missing interpreter) gives a
 row per parallel slot and its errno; the run's child has every condition applied (process group
 of its own, affinity, nice, the quota cgroup where one can be made, stdin /dev/null, an empty
 signal mask, SIGPIPE/SIGINT at default although the runner ignores them, the attempt's
-environment); its output arrives through pipe and file, and nothing through null.  Then the
+environment, and where `run` contains attempts in cgroup v2: born in the attempt's own cgroup,
+below the quota's); its output arrives through pipe and file, and nothing through null.  Each
+attempt is alone in its cgroup although a slot's cgroup is reused while empty, and one that held
+an escaped process is not reused (test_cgroup_reuse).  Then the
 runner's file descriptors and mappings stay flat over LAUNCHES (default 20000; the 1e5 of
 bench/README.md by hand: FM_TEST_LAUNCHES=100000) launches of /bin/true: sampled while it runs,
 they may differ only by what the runs in flight hold.  Nothing here asserts on timing.
@@ -140,6 +143,10 @@ def parse_probe(text):
 
 def test_conditions(tmp, launch, quota):
     db = os.path.join(tmp, f"c-{launch}.db")
+    probe = run("run", "--db", os.path.join(tmp, f"p-{launch}.db"), "-n", "1", "--quiet",
+                "--json", *(["--quota", "1"] if quota else []), "--", "true")
+    contained_v2 = probe.returncode == 0 and json.loads(probe.stdout).get(
+        "containment", "").startswith("cgroup v2")
     cpus = sorted(os.sched_getaffinity(0))
     extra = ["--quota", "1"] if quota else []
     # Python ignores SIGPIPE; restore_signals=False hands that (and SIGXFSZ) to flakemeter.
@@ -167,6 +174,12 @@ def test_conditions(tmp, launch, quota):
         check(p.get("env") == f"7/{idx}/1/set", f"{launch}: environment {p.get('env')}")
         if quota:
             check("flakemeter-" in p.get("cgroup", ""), f"{launch}: in the quota cgroup: {p}")
+        v2 = [c for c in p.get("cgroup", "").split() if c.startswith("0::")]
+        if contained_v2:
+            # the quota's cgroup "flakemeter-PID": v2 (the attempt's is below it) or v1 cpu
+            check(v2 and "/flakemeter-run-" in v2[0] and (not quota or any(
+                  "/flakemeter-" + d in p["cgroup"] for d in "0123456789")),
+                  f"{launch}: in its attempt's cgroup (and the quota's): {p.get('cgroup')}")
 
 
 def test_outputs(tmp, launch):
@@ -194,6 +207,75 @@ def test_outputs(tmp, launch):
           f"output=null with --fail-regex: exit {r.returncode}, {r.stderr!r}")
 
 
+# Each attempt alone in its cgroup, though a slot's cgroup is reused while empty (fm_cgroup.h):
+# every process listed in the attempt's v2 cgroup carries the attempt's own FLAKEMETER_RUN.  With
+# ESCAPE set, even runs leave an escaped sleeper behind (setsid: not killed with the group), which
+# must die with its attempt and never be found by a later attempt in its cgroup; without, the
+# two slots' cgroups take every attempt.
+CG_PROBE = r'''
+rel=$(sed -n 's/^0:://p' /proc/self/cgroup)
+echo "cg=$rel"
+for p in $(cat "$CGMNT$rel/cgroup.procs"); do
+  tr '\0' '\n' < /proc/$p/environ 2>/dev/null | sed -n 's/^FLAKEMETER_RUN=/run=/p'
+done
+if [ -n "$ESCAPE" ] && [ $((FLAKEMETER_RUN % 2)) = 0 ]; then
+  setsid "$SLEEPER" 30 >/dev/null 2>&1 &
+fi
+exit 1
+'''
+
+
+def v2_mount():
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            left, _, right = line.partition(" - ")
+            if right.split()[:1] == ["cgroup2"]:
+                return left.split()[4]
+    return None
+
+
+def test_cgroup_reuse(tmp, launch, escape):
+    mnt = v2_mount()
+    launch_tag = launch
+    launch = launch + ("-escape" if escape else "")
+    db = os.path.join(tmp, f"cg-{launch}.db")
+    sleeper = os.path.join(tmp, f"fmcg{os.getpid()}-{launch}")  # a name only this test uses
+    if not os.path.exists(sleeper):
+        os.symlink(subprocess.run(["sh", "-c", "command -v sleep"], stdout=subprocess.PIPE,
+                                  text=True).stdout.strip(), sleeper)
+    kept = os.path.join(tmp, f"cg-{launch}")  # every output (the store keeps 3 per cause)
+    os.makedirs(kept, exist_ok=True)
+    r = subprocess.run([FM, "run", "--db", db, "-n", "12", "-j", "2", "--quiet", "--json",
+                        "--keep-output", kept, "--cgroup", "v2", "--launch", launch_tag, "--", "sh",
+                        "-c", CG_PROBE],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120,
+                       env=dict(os.environ, CGMNT=mnt or "", SLEEPER=sleeper,
+                                ESCAPE="1" if escape else ""))
+    if mnt is None or r.returncode == 2 and "--cgroup v2" in r.stderr:
+        print(f"  {launch}: no usable cgroup v2 here: reuse not checked ({r.stderr.strip()})")
+        return
+    check(r.returncode == 0, f"{launch}: cgroup run: exit {r.returncode}: {r.stderr}")
+    used = set()
+    check(len(os.listdir(kept)) == 12, f"{launch}: 12 outputs kept: {os.listdir(kept)}")
+    for name in sorted(os.listdir(kept)):
+        idx = int(name.split("-")[1])
+        with open(os.path.join(kept, name)) as f:
+            text = f.read()
+        cg = [ln[3:] for ln in text.splitlines() if ln.startswith("cg=")]
+        runs = {ln[4:] for ln in text.splitlines() if ln.startswith("run=")}
+        check(len(cg) == 1 and "/flakemeter-run-" in cg[0],
+              f"{launch}: run {idx} in an attempt cgroup: {text!r}")
+        check(runs == {str(idx)}, f"{launch}: run {idx}: its cgroup holds runs {runs}")
+        used.update(cg)
+    # 2 slots; a cgroup that held an escaped sleeper is retired, so at most one new per even run
+    most = 2 + 6 if escape else 2
+    check(1 <= len(used) <= most, f"{launch}: {len(used)} attempt cgroups for 12 runs at -j 2")
+    left = subprocess.run(["pgrep", "-f", "^" + sleeper], stdout=subprocess.PIPE, text=True)
+    mine = [int(p) for p in left.stdout.split()]
+    check(not mine, f"{launch}: escaped sleepers outlived the campaign: {mine}")
+    print(f"  {launch}: 12 attempts in {len(used)} cgroups, each alone in its own")
+
+
 def counts(pid):
     fds = len(os.listdir(f"/proc/{pid}/fd"))
     with open(f"/proc/{pid}/maps") as f:
@@ -208,6 +290,13 @@ def test_no_leaks(tmp, launch):
                          stderr=subprocess.PIPE, text=True)
     samples = []
     libs = set()
+    mnt = v2_mount()
+    own = ""
+    with open("/proc/self/cgroup") as f:
+        for line in f:
+            if line.startswith("0::"):
+                own = line[3:].strip()
+    cg_most = -1  # the most attempt cgroups below the runner's set at once (-1: none seen)
     while p.poll() is None:
         try:
             done = rows(db, "SELECT count(*) FROM runs")[0][0] if os.path.exists(db) else 0
@@ -217,6 +306,11 @@ def test_no_leaks(tmp, launch):
                     samples.append((done, *c))
                     with open(f"/proc/{p.pid}/maps") as f:
                         libs |= {ln.split()[-1].rsplit("/", 1)[-1] for ln in f if ".so" in ln}
+                    parent = (mnt or "") + own
+                    for d in (os.listdir(parent) if mnt else []):
+                        if d.startswith(f"flakemeter-run-{p.pid}-"):
+                            cg_most = max(cg_most, sum(e.startswith("a") for e in os.listdir(
+                                os.path.join(parent, d))))
         except (OSError, sqlite3.Error):
             pass
         time.sleep(0.05)
@@ -242,8 +336,11 @@ def test_no_leaks(tmp, launch):
     # in flight: per slot an output pipe and a set-up pipe (2 ends each while starting)
     check(max(fds) - min(fds) <= 8, f"{launch}: fds grew: {samples[0]} .. {samples[-1]}")
     check(max(maps) - min(maps) <= 4, f"{launch}: mappings grew: {samples[0]} .. {samples[-1]}")
+    # a cgroup per slot, reused (nothing escapes /bin/true): never a cgroup per attempt
+    check(cg_most <= 2, f"{launch}: {cg_most} attempt cgroups at once for 2 slots")
     print(f"  {launch}: {LAUNCHES} launches, fds {min(fds)}..{max(fds)}, "
-          f"maps {min(maps)}..{max(maps)} over {len(samples)} samples "
+          f"maps {min(maps)}..{max(maps)}, attempt cgroups at most "
+          f"{cg_most if cg_most >= 0 else 'none (no cgroup v2 set)'} over {len(samples)} samples "
           f"(runs {samples[0][0]}..{samples[-1][0]})")
 
 
@@ -258,6 +355,8 @@ def main():
             test_missing(tmp, launch)
             test_conditions(tmp, launch, quota)
             test_outputs(tmp, launch)
+            test_cgroup_reuse(tmp, launch, False)
+            test_cgroup_reuse(tmp, launch, True)
         for launch in ("clone", "fork"):
             test_no_leaks(tmp, launch)
     print(f"test_launch: {checks} checks, {failures} failed")
