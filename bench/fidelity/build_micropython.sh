@@ -28,7 +28,10 @@ out=${2:-/tmp/fm-fidelity}
 src=$out/src
 jobs=${JOBS:-2}
 case "$jobs" in
-'' | *[!0-9]* | 0) echo "build_micropython.sh: JOBS must be a positive integer, not '$jobs'" >&2; exit 2 ;;
+'' | *[!0-9]* | 0)
+    echo "build_micropython.sh: JOBS must be a positive integer, not '$jobs'" >&2
+    exit 2
+    ;;
 esac
 # The cross prefix of an arch, or nothing for an unknown one.
 prefix() {
@@ -48,8 +51,8 @@ for arch in ${ARCH:-}; do
     [ "$arch" = aarch64 ] && libc=arm64
     for tool in gcc g++; do
         if ! command -v "$cc$tool" >/dev/null; then
-            echo "build_micropython.sh: $cc$tool not found: apt-get install --no-install-recommends" \
-                "gcc-${cc%-} g++-${cc%-} libc6-dev-$libc-cross" >&2
+            echo "build_micropython.sh: $cc$tool not found: apt-get install" \
+                "--no-install-recommends gcc-${cc%-} g++-${cc%-} libc6-dev-$libc-cross" >&2
             exit 1
         fi
     done

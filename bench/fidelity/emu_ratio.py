@@ -91,7 +91,8 @@ def t_quantile(p, df):
 
 def paired(native, emulated, idx):
     """Geometric mean of emulated/native over the pairs (field idx), 95 % log-t interval."""
-    logs = [math.log(e[idx] / n[idx]) for n, e in zip(native, emulated) if n[idx] > 0 and e[idx] > 0]
+    logs = [math.log(e[idx] / n[idx])
+            for n, e in zip(native, emulated) if n[idx] > 0 and e[idx] > 0]
     if not logs:
         return float("nan"), float("nan"), float("nan")
     m = statistics.fmean(logs)
