@@ -4,7 +4,12 @@ by factor, on the real MicroPython and on flakemeter's port (issue 18).  Not run
 
 usage: bench/fidelity/factors.py --flakemeter BUILD/cli/flakemeter --fm-stress BUILD/workloads/fm-stress
            --micropython PATH/micropython --tests PATH/tests/thread [--runs N] [--batch M]
-           [--seed S] [--programs real,port] [--conditions A,B,...] [--json OUT]
+           [--seed S] [--programs real,port] [--program NAME=ARGS] [--command NAME=ARGV]
+           [--conditions A,B,...] [--json OUT]
+
+--command adds a program given as a whole command line, e.g. the real binary or the port under
+qemu-user (`rv_real='qemu-riscv64 build-riscv64-standard/micropython tests/thread/...'`);
+`--programs ''` leaves out the native real and port.
 
 Each condition starts the program under one set of circumstances, from this Python runner
 (os.fork + os.execv unless the condition says otherwise; the runner waits in waitpid, as a shell
@@ -234,6 +239,10 @@ def main():
     ap.add_argument("--program", action="append", default=[],
                     help="NAME=ARGS: one more port variant, fm-stress ARGS (e.g. "
                          "s3000='stress_recurse publish=late startup=3000')")
+    ap.add_argument("--command", action="append", default=[],
+                    help="NAME=ARGV: one more program, a whole command line (e.g. "
+                         "rv_port='qemu-riscv64 build-cross-riscv64/workloads/fm-stress "
+                         "stress_recurse publish=late')")
     ap.add_argument("--runs", type=int, default=100)
     ap.add_argument("--batch", type=int, default=10)
     ap.add_argument("--seed", type=int, default=18)
@@ -249,7 +258,11 @@ def main():
     for spec in a.program:
         name, args = spec.split("=", 1)
         programs[name] = [os.path.abspath(a.fm_stress)] + args.split()
-    progs = a.programs.split(",") + [spec.split("=", 1)[0] for spec in a.program]
+    for spec in a.command:
+        name, args = spec.split("=", 1)
+        programs[name] = [shutil.which(w) or w if i == 0 else w for i, w in enumerate(args.split())]
+    progs = [p for p in a.programs.split(",") if p]
+    progs += [spec.split("=", 1)[0] for spec in a.program + a.command]
     rng = random.Random(a.seed)
     devnull = os.open(os.devnull, os.O_WRONLY)
     result = {"load_before": os.getloadavg(), "runs": a.runs, "batch": a.batch, "seed": a.seed,
