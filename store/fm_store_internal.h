@@ -145,6 +145,10 @@ void fm_store__tally_drop(fm_store *store);
 /* Recount the campaign's tallies, causes and wall buckets from its rows (inside a write
  * transaction): the migration from schema 3, merge, and a campaign whose row is missing. */
 fm_store_status fm_store__retally(fm_store *store, int64_t campaign);
+/* A campaign merged whole into a new one (dst_id, made in this transaction): its counts are
+ * src's, copied instead of recounted (*copied false when src has none: then it is recounted). */
+fm_store_status fm_store__tally_copy(fm_store *src, int64_t src_id, fm_store *dst, int64_t dst_id,
+                                     bool *copied);
 /* fm_store_causes from the stored counts; *done false (nothing read) when the campaign has none
  * (a store written by hand): then from the rows. */
 fm_store_status fm_store__causes_stored(fm_store *store, int64_t campaign, fm_store_cause *out,

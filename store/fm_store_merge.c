@@ -383,6 +383,12 @@ static fm_store_status copy_runs(fm_store *src, int64_t src_id, fm_store *dst, i
             report(e, status, "%s", src->errmsg);
     }
     sqlite3_finalize(c.seen);
+    if (status == FM_STORE_OK && !existed) { /* all of src's rows, as they were: its counts */
+        bool copied;
+        status = fm_store__tally_copy(src, src_id, dst, dst_id, &copied);
+        if (status != FM_STORE_OK)
+            report(e, status, "%s", *dst->errmsg ? dst->errmsg : src->errmsg);
+    }
 evidence:
     if (status == FM_STORE_OK)
         status = copy_evidence(src, src_id, dst, dst_id, &c, e);
@@ -447,6 +453,9 @@ static bool attach_input(fm_store *dst, const char *path, merge_err *e, char *al
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
         return false;
+    /* Read once, in order: a small cache (memory: issue 19). */
+    snprintf(sql, sizeof sql, "PRAGMA %s.cache_size = -256", alias);
+    sqlite3_exec(dst->db, sql, NULL, NULL, NULL);
     /* Readable here (a store in a read-only folder may not be): else row by row. */
     snprintf(sql, sizeof sql, "SELECT count(*) FROM %s.campaigns", alias);
     rc = sqlite3_prepare_v2(dst->db, sql, -1, &st, NULL);
@@ -464,8 +473,9 @@ static fm_store_status merge_one(fm_store *dst, const char *path, merge_err *e)
     fm_store_status status = fm_store_open(path, false, &src);
     if (status != FM_STORE_OK)
         return report(e, status, "%s: %s", path, fm_store_errmsg(NULL));
-    /* One read transaction: a consistent snapshot even if a runner is writing the input. */
-    status = fm_store__exec(src, "BEGIN");
+    /* One read transaction: a consistent snapshot even if a runner is writing the input; read
+     * once, in order: a small cache (memory: issue 19). */
+    status = fm_store__exec(src, "PRAGMA cache_size = -256; BEGIN");
     if (status != FM_STORE_OK) {
         report(e, status, "%s: %s", path, fm_store_errmsg(src));
         goto out;
@@ -555,8 +565,10 @@ static fm_store_status finish_target(merge_target *t, fm_store_status status, me
 {
     if (t->store != NULL) {
         /* The counts of the campaigns that took runs, and the index, in the same transaction. */
+        /* (a smaller cache while it sorts: the sorter takes as much memory as the cache) */
         if (status == FM_STORE_OK && e->wall_dropped)
-            status = fm_store__exec(t->store, FM_STORE_RUNS_WALL_INDEX);
+            status = fm_store__exec(t->store, "PRAGMA cache_size = -512;" FM_STORE_RUNS_WALL_INDEX
+                                              ";PRAGMA cache_size = -2000");
         if (status == FM_STORE_OK)
             status = fm_store__tally_sync(t->store);
         if (status != FM_STORE_OK && e->errbuf != NULL && e->errsize > 0 && !e->errbuf[0])

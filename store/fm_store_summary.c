@@ -360,6 +360,49 @@ static fm_store_tally *tally_slot(fm_store *store, int64_t campaign)
     return t;
 }
 
+fm_store_status fm_store__tally_copy(fm_store *src, int64_t src_id, fm_store *dst, int64_t dst_id,
+                                     bool *copied)
+{
+    fm_store_summary sum;
+    *copied = false;
+    fm_store_status status = tally_read(src, src_id, &sum, copied);
+    if (status != FM_STORE_OK || !*copied)
+        return status;
+    fm_store_tally *t = tally_slot(dst, dst_id);
+    if (t == NULL)
+        return fm_store__fail(dst, FM_STORE_ENOMEM, "out of memory");
+    *copied = false;
+    status = tally_write(dst, dst_id, &sum);
+    static const fm_store_stmt_id from[2] = {FM_ST_CAUSES, FM_ST_BUCKETS};
+    for (int k = 0; k < 2 && status == FM_STORE_OK; k++) {
+        sqlite3_stmt *st = fm_store__stmt(src, from[k]);
+        if (st == NULL)
+            return FM_STORE_EIO;
+        sqlite3_bind_int64(st, 1, src_id);
+        int rc;
+        while (status == FM_STORE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
+            status = k == 0 ? add_count(dst, FM_ST_CAUSE_ADD,
+                                        (int64_t[]){dst_id, sqlite3_column_int64(st, 0),
+                                                    sqlite3_column_int64(st, 1),
+                                                    sqlite3_column_int64(st, 2),
+                                                    sqlite3_column_int64(st, 3)},
+                                        5)
+                            : add_count(dst, FM_ST_BUCKET_ADD,
+                                        (int64_t[]){dst_id, sqlite3_column_int64(st, 0),
+                                                    sqlite3_column_int64(st, 1)},
+                                        3);
+        sqlite3_reset(st);
+        if (status == FM_STORE_OK && rc != SQLITE_DONE)
+            status = fm_store__sqlite(src, rc, "cannot read counts");
+    }
+    if (status == FM_STORE_OK) { /* counted: no recount at the commit */
+        memset(&t->d, 0, sizeof t->d);
+        t->dirty = false;
+        *copied = true;
+    }
+    return status;
+}
+
 static bool count_add(fm_store *store, int64_t campaign, int kind, int64_t a, int64_t b, int64_t c)
 {
     for (size_t i = store->n_cnt; i-- > 0;) { /* the latest first: walls of a batch are alike */
