@@ -494,6 +494,14 @@ fm_store_status fm_store__tally_sync(fm_store *store)
 {
     if (store->db == NULL || (store->n_tal == 0 && store->n_cnt == 0))
         return FM_STORE_OK;
+    if (sqlite3_get_autocommit(store->db)) {
+        /* The transaction that held the rows is gone (SQLite rolls a whole transaction back on
+         * some failures: out of memory, a full disk): so are the rows, and so go their counts.
+         * (A savepoint here would open a new transaction and commit counts without rows.) */
+        fm_store__tally_drop(store);
+        return fm_store__fail(store, FM_STORE_EIO, "the batch was lost: %s",
+                              sqlite3_errmsg(store->db));
+    }
     fm_store_status status = fm_store__exec(store, "SAVEPOINT fm_tally");
     if (status != FM_STORE_OK)
         return status;
