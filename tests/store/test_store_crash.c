@@ -130,7 +130,7 @@ static void check_after_kill(const char *path, int64_t reported)
  * shard) at once, each in its own 256-row batches under the write lock, and one of them is
  * killed with SIGKILL midway.  The counts kept in the store must still be those of the rows.
  */
-static void shard_writer(const char *path, int shard, int chains)
+static void shard_writer(const char *path, int shard, int chains, int ready)
 {
     fm_store *s;
     fm_campaign_info c = su_campaign("shards", "[\"s\"]");
@@ -146,6 +146,10 @@ static void shard_writer(const char *path, int shard, int chains)
         for (int a = 0; a < n; a++)
             if (fm_store_add_run(s, id, &r[a]) != FM_STORE_OK)
                 _exit(4);
+        if (k == 100 && ready >= 0) { /* some rows committed: the parent may kill from here */
+            if (fm_store_flush(s) != FM_STORE_OK || write(ready, "r", 1) != 1)
+                _exit(6);
+        }
     }
     _exit(fm_store_close(s) == FM_STORE_OK ? 0 : 5);
 }
@@ -154,9 +158,16 @@ static void test_shards_one_file(void)
 {
     const char *path = su_path("shards.db");
     pid_t pid[4];
+    int ready[2];
+    if (pipe(ready) != 0)
+        return;
     for (int i = 0; i < 4; i++)
         if ((pid[i] = fork()) == 0)
-            shard_writer(path, i, i == 3 ? 1000000 : 3000);
+            shard_writer(path, i, i == 3 ? 1000000 : 3000, i == 3 ? ready[1] : -1);
+    close(ready[1]);
+    char byte;
+    CHECK(read(ready[0], &byte, 1) == 1, "the long writer committed some rows");
+    close(ready[0]);
     int status;
     for (int i = 0; i < 3; i++) {
         waitpid(pid[i], &status, 0);
