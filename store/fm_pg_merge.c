@@ -263,7 +263,10 @@ fm_store_status fm_pg_merge(const char *out, const char *const *inputs, int n_in
         if (status == FM_STORE_OK && done != FM_STORE_OK)
             status = report(&c, done, "%s", fm_store_errmsg(dst));
     } else if (status == FM_STORE_OK) {
-        status = fm_store__exec(dst, "COMMIT");
+        /* The counts of the campaigns that took runs (schema 4), in the same transaction. */
+        status = fm_store__tally_sync(dst);
+        if (status == FM_STORE_OK)
+            status = fm_store__exec(dst, "COMMIT");
         if (status != FM_STORE_OK)
             report(&c, status, "%s: commit failed: %s", out, fm_store_errmsg(dst));
     }

@@ -71,12 +71,27 @@ static const char *const statement_sql[FM_ST_COUNT] = {
         "< ?8 AND ((SELECT count(*) FROM evidence WHERE campaign = ?1 AND outcome = ?4 AND "
         "code IS ?5) > 0 OR (SELECT count(*) FROM (SELECT DISTINCT outcome, code FROM evidence "
         "WHERE campaign = ?1)) < ?9)",
+    /* The stored counts (schema 4, fm_store_summary.c). */
+    [FM_ST_TALLY_READ] = "SELECT " FM_STORE_TALLY_COLS " FROM tallies WHERE campaign = ?1",
+    [FM_ST_TALLY_WRITE] = "INSERT OR REPLACE INTO tallies (campaign, " FM_STORE_TALLY_COLS
+                          ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+                          "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
+    [FM_ST_CAUSE_ADD] = "INSERT INTO causes (campaign, outcome, has_code, code, n) "
+                        "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO UPDATE SET n = n + excluded.n",
+    [FM_ST_BUCKET_ADD] = "INSERT INTO wall_buckets (campaign, bucket, n) VALUES (?1, ?2, ?3) "
+                         "ON CONFLICT DO UPDATE SET n = n + excluded.n",
+    [FM_ST_BUCKETS] = "SELECT bucket, n FROM wall_buckets WHERE campaign = ?1 ORDER BY bucket",
+    /* The wall at a rank: seek to the bucket's bound in runs_wall, step within the bucket. */
+    [FM_ST_WALL_AT] = "SELECT wall_ns FROM runs WHERE campaign = ?1 AND outcome <> 5 AND "
+                      "wall_ns >= ?2 ORDER BY wall_ns LIMIT 1 OFFSET ?3",
+    [FM_ST_CAUSES] = "SELECT outcome, has_code, code, n FROM causes WHERE campaign = ?1 AND n > 0 "
+                     "ORDER BY n DESC, outcome, has_code, code",
 };
 
 /*
- * Schema 3 (docs/store.md).  Run inside one transaction when a store is created.  A version 1 or
- * 2 store is brought to version 3 in place (migrate_1_to_2_sql then migrate_2_to_3_sql), also in
- * one transaction.
+ * Schema 4 (docs/store.md).  Run inside one transaction when a store is created.  A version 1, 2
+ * or 3 store is brought to version 4 in place (the DDL of each step, then the counts of every
+ * campaign computed once from its rows: fm_store__retally), also in one transaction.
  */
 /*
  * Tables new in version 2 besides the conditions column (created by both paths): the CI
@@ -146,6 +161,42 @@ static const char *const statement_sql[FM_ST_COUNT] = {
     " PRIMARY KEY (campaign, run_index, attempt)) WITHOUT ROWID;"                                  \
     "CREATE INDEX IF NOT EXISTS evidence_cause ON evidence (campaign, outcome, code);"
 
+/*
+ * New in version 4: counts kept as rows are added, so that resuming or showing a campaign of
+ * 10^7 runs costs what a small one does (issue 19).  tallies: one row per campaign, the
+ * fm_store_summary of its rows; causes: first attempts that did not pass (and were not
+ * interrupted) per cause; wall_buckets: the walls of all attempts but interrupted ones per
+ * logarithmic bucket (fm_store_summary.c), and runs_wall to step within one bucket: together an
+ * exact quantile is an indexed lookup.  All three are updated in the transaction that adds the
+ * rows.
+ */
+#define SCHEMA_V4_TABLES                                                                           \
+    "CREATE TABLE IF NOT EXISTS tallies ("                                                         \
+    " campaign INTEGER PRIMARY KEY REFERENCES campaigns (id),"                                     \
+    " attempts INTEGER NOT NULL, n_pass INTEGER NOT NULL, n_fail INTEGER NOT NULL,"                \
+    " n_crash INTEGER NOT NULL, n_timeout INTEGER NOT NULL, n_error INTEGER NOT NULL,"             \
+    " n_interrupted INTEGER NOT NULL, first_attempts INTEGER NOT NULL,"                            \
+    " first_pass INTEGER NOT NULL, first_fail INTEGER NOT NULL, first_crash INTEGER NOT NULL,"     \
+    " first_timeout INTEGER NOT NULL, first_error INTEGER NOT NULL,"                               \
+    " first_interrupted INTEGER NOT NULL, chains INTEGER NOT NULL, chains_failed INTEGER NOT "     \
+    "NULL,"                                                                                        \
+    " passed_on_retry INTEGER NOT NULL, retries INTEGER NOT NULL, retries_failed INTEGER NOT "     \
+    "NULL,"                                                                                        \
+    " max_attempt INTEGER NOT NULL, wall_ns_total INTEGER NOT NULL,"                               \
+    " first_start_ns INTEGER NOT NULL, last_end_ns INTEGER NOT NULL);"                             \
+    "CREATE TABLE IF NOT EXISTS causes ("                                                          \
+    " campaign INTEGER NOT NULL REFERENCES campaigns (id),"                                        \
+    " outcome INTEGER NOT NULL,"                                                                   \
+    " has_code INTEGER NOT NULL,"                                                                  \
+    " code INTEGER NOT NULL,"                                                                      \
+    " n INTEGER NOT NULL,"                                                                         \
+    " PRIMARY KEY (campaign, outcome, has_code, code)) WITHOUT ROWID;"                             \
+    "CREATE TABLE IF NOT EXISTS wall_buckets ("                                                    \
+    " campaign INTEGER NOT NULL REFERENCES campaigns (id),"                                        \
+    " bucket INTEGER NOT NULL,"                                                                    \
+    " n INTEGER NOT NULL,"                                                                         \
+    " PRIMARY KEY (campaign, bucket)) WITHOUT ROWID;" FM_STORE_RUNS_WALL_INDEX ";"
+
 static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS campaigns ("
     " id INTEGER PRIMARY KEY,"
@@ -162,7 +213,7 @@ static const char schema_sql[] =
         "runs") "CREATE TABLE IF NOT EXISTS outcomes (code INTEGER PRIMARY KEY, name TEXT NOT NULL "
                 "UNIQUE);"
                 "INSERT OR IGNORE INTO outcomes VALUES (0, 'pass'), (1, 'fail'), (2, 'crash'),"
-                " (3, 'timeout'), (4, 'error');" SCHEMA_V2_TABLES SCHEMA_V3_TABLES;
+                " (3, 'timeout'), (4, 'error');" SCHEMA_V2_TABLES SCHEMA_V3_TABLES SCHEMA_V4_TABLES;
 
 /* Version 1 -> 2: the campaigns' conditions (a v1 campaign ran under none) and the v2 tables. */
 #define MIGRATE_1_TO_2                                                                             \
@@ -179,8 +230,12 @@ static const char schema_sql[] =
                    "DROP TABLE runs;"                                                              \
                    "ALTER TABLE runs_v3 RENAME TO runs;" SCHEMA_V3_TABLES
 
-static const char migrate_1_sql[] = MIGRATE_1_TO_2 MIGRATE_2_TO_3;
-static const char migrate_2_sql[] = MIGRATE_2_TO_3;
+/* Version 3 -> 4: the count tables, filled by fm_store__retally after the DDL. */
+#define MIGRATE_3_TO_4 SCHEMA_V4_TABLES
+
+static const char migrate_1_sql[] = MIGRATE_1_TO_2 MIGRATE_2_TO_3 MIGRATE_3_TO_4;
+static const char migrate_2_sql[] = MIGRATE_2_TO_3 MIGRATE_3_TO_4;
+static const char migrate_3_sql[] = MIGRATE_3_TO_4;
 
 /* ---- Status and messages -------------------------------------------------------------------- */
 
@@ -455,28 +510,47 @@ static fm_store_status check_shape(fm_store *store, const store_shape *sh, bool 
         return fm_store__fail(store, FM_STORE_ESCHEMA,
                               "schema version %lld is newer than this flakemeter's (%d)",
                               (long long)sh->user_version, FM_STORE_SCHEMA);
-    if (sh->user_version != FM_STORE_SCHEMA && sh->user_version != 1 && sh->user_version != 2)
+    if (sh->user_version < 1)
         return fm_store__fail(store, FM_STORE_ESCHEMA, "unknown schema version %lld (expected %d)",
                               (long long)sh->user_version, FM_STORE_SCHEMA);
-    *migrate = sh->user_version == 1 || sh->user_version == 2;
+    *migrate = sh->user_version < FM_STORE_SCHEMA;
     if (!sh->has_campaigns || !sh->has_runs)
         return fm_store__fail(store, FM_STORE_ENOTSTORE, "a damaged store: table '%s' is missing",
                               sh->has_campaigns ? "runs" : "campaigns");
     return FM_STORE_OK;
 }
 
-/* Run ddl and set the version in one transaction: a store is at one version or the other. */
-static fm_store_status upgrade(fm_store *store, const char *ddl, size_t ddl_size)
+/* Count every campaign's runs into the version 4 tables (inside the upgrade's transaction). */
+static fm_store_status retally_all(fm_store *store)
+{
+    int64_t *ids = NULL;
+    size_t n = 0;
+    fm_store_status status = fm_store__campaign_ids(store, NULL, &ids, &n);
+    for (size_t i = 0; status == FM_STORE_OK && i < n; i++)
+        status = fm_store__retally(store, ids[i]);
+    free(ids);
+    return status;
+}
+
+/*
+ * Run ddl, count the runs of existing campaigns (a migration: retally) and set the version in one
+ * transaction: a store is at one version or the other.
+ */
+static fm_store_status upgrade(fm_store *store, const char *ddl, size_t ddl_size, bool retally)
 {
     size_t size = ddl_size + 128;
     char *sql = malloc(size);
     if (sql == NULL)
         return fm_store__fail(store, FM_STORE_ENOMEM, "out of memory");
-    snprintf(sql, size,
-             "BEGIN IMMEDIATE;%sPRAGMA application_id = %d;"
-             "PRAGMA user_version = %d;COMMIT;",
-             ddl, FM_STORE_APP_ID, FM_STORE_SCHEMA);
+    snprintf(sql, size, "BEGIN IMMEDIATE;%s", ddl);
     fm_store_status status = fm_store__exec(store, sql);
+    if (status == FM_STORE_OK && retally)
+        status = retally_all(store);
+    if (status == FM_STORE_OK) {
+        snprintf(sql, size, "PRAGMA application_id = %d;PRAGMA user_version = %d;COMMIT;",
+                 FM_STORE_APP_ID, FM_STORE_SCHEMA);
+        status = fm_store__exec(store, sql);
+    }
     free(sql);
     if (status != FM_STORE_OK && !sqlite3_get_autocommit(store->db))
         sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
@@ -586,11 +660,13 @@ static fm_store_status open_checked(fm_store *store, const char *path, file_kind
         return FM_STORE_OK; /* already in WAL mode (its header says so); nothing to set */
     status = configure(store);
     if (status == FM_STORE_OK && fresh)
-        status = upgrade(store, schema_sql, sizeof schema_sql);
+        status = upgrade(store, schema_sql, sizeof schema_sql, false);
     else if (status == FM_STORE_OK && migrate && shape.user_version == 1)
-        status = upgrade(store, migrate_1_sql, sizeof migrate_1_sql);
+        status = upgrade(store, migrate_1_sql, sizeof migrate_1_sql, true);
+    else if (status == FM_STORE_OK && migrate && shape.user_version == 2)
+        status = upgrade(store, migrate_2_sql, sizeof migrate_2_sql, true);
     else if (status == FM_STORE_OK && migrate)
-        status = upgrade(store, migrate_2_sql, sizeof migrate_2_sql);
+        status = upgrade(store, migrate_3_sql, sizeof migrate_3_sql, true);
     return status;
 }
 
@@ -603,6 +679,8 @@ static void free_handle(fm_store *store)
     for (size_t i = 0; i < store->n_campaigns; i++)
         free(store->campaigns[i].strings);
     free(store->campaigns);
+    free(store->tal);
+    free(store->cnt);
     free(store);
 }
 
@@ -752,10 +830,17 @@ static void abandon_batch(fm_store *store)
     store->in_batch = false;
     store->pending = 0;
     fm_store__summary_forget(store); /* the caches counted rows that are gone */
+    fm_store__tally_drop(store);
 }
 
 static fm_store_status commit_batch(fm_store *store)
 {
+    /* The counts of the batch's rows go into the same transaction: both or neither. */
+    fm_store_status synced = fm_store__tally_sync(store);
+    if (synced != FM_STORE_OK) {
+        abandon_batch(store);
+        return synced;
+    }
     sqlite3_stmt *st = fm_store__stmt(store, FM_ST_COMMIT);
     int rc = st != NULL ? step_done(st) : SQLITE_ERROR;
     if (rc == SQLITE_OK) {
@@ -961,7 +1046,9 @@ fm_store_status fm_store__campaign_locked(fm_store *store, const fm_campaign_inf
     if (status != FM_STORE_ENOENT)
         return status;
     *existed = false;
-    return insert_campaign(store, info, id);
+    status = insert_campaign(store, info, id);
+    /* Its tallies row (zeros) is written with the transaction (fm_store__tally_sync). */
+    return status == FM_STORE_OK ? fm_store__tally_dirty(store, *id) : status;
 }
 
 fm_store_status fm_store_campaign(fm_store *store, const fm_campaign_info *info, int64_t *id,
@@ -1090,9 +1177,11 @@ static fm_store_status insert_run(fm_store *store, int64_t campaign, const fm_ru
     return fm_store__sqlite(store, rc, "cannot add a run");
 }
 
+/* Merge's insert: the campaign is recounted from its rows before the commit. */
 fm_store_status fm_store__insert_run(fm_store *store, int64_t campaign, const fm_run_record *r)
 {
-    return insert_run(store, campaign, r);
+    fm_store_status status = insert_run(store, campaign, r);
+    return status == FM_STORE_OK ? fm_store__tally_dirty(store, campaign) : status;
 }
 
 fm_store_status fm_store_add_run(fm_store *store, int64_t campaign, const fm_run_record *run)
@@ -1114,7 +1203,13 @@ fm_store_status fm_store_add_run(fm_store *store, int64_t campaign, const fm_run
             store->in_batch = false;
             store->pending = 0;
             fm_store__summary_forget(store);
+            fm_store__tally_drop(store);
         }
+        return status;
+    }
+    status = fm_store__tally_add(store, campaign, run);
+    if (status != FM_STORE_OK) { /* the row cannot be counted: it must not stay either */
+        abandon_batch(store);
         return status;
     }
     store->pending++;
@@ -1233,6 +1328,13 @@ fm_store_status fm_store_causes(fm_store *store, int64_t campaign, fm_store_caus
     FM_PG_DISPATCH(store, fm_pg_causes(store, campaign, out, max, n, total));
     *n = 0;
     size_t all = 0;
+    bool done;
+    fm_store_status stored = fm_store__causes_stored(store, campaign, out, max, n, &all, &done);
+    if (stored != FM_STORE_OK || done) {
+        if (total != NULL)
+            *total = all;
+        return stored;
+    }
     sqlite3_stmt *st = NULL;
     /* The cause code as fm_store_cause_of makes it: exit code for fail/error, signal for
      * crash/timeout. */

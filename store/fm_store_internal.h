@@ -31,8 +31,28 @@ typedef enum {
     FM_ST_WALL_RANGE,
     FM_ST_DATA_VERSION,
     FM_ST_INSERT_EVIDENCE,
+    FM_ST_TALLY_READ,
+    FM_ST_TALLY_WRITE,
+    FM_ST_CAUSE_ADD,
+    FM_ST_BUCKET_ADD,
+    FM_ST_BUCKETS,
+    FM_ST_WALL_AT,
+    FM_ST_CAUSES,
     FM_ST_COUNT
 } fm_store_stmt_id;
+
+/* The counted columns of the tallies table (schema 4), in the order fm_store_summary.c packs an
+ * fm_store_summary into (23 values). */
+#define FM_STORE_TALLY_COLS                                                                        \
+    "attempts, n_pass, n_fail, n_crash, n_timeout, n_error, n_interrupted, first_attempts, "       \
+    "first_pass, first_fail, first_crash, first_timeout, first_error, first_interrupted, chains, " \
+    "chains_failed, passed_on_retry, retries, retries_failed, max_attempt, wall_ns_total, "        \
+    "first_start_ns, last_end_ns"
+#define FM_STORE_TALLY_N 23
+/* The index an exact quantile steps in (schema 4); merge drops it for a bulk copy and builds it
+ * again at the end. */
+#define FM_STORE_RUNS_WALL_INDEX                                                                   \
+    "CREATE INDEX IF NOT EXISTS runs_wall ON runs (campaign, wall_ns) WHERE outcome <> 5"
 
 /* A campaign row as cached on the handle, so that the strings handed out stay valid. */
 typedef struct {
@@ -51,6 +71,25 @@ typedef struct {
     fm_store_summary s;
 } fm_store_summary_cache;
 
+/*
+ * What this handle's open batch added and the stored counts (schema 4: tallies, causes,
+ * wall_buckets; fm_store_summary.c) do not have yet: per campaign a summary of the added rows
+ * (or "dirty": recount the campaign from its rows), and the added first-attempt causes and wall
+ * buckets.  Written into the batch's own transaction just before it commits
+ * (fm_store__tally_sync), so a crash loses the rows and their counts together.
+ */
+typedef struct {
+    int64_t campaign;
+    bool dirty; /* rows came in without a delta (merge): recount from the rows */
+    fm_store_summary d;
+} fm_store_tally;
+
+typedef struct {
+    int64_t campaign;
+    int kind; /* 0: a cause (a = outcome, b = has_code, c = code), 1: a wall bucket (a) */
+    int64_t a, b, c, n;
+} fm_store_count;
+
 struct fm_store {
     sqlite3 *db;      /* NULL for a PostgreSQL store */
     struct fm_pg *pg; /* the PostgreSQL backend (fm_pg.h), or NULL for SQLite */
@@ -61,6 +100,10 @@ struct fm_store {
     fm_store_cached_campaign *campaigns;
     size_t n_campaigns, cap_campaigns;
     fm_store_summary_cache sum;
+    fm_store_tally *tal; /* pending counts (above) */
+    size_t n_tal, cap_tal;
+    fm_store_count *cnt;
+    size_t n_cnt, cap_cnt;
     char errmsg[512];
 };
 
@@ -91,6 +134,25 @@ fm_store_status fm_store__query_int(fm_store *store, fm_store_stmt_id id, int64_
 /* A row was inserted (update the caches) / rows were lost (drop them). */
 void fm_store__summary_note(fm_store *store, int64_t campaign, const fm_run_record *r);
 void fm_store__summary_forget(fm_store *store);
+/* Counts kept in the store (schema 4): a row the run loop added (its delta is kept for the
+ * commit; ENOMEM when it cannot be); rows added otherwise (merge: the campaign is recounted
+ * from its rows before the commit); write what is pending into the open write transaction
+ * (call just before COMMIT, and before reading the counts inside it); forget it (rollback). */
+fm_store_status fm_store__tally_add(fm_store *store, int64_t campaign, const fm_run_record *r);
+fm_store_status fm_store__tally_dirty(fm_store *store, int64_t campaign);
+fm_store_status fm_store__tally_sync(fm_store *store);
+void fm_store__tally_drop(fm_store *store);
+/* Recount the campaign's tallies, causes and wall buckets from its rows (inside a write
+ * transaction): the migration from schema 3, merge, and a campaign whose row is missing. */
+fm_store_status fm_store__retally(fm_store *store, int64_t campaign);
+/* A campaign merged whole into a new one (dst_id, made in this transaction): its counts are
+ * src's, copied instead of recounted (*copied false when src has none: then it is recounted). */
+fm_store_status fm_store__tally_copy(fm_store *src, int64_t src_id, fm_store *dst, int64_t dst_id,
+                                     bool *copied);
+/* fm_store_causes from the stored counts; *done false (nothing read) when the campaign has none
+ * (a store written by hand): then from the rows. */
+fm_store_status fm_store__causes_stored(fm_store *store, int64_t campaign, fm_store_cause *out,
+                                        size_t max, size_t *n, size_t *all, bool *done);
 /* One consistent snapshot for several reads (SQLite: a deferred transaction; PostgreSQL: a
  * read-only REPEATABLE READ transaction), and its end. */
 fm_store_status fm_store__read_begin(fm_store *store);

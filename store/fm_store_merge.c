@@ -34,7 +34,8 @@
 typedef struct {
     char *errbuf;
     size_t errsize;
-    int n_attached; /* inputs attached to the output's connection so far */
+    int n_attached;    /* inputs attached to the output's connection so far */
+    bool wall_dropped; /* runs_wall was dropped for a bulk copy: built again at the end */
 } merge_err;
 
 static fm_store_status report(merge_err *e, fm_store_status status, const char *fmt, ...)
@@ -297,6 +298,33 @@ static fm_store_status copy_runs_sql(fm_store *dst, const char *alias, int64_t s
     return FM_STORE_OK;
 }
 
+/*
+ * Many rows into a smaller output: drop runs_wall for the copy and build it again at the end
+ * (one sort instead of a random B-tree insert per row: 8.6 s against 1.8 s for 10^6 rows).
+ */
+static fm_store_status bulk_copy(fm_store *src, int64_t src_id, fm_store *dst, merge_err *e)
+{
+    int64_t n_src = 0, n_dst = 0;
+    bool null;
+    if (e->wall_dropped)
+        return FM_STORE_OK;
+    fm_store_status status = fm_store__query_int(src, FM_ST_COUNT_RUNS, src_id, &n_src, &null);
+    if (status != FM_STORE_OK || n_src < 65536)
+        return status;
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(dst->db, "SELECT count(*) FROM runs", -1, &st, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        n_dst = sqlite3_column_int64(st, 0), rc = SQLITE_OK;
+    sqlite3_finalize(st);
+    if (rc != SQLITE_OK)
+        return fm_store__sqlite(dst, rc, "cannot count runs");
+    if (n_src * 4 < n_dst)
+        return FM_STORE_OK;
+    status = fm_store__exec(dst, "DROP INDEX IF EXISTS runs_wall");
+    e->wall_dropped = status == FM_STORE_OK;
+    return status;
+}
+
 static fm_store_status copy_runs(fm_store *src, int64_t src_id, fm_store *dst, int64_t dst_id,
                                  bool existed, const char *alias, const char *label, merge_err *e)
 {
@@ -343,14 +371,24 @@ static fm_store_status copy_runs(fm_store *src, int64_t src_id, fm_store *dst, i
         c.moved = true;
         c.base = max + 1;
     }
-    if (alias != NULL) {
+    status = bulk_copy(src, src_id, dst, e);
+    if (status != FM_STORE_OK)
+        return report(e, status, "%s", fm_store_errmsg(dst));
+    status = fm_store__tally_dirty(dst, dst_id); /* recounted from its rows before the commit */
+    if (status == FM_STORE_OK && alias != NULL) {
         status = copy_runs_sql(dst, alias, src_id, &c);
-    } else {
+    } else if (status == FM_STORE_OK) {
         status = fm_store__for_each_run(src, src_id, copy_row, &c);
         if (status != FM_STORE_OK && e->errbuf != NULL && e->errsize > 0 && e->errbuf[0] == '\0')
             report(e, status, "%s", src->errmsg);
     }
     sqlite3_finalize(c.seen);
+    if (status == FM_STORE_OK && !existed) { /* all of src's rows, as they were: its counts */
+        bool copied;
+        status = fm_store__tally_copy(src, src_id, dst, dst_id, &copied);
+        if (status != FM_STORE_OK)
+            report(e, status, "%s", *dst->errmsg ? dst->errmsg : src->errmsg);
+    }
 evidence:
     if (status == FM_STORE_OK)
         status = copy_evidence(src, src_id, dst, dst_id, &c, e);
@@ -415,6 +453,9 @@ static bool attach_input(fm_store *dst, const char *path, merge_err *e, char *al
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
         return false;
+    /* Read once, in order: a small cache (memory: issue 19). */
+    snprintf(sql, sizeof sql, "PRAGMA %s.cache_size = -256", alias);
+    sqlite3_exec(dst->db, sql, NULL, NULL, NULL);
     /* Readable here (a store in a read-only folder may not be): else row by row. */
     snprintf(sql, sizeof sql, "SELECT count(*) FROM %s.campaigns", alias);
     rc = sqlite3_prepare_v2(dst->db, sql, -1, &st, NULL);
@@ -432,8 +473,9 @@ static fm_store_status merge_one(fm_store *dst, const char *path, merge_err *e)
     fm_store_status status = fm_store_open(path, false, &src);
     if (status != FM_STORE_OK)
         return report(e, status, "%s: %s", path, fm_store_errmsg(NULL));
-    /* One read transaction: a consistent snapshot even if a runner is writing the input. */
-    status = fm_store__exec(src, "BEGIN");
+    /* One read transaction: a consistent snapshot even if a runner is writing the input; read
+     * once, in order: a small cache (memory: issue 19). */
+    status = fm_store__exec(src, "PRAGMA cache_size = -256; BEGIN");
     if (status != FM_STORE_OK) {
         report(e, status, "%s: %s", path, fm_store_errmsg(src));
         goto out;
@@ -522,6 +564,15 @@ static fm_store_status publish_temp(merge_target *t, merge_err *e)
 static fm_store_status finish_target(merge_target *t, fm_store_status status, merge_err *e)
 {
     if (t->store != NULL) {
+        /* The counts of the campaigns that took runs, and the index, in the same transaction. */
+        /* (a smaller cache while it sorts: the sorter takes as much memory as the cache) */
+        if (status == FM_STORE_OK && e->wall_dropped)
+            status = fm_store__exec(t->store, "PRAGMA cache_size = -512;" FM_STORE_RUNS_WALL_INDEX
+                                              ";PRAGMA cache_size = -2000");
+        if (status == FM_STORE_OK)
+            status = fm_store__tally_sync(t->store);
+        if (status != FM_STORE_OK && e->errbuf != NULL && e->errsize > 0 && !e->errbuf[0])
+            report(e, status, "%s: %s", t->out, fm_store_errmsg(t->store));
         if (status == FM_STORE_OK) {
             status = fm_store__exec(t->store, "COMMIT");
             if (status != FM_STORE_OK)
@@ -544,7 +595,7 @@ static fm_store_status finish_target(merge_target *t, fm_store_status status, me
 fm_store_status fm_store_merge(const char *out, const char *const *inputs, int n_inputs,
                                char *errbuf, size_t errsize)
 {
-    merge_err e = {errbuf, errsize, 0};
+    merge_err e = {errbuf, errsize, 0, false};
     if (errbuf != NULL && errsize > 0)
         errbuf[0] = '\0';
     if (out == NULL || *out == '\0' || inputs == NULL || n_inputs < 1)

@@ -26,6 +26,41 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * Wall buckets (schema 4): logarithmic, FM_BUCKET_BITS bits of mantissa, as HdrHistogram lays
+ * them out: walls below 2^FM_BUCKET_BITS ns each have their own bucket, and each octave
+ * [2^e, 2^(e+1)) above is cut into 2^FM_BUCKET_BITS equal buckets (width 2^e / 1024, under
+ * 0.1 % of the wall).  Bucket numbers rise with the wall, so the buckets in order, with their
+ * counts, give the bucket of any rank and the number of walls below it; runs_wall then steps
+ * to the rank within that one bucket.  A negative wall (not written by flakemeter) is bucket -1.
+ */
+#define FM_BUCKET_BITS 10
+#define FM_BUCKETS     ((62 - FM_BUCKET_BITS + 2) << FM_BUCKET_BITS) /* 0 .. FM_BUCKETS - 1 */
+
+static int64_t wall_bucket(int64_t wall)
+{
+    if (wall < 0)
+        return -1;
+    uint64_t u = (uint64_t)wall;
+    if (u < (1u << FM_BUCKET_BITS))
+        return (int64_t)u;
+    int e = 63 - __builtin_clzll(u); /* FM_BUCKET_BITS <= e <= 62 */
+    uint64_t mantissa = (u >> (e - FM_BUCKET_BITS)) & ((1u << FM_BUCKET_BITS) - 1);
+    return ((int64_t)(e - FM_BUCKET_BITS + 1) << FM_BUCKET_BITS) | (int64_t)mantissa;
+}
+
+/* The smallest wall of bucket b. */
+static int64_t bucket_low(int64_t b)
+{
+    if (b < 0)
+        return INT64_MIN;
+    if (b < (1 << FM_BUCKET_BITS))
+        return b;
+    int e = (int)(b >> FM_BUCKET_BITS) + FM_BUCKET_BITS - 1;
+    uint64_t mantissa = (uint64_t)b & ((1u << FM_BUCKET_BITS) - 1);
+    return (int64_t)(((uint64_t)1 << e) | (mantissa << (e - FM_BUCKET_BITS)));
+}
+
 static fm_store_status data_version(fm_store *store, int64_t *v)
 {
     bool null;
@@ -53,7 +88,7 @@ static fm_store_status read_ints(fm_store *store, fm_store_stmt_id id, int64_t c
  * a chain's rows are consecutive and its last one is its highest attempt.  (The two SQL
  * aggregates this replaces took 1.6 s of CPU at 10^6 rows, the scan about 0.3 s.)
  */
-static fm_store_status compute(fm_store *store, int64_t campaign, fm_store_summary *s)
+static fm_store_status scan(fm_store *store, int64_t campaign, fm_store_summary *s, int64_t *hist)
 {
     sqlite3_stmt *st = fm_store__stmt(store, FM_ST_SUMMARY_SCAN);
     if (st == NULL)
@@ -87,6 +122,8 @@ static fm_store_status compute(fm_store *store, int64_t campaign, fm_store_summa
         s->by_outcome[o]++;
         s->wall_ns_total += wall;
         s->max_attempt = attempt > s->max_attempt ? attempt : s->max_attempt;
+        if (hist != NULL && o != FM_OUTCOME_INTERRUPTED)
+            hist[wall_bucket(wall) + 1]++;
         if (attempt == 1) {
             s->first++;
             s->first_by_outcome[o]++;
@@ -111,11 +148,10 @@ void fm_store__summary_forget(fm_store *store)
     store->sum.valid = false;
 }
 
-void fm_store__summary_note(fm_store *store, int64_t campaign, const fm_run_record *r)
+/* Count one added row into s, by the rule of fm_store.h that an attempt >= 2 follows a failed
+ * attempt of its chain (s may be a whole campaign's summary or the delta of a batch). */
+static void count_row(fm_store_summary *s, const fm_run_record *r)
 {
-    fm_store_summary *s = &store->sum.s;
-    if (!store->sum.valid || store->sum.campaign != campaign)
-        return;
     bool failed = r->outcome != FM_OUTCOME_PASS;
     bool cut = r->outcome == FM_OUTCOME_INTERRUPTED; /* its chain did not finish */
     if (s->attempts == 0 || r->start_ns < s->first_start_ns)
@@ -144,6 +180,351 @@ void fm_store__summary_note(fm_store *store, int64_t campaign, const fm_run_reco
     s->retries_failed += failed;
     s->chains_failed += failed ? 0 : -1;
     s->passed_on_retry += !failed;
+}
+
+void fm_store__summary_note(fm_store *store, int64_t campaign, const fm_run_record *r)
+{
+    if (store->sum.valid && store->sum.campaign == campaign)
+        count_row(&store->sum.s, r);
+}
+
+/* ---- Stored counts (schema 4) ---------------------------------------------------------------- */
+
+/* An fm_store_summary as the FM_STORE_TALLY_COLS values, in that order. */
+static void pack(const fm_store_summary *s, int64_t *v)
+{
+    int k = 0;
+    v[k++] = s->attempts;
+    for (int o = 0; o < FM_OUTCOME_COUNT; o++)
+        v[k++] = s->by_outcome[o];
+    v[k++] = s->first;
+    for (int o = 0; o < FM_OUTCOME_COUNT; o++)
+        v[k++] = s->first_by_outcome[o];
+    int64_t rest[9] = {s->chains,        s->chains_failed,  s->passed_on_retry,
+                       s->retries,       s->retries_failed, s->max_attempt,
+                       s->wall_ns_total, s->first_start_ns, s->last_end_ns};
+    memcpy(v + k, rest, sizeof rest);
+}
+
+static void unpack(const int64_t *v, fm_store_summary *s)
+{
+    int k = 0;
+    s->attempts = v[k++];
+    for (int o = 0; o < FM_OUTCOME_COUNT; o++)
+        s->by_outcome[o] = v[k++];
+    s->first = v[k++];
+    for (int o = 0; o < FM_OUTCOME_COUNT; o++)
+        s->first_by_outcome[o] = v[k++];
+    s->chains = v[k++];
+    s->chains_failed = v[k++];
+    s->passed_on_retry = v[k++];
+    s->retries = v[k++];
+    s->retries_failed = v[k++];
+    s->max_attempt = v[k++];
+    s->wall_ns_total = v[k++];
+    s->first_start_ns = v[k++];
+    s->last_end_ns = v[k++];
+}
+
+/* The stored tallies of a campaign: *found false when it has no row (then s is untouched). */
+static fm_store_status tally_read(fm_store *store, int64_t campaign, fm_store_summary *s,
+                                  bool *found)
+{
+    sqlite3_stmt *st = fm_store__stmt(store, FM_ST_TALLY_READ);
+    if (st == NULL)
+        return FM_STORE_EIO;
+    sqlite3_bind_int64(st, 1, campaign);
+    int rc = sqlite3_step(st);
+    *found = rc == SQLITE_ROW;
+    if (rc == SQLITE_ROW) {
+        int64_t v[FM_STORE_TALLY_N];
+        for (int i = 0; i < FM_STORE_TALLY_N; i++)
+            v[i] = sqlite3_column_int64(st, i);
+        memset(s, 0, sizeof *s);
+        unpack(v, s);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE
+               ? FM_STORE_OK
+               : fm_store__sqlite(store, rc, "cannot read counts");
+}
+
+static fm_store_status tally_write(fm_store *store, int64_t campaign, const fm_store_summary *s)
+{
+    sqlite3_stmt *st = fm_store__stmt(store, FM_ST_TALLY_WRITE);
+    if (st == NULL)
+        return FM_STORE_EIO;
+    int64_t v[FM_STORE_TALLY_N];
+    pack(s, v);
+    sqlite3_bind_int64(st, 1, campaign);
+    for (int i = 0; i < FM_STORE_TALLY_N; i++)
+        sqlite3_bind_int64(st, i + 2, v[i]);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? FM_STORE_OK : fm_store__sqlite(store, rc, "cannot write counts");
+}
+
+/* a += d, where d counts rows added after a's (its chain counts may be negative). */
+static void combine(fm_store_summary *a, const fm_store_summary *d)
+{
+    if (d->attempts == 0)
+        return;
+    if (a->attempts == 0 || d->first_start_ns < a->first_start_ns)
+        a->first_start_ns = d->first_start_ns;
+    if (a->attempts == 0 || d->last_end_ns > a->last_end_ns)
+        a->last_end_ns = d->last_end_ns;
+    a->attempts += d->attempts;
+    a->first += d->first;
+    for (int o = 0; o < FM_OUTCOME_COUNT; o++) {
+        a->by_outcome[o] += d->by_outcome[o];
+        a->first_by_outcome[o] += d->first_by_outcome[o];
+    }
+    a->chains += d->chains;
+    a->chains_failed += d->chains_failed;
+    a->passed_on_retry += d->passed_on_retry;
+    a->retries += d->retries;
+    a->retries_failed += d->retries_failed;
+    a->max_attempt = d->max_attempt > a->max_attempt ? d->max_attempt : a->max_attempt;
+    a->wall_ns_total += d->wall_ns_total;
+}
+
+/* Run one statement with integer parameters ?1.. that returns no rows. */
+static fm_store_status exec_ints(fm_store *store, const char *sql, const int64_t *v, int n)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(store->db, sql, -1, &st, NULL);
+    for (int i = 0; rc == SQLITE_OK && i < n; i++)
+        sqlite3_bind_int64(st, i + 1, v[i]);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(store->db);
+    sqlite3_finalize(st);
+    return rc == SQLITE_OK ? FM_STORE_OK : fm_store__sqlite(store, rc, "cannot count runs");
+}
+
+static fm_store_status add_count(fm_store *store, fm_store_stmt_id id, const int64_t *v, int n)
+{
+    sqlite3_stmt *st = fm_store__stmt(store, id);
+    if (st == NULL)
+        return FM_STORE_EIO;
+    for (int i = 0; i < n; i++)
+        sqlite3_bind_int64(st, i + 1, v[i]);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? FM_STORE_OK : fm_store__sqlite(store, rc, "cannot write counts");
+}
+
+fm_store_status fm_store__retally(fm_store *store, int64_t campaign)
+{
+    int64_t *hist = calloc(FM_BUCKETS + 1, sizeof *hist); /* index bucket + 1 */
+    if (hist == NULL)
+        return fm_store__fail(store, FM_STORE_ENOMEM, "out of memory");
+    fm_store_summary sum;
+    fm_store_status status = scan(store, campaign, &sum, hist);
+    if (status == FM_STORE_OK)
+        status = tally_write(store, campaign, &sum);
+    if (status == FM_STORE_OK)
+        status = exec_ints(store, "DELETE FROM causes WHERE campaign = ?1", &campaign, 1);
+    if (status == FM_STORE_OK)
+        status = exec_ints(
+            store,
+            "INSERT INTO causes (campaign, outcome, has_code, code, n) SELECT ?1, outcome, "
+            "code IS NOT NULL, ifnull(code, 0), count(*) FROM (SELECT outcome, CASE WHEN outcome "
+            "IN (1, 4) THEN exit_code ELSE signal END AS code FROM runs WHERE campaign = ?1 AND "
+            "attempt = 1 AND outcome NOT IN (0, 5)) GROUP BY outcome, code",
+            &campaign, 1);
+    if (status == FM_STORE_OK)
+        status = exec_ints(store, "DELETE FROM wall_buckets WHERE campaign = ?1", &campaign, 1);
+    for (int64_t b = 0; status == FM_STORE_OK && b <= FM_BUCKETS; b++)
+        if (hist[b] > 0)
+            status = add_count(store, FM_ST_BUCKET_ADD, (int64_t[]){campaign, b - 1, hist[b]}, 3);
+    free(hist);
+    return status;
+}
+
+static fm_store_tally *tally_slot(fm_store *store, int64_t campaign)
+{
+    for (size_t i = 0; i < store->n_tal; i++)
+        if (store->tal[i].campaign == campaign)
+            return &store->tal[i];
+    if (store->n_tal == store->cap_tal) {
+        size_t cap = store->cap_tal ? 2 * store->cap_tal : 4;
+        fm_store_tally *grown = realloc(store->tal, cap * sizeof *grown);
+        if (grown == NULL)
+            return NULL;
+        store->tal = grown;
+        store->cap_tal = cap;
+    }
+    fm_store_tally *t = &store->tal[store->n_tal++];
+    memset(t, 0, sizeof *t);
+    t->campaign = campaign;
+    return t;
+}
+
+fm_store_status fm_store__tally_copy(fm_store *src, int64_t src_id, fm_store *dst, int64_t dst_id,
+                                     bool *copied)
+{
+    fm_store_summary sum;
+    *copied = false;
+    fm_store_status status = tally_read(src, src_id, &sum, copied);
+    if (status != FM_STORE_OK || !*copied)
+        return status;
+    fm_store_tally *t = tally_slot(dst, dst_id);
+    if (t == NULL)
+        return fm_store__fail(dst, FM_STORE_ENOMEM, "out of memory");
+    *copied = false;
+    status = tally_write(dst, dst_id, &sum);
+    static const fm_store_stmt_id from[2] = {FM_ST_CAUSES, FM_ST_BUCKETS};
+    for (int k = 0; k < 2 && status == FM_STORE_OK; k++) {
+        sqlite3_stmt *st = fm_store__stmt(src, from[k]);
+        if (st == NULL)
+            return FM_STORE_EIO;
+        sqlite3_bind_int64(st, 1, src_id);
+        int rc;
+        while (status == FM_STORE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
+            status = k == 0 ? add_count(dst, FM_ST_CAUSE_ADD,
+                                        (int64_t[]){dst_id, sqlite3_column_int64(st, 0),
+                                                    sqlite3_column_int64(st, 1),
+                                                    sqlite3_column_int64(st, 2),
+                                                    sqlite3_column_int64(st, 3)},
+                                        5)
+                            : add_count(dst, FM_ST_BUCKET_ADD,
+                                        (int64_t[]){dst_id, sqlite3_column_int64(st, 0),
+                                                    sqlite3_column_int64(st, 1)},
+                                        3);
+        sqlite3_reset(st);
+        if (status == FM_STORE_OK && rc != SQLITE_DONE)
+            status = fm_store__sqlite(src, rc, "cannot read counts");
+    }
+    if (status == FM_STORE_OK) { /* counted: no recount at the commit */
+        memset(&t->d, 0, sizeof t->d);
+        t->dirty = false;
+        *copied = true;
+    }
+    return status;
+}
+
+static bool count_add(fm_store *store, int64_t campaign, int kind, int64_t a, int64_t b, int64_t c)
+{
+    for (size_t i = store->n_cnt; i-- > 0;) { /* the latest first: walls of a batch are alike */
+        fm_store_count *x = &store->cnt[i];
+        if (x->campaign == campaign && x->kind == kind && x->a == a && x->b == b && x->c == c) {
+            x->n++;
+            return true;
+        }
+    }
+    if (store->n_cnt == store->cap_cnt) {
+        size_t cap = store->cap_cnt ? 2 * store->cap_cnt : 64;
+        fm_store_count *grown = realloc(store->cnt, cap * sizeof *grown);
+        if (grown == NULL)
+            return false;
+        store->cnt = grown;
+        store->cap_cnt = cap;
+    }
+    store->cnt[store->n_cnt++] = (fm_store_count){campaign, kind, a, b, c, 1};
+    return true;
+}
+
+fm_store_status fm_store__tally_add(fm_store *store, int64_t campaign, const fm_run_record *r)
+{
+    fm_store_tally *t = tally_slot(store, campaign);
+    if (t == NULL)
+        return fm_store__fail(store, FM_STORE_ENOMEM, "out of memory");
+    if (t->dirty)
+        return FM_STORE_OK;
+    count_row(&t->d, r);
+    bool ok = true;
+    if (r->attempt == 1 && r->outcome != FM_OUTCOME_PASS && r->outcome != FM_OUTCOME_INTERRUPTED) {
+        fm_store_cause c = fm_store_cause_of(r);
+        ok = count_add(store, campaign, 0, c.outcome, c.has_code, c.has_code ? c.code : 0);
+    }
+    if (ok && r->outcome != FM_OUTCOME_INTERRUPTED)
+        ok = count_add(store, campaign, 1, wall_bucket(r->wall_ns), 0, 0);
+    return ok ? FM_STORE_OK : fm_store__fail(store, FM_STORE_ENOMEM, "out of memory");
+}
+
+fm_store_status fm_store__tally_dirty(fm_store *store, int64_t campaign)
+{
+    fm_store_tally *t = tally_slot(store, campaign);
+    if (t == NULL)
+        return fm_store__fail(store, FM_STORE_ENOMEM, "out of memory");
+    t->dirty = true;
+    return FM_STORE_OK;
+}
+
+void fm_store__tally_drop(fm_store *store)
+{
+    store->n_tal = store->n_cnt = 0;
+}
+
+static fm_store_status sync_pending(fm_store *store)
+{
+    fm_store_status status = FM_STORE_OK;
+    for (size_t i = 0; status == FM_STORE_OK && i < store->n_tal; i++) {
+        fm_store_tally *t = &store->tal[i];
+        fm_store_summary have;
+        bool found = false;
+        if (!t->dirty && (status = tally_read(store, t->campaign, &have, &found)) != FM_STORE_OK)
+            break;
+        if (!found) { /* merged rows, or no row yet: count the campaign from its rows */
+            t->dirty = true;
+            status = fm_store__retally(store, t->campaign);
+            continue;
+        }
+        combine(&have, &t->d);
+        status = tally_write(store, t->campaign, &have);
+    }
+    for (size_t i = 0; status == FM_STORE_OK && i < store->n_cnt; i++) {
+        const fm_store_count *c = &store->cnt[i];
+        fm_store_tally *t = tally_slot(store, c->campaign); /* present: no allocation */
+        if (t == NULL || t->dirty)
+            continue; /* recounted whole above */
+        status = c->kind == 0
+                     ? add_count(store, FM_ST_CAUSE_ADD,
+                                 (int64_t[]){c->campaign, c->a, c->b, c->c, c->n}, 5)
+                     : add_count(store, FM_ST_BUCKET_ADD, (int64_t[]){c->campaign, c->a, c->n}, 3);
+    }
+    return status;
+}
+
+/*
+ * Write what is pending in a savepoint: on failure nothing of it stays written and it stays
+ * pending (the caller's commit fails and rolls the batch back; a read may try again).
+ */
+fm_store_status fm_store__tally_sync(fm_store *store)
+{
+    if (store->db == NULL || (store->n_tal == 0 && store->n_cnt == 0))
+        return FM_STORE_OK;
+    if (sqlite3_get_autocommit(store->db)) {
+        /* The transaction that held the rows is gone (SQLite rolls a whole transaction back on
+         * some failures: out of memory, a full disk): so are the rows, and so go their counts.
+         * (A savepoint here would open a new transaction and commit counts without rows.) */
+        fm_store__tally_drop(store);
+        return fm_store__fail(store, FM_STORE_EIO, "the batch was lost: %s",
+                              sqlite3_errmsg(store->db));
+    }
+    fm_store_status status = fm_store__exec(store, "SAVEPOINT fm_tally");
+    if (status != FM_STORE_OK)
+        return status;
+    status = sync_pending(store);
+    if (status != FM_STORE_OK) /* (a campaign marked for a recount above stays marked) */
+        sqlite3_exec(store->db, "ROLLBACK TO fm_tally", NULL, NULL, NULL);
+    sqlite3_exec(store->db, "RELEASE fm_tally", NULL, NULL, NULL);
+    if (status == FM_STORE_OK)
+        fm_store__tally_drop(store);
+    return status;
+}
+
+/* The campaign's summary: its stored tallies (after writing this handle's pending counts into
+ * its open batch), or a scan of its rows when it has none (a store written by hand). */
+static fm_store_status compute(fm_store *store, int64_t campaign, fm_store_summary *s)
+{
+    bool found = false;
+    fm_store_status status = fm_store__tally_sync(store);
+    if (status == FM_STORE_OK)
+        status = tally_read(store, campaign, s, &found);
+    if (status != FM_STORE_OK || found)
+        return status;
+    return scan(store, campaign, s, NULL);
 }
 
 fm_store_status fm_store_summarize(fm_store *store, int64_t campaign, fm_store_summary *out)
@@ -282,8 +663,94 @@ static fm_store_status scan_walls(fm_store *store, int64_t campaign, fm_sel *q, 
     return rc == SQLITE_DONE ? FM_STORE_OK : fm_store__sqlite(store, rc, "cannot read wall times");
 }
 
+static fm_store_status select_by_passes(fm_store *store, int64_t campaign, const double *qs, int n,
+                                        int64_t *ns);
+
+/* The wall of each rank (ascending in order[]) from the stored buckets and runs_wall; *ok false
+ * when the buckets do not hold the ranks (then the passes below answer). */
+static fm_store_status select_stored(fm_store *store, int64_t campaign, const int64_t *rank,
+                                     const int *order, int n, int64_t *ns, bool *ok)
+{
+    sqlite3_stmt *b = fm_store__stmt(store, FM_ST_BUCKETS);
+    if (b == NULL)
+        return FM_STORE_EIO;
+    sqlite3_bind_int64(b, 1, campaign);
+    int64_t below = 0;
+    int i = 0, rc;
+    fm_store_status status = FM_STORE_OK;
+    while (i < n && (rc = sqlite3_step(b)) == SQLITE_ROW) {
+        int64_t bucket = sqlite3_column_int64(b, 0), count = sqlite3_column_int64(b, 1);
+        for (; i < n && rank[order[i]] <= below + count; i++) {
+            sqlite3_stmt *w = fm_store__stmt(store, FM_ST_WALL_AT);
+            if (w == NULL) {
+                status = FM_STORE_EIO;
+                goto out;
+            }
+            sqlite3_bind_int64(w, 1, campaign);
+            sqlite3_bind_int64(w, 2, bucket_low(bucket));
+            sqlite3_bind_int64(w, 3, rank[order[i]] - below - 1);
+            int wrc = sqlite3_step(w);
+            if (wrc == SQLITE_ROW)
+                ns[order[i]] = sqlite3_column_int64(w, 0);
+            sqlite3_reset(w);
+            if (wrc != SQLITE_ROW) {
+                if (wrc != SQLITE_DONE)
+                    status = fm_store__sqlite(store, wrc, "cannot read wall times");
+                goto out;
+            }
+        }
+        below += count;
+    }
+    if (i < n && rc != SQLITE_DONE && rc != SQLITE_ROW)
+        status = fm_store__sqlite(store, rc, "cannot read wall times");
+out:
+    sqlite3_reset(b);
+    *ok = status == FM_STORE_OK && i == n;
+    return status;
+}
+
 static fm_store_status select_ranks(fm_store *store, int64_t campaign, const double *qs, int n,
                                     int64_t *ns)
+{
+    /* Stored counts: each rank is a lookup in its bucket (schema 4). */
+    fm_store_summary sum;
+    bool found = false;
+    fm_store_status status = tally_read(store, campaign, &sum, &found);
+    if (status != FM_STORE_OK)
+        return status;
+    if (found) {
+        int64_t total = sum.attempts - sum.by_outcome[FM_OUTCOME_INTERRUPTED];
+        if (total == 0) {
+            for (int i = 0; i < n; i++)
+                ns[i] = -1;
+            return FM_STORE_OK;
+        }
+        int64_t *rank = malloc((size_t)n * sizeof *rank);
+        int *order = malloc((size_t)n * sizeof *order);
+        bool ok = false;
+        if (rank == NULL || order == NULL)
+            status = fm_store__fail(store, FM_STORE_ENOMEM, "out of memory");
+        for (int i = 0; status == FM_STORE_OK && i < n; i++) {
+            rank[i] = nearest_rank(qs[i], total);
+            int j = i; /* insertion sort of the indices by rank (n is small) */
+            while (j > 0 && rank[order[j - 1]] > rank[i]) {
+                order[j] = order[j - 1];
+                j--;
+            }
+            order[j] = i;
+        }
+        if (status == FM_STORE_OK)
+            status = select_stored(store, campaign, rank, order, n, ns, &ok);
+        free(rank);
+        free(order);
+        if (status != FM_STORE_OK || ok)
+            return status;
+    }
+    return select_by_passes(store, campaign, qs, n, ns);
+}
+
+static fm_store_status select_by_passes(fm_store *store, int64_t campaign, const double *qs, int n,
+                                        int64_t *ns)
 {
     int64_t stats[3];
     fm_store_status status = read_ints(store, FM_ST_WALL_RANGE, campaign, stats, 3);
@@ -354,9 +821,11 @@ fm_store_status fm_store_wall_quantiles(fm_store *store, int64_t campaign, const
             return st;
     }
 #endif
-    /* One snapshot for every pass: a savepoint opens a read transaction, or nests in the
-     * batch this handle has open. */
-    fm_store_status status = fm_store__exec(store, "SAVEPOINT fm_quantiles");
+    /* This handle's pending counts first, then one snapshot for every read: a savepoint opens
+     * a read transaction, or nests in the batch this handle has open. */
+    fm_store_status status = fm_store__tally_sync(store);
+    if (status == FM_STORE_OK)
+        status = fm_store__exec(store, "SAVEPOINT fm_quantiles");
     if (status != FM_STORE_OK)
         return status;
     status = select_ranks(store, campaign, q, n, ns);
@@ -390,4 +859,31 @@ fm_store_status fm_store_runs_each(fm_store *store, int64_t campaign,
                                    int (*fn)(const fm_run_record *run, void *ctx), void *ctx)
 {
     return fm_store_runs_from(store, campaign, 0, fn, ctx);
+}
+
+fm_store_status fm_store__causes_stored(fm_store *store, int64_t campaign, fm_store_cause *out,
+                                        size_t max, size_t *n, size_t *all, bool *done)
+{
+    fm_store_summary sum;
+    *done = false;
+    fm_store_status status = fm_store__tally_sync(store);
+    if (status == FM_STORE_OK)
+        status = tally_read(store, campaign, &sum, done);
+    if (status != FM_STORE_OK || !*done)
+        return status;
+    sqlite3_stmt *st = fm_store__stmt(store, FM_ST_CAUSES);
+    if (st == NULL)
+        return FM_STORE_EIO;
+    sqlite3_bind_int64(st, 1, campaign);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n < max)
+            out[(*n)++] = (fm_store_cause){.outcome = (fm_outcome)sqlite3_column_int(st, 0),
+                                           .has_code = sqlite3_column_int(st, 1) != 0,
+                                           .code = sqlite3_column_int(st, 2),
+                                           .count = sqlite3_column_int64(st, 3)};
+        ++*all;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? FM_STORE_OK : fm_store__sqlite(store, rc, "cannot count the causes");
 }

@@ -276,4 +276,53 @@ static inline fm_store_status su_add_chains(fm_store *s, int64_t campaign, int64
     return FM_STORE_OK;
 }
 
+/* ---- The counts kept in the store (schema 4) against the rows ---------------------------------
+ *
+ * The tallies, causes and wall_buckets rows recomputed here by plain SQL aggregates over runs
+ * (the way the PostgreSQL backend counts, independent of the C scan and the per-batch deltas):
+ * the number of campaigns whose stored counts differ (0 when all agree), or -1 on failure.
+ */
+#define SU_EXPECTED_TALLIES                                                                        \
+    "WITH a AS (SELECT campaign, count(*) n, sum(outcome = 0) o0, sum(outcome = 1) o1,"            \
+    " sum(outcome = 2) o2, sum(outcome = 3) o3, sum(outcome = 4) o4, sum(outcome = 5) o5,"         \
+    " sum(attempt = 1) f, sum(attempt = 1 AND outcome = 0) f0, sum(attempt = 1 AND outcome = 1) "  \
+    "f1,"                                                                                          \
+    " sum(attempt = 1 AND outcome = 2) f2, sum(attempt = 1 AND outcome = 3) f3,"                   \
+    " sum(attempt = 1 AND outcome = 4) f4, sum(attempt = 1 AND outcome = 5) f5,"                   \
+    " sum(attempt >= 2 AND outcome <> 5) r, sum(attempt >= 2 AND outcome NOT IN (0, 5)) rf,"       \
+    " max(attempt) ma, sum(wall_ns) w, min(start_ns) s, max(start_ns + wall_ns) e"                 \
+    " FROM runs GROUP BY campaign),"                                                               \
+    " l AS (SELECT campaign, max(attempt * 8 + outcome) last FROM runs GROUP BY campaign, "        \
+    "run_index),"                                                                                  \
+    " ch AS (SELECT campaign, sum(last % 8 <> 5) c, sum(last % 8 NOT IN (0, 5)) cf,"               \
+    " sum(last % 8 = 0 AND last / 8 >= 2) pr FROM l GROUP BY campaign),"                           \
+    " x AS (SELECT k.id, ifnull(n, 0), ifnull(o0, 0), ifnull(o1, 0), ifnull(o2, 0), ifnull(o3, "   \
+    "0),"                                                                                          \
+    " ifnull(o4, 0), ifnull(o5, 0), ifnull(f, 0), ifnull(f0, 0), ifnull(f1, 0), ifnull(f2, 0),"    \
+    " ifnull(f3, 0), ifnull(f4, 0), ifnull(f5, 0), ifnull(c, 0), ifnull(cf, 0), ifnull(pr, 0),"    \
+    " ifnull(r, 0), ifnull(rf, 0), ifnull(ma, 0), ifnull(w, 0), ifnull(s, 0), ifnull(e, 0)"        \
+    " FROM campaigns k LEFT JOIN a ON a.campaign = k.id LEFT JOIN ch ON ch.campaign = k.id),"      \
+    " t AS (SELECT campaign, attempts, n_pass, n_fail, n_crash, n_timeout, n_error, "              \
+    "n_interrupted,"                                                                               \
+    " first_attempts, first_pass, first_fail, first_crash, first_timeout, first_error,"            \
+    " first_interrupted, chains, chains_failed, passed_on_retry, retries, retries_failed,"         \
+    " max_attempt, wall_ns_total, first_start_ns, last_end_ns FROM tallies),"                      \
+    " ec AS (SELECT campaign, outcome, code IS NOT NULL, ifnull(code, 0), count(*) FROM"           \
+    " (SELECT campaign, outcome, CASE WHEN outcome IN (1, 4) THEN exit_code ELSE signal END code"  \
+    " FROM runs WHERE attempt = 1 AND outcome NOT IN (0, 5)) GROUP BY 1, 2, 3, 4),"                \
+    " sc AS (SELECT campaign, outcome, has_code, code, n FROM causes WHERE n > 0),"                \
+    " eb AS (SELECT campaign, count(*) FROM runs WHERE outcome <> 5 GROUP BY campaign),"           \
+    " sb AS (SELECT campaign, sum(n) FROM wall_buckets GROUP BY campaign HAVING sum(n) > 0)"       \
+    " SELECT (SELECT count(*) FROM (SELECT * FROM x EXCEPT SELECT * FROM t))"                      \
+    " + (SELECT count(*) FROM (SELECT * FROM t EXCEPT SELECT * FROM x))"                           \
+    " + (SELECT count(*) FROM (SELECT * FROM ec EXCEPT SELECT * FROM sc))"                         \
+    " + (SELECT count(*) FROM (SELECT * FROM sc EXCEPT SELECT * FROM ec))"                         \
+    " + (SELECT count(*) FROM (SELECT * FROM eb EXCEPT SELECT * FROM sb))"                         \
+    " + (SELECT count(*) FROM (SELECT * FROM sb EXCEPT SELECT * FROM eb))"
+
+static inline int64_t su_counts_mismatch(const char *path)
+{
+    return su_query(path, SU_EXPECTED_TALLIES);
+}
+
 #endif

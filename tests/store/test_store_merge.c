@@ -76,6 +76,7 @@ static void test_shards(void)
     const char *twice[] = {odd, even, odd};
     CHECK(fm_store_merge(merged, twice, 3, err, sizeof err) == FM_STORE_OK, "re-merge: %s", err);
     CHECK(su_query(merged, "SELECT count(*) FROM runs") == before, "no double counting");
+    CHECK(su_counts_mismatch(merged) == 0, "merged counts match the rows");
     CHECK(su_query(merged, "SELECT count(*) FROM campaigns") == 2, "no duplicate campaigns");
     /* The output itself as an input. */
     const char *self[] = {merged};
@@ -177,6 +178,7 @@ static void test_unsharded(void)
     const char *again[] = {u2, u1, u3, m, m2, u2};
     CHECK(fm_store_merge(m, again, 6, err, sizeof err) == FM_STORE_OK, "re-merge: %s", err);
     CHECK(su_query(m, "SELECT count(*) FROM runs") == rows, "no double counting");
+    CHECK(su_counts_mismatch(m) == 0, "merged counts match the rows");
     check_merged(m, &want, "merged again");
     /* The other order into a new output: the same counts. */
     const char *all[] = {m2, u3, u1};
@@ -220,6 +222,7 @@ static void test_many(void)
     int64_t rows = su_query(out, "SELECT count(*) FROM runs");
     CHECK(fm_store_merge(out, paths, K, err, sizeof err) == FM_STORE_OK, "again: %s", err);
     CHECK(su_query(out, "SELECT count(*) FROM runs") == rows, "no double counting");
+    CHECK(su_counts_mismatch(out) == 0, "merged counts match the rows");
     /* The same stores in reverse order into a new output: the late ones are now early. */
     const char *rev[K];
     for (int i = 0; i < K; i++)
@@ -261,6 +264,7 @@ static void test_large(void)
     int64_t rows = su_query(out, "SELECT count(*) FROM runs");
     CHECK(fm_store_merge(out, both, 2, err, sizeof err) == FM_STORE_OK, "again: %s", err);
     CHECK(su_query(out, "SELECT count(*) FROM runs") == rows, "no double counting");
+    CHECK(su_counts_mismatch(out) == 0, "merged counts match the rows");
     const char *tw[] = {twin};
     CHECK(fm_store_merge(out, tw, 1, err, sizeof err) == FM_STORE_OK, "twin: %s", err);
     CHECK(su_query(out, "SELECT count(DISTINCT run_index) FROM runs") == BIG + 30000,

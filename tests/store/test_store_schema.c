@@ -16,6 +16,8 @@
  */
 #include "store_util.h"
 
+#include <math.h>
+
 static void expect_refused(const char *path, fm_store_status want, const char *what)
 {
     su_file before = su_read(path);
@@ -245,7 +247,9 @@ static void test_migrate_v2(void)
     CHECK(fm_store_add_run(s, id, &r) == FM_STORE_OK, "an interrupted run is stored: %s",
           fm_store_errmsg(s));
     CHECK(fm_store_close(s) == FM_STORE_OK, "close");
-    CHECK(su_query(old, "PRAGMA user_version") == 3, "now version 3");
+    CHECK(su_query(old, "PRAGMA user_version") == FM_STORE_SCHEMA, "now version %d",
+          FM_STORE_SCHEMA);
+    CHECK(su_counts_mismatch(old) == 0, "v2 -> 4: counts of the rows");
     CHECK(su_query(old, "SELECT count(*) FROM runs") == 4, "rows intact");
     CHECK(su_query(old, "SELECT count(*) FROM ci_runs") == 1, "CI history intact");
     CHECK(su_query(old, "SELECT count(*) FROM outcomes WHERE code = 5 AND name = 'interrupted'") ==
@@ -254,10 +258,139 @@ static void test_migrate_v2(void)
     CHECK(su_query(old, "SELECT count(*) FROM evidence") == 0, "evidence table");
     CHECK(!su_exec(old, "INSERT INTO runs VALUES (1, 9, 1, 7, 6, 0, NULL, 0, 10, 100, 1, 1, 1)"),
           "outcome 6 still refused by the CHECK");
-    /* v1 goes to 3 in one step too (test_migrate_v1 checks the rest). */
+    /* v1 goes to 4 in one step too (test_migrate_v1 checks the rest). */
     CHECK(su_query(su_path("v1.db"), "SELECT count(*) FROM pragma_table_info('campaigns') "
                                      "WHERE name = 'fingerprint'") == 1,
-          "v1 upgraded to 3 has the fingerprint column");
+          "v1 upgraded has the fingerprint column");
+    CHECK(su_counts_mismatch(su_path("v1.db")) == 0, "v1 -> 4: counts of the rows");
+}
+
+/*
+ * A version 3 store (the DDL of flakemeter before schema 4) opens as version 4 in one step: its
+ * rows are counted once into tallies, causes and wall_buckets (checked against plain SQL
+ * aggregates: su_counts_mismatch), an empty campaign gets zeros, the exact quantiles (nearest
+ * rank, read off by ORDER BY ... OFFSET here) and the causes come from the stored counts, and
+ * runs added afterwards keep them right.
+ */
+static const char v3_store_sql[] =
+    "BEGIN;"
+    "CREATE TABLE campaigns (id INTEGER PRIMARY KEY, label TEXT NOT NULL UNIQUE,"
+    " kind TEXT NOT NULL, command TEXT NOT NULL, params TEXT NOT NULL, host TEXT NOT NULL,"
+    " arch TEXT NOT NULL, version TEXT NOT NULL, created_ns INTEGER NOT NULL,"
+    " conditions TEXT NOT NULL DEFAULT '{}', fingerprint TEXT NOT NULL DEFAULT '{}');"
+    "CREATE TABLE runs (campaign INTEGER NOT NULL REFERENCES campaigns (id),"
+    " run_index INTEGER NOT NULL CHECK (run_index >= 0), attempt INTEGER NOT NULL"
+    " CHECK (attempt >= 1), seed INTEGER NOT NULL, outcome INTEGER NOT NULL CHECK (outcome"
+    " BETWEEN 0 AND 5), exit_code INTEGER, signal INTEGER, core_dumped INTEGER NOT NULL,"
+    " start_ns INTEGER NOT NULL, wall_ns INTEGER NOT NULL, user_us INTEGER NOT NULL,"
+    " sys_us INTEGER NOT NULL, max_rss_kb INTEGER NOT NULL,"
+    " PRIMARY KEY (campaign, run_index, attempt)) WITHOUT ROWID;"
+    "CREATE TABLE outcomes (code INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"
+    "INSERT INTO outcomes VALUES (0, 'pass'), (1, 'fail'), (2, 'crash'), (3, 'timeout'),"
+    " (4, 'error'), (5, 'interrupted');"
+    "CREATE TABLE evidence (campaign INTEGER NOT NULL REFERENCES campaigns (id),"
+    " run_index INTEGER NOT NULL, attempt INTEGER NOT NULL, outcome INTEGER NOT NULL,"
+    " code INTEGER, output_bytes INTEGER NOT NULL, tail BLOB NOT NULL,"
+    " PRIMARY KEY (campaign, run_index, attempt)) WITHOUT ROWID;"
+    "CREATE INDEX evidence_cause ON evidence (campaign, outcome, code);"
+    "INSERT INTO campaigns VALUES (1, 'old', 'workload', 'bernoulli', 'p=0.1', 'h', 'x86_64',"
+    " '0.3.0', 5, '{}', '{}'), (2, 'empty', 'workload', 'bernoulli', 'p=0.2', 'h', 'x86_64',"
+    " '0.3.0', 6, '{}', '{}');"
+    "INSERT INTO runs VALUES (1, 0, 1, 7, 0, 0, NULL, 0, 10, 100, 1, 1, 1000),"
+    " (1, 1, 1, 8, 1, 1, NULL, 0, 20, 300, 1, 1, 1000),"
+    " (1, 1, 2, 9, 0, 0, NULL, 0, 30, 200, 1, 1, 1000),"
+    " (1, 2, 1, 10, 2, NULL, 11, 1, 40, 5000, 1, 1, 1000),"
+    " (1, 2, 2, 11, 3, NULL, 9, 0, 50, 7000, 1, 1, 1000),"
+    " (1, 3, 1, 12, 4, NULL, NULL, 0, 60, 50, 1, 1, 1000),"
+    " (1, 4, 1, 13, 5, NULL, 2, 0, 70, 999999, 1, 1, 1000),"
+    " (1, 5, 1, 14, 1, 3, NULL, 0, 80, 1099511640121, 1, 1, 1000),"
+    " (1, 6, 1, 15, 1, 1, NULL, 0, 90, 123456789, 1, 1, 1000);"
+    "PRAGMA application_id = 1179481202; PRAGMA user_version = 3;"
+    "COMMIT;";
+
+/* The walls of campaign 1 but interrupted ones, sorted, at the nearest ranks of q below. */
+static void check_quantiles(fm_store *s, const char *path, int64_t id, const char *when)
+{
+    int64_t n = su_query(path, "SELECT count(*) FROM runs WHERE campaign = 1 AND outcome <> 5");
+    static const double q[6] = {0.0, 0.1, 0.5, 0.9, 0.99, 1.0};
+    int64_t got[6];
+    CHECK(fm_store_wall_quantiles(s, id, q, 6, got) == FM_STORE_OK, "%s: quantiles: %s", when,
+          fm_store_errmsg(s));
+    for (int i = 0; i < 6; i++) {
+        int64_t k = (int64_t)ceil(q[i] * (double)n - 1e-9);
+        k = k < 1 ? 1 : k;
+        char sql[160];
+        snprintf(sql, sizeof sql,
+                 "SELECT wall_ns FROM runs WHERE campaign = 1 AND outcome <> 5 ORDER BY wall_ns "
+                 "LIMIT 1 OFFSET %lld",
+                 (long long)(k - 1));
+        int64_t want = su_query(path, sql);
+        CHECK(got[i] == want, "%s: q %.2f of %lld walls: %lld, want %lld", when, q[i], (long long)n,
+              (long long)got[i], (long long)want);
+    }
+}
+
+static void test_migrate_v3(void)
+{
+    const char *old = su_path("v3.db");
+    CHECK(su_exec(old, v3_store_sql), "write a v3 store");
+    fm_store *s = NULL;
+    CHECK(fm_store_open(old, false, &s) == FM_STORE_OK, "v3 opens: %s", fm_store_errmsg(NULL));
+    if (s == NULL)
+        return;
+    CHECK(su_query(old, "PRAGMA user_version") == FM_STORE_SCHEMA, "now version %d",
+          FM_STORE_SCHEMA);
+    CHECK(su_counts_mismatch(old) == 0, "v3 -> 4: the rows counted once");
+    CHECK(su_query(old, "SELECT count(*) FROM tallies") == 2, "a row per campaign, empty too");
+    CHECK(su_query(old, "SELECT count(*) FROM pragma_index_list('runs') WHERE name = "
+                        "'runs_wall' AND partial = 1") == 1,
+          "runs_wall index");
+    int64_t id;
+    CHECK(fm_store_find_campaign(s, "old", &id, NULL) == FM_STORE_OK, "old campaign kept");
+    fm_store_summary sum;
+    CHECK(fm_store_summarize(s, id, &sum) == FM_STORE_OK && sum.attempts == 9 && sum.chains == 6 &&
+              sum.chains_failed == 4 && sum.passed_on_retry == 1 && sum.retries == 2 &&
+              sum.retries_failed == 1 && sum.max_attempt == 2 &&
+              sum.first_by_outcome[FM_OUTCOME_FAIL] == 3 && sum.last_end_ns == 80 + 1099511640121,
+          "summary of the v3 rows (by hand)");
+    check_quantiles(s, old, id, "migrated");
+    fm_store_cause c[8];
+    size_t n = 0, total = 0;
+    CHECK(fm_store_causes(s, id, c, 8, &n, &total) == FM_STORE_OK && n == 4 && total == 4 &&
+              c[0].outcome == FM_OUTCOME_FAIL && c[0].has_code && c[0].code == 1 &&
+              c[0].count == 2 && c[1].outcome == FM_OUTCOME_FAIL && c[1].code == 3 &&
+              c[2].outcome == FM_OUTCOME_CRASH && c[2].code == 11 &&
+              c[3].outcome == FM_OUTCOME_ERROR && !c[3].has_code,
+          "causes from the stored counts (%zu of %zu)", n, total);
+    /* Rows added afterwards: a retry that passes, a cut retry, a new failure, a fast pass. */
+    fm_run_record add[] = {
+        {.run_index = 5, .attempt = 2, .outcome = FM_OUTCOME_PASS, .start_ns = 100, .wall_ns = 1},
+        {.run_index = 6,
+         .attempt = 2,
+         .outcome = FM_OUTCOME_INTERRUPTED,
+         .signal = 9,
+         .start_ns = 110,
+         .wall_ns = 77},
+        {.run_index = 7,
+         .attempt = 1,
+         .outcome = FM_OUTCOME_FAIL,
+         .exit_code = 1,
+         .start_ns = 120,
+         .wall_ns = 250},
+        {.run_index = 8, .attempt = 1, .outcome = FM_OUTCOME_PASS, .start_ns = 5, .wall_ns = 0},
+    };
+    for (size_t i = 0; i < sizeof add / sizeof *add; i++)
+        CHECK(fm_store_add_run(s, id, &add[i]) == FM_STORE_OK, "add: %s", fm_store_errmsg(s));
+    CHECK(fm_store_causes(s, id, c, 8, &n, &total) == FM_STORE_OK && c[0].count == 3,
+          "the open batch's cause counted: %lld", (long long)c[0].count);
+    CHECK(fm_store_summarize(s, id, &sum) == FM_STORE_OK && sum.attempts == 13 && sum.chains == 7 &&
+              sum.chains_failed == 3 && sum.passed_on_retry == 2,
+          "the open batch's rows counted (chains %lld, failed %lld)", (long long)sum.chains,
+          (long long)sum.chains_failed);
+    CHECK(fm_store_flush(s) == FM_STORE_OK, "flush");
+    check_quantiles(s, old, id, "after adding");
+    CHECK(fm_store_close(s) == FM_STORE_OK, "close");
+    CHECK(su_counts_mismatch(old) == 0, "counts right after adding runs");
 }
 
 int main(void)
@@ -269,6 +402,7 @@ int main(void)
     test_empty();
     test_migrate_v1();
     test_migrate_v2();
+    test_migrate_v3();
     su_rmdir();
     return fm_test_report("store_schema");
 }
