@@ -280,7 +280,7 @@ static fm_store_status scan_runs(fm_store *store, const fm_history_filter *f, sc
         }
         const char *label = (const char *)sqlite3_column_text(st, 3);
         int64_t suite = sqlite3_column_int64(st, 4) - 1; /* dense: 0 .. suites - 1 */
-        if (label == NULL || suite < 0 || suite > (int64_t)s->n) {
+        if (label == NULL || suite < 0 || suite >= (int64_t)UINT32_MAX) {
             status = fm_store__fail(store, FM_STORE_EIO, "a CI run without a suite");
             break;
         }
@@ -382,10 +382,10 @@ static int scan_flush(scan_state *s, const scan_test *t, fm_history_visit visit,
         qsort(s->groups, s->n_groups, sizeof *s->groups, cmp_group);
     for (size_t g = 0; g < s->n_groups; g++)
         s->runs[g] = s->groups[g].run;
-    fm_history_test h = {t->label, t->name, s->n_groups, s->runs};
+    fm_history_test h = {t ? t->label : NULL, t ? t->name : NULL, s->n_groups, s->runs};
     size_t n = s->n_groups;
     s->n_groups = 0;
-    return n > 0 ? visit(ctx, &h) : 0;
+    return n > 0 && t != NULL ? visit(ctx, &h) : 0;
 }
 
 static fm_store_status scan_results(fm_store *store, scan_state *s, fm_history_visit visit,
@@ -395,14 +395,15 @@ static fm_store_status scan_results(fm_store *store, scan_state *s, fm_history_v
     int rc = sqlite3_prepare_v2(store->db, scan_results_sql, -1, &st, NULL);
     fm_store_status status =
         rc == SQLITE_OK ? FM_STORE_OK : fm_store__sqlite(store, rc, "cannot read the CI history");
-    const scan_test *test = NULL; /* the current test; NULL: not a named test */
+    const scan_test *test = NULL; /* the current test; NULL: not in ci_tests (its results count
+                                   * for the red runs, as in fm_history_suite, but it is no test) */
     int64_t test_id = 0, run_id = 0;
     bool have_test = false, in_group = false;
     size_t hint = 0;
     while (status == FM_STORE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t tid = sqlite3_column_int64(st, 0), rid = sqlite3_column_int64(st, 1);
         if (!have_test || tid != test_id) {
-            if (test != NULL && scan_flush(s, test, visit, ctx) != 0) {
+            if (have_test && scan_flush(s, test, visit, ctx) != 0) {
                 *stopped = true;
                 break;
             }
@@ -410,8 +411,6 @@ static fm_store_status scan_results(fm_store *store, scan_state *s, fm_history_v
             test = bsearch(&key, s->tests, s->n_tests, sizeof *s->tests, cmp_test_id);
             test_id = tid, have_test = true, in_group = false;
         }
-        if (test == NULL)
-            continue;
         uint8_t outcome = (uint8_t)sqlite3_column_int(st, 3);
         if (!in_group || rid != run_id) {
             run_id = rid;
@@ -437,7 +436,7 @@ static fm_store_status scan_results(fm_store *store, scan_state *s, fm_history_v
     }
     if (status == FM_STORE_OK && !*stopped && rc != SQLITE_DONE)
         status = fm_store__sqlite(store, rc, "cannot read the CI history");
-    if (status == FM_STORE_OK && !*stopped && test != NULL && scan_flush(s, test, visit, ctx) != 0)
+    if (status == FM_STORE_OK && !*stopped && have_test && scan_flush(s, test, visit, ctx) != 0)
         *stopped = true;
     sqlite3_finalize(st);
     return status;
