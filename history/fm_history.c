@@ -7,8 +7,10 @@
  * pass over the rows folds each (test, CI run) group into one fm_history_run: the outcome of its
  * lowest and highest attempt, the number of attempts, the duration of attempt 1.  Revisions are
  * numbered by dense_rank() over their text, so equal numbers mean the same commit within one
- * load.  The library never prints; the public functions return fm_hist_status (a store failure
- * is FM_HIST_ESTORE with the detail in fm_store_errmsg).
+ * load.  fm_history_scan (at the end) gives the same histories streamed, one test at a time, in
+ * memory bounded by the CI runs and tests rather than the results.  The library never prints;
+ * the public functions return fm_hist_status (a store failure is FM_HIST_ESTORE with the detail
+ * in fm_store_errmsg).
  */
 #include "fm_history.h"
 #include "fm_hist_internal.h"
