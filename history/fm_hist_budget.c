@@ -296,12 +296,11 @@ static bool is_campaign(const fm_hist_budget_options *a, const char *test)
     return false;
 }
 
-/* A CI test into the failing tests, the excluded ones or the pool. */
+/* A CI test, counted, into the failing tests, the excluded ones or the pool. */
 static void add_history_test(fm_hist_budget *b, const fm_hist_budget_options *a,
-                             const fm_history_test *h)
+                             const fm_hist_budget_test *counted)
 {
-    fm_hist_budget_test r;
-    count_test(h, a, &r);
+    fm_hist_budget_test r = *counted;
     if (r.n < a->min_runs || r.n == 0) {
         b->excluded++;
         return;
@@ -318,45 +317,135 @@ static void add_history_test(fm_hist_budget *b, const fm_hist_budget_options *a,
     }
 }
 
+/*
+ * The history is streamed (fm_history_scan): each test is counted as it comes, and only its
+ * counts are kept (in `counts`, with its label and name owned by b->history_, whose runs stay
+ * empty).  The tests are then put in (label, name) order, the order of fm_history_load, so that
+ * every sum over them is taken in the same order as before.
+ */
+typedef struct {
+    uint64_t n, k, nq, kq, timeouts;
+    double pass_s, fail_s;
+    const char *label, *test; /* owned by b->history_ */
+} counted_test;
+
+typedef struct {
+    fm_hist_budget *b;
+    const fm_hist_budget_options *a;
+    counted_test *counts;
+    size_t cap;
+} collector;
+
+static int collect_test(void *ctx, const fm_history_test *h)
+{
+    collector *c = ctx;
+    fm_hist_budget *b = c->b;
+    if (b->n_history_ == c->cap) {
+        size_t cap = c->cap ? 2 * c->cap : 64;
+        counted_test *t = realloc(c->counts, cap * sizeof *t);
+        if (t != NULL)
+            c->counts = t;
+        fm_history_test *v = realloc(b->history_, cap * sizeof *v);
+        if (v != NULL)
+            b->history_ = v;
+        if (t == NULL || v == NULL)
+            return -1;
+        c->cap = cap;
+    }
+    fm_history_test *name = &b->history_[b->n_history_];
+    *name = (fm_history_test){strdup(h->label), strdup(h->test), 0, NULL};
+    b->n_history_++; /* freed with the rest even when a strdup failed */
+    if (name->label == NULL || name->test == NULL)
+        return -1;
+    fm_hist_budget_test r;
+    count_test(h, c->a, &r);
+    c->counts[b->n_history_ - 1] = (counted_test){
+        r.n, r.k, r.nq, r.kq, r.timeouts, r.pass_s, r.fail_s, name->label, name->test};
+    return 0;
+}
+
+static int cmp_counted(const void *x, const void *y)
+{
+    const counted_test *a = x, *b = y;
+    int c = strcmp(a->label, b->label);
+    return c != 0 ? c : strcmp(a->test, b->test);
+}
+
+/* The suite's CI runs and red runs: from the scan, else (a suite with tests but no CI runs of
+ * its own in the window, which ingest never makes) from fm_history_suite as before. */
+static fm_hist_status suite_runs(fm_store *store, fm_hist_budget *b,
+                                 const fm_history_suite_runs *suites, size_t n_suites)
+{
+    for (size_t i = 0; i < n_suites; i++)
+        if (strcmp(suites[i].label, b->suite) == 0) {
+            b->ci_runs = suites[i].ci_runs;
+            b->red_runs = suites[i].red_runs;
+            return FM_HIST_OK;
+        }
+    fm_history_filter filter = {.label = b->suite};
+    return fm_history_suite(store, &filter, &b->ci_runs, &b->red_runs);
+}
+
 static fm_hist_status load(fm_store *store, const fm_hist_budget_options *a, fm_hist_budget *b)
 {
     fm_history_filter filter = {.label = a->label};
-    fm_hist_status st = fm_history_load(store, &filter, &b->history_, &b->n_history_);
+    collector c = {b, a, NULL, 0};
+    fm_history_suite_runs *suites = NULL;
+    size_t n_suites = 0;
+    fm_hist_status st = fm_history_scan(store, &filter, collect_test, &c, &suites, &n_suites);
+    if (st == FM_HIST_ECALLBACK)
+        st = FM_HIST_ENOMEM;
+    if (st == FM_HIST_OK && b->n_history_ == 0)
+        st = FM_HIST_ENODATA;
     if (st != FM_HIST_OK)
-        return st;
-    const fm_history_test *h = b->history_;
-    if (b->n_history_ == 0)
-        return FM_HIST_ENODATA;
-    b->suite = h[0].label;
+        goto out;
+    qsort(c.counts, b->n_history_, sizeof *c.counts, cmp_counted);
+    b->suite = c.counts[0].label;
     for (size_t i = 1; a->label == NULL && i < b->n_history_; i++)
-        if (strcmp(h[i].label, h[0].label) != 0) {
-            b->other_suite = h[i].label;
-            return FM_HIST_EAMBIGUOUS;
+        if (strcmp(c.counts[i].label, b->suite) != 0) {
+            b->other_suite = c.counts[i].label;
+            st = FM_HIST_EAMBIGUOUS;
+            goto out;
         }
-    filter.label = b->suite;
-    if ((st = fm_history_suite(store, &filter, &b->ci_runs, &b->red_runs)) != FM_HIST_OK)
-        return st;
+    if ((st = suite_runs(store, b, suites, n_suites)) != FM_HIST_OK)
+        goto out;
     b->observed = b->ci_runs > 0 ? (double)b->red_runs / (double)b->ci_runs : NAN;
     b->tests = calloc(b->n_history_ + a->n_campaigns + 1, sizeof *b->tests);
     b->all_k_ = calloc(b->n_history_ + a->n_campaigns + 1, sizeof *b->all_k_);
     b->all_n_ = calloc(b->n_history_ + a->n_campaigns + 1, sizeof *b->all_n_);
-    if (b->tests == NULL || b->all_k_ == NULL || b->all_n_ == NULL)
-        return FM_HIST_ENOMEM;
+    if (b->tests == NULL || b->all_k_ == NULL || b->all_n_ == NULL) {
+        st = FM_HIST_ENOMEM;
+        goto out;
+    }
     b->others.seconds = NAN;
     for (size_t i = 0; i < a->n_campaigns; i++) {
         fm_hist_budget_test r;
         if ((st = campaign_test(store, a, a->campaigns[i], &r)) != FM_HIST_OK) {
             b->campaign = i;
-            return st;
+            goto out;
         }
         b->tests[b->n_tests++] = r; /* a test even without failures: it was asked for by name */
         b->all_k_[b->n_all_] = r.k; /* and its counts belong to the pool's bound */
         b->all_n_[b->n_all_++] = r.n;
     }
-    for (size_t i = 0; i < b->n_history_; i++)
-        if (!is_campaign(a, h[i].test)) /* else measured live instead */
-            add_history_test(b, a, &h[i]);
-    return FM_HIST_OK;
+    for (size_t i = 0; i < b->n_history_; i++) {
+        const counted_test *t = &c.counts[i];
+        if (is_campaign(a, t->test)) /* measured live instead */
+            continue;
+        fm_hist_budget_test r = {.test = t->test,
+                                 .n = t->n,
+                                 .k = t->k,
+                                 .nq = t->nq,
+                                 .kq = t->kq,
+                                 .timeouts = t->timeouts,
+                                 .pass_s = t->pass_s,
+                                 .fail_s = t->fail_s};
+        add_history_test(b, a, &r);
+    }
+out:
+    free(c.counts);
+    fm_history_suites_free(suites, n_suites);
+    return st;
 }
 
 fm_hist_status fm_hist_budget_compute(fm_store *store, const fm_hist_budget_options *opt,

@@ -62,6 +62,28 @@ fm_hist_status fm_history_suite(fm_store *store, const fm_history_filter *filter
                                 int64_t *red_runs);
 
 /*
+ * The same histories as fm_history_load, streamed: visit(ctx, test) once for each test that ran
+ * in a CI run of the window, in the order of the tests' ids (not by name), with its CI runs in
+ * (time_ns, ci_run) order; *test and its strings are valid only during the call.  Memory is
+ * bounded by the CI runs of the window and the tests, not by the results.  A non-zero return
+ * from visit stops the scan (FM_HIST_ECALLBACK).  On success *suites holds one entry per suite
+ * with CI runs in the window, sorted by label, with its CI runs and red runs (as
+ * fm_history_suite with that label and the same window); release it with
+ * fm_history_suites_free.
+ */
+typedef struct {
+    char *label;
+    int64_t ci_runs, red_runs;
+} fm_history_suite_runs;
+
+typedef int (*fm_history_visit)(void *ctx, const fm_history_test *test);
+
+fm_hist_status fm_history_scan(fm_store *store, const fm_history_filter *filter,
+                               fm_history_visit visit, void *ctx, fm_history_suite_runs **suites,
+                               size_t *n_suites);
+void fm_history_suites_free(fm_history_suite_runs *suites, size_t n);
+
+/*
  * `flakemeter tests` as one call (history/fm_hist_flaky.c): for each of the n tests of tests
  * (fm_history_load with the same filter), fm_stats_flaky at confidence conf, its first-attempt
  * timeouts, its suite's CI runs and red runs in the window, and its share of the red rate
