@@ -9,7 +9,9 @@
  * differs is ECONFLICT with the label in errbuf, and leaves an existing output byte-for-byte
  * unchanged and a missing output absent (no temporary file left); a missing input, or an input
  * that is not a store, fails naming it.  Unsharded campaigns of one label (same keys, different
- * runs) merge with distinct run indices and are never counted twice (test_unsharded).
+ * runs) merge with distinct run indices and are never counted twice (test_unsharded).  A new
+ * output starts as a page copy of the first input (fm_store_merge.c, copy_whole): its counts and
+ * rows are checked like the row copy's.
  */
 #include "store_util.h"
 
@@ -70,6 +72,12 @@ static void test_shards(void)
           "two shards = one unsharded campaign");
     CHECK(memcmp(qw, qg, sizeof qw) == 0, "same quantiles");
     CHECK(summary_of(merged, "other", &got, qg) && got.chains == CHAINS, "second campaign");
+    /* the first input was copied whole (a page copy), the second merged row by row */
+    CHECK(su_counts_mismatch(merged) == 0, "new output: counts match the rows");
+    CHECK(su_query(merged, "SELECT count(*) FROM runs") ==
+              su_query(even, "SELECT count(*) FROM runs") +
+                  su_query(odd, "SELECT count(*) FROM runs"),
+          "new output: every run of both inputs");
 
     /* Again, into the now existing output, and the same input twice: nothing added. */
     int64_t before = su_query(merged, "SELECT count(*) FROM runs");
