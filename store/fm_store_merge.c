@@ -515,19 +515,16 @@ static fm_store_status copy_whole(fm_store *dst, const char *path, merge_err *e,
         report(e, status, "%s: %s", path, fm_store_errmsg(src));
         goto out;
     }
+    /* On any failure (a page size the output's WAL cannot take, a full disk) the output's write
+     * transaction is rolled back whole and the row copy below does the work (or fails saying
+     * why). */
     sqlite3_backup *b = sqlite3_backup_init(dst->db, "main", src->db, "main");
-    if (b == NULL) {
-        status = fm_store__sqlite(dst, sqlite3_errcode(dst->db), "cannot copy the store");
-        report(e, status, "%s: %s", path, fm_store_errmsg(dst));
+    if (b == NULL)
         goto out;
-    }
     int rc = sqlite3_backup_step(b, -1); /* all pages, under one read lock of the input */
     int finished = sqlite3_backup_finish(b);
-    if (rc != SQLITE_DONE || finished != SQLITE_OK) {
-        status = fm_store__sqlite(dst, rc != SQLITE_DONE ? rc : finished, "cannot copy the store");
-        report(e, status, "%s: %s", path, fm_store_errmsg(dst));
+    if (rc != SQLITE_DONE || finished != SQLITE_OK)
         goto out;
-    }
     *done = true;
 out:
     fm_store_close(src);
