@@ -399,7 +399,8 @@ static fm_hist_status load(fm_store *store, const fm_hist_budget_options *a, fm_
         st = FM_HIST_ENODATA;
     if (st != FM_HIST_OK)
         goto out;
-    qsort(c.counts, b->n_history_, sizeof *c.counts, cmp_counted);
+    if (b->n_history_ > 1)
+        qsort(c.counts, b->n_history_, sizeof *c.counts, cmp_counted);
     b->suite = c.counts[0].label;
     for (size_t i = 1; a->label == NULL && i < b->n_history_; i++)
         if (strcmp(c.counts[i].label, b->suite) != 0) {
@@ -467,7 +468,8 @@ fm_hist_status fm_hist_budget_compute(fm_store *store, const fm_hist_budget_opti
     if (st == FM_STATS_OK && out->others.tests > 0)
         st = model_pool(opt, out);
     if (st == FM_STATS_OK)
-        qsort(out->tests, out->n_tests, sizeof *out->tests, cmp_tests);
+        if (out->n_tests > 1)
+            qsort(out->tests, out->n_tests, sizeof *out->tests, cmp_tests);
     for (int m = 0; m < 2 && st == FM_STATS_OK; m++)
         st = plan_model(out, opt, m);
     for (int m = 0; m < 2 && st == FM_STATS_OK; m++)

@@ -315,7 +315,8 @@ static fm_store_status scan_runs(fm_store *store, const fm_history_filter *f, sc
     sqlite3_finalize(st);
     if (status != FM_STORE_OK)
         return status;
-    qsort(s->by_id, s->n, sizeof *s->by_id, cmp_key);
+    if (s->n > 1)
+        qsort(s->by_id, s->n, sizeof *s->by_id, cmp_key);
     s->red = calloc(s->n + 1, 1);
     s->groups = malloc((s->n + 1) * sizeof *s->groups);
     s->runs = malloc((s->n + 1) * sizeof *s->runs);
@@ -363,6 +364,8 @@ static int64_t scan_rank(const scan_state *s, int64_t id, size_t *hint)
 {
     if (*hint + 1 < s->n && s->by_id[*hint + 1].id == id)
         return s->by_id[++*hint].rank;
+    if (s->n == 0)
+        return -1;
     scan_key key = {id, 0};
     const scan_key *k = bsearch(&key, s->by_id, s->n, sizeof *s->by_id, cmp_key);
     if (k == NULL)
@@ -380,7 +383,7 @@ static int scan_flush(scan_state *s, const scan_test *t, fm_history_visit visit,
         if (s->groups[g].run.last != FM_OUTCOME_PASS)
             s->red[s->groups[g].rank] = 1;
     }
-    if (!sorted)
+    if (!sorted && s->n_groups > 1)
         qsort(s->groups, s->n_groups, sizeof *s->groups, cmp_group);
     for (size_t g = 0; g < s->n_groups; g++)
         s->runs[g] = s->groups[g].run;
@@ -410,7 +413,9 @@ static fm_store_status scan_results(fm_store *store, scan_state *s, fm_history_v
                 break;
             }
             scan_test key = {tid, NULL, NULL};
-            test = bsearch(&key, s->tests, s->n_tests, sizeof *s->tests, cmp_test_id);
+            test = s->n_tests == 0
+                       ? NULL
+                       : bsearch(&key, s->tests, s->n_tests, sizeof *s->tests, cmp_test_id);
             test_id = tid, have_test = true, in_group = false;
         }
         uint8_t outcome = (uint8_t)sqlite3_column_int(st, 3);

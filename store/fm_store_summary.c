@@ -37,6 +37,14 @@
 #define FM_BUCKET_BITS 10
 #define FM_BUCKETS     ((62 - FM_BUCKET_BITS + 2) << FM_BUCKET_BITS) /* 0 .. FM_BUCKETS - 1 */
 
+/* a + b, held at INT64_MAX/INT64_MIN instead of overflowing (a wall of INT64_MAX is stored as
+ * given: the sums and ends that include it say "at least this"). */
+static int64_t sat_add(int64_t a, int64_t b)
+{
+    int64_t r;
+    return __builtin_add_overflow(a, b, &r) ? (b > 0 ? INT64_MAX : INT64_MIN) : r;
+}
+
 static int64_t wall_bucket(int64_t wall)
 {
     if (wall < 0)
@@ -116,11 +124,11 @@ static fm_store_status scan(fm_store *store, int64_t campaign, fm_store_summary 
         last_attempt = attempt;
         if (s->attempts == 0 || start < s->first_start_ns)
             s->first_start_ns = start;
-        if (s->attempts == 0 || start + wall > s->last_end_ns)
-            s->last_end_ns = start + wall;
+        if (s->attempts == 0 || sat_add(start, wall) > s->last_end_ns)
+            s->last_end_ns = sat_add(start, wall);
         s->attempts++;
         s->by_outcome[o]++;
-        s->wall_ns_total += wall;
+        s->wall_ns_total = sat_add(s->wall_ns_total, wall);
         s->max_attempt = attempt > s->max_attempt ? attempt : s->max_attempt;
         if (hist != NULL && o != FM_OUTCOME_INTERRUPTED)
             hist[wall_bucket(wall) + 1]++;
@@ -156,11 +164,11 @@ static void count_row(fm_store_summary *s, const fm_run_record *r)
     bool cut = r->outcome == FM_OUTCOME_INTERRUPTED; /* its chain did not finish */
     if (s->attempts == 0 || r->start_ns < s->first_start_ns)
         s->first_start_ns = r->start_ns;
-    if (s->attempts == 0 || r->start_ns + r->wall_ns > s->last_end_ns)
-        s->last_end_ns = r->start_ns + r->wall_ns;
+    if (s->attempts == 0 || sat_add(r->start_ns, r->wall_ns) > s->last_end_ns)
+        s->last_end_ns = sat_add(r->start_ns, r->wall_ns);
     s->attempts++;
     s->by_outcome[r->outcome]++;
-    s->wall_ns_total += r->wall_ns;
+    s->wall_ns_total = sat_add(s->wall_ns_total, r->wall_ns);
     if ((int64_t)r->attempt > s->max_attempt)
         s->max_attempt = r->attempt;
     if (r->attempt == 1) {
@@ -285,7 +293,7 @@ static void combine(fm_store_summary *a, const fm_store_summary *d)
     a->retries += d->retries;
     a->retries_failed += d->retries_failed;
     a->max_attempt = d->max_attempt > a->max_attempt ? d->max_attempt : a->max_attempt;
-    a->wall_ns_total += d->wall_ns_total;
+    a->wall_ns_total = sat_add(a->wall_ns_total, d->wall_ns_total);
 }
 
 /* Run one statement with integer parameters ?1.. that returns no rows. */
