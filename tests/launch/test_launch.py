@@ -335,7 +335,13 @@ def test_no_leaks(tmp, launch):
     maps = [s[2] for s in samples]
     # in flight: per slot an output pipe and a set-up pipe (2 ends each while starting)
     check(max(fds) - min(fds) <= 8, f"{launch}: fds grew: {samples[0]} .. {samples[-1]}")
-    check(max(maps) - min(maps) <= 4, f"{launch}: mappings grew: {samples[0]} .. {samples[-1]}")
+    # A leaked stack is a mapping (two with its guard page) per launch: thousands over the
+    # samples' span.  Sanitizer allocators map new regions as they go (363 -> 371 seen under
+    # ASan over 1600 launches), so there the bound is 32; plain builds stay within 4.
+    sanitized = any(x.startswith(("libasan", "libtsan")) for x in libs)
+    bound = 32 if sanitized else 4
+    check(max(maps) - min(maps) <= bound,
+          f"{launch}: mappings grew: {samples[0]} .. {samples[-1]} (bound {bound})")
     # a cgroup per slot, reused (nothing escapes /bin/true): never a cgroup per attempt
     check(cg_most <= 2, f"{launch}: {cg_most} attempt cgroups at once for 2 slots")
     print(f"  {launch}: {LAUNCHES} launches, fds {min(fds)}..{max(fds)}, "
