@@ -8,7 +8,7 @@
   from wait4).
 * For each N of --prefill: a campaign of N synthetic runs written by SQL into a store made by
   flakemeter and turned back into a schema 3 store, so that the first `show` migrates it
-  (schema 4 counts the runs once; timed).  Then peak RSS and time of `show`, of
+  (schema 5 counts the runs once; timed).  Then peak RSS and time of `show`, of
   `run --resume -n M` against a fresh `run -n M` for each M of --resume-n (interleaved, --rounds
   rounds, medians and the median of the per-round ratios), and of `merge` into a new store and
   into one holding the runs.  (10^7 real runs take about an hour here: prefilled campaigns
@@ -33,7 +33,7 @@ def measure(cmd):
         sys.exit(f"failed: {' '.join(cmd)}")
     return time.monotonic() - t0, ru.ru_maxrss / 1024.0, ru.ru_utime + ru.ru_stime
 
-V4_OBJECTS = ["INDEX runs_wall", "TABLE tallies", "TABLE causes", "TABLE wall_buckets"]
+V4_OBJECTS = ["INDEX runs_wall", "INDEX runs_wall_seg", "TABLE tallies", "TABLE causes", "TABLE wall_buckets"]
 
 def prefill(fm, db, n):
     """A campaign 'big' of n + 1 runs (1 % failing); left at schema 3 so that flakemeter counts
@@ -123,7 +123,7 @@ def main():
             prefill(fm, db, n)
             t, rss, cpu = measure([fm, "show", "--db", db, "big"])
             rec["migrate"] = {"s": t, "rss": rss, "cpu": cpu}
-            print(f"first show of {n} runs (migrates to schema 4, counts once): {t:.2f} s, "
+            print(f"first show of {n} runs (migrates to schema 5, counts once): {t:.2f} s, "
                   f"peak RSS {rss:.1f} MiB", flush=True)
             t, rss, cpu = measure([fm, "show", "--db", db, "big"])
             rec["show"] = {"s": t, "rss": rss, "cpu": cpu}

@@ -81,16 +81,21 @@ static const char *const statement_sql[FM_ST_COUNT] = {
     [FM_ST_BUCKET_ADD] = "INSERT INTO wall_buckets (campaign, bucket, n) VALUES (?1, ?2, ?3) "
                          "ON CONFLICT DO UPDATE SET n = n + excluded.n",
     [FM_ST_BUCKETS] = "SELECT bucket, n FROM wall_buckets WHERE campaign = ?1 ORDER BY bucket",
-    /* The wall at a rank: seek to the bucket's bound in runs_wall, step within the bucket. */
-    [FM_ST_WALL_AT] = "SELECT wall_ns FROM runs WHERE campaign = ?1 AND outcome <> 5 AND "
-                      "wall_ns >= ?2 ORDER BY wall_ns LIMIT 1 OFFSET ?3",
+    /* The walls of one bucket, segment by segment (runs_wall_seg, fm_store_summary.c): the
+     * next non-empty segment from ?2, and the walls of [?3, ?4] in segment ?2. */
+    [FM_ST_SEG_NEXT] =
+        "SELECT " FM_STORE_WALL_SEG " FROM runs WHERE campaign = ?1 AND "
+        "outcome <> 5 AND " FM_STORE_WALL_SEG " >= ?2 ORDER BY " FM_STORE_WALL_SEG " LIMIT 1",
+    [FM_ST_SEG_WALLS] =
+        "SELECT wall_ns FROM runs WHERE campaign = ?1 AND outcome <> 5 AND " FM_STORE_WALL_SEG
+        " = ?2 AND wall_ns >= ?3 AND wall_ns <= ?4",
     [FM_ST_CAUSES] = "SELECT outcome, has_code, code, n FROM causes WHERE campaign = ?1 AND n > 0 "
                      "ORDER BY n DESC, outcome, has_code, code",
 };
 
 /*
- * Schema 4 (docs/store.md).  Run inside one transaction when a store is created.  A version 1, 2
- * or 3 store is brought to version 4 in place (the DDL of each step, then the counts of every
+ * Schema 5 (docs/store.md).  Run inside one transaction when a store is created.  A version 1, 2,
+ * 3 or 4 store is brought to version 5 in place (the DDL of each step, then the counts of every
  * campaign computed once from its rows: fm_store__retally), also in one transaction.
  */
 /*
@@ -166,9 +171,9 @@ static const char *const statement_sql[FM_ST_COUNT] = {
  * 10^7 runs costs what a small one does (issue 19).  tallies: one row per campaign, the
  * fm_store_summary of its rows; causes: first attempts that did not pass (and were not
  * interrupted) per cause; wall_buckets: the walls of all attempts but interrupted ones per
- * logarithmic bucket (fm_store_summary.c), and runs_wall to step within one bucket: together an
- * exact quantile is an indexed lookup.  All three are updated in the transaction that adds the
- * rows.
+ * logarithmic bucket (fm_store_summary.c), and an index of the walls to read one bucket's walls
+ * (runs_wall_seg since version 5): together an exact quantile is a few indexed reads.  All three
+ * are updated in the transaction that adds the rows.
  */
 #define SCHEMA_V4_TABLES                                                                           \
     "CREATE TABLE IF NOT EXISTS tallies ("                                                         \
@@ -233,9 +238,14 @@ static const char schema_sql[] =
 /* Version 3 -> 4: the count tables, filled by fm_store__retally after the DDL. */
 #define MIGRATE_3_TO_4 SCHEMA_V4_TABLES
 
+/* Version 4 -> 5: the walls indexed per segment of run indices (runs_wall_seg,
+ * fm_store_internal.h) instead of per campaign; the rows and counts are as they were. */
+#define MIGRATE_4_TO_5 "DROP INDEX IF EXISTS runs_wall;" FM_STORE_RUNS_WALL_INDEX ";"
+
 static const char migrate_1_sql[] = MIGRATE_1_TO_2 MIGRATE_2_TO_3 MIGRATE_3_TO_4;
 static const char migrate_2_sql[] = MIGRATE_2_TO_3 MIGRATE_3_TO_4;
 static const char migrate_3_sql[] = MIGRATE_3_TO_4;
+static const char migrate_4_sql[] = MIGRATE_4_TO_5;
 
 /* ---- Status and messages -------------------------------------------------------------------- */
 
@@ -665,8 +675,10 @@ static fm_store_status open_checked(fm_store *store, const char *path, file_kind
         status = upgrade(store, migrate_1_sql, sizeof migrate_1_sql, true);
     else if (status == FM_STORE_OK && migrate && shape.user_version == 2)
         status = upgrade(store, migrate_2_sql, sizeof migrate_2_sql, true);
-    else if (status == FM_STORE_OK && migrate)
+    else if (status == FM_STORE_OK && migrate && shape.user_version == 3)
         status = upgrade(store, migrate_3_sql, sizeof migrate_3_sql, true);
+    else if (status == FM_STORE_OK && migrate)
+        status = upgrade(store, migrate_4_sql, sizeof migrate_4_sql, false);
     return status;
 }
 

@@ -25,7 +25,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define FM_STORE_SCHEMA     4
+#define FM_STORE_SCHEMA     5
 #define FM_STORE_BATCH_ROWS 256
 #define FM_STORE_BATCH_NS   100000000LL /* 100 ms */
 

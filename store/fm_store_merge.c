@@ -35,7 +35,7 @@ typedef struct {
     char *errbuf;
     size_t errsize;
     int n_attached;    /* inputs attached to the output's connection so far */
-    bool wall_dropped; /* runs_wall was dropped for a bulk copy: built again at the end */
+    bool wall_dropped; /* runs_wall_seg was dropped for a bulk copy: built again at the end */
 } merge_err;
 
 static fm_store_status report(merge_err *e, fm_store_status status, const char *fmt, ...)
@@ -299,7 +299,7 @@ static fm_store_status copy_runs_sql(fm_store *dst, const char *alias, int64_t s
 }
 
 /*
- * Many rows into a smaller output: drop runs_wall for the copy and build it again at the end
+ * Many rows into a smaller output: drop runs_wall_seg for the copy and build it again at the end
  * (one sort instead of a random B-tree insert per row: 8.6 s against 1.8 s for 10^6 rows).
  */
 static fm_store_status bulk_copy(fm_store *src, int64_t src_id, fm_store *dst, merge_err *e)
@@ -320,7 +320,7 @@ static fm_store_status bulk_copy(fm_store *src, int64_t src_id, fm_store *dst, m
         return fm_store__sqlite(dst, rc, "cannot count runs");
     if (n_src * 4 < n_dst)
         return FM_STORE_OK;
-    status = fm_store__exec(dst, "DROP INDEX IF EXISTS runs_wall");
+    status = fm_store__exec(dst, "DROP INDEX IF EXISTS runs_wall_seg");
     e->wall_dropped = status == FM_STORE_OK;
     return status;
 }
@@ -497,7 +497,7 @@ out:
 
 /*
  * The first input into a new output: a page copy (sqlite3_backup) of one consistent snapshot of
- * it, its counts, index and CI history included, instead of a row copy and runs_wall built
+ * it, its counts, index and CI history included, instead of a row copy and runs_wall_seg built
  * again by a sort (issue 19: 10^6 runs into a new store took 2.8 s CPU that way).  The input
  * is opened as merge_one opens it (the schema guard, any migration), so the copy is what
  * merging it into an empty store gives: same campaigns, rows, counts.  *done false: not taken.

@@ -15,10 +15,12 @@
  *    (PRAGMA data_version changed), so it never outlives the rows it describes.
  *  - Quantiles: exact nearest rank (k = ceil(q n)) over all attempts but interrupted ones, in
  *    memory bounded whatever the number of runs (issue 19: keeping every wall grew the runner
- *    to 25 MiB at 10^6 runs): narrowing histogram passes over the campaign's walls, then a sort
- *    of the at most FM_SEL_CAP walls left in the rank's range (below).  An index on wall_ns
- *    would answer in O(k) but costs every insert a random B-tree update, which measured 6x
- *    slower batch commits (1 MB of WAL per 256-row batch at 10^6 rows).
+ *    to 25 MiB at 10^6 runs).  The stored wall buckets (schema 4) give each rank's bucket and
+ *    the walls below it; the walls of that one bucket are then read through runs_wall_seg
+ *    (schema 5, fm_store_internal.h), segment by segment, and selected by the narrowing
+ *    histogram passes below (one pass collects them when the bucket holds at most FM_SEL_CAP).
+ *    Without stored buckets (or when they disagree with the rows) the same passes run over all
+ *    of the campaign's walls.
  */
 #include "fm_store_internal.h"
 
@@ -580,8 +582,8 @@ typedef struct {
     bool collect, done;
     int64_t result;
     int64_t *hist; /* FM_SEL_BINS counts */
-    int64_t *vals; /* collected walls (at most FM_SEL_CAP) */
-    size_t n_vals;
+    int64_t *vals; /* collected walls (at most cap) */
+    size_t n_vals, cap;
 } fm_sel;
 
 static int cmp_i64(const void *a, const void *b)
@@ -616,7 +618,7 @@ static void sel_take(fm_sel *q, int64_t v)
         return;
     if (!q->collect)
         q->hist[((uint64_t)v - (uint64_t)q->lo) / q->width]++;
-    else if (q->n_vals < FM_SEL_CAP) /* always: in_range <= FM_SEL_CAP in one snapshot */
+    else if (q->n_vals < q->cap) /* always: in_range < cap in one snapshot */
         q->vals[q->n_vals++] = v;
 }
 
@@ -674,46 +676,184 @@ static fm_store_status scan_walls(fm_store *store, int64_t campaign, fm_sel *q, 
 static fm_store_status select_by_passes(fm_store *store, int64_t campaign, const double *qs, int n,
                                         int64_t *ns);
 
-/* The wall of each rank (ascending in order[]) from the stored buckets and runs_wall; *ok false
- * when the buckets do not hold the ranks (then the passes below answer). */
+/* The largest wall of bucket b. */
+static int64_t bucket_high(int64_t b)
+{
+    if (b < 0)
+        return -1;
+    return b + 1 < FM_BUCKETS ? bucket_low(b + 1) - 1 : INT64_MAX;
+}
+
+/* The campaign's non-empty segments of runs_wall_seg, ascending (one index seek each). */
+static fm_store_status wall_segments(fm_store *store, int64_t campaign, int64_t **seg, size_t *n)
+{
+    size_t cap = 0;
+    int64_t from = INT64_MIN;
+    fm_store_status status = FM_STORE_OK;
+    *seg = NULL;
+    *n = 0;
+    for (;;) {
+        sqlite3_stmt *st = fm_store__stmt(store, FM_ST_SEG_NEXT);
+        if (st == NULL)
+            return FM_STORE_EIO;
+        sqlite3_bind_int64(st, 1, campaign);
+        sqlite3_bind_int64(st, 2, from);
+        int rc = sqlite3_step(st);
+        int64_t s = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+        sqlite3_reset(st);
+        if (rc == SQLITE_DONE)
+            break;
+        if (rc != SQLITE_ROW) {
+            status = fm_store__sqlite(store, rc, "cannot read wall times");
+            break;
+        }
+        if (*n == cap) {
+            size_t want = cap != 0 ? 2 * cap : 64;
+            int64_t *grown = realloc(*seg, want * sizeof *grown);
+            if (grown == NULL) {
+                status = fm_store__fail(store, FM_STORE_ENOMEM, "out of memory");
+                break;
+            }
+            *seg = grown;
+            cap = want;
+        }
+        (*seg)[(*n)++] = s;
+        if (s == INT64_MAX)
+            break;
+        from = s + 1;
+    }
+    if (status != FM_STORE_OK) {
+        free(*seg);
+        *seg = NULL;
+        *n = 0;
+    }
+    return status;
+}
+
+/*
+ * One pass of the pending quantiles over their ranges, segment by segment: each range is read
+ * in each segment through runs_wall_seg.  Ranges of one pass are equal or disjoint (each lies in
+ * its rank's bucket and is narrowed on the same grid as any other of that bucket), so a range
+ * is read once, for every quantile that has it.
+ */
+static fm_store_status scan_segments(fm_store *store, int64_t campaign, const int64_t *seg,
+                                     size_t n_seg, fm_sel *q, int n)
+{
+    for (size_t s = 0; s < n_seg; s++)
+        for (int i = 0; i < n; i++) {
+            bool seen = q[i].done;
+            for (int j = 0; !seen && j < i; j++)
+                seen = !q[j].done && q[j].lo == q[i].lo && q[j].hi == q[i].hi;
+            if (seen)
+                continue;
+            sqlite3_stmt *st = fm_store__stmt(store, FM_ST_SEG_WALLS);
+            if (st == NULL)
+                return FM_STORE_EIO;
+            sqlite3_bind_int64(st, 1, campaign);
+            sqlite3_bind_int64(st, 2, seg[s]);
+            sqlite3_bind_int64(st, 3, q[i].lo);
+            sqlite3_bind_int64(st, 4, q[i].hi);
+            int rc;
+            while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                int64_t v = sqlite3_column_int64(st, 0);
+                for (int j = i; j < n; j++)
+                    sel_take(&q[j], v);
+            }
+            sqlite3_reset(st);
+            if (rc != SQLITE_DONE)
+                return fm_store__sqlite(store, rc, "cannot read wall times");
+        }
+    return FM_STORE_OK;
+}
+
+/*
+ * The wall of each rank (ascending in order[]) from the stored buckets and runs_wall_seg: the
+ * buckets in order give each rank's bucket and the walls below it, and the selection passes
+ * above then run over that one bucket's walls only (one pass collects them when the bucket holds
+ * at most FM_SEL_CAP).  *ok false when the buckets do not hold the ranks or disagree with the
+ * rows (then the passes over all walls answer).
+ */
 static fm_store_status select_stored(fm_store *store, int64_t campaign, const int64_t *rank,
                                      const int *order, int n, int64_t *ns, bool *ok)
 {
+    *ok = false;
+    fm_sel *q = calloc((size_t)n, sizeof *q);
+    int64_t *seg = NULL;
+    size_t n_seg = 0;
+    if (q == NULL)
+        return fm_store__fail(store, FM_STORE_ENOMEM, "out of memory");
     sqlite3_stmt *b = fm_store__stmt(store, FM_ST_BUCKETS);
-    if (b == NULL)
-        return FM_STORE_EIO;
-    sqlite3_bind_int64(b, 1, campaign);
+    fm_store_status status = b == NULL ? FM_STORE_EIO : FM_STORE_OK;
     int64_t below = 0;
-    int i = 0, rc;
-    fm_store_status status = FM_STORE_OK;
-    while (i < n && (rc = sqlite3_step(b)) == SQLITE_ROW) {
+    int i = 0, rc = SQLITE_DONE;
+    if (b != NULL)
+        sqlite3_bind_int64(b, 1, campaign);
+    while (status == FM_STORE_OK && i < n && (rc = sqlite3_step(b)) == SQLITE_ROW) {
         int64_t bucket = sqlite3_column_int64(b, 0), count = sqlite3_column_int64(b, 1);
-        for (; i < n && rank[order[i]] <= below + count; i++) {
-            sqlite3_stmt *w = fm_store__stmt(store, FM_ST_WALL_AT);
-            if (w == NULL) {
-                status = FM_STORE_EIO;
-                goto out;
-            }
-            sqlite3_bind_int64(w, 1, campaign);
-            sqlite3_bind_int64(w, 2, bucket_low(bucket));
-            sqlite3_bind_int64(w, 3, rank[order[i]] - below - 1);
-            int wrc = sqlite3_step(w);
-            if (wrc == SQLITE_ROW)
-                ns[order[i]] = sqlite3_column_int64(w, 0);
-            sqlite3_reset(w);
-            if (wrc != SQLITE_ROW) {
-                if (wrc != SQLITE_DONE)
-                    status = fm_store__sqlite(store, wrc, "cannot read wall times");
-                goto out;
-            }
-        }
+        for (; i < n && rank[order[i]] <= below + count; i++)
+            q[order[i]] = (fm_sel){.rank = rank[order[i]],
+                                   .lo = bucket_low(bucket),
+                                   .hi = bucket_high(bucket),
+                                   .below = below,
+                                   .in_range = count};
         below += count;
     }
-    if (i < n && rc != SQLITE_DONE && rc != SQLITE_ROW)
+    if (b != NULL)
+        sqlite3_reset(b);
+    if (status == FM_STORE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW)
         status = fm_store__sqlite(store, rc, "cannot read wall times");
+    if (status != FM_STORE_OK || i < n)
+        goto out;
+    if ((status = wall_segments(store, campaign, &seg, &n_seg)) != FM_STORE_OK)
+        goto out;
+    bool agree = true;
+    for (;;) {
+        bool pending = false;
+        for (int k = 0; k < n && status == FM_STORE_OK; k++) {
+            if (q[k].done)
+                continue;
+            /* Memory as the bucket needs: its walls plus one (a row more than the bucket
+             * counts shows), or the bins once. */
+            if (q[k].in_range <= FM_SEL_CAP && q[k].vals == NULL) {
+                q[k].cap = (size_t)q[k].in_range + 1;
+                q[k].vals = malloc(q[k].cap * sizeof *q[k].vals);
+            } else if (q[k].in_range > FM_SEL_CAP && q[k].hist == NULL)
+                q[k].hist = malloc(FM_SEL_BINS * sizeof *q[k].hist);
+            if (q[k].in_range <= FM_SEL_CAP ? q[k].vals == NULL : q[k].hist == NULL)
+                status = fm_store__fail(store, FM_STORE_ENOMEM, "out of memory");
+            sel_plan(&q[k]);
+            pending = true;
+        }
+        if (status != FM_STORE_OK)
+            goto out;
+        if (!pending)
+            break;
+        if ((status = scan_segments(store, campaign, seg, n_seg, q, n)) != FM_STORE_OK)
+            goto out;
+        for (int k = 0; k < n; k++) {
+            int64_t seen = 0;
+            if (!q[k].done && q[k].collect)
+                seen = (int64_t)q[k].n_vals;
+            else if (!q[k].done)
+                for (int h = 0; h < FM_SEL_BINS; h++)
+                    seen += q[k].hist[h];
+            if (!q[k].done && seen != q[k].in_range)
+                agree = false; /* the buckets do not count these rows: not ours to trust */
+            sel_conclude(&q[k]);
+        }
+        if (!agree)
+            goto out;
+    }
+    for (int k = 0; k < n; k++)
+        ns[k] = q[k].result;
+    *ok = true;
 out:
-    sqlite3_reset(b);
-    *ok = status == FM_STORE_OK && i == n;
+    for (int k = 0; k < n; k++) {
+        free(q[k].hist);
+        free(q[k].vals);
+    }
+    free(q);
+    free(seg);
     return status;
 }
 
@@ -780,7 +920,7 @@ static fm_store_status select_by_passes(fm_store *store, int64_t campaign, const
         if (q[i].rank == 1 || q[i].rank == stats[0]) /* min, max: no pass needed */
             q[i].result = q[i].rank == 1 ? stats[1] : stats[2], q[i].done = true;
         else if ((q[i].hist = malloc(FM_SEL_BINS * sizeof *q[i].hist)) == NULL ||
-                 (q[i].vals = malloc(FM_SEL_CAP * sizeof *q[i].vals)) == NULL) {
+                 (q[i].vals = malloc((q[i].cap = FM_SEL_CAP) * sizeof *q[i].vals)) == NULL) {
             status = fm_store__fail(store, FM_STORE_ENOMEM, "out of memory");
             goto out;
         }

@@ -343,8 +343,8 @@ static void test_migrate_v3(void)
     CHECK(su_counts_mismatch(old) == 0, "v3 -> 4: the rows counted once");
     CHECK(su_query(old, "SELECT count(*) FROM tallies") == 2, "a row per campaign, empty too");
     CHECK(su_query(old, "SELECT count(*) FROM pragma_index_list('runs') WHERE name = "
-                        "'runs_wall' AND partial = 1") == 1,
-          "runs_wall index");
+                        "'runs_wall_seg' AND partial = 1") == 1,
+          "runs_wall_seg index");
     int64_t id;
     CHECK(fm_store_find_campaign(s, "old", &id, NULL) == FM_STORE_OK, "old campaign kept");
     fm_store_summary sum;
@@ -393,6 +393,65 @@ static void test_migrate_v3(void)
     CHECK(su_counts_mismatch(old) == 0, "counts right after adding runs");
 }
 
+/*
+ * Version 4 -> 5: the same rows and counts, the walls indexed per segment of 2^14 run indices
+ * (runs_wall_seg) instead of per campaign (runs_wall).  A v4 store is a v5 one with the old
+ * index, as version 4 wrote it.  40 000 runs span three segments; quantiles are checked against
+ * SQL's ORDER BY before and after 10 000 more runs, in the third and a fourth.
+ */
+static void test_migrate_v4(void)
+{
+    const char *path = su_path("v4.db");
+    fm_store *s = NULL;
+    fm_campaign_info info = su_campaign("v4", "[\"./v4\"]");
+    int64_t id = 0;
+    CHECK(fm_store_open(path, true, &s) == FM_STORE_OK, "create: %s", fm_store_errmsg(NULL));
+    if (s == NULL)
+        return;
+    CHECK(fm_store_campaign(s, &info, &id, NULL) == FM_STORE_OK && id == 1, "campaign 1");
+    uint64_t rng = 20261127;
+    for (int64_t i = 0; i < 50000; i++) {
+        if (i == 40000) { /* the v4 store ends here */
+            CHECK(fm_store_close(s) == FM_STORE_OK, "close");
+            CHECK(su_exec(path, "DROP INDEX runs_wall_seg;CREATE INDEX runs_wall ON runs "
+                                "(campaign, wall_ns) WHERE outcome <> 5;PRAGMA user_version = 4"),
+                  "make it a v4 store");
+            s = NULL;
+            CHECK(fm_store_open(path, false, &s) == FM_STORE_OK, "v4 opens: %s",
+                  fm_store_errmsg(NULL));
+            if (s == NULL)
+                return;
+            CHECK(su_query(path, "PRAGMA user_version") == FM_STORE_SCHEMA, "now version %d",
+                  FM_STORE_SCHEMA);
+            CHECK(su_query(path, "SELECT count(*) FROM pragma_index_list('runs') WHERE name = "
+                                 "'runs_wall'") == 0,
+                  "the v4 index is gone");
+            CHECK(su_query(path, "SELECT count(*) FROM pragma_index_list('runs') WHERE name = "
+                                 "'runs_wall_seg' AND partial = 1") == 1,
+                  "runs_wall_seg index");
+            CHECK(su_counts_mismatch(path) == 0, "v4 -> 5: the counts as they were");
+            check_quantiles(s, path, id, "v4 migrated");
+        }
+        rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+        uint64_t u = rng >> 11;
+        fm_run_record r = {.run_index = i,
+                           .attempt = 1,
+                           .seed = u,
+                           .outcome = u % 50 == 0   ? FM_OUTCOME_FAIL
+                                      : u % 97 == 0 ? FM_OUTCOME_INTERRUPTED
+                                                    : FM_OUTCOME_PASS,
+                           .start_ns = i,
+                           .wall_ns = 300000 + (int64_t)(u / 100 % 200000)};
+        CHECK(fm_store_add_run(s, id, &r) == FM_STORE_OK || (i = 50000, false), "add: %s",
+              fm_store_errmsg(s));
+    }
+    CHECK(fm_store_flush(s) == FM_STORE_OK, "flush");
+    check_quantiles(s, path, id, "v5, a fourth segment");
+    CHECK(su_query(path, "SELECT count(DISTINCT run_index >> 14) FROM runs") == 4, "4 segments");
+    CHECK(fm_store_close(s) == FM_STORE_OK, "close");
+    CHECK(su_counts_mismatch(path) == 0, "counts right after adding runs");
+}
+
 int main(void)
 {
     su_mkdir();
@@ -403,6 +462,7 @@ int main(void)
     test_migrate_v1();
     test_migrate_v2();
     test_migrate_v3();
+    test_migrate_v4();
     su_rmdir();
     return fm_test_report("store_schema");
 }
