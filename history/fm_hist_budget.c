@@ -20,6 +20,7 @@
  * attempts[m] is in 1 .. max_attempts.
  */
 #include "fm_hist_budget.h"
+#include "fm_grow.h"
 #include "fm_hist_internal.h"
 
 #include <math.h>
@@ -341,14 +342,9 @@ static int collect_test(void *ctx, const fm_history_test *h)
     collector *c = ctx;
     fm_hist_budget *b = c->b;
     if (b->n_history_ == c->cap) {
-        size_t cap = c->cap ? 2 * c->cap : 64;
-        counted_test *t = realloc(c->counts, cap * sizeof *t);
-        if (t != NULL)
-            c->counts = t;
-        fm_history_test *v = realloc(b->history_, cap * sizeof *v);
-        if (v != NULL)
-            b->history_ = v;
-        if (t == NULL || v == NULL)
+        size_t cap = fm_grow_cap(c->cap, 64);
+        if (!fm_grow_to(&c->counts, cap, sizeof *c->counts) ||
+            !fm_grow_to(&b->history_, cap, sizeof *b->history_))
             return -1;
         c->cap = cap;
     }

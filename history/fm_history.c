@@ -13,6 +13,7 @@
  * in fm_store_errmsg).
  */
 #include "fm_history.h"
+#include "fm_grow.h"
 #include "fm_hist_internal.h"
 #include "fm_store_internal.h"
 
@@ -68,14 +69,8 @@ static bool same_test(const fm_history_test *t, const char *label, const char *n
 
 static bool new_test(builder *b, const char *label, const char *name)
 {
-    if (b->n == b->cap) {
-        size_t cap = b->cap ? 2 * b->cap : 64;
-        fm_history_test *grown = realloc(b->v, cap * sizeof *grown);
-        if (grown == NULL)
-            return false;
-        b->v = grown;
-        b->cap = cap;
-    }
+    if (!fm_grow(&b->v, &b->cap, b->n + 1, sizeof *b->v, 64))
+        return false;
     fm_history_test *t = &b->v[b->n];
     *t = (fm_history_test){strdup(label), strdup(name), 0, NULL};
     b->n++;
@@ -86,14 +81,8 @@ static bool new_test(builder *b, const char *label, const char *name)
 static fm_history_run *new_run(builder *b)
 {
     fm_history_test *t = &b->v[b->n - 1];
-    if (t->n == b->cap_runs) {
-        size_t cap = b->cap_runs ? 2 * b->cap_runs : 16;
-        fm_history_run *grown = realloc(t->runs, cap * sizeof *grown);
-        if (grown == NULL)
-            return NULL;
-        t->runs = grown;
-        b->cap_runs = cap;
-    }
+    if (!fm_grow(&t->runs, &b->cap_runs, t->n + 1, sizeof *t->runs, 16))
+        return NULL;
     return &t->runs[t->n++];
 }
 
@@ -260,20 +249,11 @@ static fm_store_status scan_runs(fm_store *store, const fm_history_filter *f, sc
     int rc = SQLITE_OK;
     while (status == FM_STORE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         if (s->n == cap) {
-            size_t c = cap ? 2 * cap : 256;
-            int64_t *t = realloc(s->time_ns, c * sizeof *t);
-            if (t != NULL)
-                s->time_ns = t;
-            int64_t *r = realloc(s->rev, c * sizeof *r);
-            if (r != NULL)
-                s->rev = r;
-            uint32_t *u = realloc(s->suite, c * sizeof *u);
-            if (u != NULL)
-                s->suite = u;
-            scan_key *k = realloc(s->by_id, c * sizeof *k);
-            if (k != NULL)
-                s->by_id = k;
-            if (t == NULL || r == NULL || u == NULL || k == NULL || c > UINT32_MAX) {
+            size_t c = fm_grow_cap(cap, 256);
+            if (c > UINT32_MAX || !fm_grow_to(&s->time_ns, c, sizeof *s->time_ns) ||
+                !fm_grow_to(&s->rev, c, sizeof *s->rev) ||
+                !fm_grow_to(&s->suite, c, sizeof *s->suite) ||
+                !fm_grow_to(&s->by_id, c, sizeof *s->by_id)) {
                 status =
                     fm_store__fail(store, FM_STORE_ENOMEM, "out of memory reading the history");
                 break;
@@ -337,16 +317,9 @@ static fm_store_status scan_tests(fm_store *store, scan_state *s)
         const char *name = (const char *)sqlite3_column_text(st, 2);
         if (label == NULL || name == NULL)
             continue; /* NOT NULL columns: the join of fm_history_load would drop it too */
-        if (s->n_tests == cap) {
-            size_t c = cap ? 2 * cap : 64;
-            scan_test *t = realloc(s->tests, c * sizeof *t);
-            if (t == NULL) {
-                status =
-                    fm_store__fail(store, FM_STORE_ENOMEM, "out of memory reading the history");
-                break;
-            }
-            s->tests = t;
-            cap = c;
+        if (!fm_grow(&s->tests, &cap, s->n_tests + 1, sizeof *s->tests, 64)) {
+            status = fm_store__fail(store, FM_STORE_ENOMEM, "out of memory reading the history");
+            break;
         }
         scan_test *t = &s->tests[s->n_tests++];
         *t = (scan_test){sqlite3_column_int64(st, 0), strdup(label), strdup(name)};

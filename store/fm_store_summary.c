@@ -22,6 +22,7 @@
  *    Without stored buckets (or when they disagree with the rows) the same passes run over all
  *    of the campaign's walls.
  */
+#include "fm_grow.h"
 #include "fm_store_internal.h"
 
 #include <math.h>
@@ -707,15 +708,9 @@ static fm_store_status wall_segments(fm_store *store, int64_t campaign, int64_t 
             status = fm_store__sqlite(store, rc, "cannot read wall times");
             break;
         }
-        if (*n == cap) {
-            size_t want = cap != 0 ? 2 * cap : 64;
-            int64_t *grown = realloc(*seg, want * sizeof *grown);
-            if (grown == NULL) {
-                status = fm_store__fail(store, FM_STORE_ENOMEM, "out of memory");
-                break;
-            }
-            *seg = grown;
-            cap = want;
+        if (!fm_grow(seg, &cap, *n + 1, sizeof **seg, 64)) {
+            status = fm_store__fail(store, FM_STORE_ENOMEM, "out of memory");
+            break;
         }
         (*seg)[(*n)++] = s;
         if (s == INT64_MAX)
