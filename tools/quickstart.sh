@@ -124,7 +124,7 @@ test)
         UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 run_suite build-asan
     if [ -f tests/workloads/meson.build ]; then
         configure build-tsan -Dwerror=true -Db_sanitize=thread -Db_lundef=false
-        TSAN_OPTIONS=halt_on_error=1 run_suite build-tsan --suite workloads --no-suite races
+        TSAN_OPTIONS=halt_on_error=1 run_suite build-tsan --suite workloads --suite pg --no-suite races
     fi
     # The fuzz harnesses, one test each (~70 s on 2 cores: 6 harnesses x 20 s, 2 at a time).
     CC=clang configure build-fuzz -Dwerror=true -Dfuzz=true -Db_sanitize=address,undefined \
