@@ -52,15 +52,15 @@ typedef enum {
 #define FM_STORE_TALLY_N 23
 /*
  * The index an exact quantile reads within one wall bucket (schema 5): walls in order within
- * segments of 2^14 consecutive run indices.  A run lands in the segment of its index, so adding
- * runs to a campaign of 10^7 touches a subtree of at most 16384 entries, as for a new campaign
+ * segments of 2^16 consecutive run indices.  A run lands in the segment of its index, so adding
+ * runs to a campaign of 10^7 touches a subtree of at most 65536 entries, as for a new campaign
  * (schema 4's index on (campaign, wall_ns) cost each added run a random insert into one large
  * B-tree: +13 % CPU on resuming a 10^6-run campaign, issue 19).  A quantile reads its bucket's
  * range in each non-empty segment (fm_store_summary.c).  The expression must be written as
  * FM_STORE_WALL_SEG in every query that is to use the index.  Merge drops the index for a bulk
  * copy and builds it again at the end.
  */
-#define FM_STORE_WALL_SEG "(run_index >> 14)"
+#define FM_STORE_WALL_SEG "(run_index >> 16)"
 #define FM_STORE_RUNS_WALL_INDEX                                                                   \
     "CREATE INDEX IF NOT EXISTS runs_wall_seg ON runs (campaign, " FM_STORE_WALL_SEG               \
     ", wall_ns) WHERE outcome <> 5"

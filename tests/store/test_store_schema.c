@@ -394,10 +394,11 @@ static void test_migrate_v3(void)
 }
 
 /*
- * Version 4 -> 5: the same rows and counts, the walls indexed per segment of 2^14 run indices
+ * Version 4 -> 5: the same rows and counts, the walls indexed per segment of 2^16 run indices
  * (runs_wall_seg) instead of per campaign (runs_wall).  A v4 store is a v5 one with the old
- * index, as version 4 wrote it.  40 000 runs span three segments; quantiles are checked against
- * SQL's ORDER BY before and after 10 000 more runs, in the third and a fourth.
+ * index, as version 4 wrote it.  40 000 runs numbered 0, 8, 16, ... span five segments;
+ * quantiles are checked against SQL's ORDER BY before and after 10 000 more runs, in the fifth
+ * and two more.
  */
 static void test_migrate_v4(void)
 {
@@ -434,7 +435,7 @@ static void test_migrate_v4(void)
         }
         rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
         uint64_t u = rng >> 11;
-        fm_run_record r = {.run_index = i,
+        fm_run_record r = {.run_index = 8 * i,
                            .attempt = 1,
                            .seed = u,
                            .outcome = u % 50 == 0   ? FM_OUTCOME_FAIL
@@ -447,7 +448,7 @@ static void test_migrate_v4(void)
     }
     CHECK(fm_store_flush(s) == FM_STORE_OK, "flush");
     check_quantiles(s, path, id, "v5, a fourth segment");
-    CHECK(su_query(path, "SELECT count(DISTINCT run_index >> 14) FROM runs") == 4, "4 segments");
+    CHECK(su_query(path, "SELECT count(DISTINCT run_index >> 16) FROM runs") == 7, "7 segments");
     CHECK(fm_store_close(s) == FM_STORE_OK, "close");
     CHECK(su_counts_mismatch(path) == 0, "counts right after adding runs");
 }
