@@ -239,7 +239,8 @@ static const char schema_sql[] =
 #define MIGRATE_3_TO_4 SCHEMA_V4_TABLES
 
 /* Version 4 -> 5: the walls indexed per segment of run indices (runs_wall_seg,
- * fm_store_internal.h) instead of per campaign; the rows and counts are as they were. */
+ * fm_store_internal.h) instead of per campaign, and the wall buckets 4x finer (12 bits of
+ * mantissa, fm_store_summary.c): every campaign counted again (retally). */
 #define MIGRATE_4_TO_5 "DROP INDEX IF EXISTS runs_wall;" FM_STORE_RUNS_WALL_INDEX ";"
 
 static const char migrate_1_sql[] = MIGRATE_1_TO_2 MIGRATE_2_TO_3 MIGRATE_3_TO_4;
@@ -678,7 +679,7 @@ static fm_store_status open_checked(fm_store *store, const char *path, file_kind
     else if (status == FM_STORE_OK && migrate && shape.user_version == 3)
         status = upgrade(store, migrate_3_sql, sizeof migrate_3_sql, true);
     else if (status == FM_STORE_OK && migrate)
-        status = upgrade(store, migrate_4_sql, sizeof migrate_4_sql, false);
+        status = upgrade(store, migrate_4_sql, sizeof migrate_4_sql, true);
     return status;
 }
 

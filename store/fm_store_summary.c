@@ -30,14 +30,16 @@
 #include <string.h>
 
 /*
- * Wall buckets (schema 4): logarithmic, FM_BUCKET_BITS bits of mantissa, as HdrHistogram lays
- * them out: walls below 2^FM_BUCKET_BITS ns each have their own bucket, and each octave
- * [2^e, 2^(e+1)) above is cut into 2^FM_BUCKET_BITS equal buckets (width 2^e / 1024, under
- * 0.1 % of the wall).  Bucket numbers rise with the wall, so the buckets in order, with their
- * counts, give the bucket of any rank and the number of walls below it; runs_wall then steps
- * to the rank within that one bucket.  A negative wall (not written by flakemeter) is bucket -1.
+ * Wall buckets: logarithmic, FM_BUCKET_BITS bits of mantissa, as HdrHistogram lays them out:
+ * walls below 2^FM_BUCKET_BITS ns each have their own bucket, and each octave [2^e, 2^(e+1))
+ * above is cut into 2^FM_BUCKET_BITS equal buckets (width 2^e / 4096, under 0.025 % of the
+ * wall; schema 4 had 10 bits, 0.1 %).  Bucket numbers rise with the wall, so the buckets in
+ * order, with their counts, give the bucket of any rank and the number of walls below it; the
+ * rank is then selected among that one bucket's walls (select_stored), which an exact quantile
+ * must read: 12 bits make that read 4x smaller than 10 for walls spread over few buckets, for
+ * at most 4x the rows of wall_buckets.  A negative wall (not written by flakemeter) is bucket -1.
  */
-#define FM_BUCKET_BITS 10
+#define FM_BUCKET_BITS 12
 #define FM_BUCKETS     ((62 - FM_BUCKET_BITS + 2) << FM_BUCKET_BITS) /* 0 .. FM_BUCKETS - 1 */
 
 /* a + b, held at INT64_MAX/INT64_MIN instead of overflowing (a wall of INT64_MAX is stored as
