@@ -41,8 +41,9 @@ condition: failures/runs, rate, exact 95 % interval, and the ratio to `base` of 
 --json writes the counts per block too (for the within-block analysis).  --ratios A/B,...
 (default taskset0/base,taskset0+pipe/pipe) prints each program's rate ratio of condition A to B
 with its 95 % Katz interval, and each port's ratio divided by the first program's (the
-original's) with its interval and the p of "the same ratio" (Wald on the log scale): how
-docs/workloads.md judges whether a port depends on placement as the original does.
+original's, or the one --against names: rv_port=rv_real,arm_port=arm_real when several arches
+run in one interleaved run) with its interval and the p of "the same ratio" (Wald on the log
+scale): how docs/workloads.md judges whether a port depends on placement as the original does.
 """
 import argparse
 import ctypes
@@ -94,28 +95,32 @@ def log_ratio(k1, n1, k0, n0):
     return log((k1 / n1) / (k0 / n0)), sqrt(1 / k1 - 1 / n1 + 1 / k0 - 1 / n0)
 
 
-def ratio_report(counts, progs, pairs, runs):
+def ratio_report(counts, progs, pairs, runs, against=None):
     """For each pair A/B of conditions: every program's rate ratio with its 95 % interval, and,
-    against the first program (the original), the ratio of ratios with its interval and the
-    two-sided p of 'the same ratio' (Wald on the log scale)."""
+    against its original (against[program], else the first program), the ratio of ratios with
+    its interval and the two-sided p of 'the same ratio' (Wald on the log scale)."""
     from math import erfc, exp, sqrt
+    against = against or {}
+    refs = set(against.values()) | {progs[0]}
     lines = []
     for a, b in pairs:
         if any(c not in counts[progs[0]] for c in (a, b)):
             continue
         lines.append(f"{a} / {b}:")
-        ref = None
+        est = {}
         for p in progs:
             k1, k0 = sum(counts[p][a]), sum(counts[p][b])
-            lr, se = log_ratio(k1, runs, k0, runs)
+            est[p] = log_ratio(k1, runs, k0, runs)
+        for p in progs:
+            k1, k0 = sum(counts[p][a]), sum(counts[p][b])
+            lr, se = est[p]
             text = (f"  {p:10s} {k1}/{runs} vs {k0}/{runs}: ratio {exp(lr):.2f} "
                     f"({exp(lr - 1.96 * se):.2f}-{exp(lr + 1.96 * se):.2f})")
-            if ref is None:
-                ref = (lr, se)
-            else:
-                d, sd = lr - ref[0], sqrt(se ** 2 + ref[1] ** 2)
+            ref = against.get(p, None if p in refs else progs[0])
+            if ref is not None:
+                d, sd = lr - est[ref][0], sqrt(se ** 2 + est[ref][1] ** 2)
                 pval = erfc(abs(d) / sd / sqrt(2))
-                text += (f"; against {progs[0]}: x{exp(d):.2f} ({exp(d - 1.96 * sd):.2f}-"
+                text += (f"; against {ref}: x{exp(d):.2f} ({exp(d - 1.96 * sd):.2f}-"
                          f"{exp(d + 1.96 * sd):.2f}), p = {pval:.2g}")
             lines.append(text)
     return lines
@@ -251,6 +256,9 @@ def main():
     ap.add_argument("--ratios", default="taskset0/base,taskset0+pipe/pipe",
                     help="A/B,...: rate ratios of condition A to B per program, and each "
                          "port's ratio against the first program's (the original's)")
+    ap.add_argument("--against", default="",
+                    help="PORT=ORIGINAL,...: whose ratio each port's is compared with (default: "
+                         "the first program's), e.g. rv_port=rv_real,arm_port=arm_real")
     ap.add_argument("--json")
     a = ap.parse_args()
     programs = {"real": [os.path.abspath(a.micropython), os.path.join(a.tests, a.test)],
@@ -302,7 +310,8 @@ def main():
             print(f"  {c:10s} {k:4d}/{a.runs:<4d} {100 * k / a.runs:5.1f}%  "
                   f"({100 * lo:.1f}-{100 * hi:.1f}%)  {ratio}")
     pairs = [tuple(r.split("/", 1)) for r in a.ratios.split(",") if "/" in r]
-    for line in ratio_report(counts, progs, pairs, a.runs):
+    against = dict(x.split("=", 1) for x in a.against.split(",") if "=" in x)
+    for line in ratio_report(counts, progs, pairs, a.runs, against):
         print(line)
     if a.json:
         with open(a.json, "w") as f:
