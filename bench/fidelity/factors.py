@@ -26,7 +26,8 @@ does):
   tasksetall  taskset -c ALL-ALLOWED-CPUS PROGRAM (taskset's extra exec, no pinning)
   two0        two at a time, both on CPU 0 (what `--cpus 1 -j 2` did)
   two         two at a time, unpinned (a -j 2 runner on 2 CPUs)
-  runner1     the runner pinned to CPU 1, the program unpinned (the runner's own placement)
+  runner1     the runner pinned to CPU 1, the program unpinned (the runner's own placement);
+              runner0 the same on CPU 0; combined, e.g. taskset0+pipe+runner1
   A+B         tokens combined, e.g. taskset0+pipe, aff0+pipe (like for like with flakemeter)
   fm          flakemeter run -j 1 (its defaults: fork launch, output through a pipe)
   fm_pin0     flakemeter run -j 1 --pin 0
@@ -59,7 +60,7 @@ import time
 
 ALL = ["base", "pipe", "file", "spawn", "shell", "pgrp", "pdeathsig", "aff0", "taskset0",
        "tasksetall", "two0",
-       "two", "runner1", "fm", "fm_pin0", "fm_null", "fm_spawn"]
+       "two", "runner1", "runner0", "fm", "fm_pin0", "fm_null", "fm_spawn"]
 PR_SET_PDEATHSIG = 1
 libc = ctypes.CDLL(None, use_errno=True)
 
@@ -189,11 +190,15 @@ def finish(pid, rfd, path):
 
 
 def batch_runner(argv, cond, m, tmp, devnull):
-    """m runs under cond from this runner; returns failures."""
+    """m runs under cond from this runner; returns failures.  A runner0/runner1 token pins this
+    runner to that CPU for the batch (alone it means base with the runner pinned)."""
     fails = 0
-    if cond == "runner1":
+    tokens = cond.split("+")
+    pin = [t for t in tokens if t in ("runner0", "runner1")]
+    cond = "+".join(t for t in tokens if t not in pin) or "base"
+    if pin:
         saved = os.sched_getaffinity(0)
-        os.sched_setaffinity(0, {1})
+        os.sched_setaffinity(0, {int(pin[0][-1])})
     try:
         if cond in ("two", "two0"):
             done = 0
@@ -204,9 +209,9 @@ def batch_runner(argv, cond, m, tmp, devnull):
                 done += k
         else:
             for _ in range(m):
-                fails += finish(*start(argv, "base" if cond == "runner1" else cond, tmp, devnull))
+                fails += finish(*start(argv, cond, tmp, devnull))
     finally:
-        if cond == "runner1":
+        if pin:
             os.sched_setaffinity(0, saved)
     return fails
 
