@@ -36,7 +36,8 @@ does):
 
 Conditions are interleaved in randomised blocks (each block runs every condition's batch of M
 runs once, in an order drawn from --seed), for each program, so a drifting machine lands on every
-condition alike; the load average before and after is recorded.  A run fails when it exits
+condition alike; the load average before and after is recorded.  For the one-at-a-time
+conditions it also counts runs and failures by the CPU this runner was on when it forked.  A run fails when it exits
 non-zero or dies of a signal (stress_recurse crashes with SIGSEGV).  Prints one line per
 condition: failures/runs, rate, exact 95 % interval, and the ratio to `base` of the same program;
 --json writes the counts per block too (for the within-block analysis).  --ratios A/B,...
@@ -62,6 +63,7 @@ ALL = ["base", "pipe", "file", "spawn", "shell", "pgrp", "pdeathsig", "aff0", "t
        "tasksetall", "two0",
        "two", "runner1", "runner0", "fm", "fm_pin0", "fm_null", "fm_spawn"]
 PR_SET_PDEATHSIG = 1
+RUNNER_CPU = {}  # (argv, condition) -> {runner's CPU at the fork: [runs, failures]}
 libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -209,7 +211,13 @@ def batch_runner(argv, cond, m, tmp, devnull):
                 done += k
         else:
             for _ in range(m):
-                fails += finish(*start(argv, cond, tmp, devnull))
+                cpu = libc.sched_getcpu()  # where this runner forks from
+                failed = finish(*start(argv, cond, tmp, devnull))
+                fails += failed
+                cell = RUNNER_CPU.setdefault((tuple(argv), "+".join(tokens)), {})
+                c = cell.setdefault(cpu, [0, 0])
+                c[0] += 1
+                c[1] += failed
     finally:
         if pin:
             os.sched_setaffinity(0, saved)
@@ -314,6 +322,15 @@ def main():
             ratio = f"{(k / a.runs) / base:.2f}x base" if base else "-"
             print(f"  {c:10s} {k:4d}/{a.runs:<4d} {100 * k / a.runs:5.1f}%  "
                   f"({100 * lo:.1f}-{100 * hi:.1f}%)  {ratio}")
+    print("by the runner's CPU at the fork (one-at-a-time conditions): failures/runs")
+    for p in progs:
+        for c in conds:
+            cell = RUNNER_CPU.get((tuple(programs[p]), c))
+            if cell:
+                print(f"  {p:10s} {c:24s} " + ", ".join(
+                    f"CPU {cpu}: {f}/{n}" for cpu, (n, f) in sorted(cell.items())))
+    result["runner_cpu"] = {f"{p}|{c}": RUNNER_CPU.get((tuple(programs[p]), c), {})
+                            for p in progs for c in conds}
     pairs = [tuple(r.split("/", 1)) for r in a.ratios.split(",") if "/" in r]
     against = dict(x.split("=", 1) for x in a.against.split(",") if "=" in x)
     for line in ratio_report(counts, progs, pairs, a.runs, against):
