@@ -37,7 +37,8 @@ does):
 Conditions are interleaved in randomised blocks (each block runs every condition's batch of M
 runs once, in an order drawn from --seed), for each program, so a drifting machine lands on every
 condition alike; the load average before and after is recorded.  For the one-at-a-time
-conditions it also counts runs and failures by the CPU this runner was on when it forked.  A run fails when it exits
+conditions it also counts runs and failures by the CPU this runner was on when it forked, and
+with --child-cpu by the CPU the child first ran on (before taskset moves it).  A run fails when it exits
 non-zero or dies of a signal (stress_recurse crashes with SIGSEGV).  Prints one line per
 condition: failures/runs, rate, exact 95 % interval, and the ratio to `base` of the same program;
 --json writes the counts per block too (for the within-block analysis).  --ratios A/B,...
@@ -64,6 +65,8 @@ ALL = ["base", "pipe", "file", "spawn", "shell", "pgrp", "pdeathsig", "aff0", "t
        "two", "runner1", "runner0", "fm", "fm_pin0", "fm_null", "fm_spawn"]
 PR_SET_PDEATHSIG = 1
 RUNNER_CPU = {}  # (argv, condition) -> {runner's CPU at the fork: [runs, failures]}
+CHILD_CPU_ON = False  # --child-cpu: also the CPU the child first ran on
+LAST_CHILD_CPU = {}  # pid -> read end of its CPU pipe; "cpu" -> the last one read
 libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -129,8 +132,10 @@ def ratio_report(counts, progs, pairs, runs, against=None):
     return lines
 
 
-def child_exec(argv, out_fd, pgrp, pdeathsig, affinity):
+def child_exec(argv, out_fd, pgrp, pdeathsig, affinity, cpu_fd=None):
     try:
+        if cpu_fd is not None:  # --child-cpu: the CPU this child first ran on, before anything
+            os.write(cpu_fd, bytes([libc.sched_getcpu() & 0xff]))
         if pgrp:
             os.setpgid(0, 0)
         if pdeathsig:
@@ -170,17 +175,28 @@ def start(argv, cond, tmp, devnull):
                                            (os.POSIX_SPAWN_DUP2, out, 2)])
     else:
         aff = {0} if tokens & {"aff0", "two0"} else None
+        cr = cw = None
+        if CHILD_CPU_ON:
+            cr, cw = os.pipe()
         pid = os.fork()
         if pid == 0:
             if rfd is not None:
                 os.close(rfd)
-            child_exec(argv, out, "pgrp" in tokens, "pdeathsig" in tokens, aff)
+            child_exec(argv, out, "pgrp" in tokens, "pdeathsig" in tokens, aff, cw)
+        if cw is not None:
+            os.close(cw)
+            LAST_CHILD_CPU[pid] = cr
     if out != devnull:
         os.close(out)
     return pid, rfd, path
 
 
 def finish(pid, rfd, path):
+    cr = LAST_CHILD_CPU.pop(pid, None)
+    if cr is not None:
+        b = os.read(cr, 1)
+        os.close(cr)
+        LAST_CHILD_CPU["cpu"] = b[0] if b else -1
     if rfd is not None:
         while os.read(rfd, 65536):
             pass
@@ -213,6 +229,8 @@ def batch_runner(argv, cond, m, tmp, devnull):
             for _ in range(m):
                 cpu = libc.sched_getcpu()  # where this runner forks from
                 failed = finish(*start(argv, cond, tmp, devnull))
+                if CHILD_CPU_ON:
+                    cpu = (cpu, LAST_CHILD_CPU.pop("cpu", -1))
                 fails += failed
                 cell = RUNNER_CPU.setdefault((tuple(argv), "+".join(tokens)), {})
                 c = cell.setdefault(cpu, [0, 0])
@@ -272,8 +290,13 @@ def main():
     ap.add_argument("--against", default="",
                     help="PORT=ORIGINAL,...: whose ratio each port's is compared with (default: "
                          "the first program's), e.g. rv_port=rv_real,arm_port=arm_real")
+    ap.add_argument("--child-cpu", action="store_true",
+                    help="the child writes the CPU it first ran on into a pipe before anything "
+                         "else (one write() more before its exec); counted with the runner's")
     ap.add_argument("--json")
     a = ap.parse_args()
+    global CHILD_CPU_ON
+    CHILD_CPU_ON = a.child_cpu
     programs = {"real": [os.path.abspath(a.micropython), os.path.join(a.tests, a.test)],
                 "port": [os.path.abspath(a.fm_stress)] + a.port_args.split()}
     for spec in a.program:
@@ -322,14 +345,16 @@ def main():
             ratio = f"{(k / a.runs) / base:.2f}x base" if base else "-"
             print(f"  {c:10s} {k:4d}/{a.runs:<4d} {100 * k / a.runs:5.1f}%  "
                   f"({100 * lo:.1f}-{100 * hi:.1f}%)  {ratio}")
-    print("by the runner's CPU at the fork (one-at-a-time conditions): failures/runs")
+    print("by the runner's CPU at the fork (with --child-cpu: runner's, child's first CPU), "
+          "one-at-a-time conditions: failures/runs")
     for p in progs:
         for c in conds:
             cell = RUNNER_CPU.get((tuple(programs[p]), c))
             if cell:
                 print(f"  {p:10s} {c:24s} " + ", ".join(
                     f"CPU {cpu}: {f}/{n}" for cpu, (n, f) in sorted(cell.items())))
-    result["runner_cpu"] = {f"{p}|{c}": RUNNER_CPU.get((tuple(programs[p]), c), {})
+    result["runner_cpu"] = {f"{p}|{c}": {str(k): v for k, v in
+                                         RUNNER_CPU.get((tuple(programs[p]), c), {}).items()}
                             for p in progs for c in conds}
     pairs = [tuple(r.split("/", 1)) for r in a.ratios.split(",") if "/" in r]
     against = dict(x.split("=", 1) for x in a.against.split(",") if "=" in x)
