@@ -22,6 +22,7 @@ does):
   pgrp        the child makes itself a process-group leader (setpgid) before exec
   pdeathsig   the child sets PR_SET_PDEATHSIG(SIGKILL) before exec
   aff0        affinity {0} set in the child between fork and exec (as flakemeter --pin 0)
+  aff1        the same with {1} (aff1+taskset0: taskset then changes the mask and moves it)
   taskset0    taskset -c 0 PROGRAM (the affinity set by taskset, then exec)
   tasksetall  taskset -c ALL-ALLOWED-CPUS PROGRAM (taskset's extra exec, no pinning)
   two0        two at a time, both on CPU 0 (what `--cpus 1 -j 2` did)
@@ -174,7 +175,7 @@ def start(argv, cond, tmp, devnull):
                              file_actions=[(os.POSIX_SPAWN_DUP2, out, 1),
                                            (os.POSIX_SPAWN_DUP2, out, 2)])
     else:
-        aff = {0} if tokens & {"aff0", "two0"} else None
+        aff = {0} if tokens & {"aff0", "two0"} else {1} if "aff1" in tokens else None
         cr = cw = None
         if CHILD_CPU_ON:
             cr, cw = os.pipe()
