@@ -39,8 +39,8 @@ Conditions are interleaved in randomised blocks (each block runs every condition
 runs once, in an order drawn from --seed), for each program, so a drifting machine lands on every
 condition alike; the load average before and after is recorded.  For the one-at-a-time
 conditions it also counts runs and failures by the CPU this runner was on when it forked, and
-with --child-cpu by the CPU the child first ran on (before taskset moves it).  A run fails when it exits
-non-zero or dies of a signal (stress_recurse crashes with SIGSEGV).  Prints one line per
+with --child-cpu by the CPU the child first ran on (before taskset moves it).  A run fails when
+it exits non-zero or dies of a signal (stress_recurse crashes with SIGSEGV).  Prints one line per
 condition: failures/runs, rate, exact 95 % interval, and the ratio to `base` of the same program;
 --json writes the counts per block too (for the within-block analysis).  --ratios A/B,...
 (default taskset0/base,taskset0+pipe/pipe) prints each program's rate ratio of condition A to B
