@@ -25,7 +25,10 @@ from factors import log_ratio  # noqa: E402
 
 
 def chi2_sf(x, df):
-    """Upper tail of the chi-square distribution, integer df >= 1 (closed forms)."""
+    """Upper tail of the chi-square distribution, integer df >= 1 (closed forms).  Checked
+    against R 4.2.2 pchisq(x, df, lower.tail = FALSE) at (3.84, 1), (5.99, 2), (7.81, 3),
+    (9.49, 4), (1, 5), (12, 7): 0.05004352 0.05003663 0.05010606 0.04995313 0.9625658
+    0.1005589, equal to the printed digits."""
     if x <= 0:
         return 1.0
     if df % 2 == 0:
