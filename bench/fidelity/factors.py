@@ -22,11 +22,13 @@ does):
   pgrp        the child makes itself a process-group leader (setpgid) before exec
   pdeathsig   the child sets PR_SET_PDEATHSIG(SIGKILL) before exec
   aff0        affinity {0} set in the child between fork and exec (as flakemeter --pin 0)
+  aff1        the same with {1} (aff1+taskset0: taskset then changes the mask and moves it)
   taskset0    taskset -c 0 PROGRAM (the affinity set by taskset, then exec)
   tasksetall  taskset -c ALL-ALLOWED-CPUS PROGRAM (taskset's extra exec, no pinning)
   two0        two at a time, both on CPU 0 (what `--cpus 1 -j 2` did)
   two         two at a time, unpinned (a -j 2 runner on 2 CPUs)
-  runner1     the runner pinned to CPU 1, the program unpinned (the runner's own placement)
+  runner1     the runner pinned to CPU 1, the program unpinned (the runner's own placement);
+              runner0 the same on CPU 0; combined, e.g. taskset0+pipe+runner1
   A+B         tokens combined, e.g. taskset0+pipe, aff0+pipe (like for like with flakemeter)
   fm          flakemeter run -j 1 (its defaults: fork launch, output through a pipe)
   fm_pin0     flakemeter run -j 1 --pin 0
@@ -35,14 +37,17 @@ does):
 
 Conditions are interleaved in randomised blocks (each block runs every condition's batch of M
 runs once, in an order drawn from --seed), for each program, so a drifting machine lands on every
-condition alike; the load average before and after is recorded.  A run fails when it exits
-non-zero or dies of a signal (stress_recurse crashes with SIGSEGV).  Prints one line per
+condition alike; the load average before and after is recorded.  For the one-at-a-time
+conditions it also counts runs and failures by the CPU this runner was on when it forked, and
+with --child-cpu by the CPU the child first ran on (before taskset moves it).  A run fails when
+it exits non-zero or dies of a signal (stress_recurse crashes with SIGSEGV).  Prints one line per
 condition: failures/runs, rate, exact 95 % interval, and the ratio to `base` of the same program;
 --json writes the counts per block too (for the within-block analysis).  --ratios A/B,...
 (default taskset0/base,taskset0+pipe/pipe) prints each program's rate ratio of condition A to B
 with its 95 % Katz interval, and each port's ratio divided by the first program's (the
-original's) with its interval and the p of "the same ratio" (Wald on the log scale): how
-docs/workloads.md judges whether a port depends on placement as the original does.
+original's, or the one --against names: rv_port=rv_real,arm_port=arm_real when several arches
+run in one interleaved run) with its interval and the p of "the same ratio" (Wald on the log
+scale): how docs/workloads.md judges whether a port depends on placement as the original does.
 """
 import argparse
 import ctypes
@@ -58,8 +63,11 @@ import time
 
 ALL = ["base", "pipe", "file", "spawn", "shell", "pgrp", "pdeathsig", "aff0", "taskset0",
        "tasksetall", "two0",
-       "two", "runner1", "fm", "fm_pin0", "fm_null", "fm_spawn"]
+       "two", "runner1", "runner0", "fm", "fm_pin0", "fm_null", "fm_spawn"]
 PR_SET_PDEATHSIG = 1
+RUNNER_CPU = {}  # (argv, condition) -> {runner's CPU at the fork: [runs, failures]}
+CHILD_CPU_ON = False  # --child-cpu: also the CPU the child first ran on
+LAST_CHILD_CPU = {}  # pid -> read end of its CPU pipe; "cpu" -> the last one read
 libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -94,35 +102,41 @@ def log_ratio(k1, n1, k0, n0):
     return log((k1 / n1) / (k0 / n0)), sqrt(1 / k1 - 1 / n1 + 1 / k0 - 1 / n0)
 
 
-def ratio_report(counts, progs, pairs, runs):
+def ratio_report(counts, progs, pairs, runs, against=None):
     """For each pair A/B of conditions: every program's rate ratio with its 95 % interval, and,
-    against the first program (the original), the ratio of ratios with its interval and the
-    two-sided p of 'the same ratio' (Wald on the log scale)."""
+    against its original (against[program], else the first program), the ratio of ratios with
+    its interval and the two-sided p of 'the same ratio' (Wald on the log scale)."""
     from math import erfc, exp, sqrt
+    against = against or {}
+    refs = set(against.values()) | {progs[0]}
     lines = []
     for a, b in pairs:
         if any(c not in counts[progs[0]] for c in (a, b)):
             continue
         lines.append(f"{a} / {b}:")
-        ref = None
+        est = {}
         for p in progs:
             k1, k0 = sum(counts[p][a]), sum(counts[p][b])
-            lr, se = log_ratio(k1, runs, k0, runs)
+            est[p] = log_ratio(k1, runs, k0, runs)
+        for p in progs:
+            k1, k0 = sum(counts[p][a]), sum(counts[p][b])
+            lr, se = est[p]
             text = (f"  {p:10s} {k1}/{runs} vs {k0}/{runs}: ratio {exp(lr):.2f} "
                     f"({exp(lr - 1.96 * se):.2f}-{exp(lr + 1.96 * se):.2f})")
-            if ref is None:
-                ref = (lr, se)
-            else:
-                d, sd = lr - ref[0], sqrt(se ** 2 + ref[1] ** 2)
+            ref = against.get(p, None if p in refs else progs[0])
+            if ref is not None:
+                d, sd = lr - est[ref][0], sqrt(se ** 2 + est[ref][1] ** 2)
                 pval = erfc(abs(d) / sd / sqrt(2))
-                text += (f"; against {progs[0]}: x{exp(d):.2f} ({exp(d - 1.96 * sd):.2f}-"
+                text += (f"; against {ref}: x{exp(d):.2f} ({exp(d - 1.96 * sd):.2f}-"
                          f"{exp(d + 1.96 * sd):.2f}), p = {pval:.2g}")
             lines.append(text)
     return lines
 
 
-def child_exec(argv, out_fd, pgrp, pdeathsig, affinity):
+def child_exec(argv, out_fd, pgrp, pdeathsig, affinity, cpu_fd=None):
     try:
+        if cpu_fd is not None:  # --child-cpu: the CPU this child first ran on, before anything
+            os.write(cpu_fd, bytes([libc.sched_getcpu() & 0xff]))
         if pgrp:
             os.setpgid(0, 0)
         if pdeathsig:
@@ -161,18 +175,29 @@ def start(argv, cond, tmp, devnull):
                              file_actions=[(os.POSIX_SPAWN_DUP2, out, 1),
                                            (os.POSIX_SPAWN_DUP2, out, 2)])
     else:
-        aff = {0} if tokens & {"aff0", "two0"} else None
+        aff = {0} if tokens & {"aff0", "two0"} else {1} if "aff1" in tokens else None
+        cr = cw = None
+        if CHILD_CPU_ON:
+            cr, cw = os.pipe()
         pid = os.fork()
         if pid == 0:
             if rfd is not None:
                 os.close(rfd)
-            child_exec(argv, out, "pgrp" in tokens, "pdeathsig" in tokens, aff)
+            child_exec(argv, out, "pgrp" in tokens, "pdeathsig" in tokens, aff, cw)
+        if cw is not None:
+            os.close(cw)
+            LAST_CHILD_CPU[pid] = cr
     if out != devnull:
         os.close(out)
     return pid, rfd, path
 
 
 def finish(pid, rfd, path):
+    cr = LAST_CHILD_CPU.pop(pid, None)
+    if cr is not None:
+        b = os.read(cr, 1)
+        os.close(cr)
+        LAST_CHILD_CPU["cpu"] = b[0] if b else -1
     if rfd is not None:
         while os.read(rfd, 65536):
             pass
@@ -184,11 +209,15 @@ def finish(pid, rfd, path):
 
 
 def batch_runner(argv, cond, m, tmp, devnull):
-    """m runs under cond from this runner; returns failures."""
+    """m runs under cond from this runner; returns failures.  A runner0/runner1 token pins this
+    runner to that CPU for the batch (alone it means base with the runner pinned)."""
     fails = 0
-    if cond == "runner1":
+    tokens = cond.split("+")
+    pin = [t for t in tokens if t in ("runner0", "runner1")]
+    cond = "+".join(t for t in tokens if t not in pin) or "base"
+    if pin:
         saved = os.sched_getaffinity(0)
-        os.sched_setaffinity(0, {1})
+        os.sched_setaffinity(0, {int(pin[0][-1])})
     try:
         if cond in ("two", "two0"):
             done = 0
@@ -199,9 +228,17 @@ def batch_runner(argv, cond, m, tmp, devnull):
                 done += k
         else:
             for _ in range(m):
-                fails += finish(*start(argv, "base" if cond == "runner1" else cond, tmp, devnull))
+                cpu = libc.sched_getcpu()  # where this runner forks from
+                failed = finish(*start(argv, cond, tmp, devnull))
+                if CHILD_CPU_ON:
+                    cpu = (cpu, LAST_CHILD_CPU.pop("cpu", -1))
+                fails += failed
+                cell = RUNNER_CPU.setdefault((tuple(argv), "+".join(tokens)), {})
+                c = cell.setdefault(cpu, [0, 0])
+                c[0] += 1
+                c[1] += failed
     finally:
-        if cond == "runner1":
+        if pin:
             os.sched_setaffinity(0, saved)
     return fails
 
@@ -251,8 +288,16 @@ def main():
     ap.add_argument("--ratios", default="taskset0/base,taskset0+pipe/pipe",
                     help="A/B,...: rate ratios of condition A to B per program, and each "
                          "port's ratio against the first program's (the original's)")
+    ap.add_argument("--against", default="",
+                    help="PORT=ORIGINAL,...: whose ratio each port's is compared with (default: "
+                         "the first program's), e.g. rv_port=rv_real,arm_port=arm_real")
+    ap.add_argument("--child-cpu", action="store_true",
+                    help="the child writes the CPU it first ran on into a pipe before anything "
+                         "else (one write() more before its exec); counted with the runner's")
     ap.add_argument("--json")
     a = ap.parse_args()
+    global CHILD_CPU_ON
+    CHILD_CPU_ON = a.child_cpu
     programs = {"real": [os.path.abspath(a.micropython), os.path.join(a.tests, a.test)],
                 "port": [os.path.abspath(a.fm_stress)] + a.port_args.split()}
     for spec in a.program:
@@ -301,8 +346,20 @@ def main():
             ratio = f"{(k / a.runs) / base:.2f}x base" if base else "-"
             print(f"  {c:10s} {k:4d}/{a.runs:<4d} {100 * k / a.runs:5.1f}%  "
                   f"({100 * lo:.1f}-{100 * hi:.1f}%)  {ratio}")
+    print("by the runner's CPU at the fork (with --child-cpu: runner's, child's first CPU), "
+          "one-at-a-time conditions: failures/runs")
+    for p in progs:
+        for c in conds:
+            cell = RUNNER_CPU.get((tuple(programs[p]), c))
+            if cell:
+                print(f"  {p:10s} {c:24s} " + ", ".join(
+                    f"CPU {cpu}: {f}/{n}" for cpu, (n, f) in sorted(cell.items())))
+    result["runner_cpu"] = {f"{p}|{c}": {str(k): v for k, v in
+                                         RUNNER_CPU.get((tuple(programs[p]), c), {}).items()}
+                            for p in progs for c in conds}
     pairs = [tuple(r.split("/", 1)) for r in a.ratios.split(",") if "/" in r]
-    for line in ratio_report(counts, progs, pairs, a.runs):
+    against = dict(x.split("=", 1) for x in a.against.split(",") if "=" in x)
+    for line in ratio_report(counts, progs, pairs, a.runs, against):
         print(line)
     if a.json:
         with open(a.json, "w") as f:

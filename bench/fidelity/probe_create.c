@@ -12,8 +12,11 @@
  * machine word at PROBE_OFF bytes into the thread's argument as it read it then (the stack
  * size: offset 16 in MicroPython's thread_entry_args_t, 0 in fm-stress's recurse_run).  The
  * probe's own work before the creation is one open and one mmap, both in the creator.
- * Invariants: only the first pthread_create is wrapped; nothing is written when PROBE_OUT is
- * unset or cannot be mapped.
+ * PROBE_CALL=N records the Nth pthread_create instead of the first (under qemu-user the probe is
+ * loaded into QEMU itself, whose first host thread is its RCU thread and whose second is the
+ * guest's first clone: PROBE_CALL=2); PROBE_OFF=-1 reads no word (QEMU's argument is its own).
+ * Invariants: only one pthread_create is wrapped; nothing is written when PROBE_OUT is unset
+ * or cannot be mapped.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -53,7 +56,8 @@ static void *wrapped_start(void *arg)
 {
     rec->t_thread = ns(CLOCK_MONOTONIC);
     rec->cpu_thread = sched_getcpu();
-    rec->word_read = *(volatile uint64_t *)((char *)arg + word_off);
+    if (word_off != (size_t)-1)
+        rec->word_read = *(volatile uint64_t *)((char *)arg + word_off);
     return real_start(arg);
 }
 
@@ -65,7 +69,8 @@ int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*start)(void
         real = (int (*)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *))dlsym(
             RTLD_NEXT, "pthread_create");
     const char *path = getenv("PROBE_OUT"), *off = getenv("PROBE_OFF");
-    if (calls++ > 0 || path == NULL)
+    const char *which = getenv("PROBE_CALL");
+    if (++calls != (which ? atoi(which) : 1) || path == NULL)
         return real(t, attr, start, arg);
     int fd = open(path, O_RDWR);
     void *map = fd < 0 ? MAP_FAILED : mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -74,7 +79,7 @@ int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*start)(void
     if (map == MAP_FAILED)
         return real(t, attr, start, arg);
     rec = map;
-    word_off = off ? strtoul(off, NULL, 0) : 0;
+    word_off = off ? (size_t)strtol(off, NULL, 0) : 0;
     real_start = start;
     rec->cpu_at_ctor = cpu_ctor;
     rec->cpu_at_create = ns(CLOCK_THREAD_CPUTIME_ID);

@@ -35,10 +35,10 @@ def quartiles(xs):
     return [round(q) for q in statistics.quantiles(xs, n=4)] if len(xs) >= 2 else xs
 
 
-def run_once(argv, off, pinned, so, out, devnull):
+def run_once(argv, off, pinned, so, out, devnull, call=1):
     with open(out, "wb") as f:
         f.write(b"\0" * 4096)
-    env = dict(os.environ, LD_PRELOAD=so, PROBE_OUT=out, PROBE_OFF=str(off))
+    env = dict(os.environ, LD_PRELOAD=so, PROBE_OUT=out, PROBE_OFF=str(off), PROBE_CALL=str(call))
     if pinned:
         argv = [shutil.which("taskset"), "-c", "0"] + argv
     pid = os.fork()
@@ -68,15 +68,26 @@ def main():
     ap.add_argument("--seed", type=int, default=18)
     ap.add_argument("--program", action="append", default=[],
                     help="NAME=ARGS: a port variant, fm-stress ARGS")
+    ap.add_argument("--command", action="append", default=[],
+                    help="NAME=ARGV: a whole command line; under qemu-user (a dynamically linked "
+                         "QEMU) the probe wraps QEMU's host pthread_create, and --qemu-call says "
+                         "which one is the guest's clone")
+    ap.add_argument("--qemu-call", type=int, default=2,
+                    help="for --command: which pthread_create to record (QEMU 7.2: 2, after its "
+                         "RCU thread)")
     ap.add_argument("--bins", type=int, default=0, help="bin width in us for the hazard table")
     ap.add_argument("--json")
     a = ap.parse_args()
     progs = {"real": ([os.path.abspath(a.micropython),
-                       os.path.join(a.tests, "stress_recurse.py")], 16),
-             "port": ([os.path.abspath(a.fm_stress), "stress_recurse", "publish=late"], 0)}
+                       os.path.join(a.tests, "stress_recurse.py")], 16, 1),
+             "port": ([os.path.abspath(a.fm_stress), "stress_recurse", "publish=late"], 0, 1)}
     for spec in a.program:
         name, args = spec.split("=", 1)
-        progs[name] = ([os.path.abspath(a.fm_stress)] + args.split(), 0)
+        progs[name] = ([os.path.abspath(a.fm_stress)] + args.split(), 0, 1)
+    for spec in a.command:
+        name, args = spec.split("=", 1)
+        argv = [shutil.which(w) or w if i == 0 else w for i, w in enumerate(args.split())]
+        progs[name] = (argv, -1, a.qemu_call)
     rng = random.Random(a.seed)
     devnull = os.open(os.devnull, os.O_WRONLY)
     res = {(p, c): [] for p in progs for c in ("unpinned", "pinned")}
@@ -90,9 +101,9 @@ def main():
             order = list(res)
             rng.shuffle(order)
             for p, c in order:
-                argv, off = progs[p]
+                argv, off, call = progs[p]
                 for _ in range(a.batch):
-                    res[(p, c)].append(run_once(argv, off, c == "pinned", so, out, devnull))
+                    res[(p, c)].append(run_once(argv, off, c == "pinned", so, out, devnull, call))
     print(f"load average {load0:.1f} -> {os.getloadavg()[0]:.1f}; {a.runs} runs per cell")
     for (p, c), v in res.items():
         first = [x for x in v if x["t_thread"] and (not x["t_after"] or x["t_thread"] < x["t_after"])]
