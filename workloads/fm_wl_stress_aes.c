@@ -53,7 +53,7 @@ static const struct fm_wl_param params[] = {
     {"calls", FM_WL_INT, 16, 1, 10000, NULL, "frame allocations per block when contention=on"},
     {"frame", FM_WL_INT, 64, 16, 65536, NULL, "bytes per frame when contention=on"},
     {"scan", FM_WL_INT, 0, 0, 1 << 20, NULL,
-     "allocation-table bytes each frame allocation searches first (0: a free list)"},
+     "allocation-table bytes searched per frame when contention=on (0: a free list)"},
     {"wait", FM_WL_CHOICE, 0, 0, 1, wait_choices,
      "main thread's wait: cond (condition variable) or poll (upstream's time.sleep loop)"},
     {"poll_ms", FM_WL_INT, 1000, 1, 3600000, NULL, "sleep between checks when wait=poll"},
