@@ -67,6 +67,24 @@ void fm_wl_aes_free(struct fm_wl_aes *aes);
 int fm_wl_keystream_pass(enum fm_wl_aes_impl impl, const uint8_t key[32], const uint8_t iv[16],
                          uint8_t *data, size_t len, long applies, uint64_t *blocks);
 
+/*
+ * stress_aes's first-fit allocation table for contention=on scan=N (fm_wl_atb.c): `prefix` bytes
+ * of fragmented entries, then `frames` slots of `frame_blocks` blocks.  take searches from the
+ * start for a free slot, marks it and returns its first block (SIZE_MAX when every slot is
+ * held), *scanned = table bytes visited; give frees it; slot maps a block to its slot index.
+ */
+struct fm_wl_atb {
+    uint8_t *table;
+    size_t len, prefix, frames, frame_blocks;
+};
+int fm_wl_atb_init(struct fm_wl_atb *t, size_t prefix, size_t frames, size_t frame_blocks,
+                   uint64_t seed);
+size_t fm_wl_atb_take(struct fm_wl_atb *t, size_t *scanned);
+void fm_wl_atb_give(struct fm_wl_atb *t, size_t block);
+size_t fm_wl_atb_slot(const struct fm_wl_atb *t, size_t block);
+int fm_wl_atb_is_free(const struct fm_wl_atb *t, size_t block);
+void fm_wl_atb_free(struct fm_wl_atb *t);
+
 /* slow's drawn duration in nanoseconds for these args (fm_wl_slow.c). */
 uint64_t fm_wl_slow_draw_ns(const struct fm_wl_args *args);
 

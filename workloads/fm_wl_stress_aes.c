@@ -52,22 +52,31 @@ static const struct fm_wl_param params[] = {
      "allocate frames from one locked arena (QEMU coverage-build profile)"},
     {"calls", FM_WL_INT, 16, 1, 10000, NULL, "frame allocations per block when contention=on"},
     {"frame", FM_WL_INT, 64, 16, 65536, NULL, "bytes per frame when contention=on"},
+    {"scan", FM_WL_INT, 0, 0, 1 << 20, NULL,
+     "allocation-table bytes searched per frame when contention=on (0: a free list)"},
     {"wait", FM_WL_CHOICE, 0, 0, 1, wait_choices,
      "main thread's wait: cond (condition variable) or poll (upstream's time.sleep loop)"},
     {"poll_ms", FM_WL_INT, 1000, 1, 3600000, NULL, "sleep between checks when wait=poll"},
 };
 
 static const struct fm_wl_preset presets[] = {
-    {"coverage", "threads=2 loops=2 contention=on calls=512",
-     "the 2 x 2 of the QEMU coverage build (sys.settrace present), contention-bound"},
+    {"coverage", "threads=2 loops=2 contention=on calls=16 scan=8192",
+     "the 2 x 2 of the QEMU coverage build (sys.settrace present), bound by its first-fit "
+     "heap search"},
 };
 
-/* The shared frame arena of contention=on: fixed-size frames on a free list, one lock. */
+/*
+ * The shared frame arena of contention=on: fixed-size frames, one lock; with scan=0 on a free
+ * list, otherwise found by a first-fit search of an allocation table whose first `scan` bytes
+ * are fragmented (fm_wl_atb.c: the coverage build's gc_alloc).
+ */
 struct arena {
     pthread_mutex_t lock;
     uint8_t *mem;
     size_t frame, n_free;
     size_t *free_list;
+    struct fm_wl_atb atb; /* used when atb.table != NULL */
+    uint64_t scanned;     /* allocation-table bytes searched, under lock */
 };
 
 /* One run: inputs, the arena, the completion counter and the first failure. */
@@ -97,14 +106,20 @@ struct keystream {
     long calls;
 };
 
-static int arena_init(struct arena *a, size_t frames, size_t frame)
+static int arena_init(struct arena *a, size_t frames, size_t frame, size_t scan, uint64_t seed)
 {
     a->mem = calloc(frames, frame);
     a->free_list = calloc(frames, sizeof *a->free_list);
-    if (a->mem == NULL || a->free_list == NULL) {
+    a->atb.table = NULL;
+    a->scanned = 0;
+    int status = a->mem && a->free_list ? FM_WL_OK : FM_WL_ENOMEM;
+    /* 16-byte blocks, as MicroPython's heap on 32-bit targets. */
+    if (status == FM_WL_OK && scan > 0)
+        status = fm_wl_atb_init(&a->atb, scan, frames, (frame + 15) / 16, seed);
+    if (status != FM_WL_OK) {
         free(a->mem);
         free(a->free_list);
-        return FM_WL_ENOMEM;
+        return status;
     }
     for (size_t i = 0; i < frames; i++)
         a->free_list[i] = i;
@@ -117,21 +132,39 @@ static int arena_init(struct arena *a, size_t frames, size_t frame)
 static void arena_destroy(struct arena *a)
 {
     pthread_mutex_destroy(&a->lock);
+    if (a->atb.table)
+        fm_wl_atb_free(&a->atb);
     free(a->mem);
     free(a->free_list);
+}
+
+/* A frame's index: from the free list, or by searching the allocation table. */
+static size_t arena_take(struct arena *a, size_t *block)
+{
+    if (a->atb.table == NULL)
+        return a->free_list[--a->n_free];
+    size_t scanned;
+    *block = fm_wl_atb_take(&a->atb, &scanned);
+    a->scanned += scanned;
+    /* Never SIZE_MAX: each thread holds one frame at a time, the arena has two per thread. */
+    return fm_wl_atb_slot(&a->atb, *block);
 }
 
 /* Take a frame, zeroed under the lock like the interpreter's allocator; give it back. */
 static void arena_churn(struct arena *a, long times)
 {
     for (long t = 0; t < times; t++) {
+        size_t block = 0;
         pthread_mutex_lock(&a->lock);
-        size_t i = a->free_list[--a->n_free];
+        size_t i = arena_take(a, &block);
         memset(a->mem + i * a->frame, 0, a->frame);
         pthread_mutex_unlock(&a->lock);
         /* ... the call would run here ... */
         pthread_mutex_lock(&a->lock);
-        a->free_list[a->n_free++] = i;
+        if (a->atb.table)
+            fm_wl_atb_give(&a->atb, block);
+        else
+            a->free_list[a->n_free++] = i;
         pthread_mutex_unlock(&a->lock);
     }
 }
@@ -292,7 +325,8 @@ static int stress_aes_run(const struct fm_wl_args *args, struct fm_wl_result *re
     if (status != FM_WL_OK)
         goto out_free;
     if (fm_wl_int(args, "contention")) {
-        status = arena_init(&arena, 2 * ((size_t)n_thread + 1), (size_t)fm_wl_int(args, "frame"));
+        status = arena_init(&arena, 2 * ((size_t)n_thread + 1), (size_t)fm_wl_int(args, "frame"),
+                            (size_t)fm_wl_int(args, "scan"), args->seed);
         if (status != FM_WL_OK)
             goto out_run;
         run.arena = &arena;

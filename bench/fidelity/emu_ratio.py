@@ -5,6 +5,7 @@ tests and of the ports, side by side and per arch (issue 18; not run in CI).
 usage: bench/fidelity/emu_ratio.py [--reps N] [--seed S] [--json OUT] \
            LABEL '=' NATIVE COMMAND '::' EMULATED COMMAND ['::' EMULATED COMMAND ...] \
            [';;' LABEL '=' ...]
+       bench/fidelity/emu_ratio.py --summary OUT.json    (the table of a saved, maybe stopped, run)
 
 Each case is a label, its native command and one or more emulated commands (e.g. `qemu-riscv64
 build-cross-riscv64/workloads/fm-stress stress_aes wait=poll :: qemu-arm
@@ -19,7 +20,8 @@ the medians (emulated / native), and the geometric mean of the paired ratios (th
 emulated runs of one repetition are a pair) with its 95 % log-scale t interval
 exp(mean ± t * sd / sqrt(n)) (docs/statistics.md sec. 11, as `flakemeter bench emu`; with
 fewer than 2 repetitions no interval); the load average before and after.  --json writes every
-run's (wall, cpu, exit) per case and command name.
+run's (wall, cpu, exit) per case and command name, after every repetition (so a stopped run
+keeps what it finished; "reps" says how many).
 """
 import json
 import math
@@ -105,6 +107,15 @@ def paired(native, emulated, idx):
 def main():
     args = sys.argv[1:]
     reps, seed, out = 5, 18, None
+    if args[:1] == ["--summary"] and len(args) == 2:
+        with open(args[1]) as f:
+            saved = json.load(f)
+        cases = [(label, c["native"], {k: v for k, v in c.items() if k != "native"})
+                 for label, c in saved["commands"].items()]
+        print(f"load average {saved['load'][0]:.1f} before, {saved['load'][1]:.1f} after; "
+              f"{saved['reps']} repetitions, seed {saved['seed']}")
+        report(cases, saved["results"])
+        return
     while args and args[0].startswith("--"):
         if args[0] == "--reps":
             reps = int(args[1])
@@ -137,9 +148,17 @@ def main():
             res[label][kind].append(run(argv))
         print(f"repetition {r + 1}/{reps} ({time.monotonic() - t0:.0f} s, load "
               f"{os.getloadavg()[0]:.1f})", file=sys.stderr)
+        if out:  # what is done so far, in case a long run is stopped
+            save(out, [load0, os.getloadavg()[0]], r + 1, seed, cases, res)
     load1 = os.getloadavg()[0]
     print(f"load average {load0:.1f} before, {load1:.1f} after; {reps} repetitions, "
           f"{time.monotonic() - t0:.0f} s")
+    report(cases, res)
+    if out:
+        save(out, [load0, load1], reps, seed, cases, res)
+
+
+def report(cases, res):
     print(f"{'case':44s} {'emulator':14s} {'wall n':>7s} {'wall e':>7s} {'ratio':>6s} "
           f"{'paired (95 %)':>19s} {'cpu n':>7s} {'cpu e':>7s} {'ratio':>6s} "
           f"{'paired (95 %)':>19s}  exits")
@@ -155,12 +174,14 @@ def main():
                   f"{pw[0]:6.2f} ({pw[1]:5.2f}-{pw[2]:5.2f}) {cn:7.3f} {ce:7.3f} "
                   f"{ce / cn if cn else float('nan'):6.2f} {pc[0]:6.2f} ({pc[1]:5.2f}-{pc[2]:5.2f})"
                   f"  {exits}")
-    if out:
-        with open(out, "w") as f:
-            json.dump({"load": [load0, load1], "reps": reps, "seed": seed,
-                       "commands": {label: {"native": native, **named}
-                                    for label, native, named in cases},
-                       "results": res}, f, indent=1)
+
+
+def save(out, load, reps, seed, cases, res):
+    with open(out, "w") as f:
+        json.dump({"load": load, "reps": reps, "seed": seed,
+                   "commands": {label: {"native": native, **named}
+                                for label, native, named in cases},
+                   "results": res}, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -51,6 +51,8 @@ static void test_stress_aes(void)
     expect_pass("stress_aes", "threads=3", "loops=2", NULL, 0xfeed, 4 * 2 * 114);
     expect_pass("stress_aes", "preset=coverage", NULL, NULL, 0, 3 * 2 * 114);
     expect_pass("stress_aes", "threads=2", "loops=3", "contention=on", 7, 3 * 3 * 114);
+    /* The allocation table with 3-block frames (frame=40) among 11 threads: never out of frames. */
+    expect_pass("stress_aes", "contention=on", "scan=200", "frame=40", 9, 11 * 5 * 114);
     expect_pass("stress_aes", "threads=0", "data=20", NULL, 0, 5 * 10); /* quirk at 20 bytes */
     /* Upstream's polling wait ends only when every worker has counted: the same work. */
     expect_pass("stress_aes", "threads=3", "wait=poll", "poll_ms=1", 0, 4 * 5 * 114);

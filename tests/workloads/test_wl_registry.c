@@ -113,7 +113,8 @@ static void test_presets_yield_to_names(void)
         CHECK(fm_wl_args_get(&a, "threads") == 3, "order %d: threads set by name wins", k);
         CHECK(fm_wl_args_get(&a, "loops") == 2, "order %d: preset sets loops", k);
         CHECK(fm_wl_args_get(&a, "contention") == 1, "order %d: preset sets contention", k);
-        CHECK(fm_wl_args_get(&a, "calls") == 512, "order %d: preset sets calls (issue 18)", k);
+        CHECK(fm_wl_args_get(&a, "calls") == 16, "order %d: preset sets calls (issue 18)", k);
+        CHECK(fm_wl_args_get(&a, "scan") == 8192, "order %d: preset sets scan (issue 18)", k);
     }
 }
 
