@@ -21,6 +21,7 @@
  * Summaries and quantiles live in fm_store_summary.c; this file tells it about every row it
  * inserts (fm_store__summary_note) and every batch it loses (fm_store__summary_forget).
  */
+#include "fm_grow.h"
 #include "fm_store_internal.h"
 #include "fm_target.h"
 
@@ -935,14 +936,9 @@ static fm_store_status cache_campaign(fm_store *store, int64_t id, sqlite3_stmt 
         if (col[i] == NULL)
             col[i] = "";
     }
-    if (store->n_campaigns == store->cap_campaigns) {
-        size_t cap = store->cap_campaigns ? 2 * store->cap_campaigns : 8;
-        void *grown = realloc(store->campaigns, cap * sizeof *store->campaigns);
-        if (grown == NULL)
-            return fm_store__fail(store, FM_STORE_ENOMEM, "out of memory");
-        store->campaigns = grown;
-        store->cap_campaigns = cap;
-    }
+    if (!fm_grow(&store->campaigns, &store->cap_campaigns, store->n_campaigns + 1,
+                 sizeof *store->campaigns, 8))
+        return fm_store__fail(store, FM_STORE_ENOMEM, "out of memory");
     char *buf = malloc(total_length(col, 9));
     if (buf == NULL)
         return fm_store__fail(store, FM_STORE_ENOMEM, "out of memory");
@@ -1405,14 +1401,9 @@ fm_store_status fm_store__campaign_ids(fm_store *store, const char *label, int64
     if (rc == SQLITE_OK && label != NULL)
         sqlite3_bind_text(st, 1, label, -1, SQLITE_STATIC);
     while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (*n == cap) {
-            cap = cap ? 2 * cap : 16;
-            int64_t *grown = realloc(*ids, cap * sizeof **ids);
-            if (grown == NULL) {
-                status = fm_store__fail(store, FM_STORE_ENOMEM, "out of memory");
-                goto out;
-            }
-            *ids = grown;
+        if (!fm_grow(ids, &cap, *n + 1, sizeof **ids, 16)) {
+            status = fm_store__fail(store, FM_STORE_ENOMEM, "out of memory");
+            goto out;
         }
         (*ids)[(*n)++] = sqlite3_column_int64(st, 0);
         rc = SQLITE_OK;

@@ -359,14 +359,8 @@ static fm_store_tally *tally_slot(fm_store *store, int64_t campaign)
     for (size_t i = 0; i < store->n_tal; i++)
         if (store->tal[i].campaign == campaign)
             return &store->tal[i];
-    if (store->n_tal == store->cap_tal) {
-        size_t cap = store->cap_tal ? 2 * store->cap_tal : 4;
-        fm_store_tally *grown = realloc(store->tal, cap * sizeof *grown);
-        if (grown == NULL)
-            return NULL;
-        store->tal = grown;
-        store->cap_tal = cap;
-    }
+    if (!fm_grow(&store->tal, &store->cap_tal, store->n_tal + 1, sizeof *store->tal, 4))
+        return NULL;
     fm_store_tally *t = &store->tal[store->n_tal++];
     memset(t, 0, sizeof *t);
     t->campaign = campaign;
@@ -425,14 +419,8 @@ static bool count_add(fm_store *store, int64_t campaign, int kind, int64_t a, in
             return true;
         }
     }
-    if (store->n_cnt == store->cap_cnt) {
-        size_t cap = store->cap_cnt ? 2 * store->cap_cnt : 64;
-        fm_store_count *grown = realloc(store->cnt, cap * sizeof *grown);
-        if (grown == NULL)
-            return false;
-        store->cnt = grown;
-        store->cap_cnt = cap;
-    }
+    if (!fm_grow(&store->cnt, &store->cap_cnt, store->n_cnt + 1, sizeof *store->cnt, 64))
+        return false;
     store->cnt[store->n_cnt++] = (fm_store_count){campaign, kind, a, b, c, 1};
     return true;
 }
@@ -763,6 +751,75 @@ static fm_store_status scan_segments(fm_store *store, int64_t campaign, const in
     return FM_STORE_OK;
 }
 
+/* Memory for a pending quantile's next pass, as its range needs (its walls plus one, so that a
+ * row more than counted shows, or the bins once), then its plan; false when out of memory. */
+static bool sel_ready(fm_sel *q)
+{
+    bool collect = q->in_range <= FM_SEL_CAP;
+    if (collect && q->vals == NULL) {
+        q->cap = (size_t)q->in_range + 1;
+        q->vals = malloc(q->cap * sizeof *q->vals);
+    } else if (!collect && q->hist == NULL)
+        q->hist = malloc(FM_SEL_BINS * sizeof *q->hist);
+    if (collect ? q->vals == NULL : q->hist == NULL)
+        return false;
+    sel_plan(q);
+    return true;
+}
+
+/* The walls a pass saw in a pending quantile's range. */
+static int64_t sel_seen(const fm_sel *q)
+{
+    int64_t seen = 0;
+    if (q->collect)
+        return (int64_t)q->n_vals;
+    for (int h = 0; h < FM_SEL_BINS; h++)
+        seen += q->hist[h];
+    return seen;
+}
+
+/*
+ * Passes until every quantile is done: over all of the campaign's walls, or (segmented) over
+ * their ranges in the segments seg[].  With agree given, a pass that saw another number of walls
+ * in a range than was counted for it sets *agree false and ends the passes.
+ */
+static fm_store_status sel_run(fm_store *store, int64_t campaign, bool segmented,
+                               const int64_t *seg, size_t n_seg, fm_sel *q, int n, bool *agree)
+{
+    for (;;) {
+        bool pending = false;
+        for (int k = 0; k < n; k++) {
+            if (q[k].done)
+                continue;
+            if (!sel_ready(&q[k]))
+                return fm_store__fail(store, FM_STORE_ENOMEM, "out of memory");
+            pending = true;
+        }
+        if (!pending)
+            return FM_STORE_OK;
+        fm_store_status status = segmented ? scan_segments(store, campaign, seg, n_seg, q, n)
+                                           : scan_walls(store, campaign, q, n);
+        if (status != FM_STORE_OK)
+            return status;
+        for (int k = 0; k < n; k++) {
+            if (agree != NULL && !q[k].done && sel_seen(&q[k]) != q[k].in_range)
+                *agree = false;
+            sel_conclude(&q[k]);
+        }
+        if (agree != NULL && !*agree)
+            return FM_STORE_OK;
+    }
+}
+
+static void sel_free(fm_sel *q, int n)
+{
+    for (int k = 0; k < n; k++) {
+        free(q[k].hist);
+        free(q[k].vals);
+    }
+    free(q);
+}
+
 /*
  * The wall of each rank (ascending in order[]) from the stored buckets and runs_wall_seg: the
  * buckets in order give each rank's bucket and the walls below it, and the selection passes
@@ -801,55 +858,16 @@ static fm_store_status select_stored(fm_store *store, int64_t campaign, const in
         status = fm_store__sqlite(store, rc, "cannot read wall times");
     if (status != FM_STORE_OK || i < n)
         goto out;
-    if ((status = wall_segments(store, campaign, &seg, &n_seg)) != FM_STORE_OK)
-        goto out;
     bool agree = true;
-    for (;;) {
-        bool pending = false;
-        for (int k = 0; k < n && status == FM_STORE_OK; k++) {
-            if (q[k].done)
-                continue;
-            /* Memory as the bucket needs: its walls plus one (a row more than the bucket
-             * counts shows), or the bins once. */
-            if (q[k].in_range <= FM_SEL_CAP && q[k].vals == NULL) {
-                q[k].cap = (size_t)q[k].in_range + 1;
-                q[k].vals = malloc(q[k].cap * sizeof *q[k].vals);
-            } else if (q[k].in_range > FM_SEL_CAP && q[k].hist == NULL)
-                q[k].hist = malloc(FM_SEL_BINS * sizeof *q[k].hist);
-            if (q[k].in_range <= FM_SEL_CAP ? q[k].vals == NULL : q[k].hist == NULL)
-                status = fm_store__fail(store, FM_STORE_ENOMEM, "out of memory");
-            sel_plan(&q[k]);
-            pending = true;
-        }
-        if (status != FM_STORE_OK)
-            goto out;
-        if (!pending)
-            break;
-        if ((status = scan_segments(store, campaign, seg, n_seg, q, n)) != FM_STORE_OK)
-            goto out;
-        for (int k = 0; k < n; k++) {
-            int64_t seen = 0;
-            if (!q[k].done && q[k].collect)
-                seen = (int64_t)q[k].n_vals;
-            else if (!q[k].done)
-                for (int h = 0; h < FM_SEL_BINS; h++)
-                    seen += q[k].hist[h];
-            if (!q[k].done && seen != q[k].in_range)
-                agree = false; /* the buckets do not count these rows: not ours to trust */
-            sel_conclude(&q[k]);
-        }
-        if (!agree)
-            goto out;
-    }
+    if ((status = wall_segments(store, campaign, &seg, &n_seg)) != FM_STORE_OK ||
+        (status = sel_run(store, campaign, true, seg, n_seg, q, n, &agree)) != FM_STORE_OK ||
+        !agree) /* the buckets do not count these rows: not ours to trust */
+        goto out;
     for (int k = 0; k < n; k++)
         ns[k] = q[k].result;
     *ok = true;
 out:
-    for (int k = 0; k < n; k++) {
-        free(q[k].hist);
-        free(q[k].vals);
-    }
-    free(q);
+    sel_free(q, n);
     free(seg);
     return status;
 }
@@ -916,34 +934,11 @@ static fm_store_status select_by_passes(fm_store *store, int64_t campaign, const
                         .in_range = stats[0]};
         if (q[i].rank == 1 || q[i].rank == stats[0]) /* min, max: no pass needed */
             q[i].result = q[i].rank == 1 ? stats[1] : stats[2], q[i].done = true;
-        else if ((q[i].hist = malloc(FM_SEL_BINS * sizeof *q[i].hist)) == NULL ||
-                 (q[i].vals = malloc((q[i].cap = FM_SEL_CAP) * sizeof *q[i].vals)) == NULL) {
-            status = fm_store__fail(store, FM_STORE_ENOMEM, "out of memory");
-            goto out;
-        }
     }
-    for (;;) {
-        bool pending = false;
-        for (int i = 0; i < n; i++)
-            if (!q[i].done) {
-                sel_plan(&q[i]);
-                pending = true;
-            }
-        if (!pending)
-            break;
-        if ((status = scan_walls(store, campaign, q, n)) != FM_STORE_OK)
-            goto out;
-        for (int i = 0; i < n; i++)
-            sel_conclude(&q[i]);
-    }
-    for (int i = 0; i < n; i++)
+    status = sel_run(store, campaign, false, NULL, 0, q, n, NULL);
+    for (int i = 0; status == FM_STORE_OK && i < n; i++)
         ns[i] = q[i].result;
-out:
-    for (int i = 0; i < n; i++) {
-        free(q[i].hist);
-        free(q[i].vals);
-    }
-    free(q);
+    sel_free(q, n);
     return status;
 }
 
